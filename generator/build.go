@@ -1,0 +1,185 @@
+package generator
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// A Result describes a finished build.
+type Result struct {
+	Out      string // the output folder
+	Notes    int    // published notes
+	Editions int    // published editions
+	Files    int    // files written
+	Manifest *Manifest
+}
+
+// Build loads the site named by opts and writes it to the output folder.
+// It renders into a temporary folder beside the output and replaces the
+// output only when every file was written, so a failed build leaves the
+// previous site untouched. All problems are returned together as an
+// ErrorList.
+func Build(opts *Options) (*Result, error) {
+	site, err := Load(opts)
+	if err != nil {
+		return nil, err
+	}
+	return site.Write(opts)
+}
+
+// Out returns the output folder opts name.
+func (o *Options) out(cfg *Config) string {
+	if o.Out != "" {
+		return o.Out
+	}
+	return filepath.Join(cfg.Dir, "public")
+}
+
+// Write renders the site into the output folder opts name.
+func (s *Site) Write(opts *Options) (*Result, error) {
+	theme, err := LoadTheme(s.Config, s.funcs())
+	if err != nil {
+		return nil, err
+	}
+	out := opts.out(s.Config)
+	if err := checkReplaceable(out); err != nil {
+		return nil, err
+	}
+	w := &writer{site: s, theme: theme, seen: map[string]string{}}
+	s.plan(w, opts)
+
+	parent := filepath.Dir(filepath.Clean(out))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(out)+".build-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return nil, err
+	}
+	m, err := w.run(tmp, opts.workers())
+	if err != nil {
+		return nil, err
+	}
+	if err := replaceDir(tmp, out); err != nil {
+		return nil, fmt.Errorf("replacing %s: %w", out, err)
+	}
+	return &Result{Out: out, Notes: len(s.Notes), Editions: len(s.Editions), Files: len(m.Files), Manifest: m}, nil
+}
+
+// plan schedules every output file of the site.
+func (s *Site) plan(w *writer, opts *Options) {
+	cfg := s.Config
+	siteFeeds := feedLinks(cfg.Title, "")
+	preview := opts.Drafts || opts.Future || opts.Expired
+	pg := func(d *PageData) {
+		d.Site, d.Preview = s, preview
+		if d.Feeds == nil {
+			d.Feeds = siteFeeds
+		}
+		w.page(d)
+	}
+	// Home: the latest edition and the newest notes.
+	home := &PageData{Kind: "home", Title: cfg.Title, Description: cfg.Description, Edition: s.LatestEdition()}
+	home.Notes = s.Notes[:min(len(s.Notes), cfg.Paginate)]
+	pg(home)
+
+	for _, n := range s.Notes {
+		pg(&PageData{Kind: "note", Path: n.Path(), Title: n.Title, Description: n.Summary, Note: n})
+	}
+	paginate("notes/", s.Notes, cfg.Paginate, func(p *Paginator, notes []*Note) {
+		pg(&PageData{Kind: "list", Path: pagePath("notes/", p.Number), Title: "All notes", Description: "Every note in " + cfg.Title + ", newest first.", Notes: notes, Paginator: p})
+	})
+
+	edFeeds := append(feedLinks(cfg.Title+": editions", "editions/"), siteFeeds...)
+	for _, e := range s.Editions {
+		pg(&PageData{Kind: "edition", Path: e.Path(), Title: e.Title, Description: e.Summary, Edition: e, Notes: e.Notes, Feeds: edFeeds})
+	}
+	pg(&PageData{Kind: "list", Path: "archive/", Title: "Archive", Description: "Every edition of " + cfg.Title + ".", Editions: s.Editions, Feeds: edFeeds})
+	writeFeeds(w, "editions/", s.editionChannel())
+
+	for _, group := range []struct {
+		kind, title string
+		topics      []*Topic
+	}{{"topics", "Topics", s.Topics}, {"audiences", "Audiences", s.Audiences}} {
+		pg(&PageData{Kind: "list", Path: group.kind + "/", Title: group.title, Topics: group.topics})
+		for _, t := range group.topics {
+			title := cfg.Title + ": " + t.Title
+			links := append(feedLinks(title, t.Path()), siteFeeds...)
+			paginate(t.Path(), t.Notes, cfg.Paginate, func(p *Paginator, notes []*Note) {
+				pg(&PageData{Kind: "topic", Path: pagePath(t.Path(), p.Number), Title: t.Title, Description: fmt.Sprintf("Notes on %s from %s.", t.Title, cfg.Title), Topic: t, Notes: notes, Paginator: p, Feeds: links})
+			})
+			writeFeeds(w, t.Path(), s.noteChannel(title, "", t.Path(), t.Notes))
+		}
+	}
+	for _, p := range s.Pages {
+		pg(&PageData{Kind: "page", Path: p.Path(), Title: p.Title, Description: p.Summary, Page: p})
+	}
+	pg(&PageData{Kind: "404", Path: "404.html", Title: "Page not found"})
+	writeFeeds(w, "", s.noteChannel(cfg.Title, cfg.Description, "", s.Notes))
+
+	w.render("sitemap.xml", s.sitemap)
+	w.render("robots.txt", func(buf *bytes.Buffer) error {
+		fmt.Fprintf(buf, "User-agent: *\nAllow: /\n\nSitemap: %s\n", cfg.AbsURL("sitemap.xml"))
+		return nil
+	})
+	for _, rel := range sortedKeys(w.theme.static) {
+		w.copy(rel, w.theme.static[rel])
+	}
+	for _, rel := range sortedKeys(w.theme.content) {
+		data := w.theme.content[rel]
+		w.render(rel, func(buf *bytes.Buffer) error { _, err := buf.Write(data); return err })
+	}
+}
+
+// sitemap writes sitemap.xml: every published page a reader can land on.
+func (s *Site) sitemap(buf *bytes.Buffer) error {
+	cfg := s.Config
+	buf.WriteString(xml.Header)
+	buf.WriteString(`<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">` + "\n")
+	url := func(path string, mod string) {
+		buf.WriteString("  <url><loc>")
+		_ = xml.EscapeText(buf, []byte(cfg.AbsURL(path)))
+		buf.WriteString("</loc>")
+		if mod != "" {
+			buf.WriteString("<lastmod>" + mod + "</lastmod>")
+		}
+		buf.WriteString("</url>\n")
+	}
+	url("", "")
+	url("archive/", "")
+	url("notes/", "")
+	for _, e := range s.Editions {
+		url(e.Path(), e.Published().In(cfg.Location()).Format("2006-01-02"))
+	}
+	for _, n := range s.Notes {
+		mod := n.Published()
+		if n.LastReviewed.After(mod) {
+			mod = n.LastReviewed
+		}
+		url(n.Path(), mod.In(cfg.Location()).Format("2006-01-02"))
+	}
+	url("topics/", "")
+	for _, t := range s.Topics {
+		url(t.Path(), "")
+	}
+	url("audiences/", "")
+	for _, t := range s.Audiences {
+		url(t.Path(), "")
+	}
+	for _, p := range s.Pages {
+		url(p.Path(), "")
+	}
+	buf.WriteString("</urlset>\n")
+	if strings.Count(buf.String(), "<url>") > 50000 {
+		return fmt.Errorf("sitemap.xml: more than 50,000 URLs; split the site")
+	}
+	return nil
+}

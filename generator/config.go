@@ -1,0 +1,195 @@
+package generator
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// Config is a newsletter's configuration, read from config.toml.
+type Config struct {
+	Title       string `toml:"title"`
+	Description string `toml:"description"`
+	BaseURL     string `toml:"base_url"`
+	Language    string `toml:"language"`
+	Timezone    string `toml:"timezone"`
+	Theme       string `toml:"theme"`
+	Paginate    int    `toml:"paginate"`
+	Copyright   string `toml:"copyright"`
+	// Disclaimer is the medical disclaimer shown in every page's footer
+	// and every email, in Markdown.
+	Disclaimer string `toml:"disclaimer"`
+
+	// Topics maps topic slugs to display names; unnamed topics get their
+	// slug with the first letter raised and dashes as spaces.
+	Topics map[string]string `toml:"topics"`
+
+	Author Author      `toml:"author"`
+	Feeds  FeedsConfig `toml:"feeds"`
+	// Params holds anything else a theme wants, as [params].
+	Params map[string]any `toml:"params"`
+
+	// Dir is the folder config.toml is in; content and themes are found
+	// relative to it.
+	Dir string `toml:"-"`
+	// File is the path config.toml was read from.
+	File string `toml:"-"`
+
+	base     *url.URL
+	location *time.Location
+	source   []byte
+}
+
+// Author names who writes the newsletter, for feeds and pages.
+type Author struct {
+	Name  string `toml:"name"`
+	Email string `toml:"email"`
+	URL   string `toml:"url"`
+}
+
+// FeedsConfig sets what the outbound feeds carry.
+type FeedsConfig struct {
+	// Content is "full" (each entry carries the note's HTML) or "summary".
+	Content string `toml:"content"`
+	// Limit caps the entries of each feed, newest first.
+	Limit int `toml:"limit"`
+}
+
+// LoadConfig reads and checks the configuration file at path.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w; pass --config with the path of your config.toml", path, err)
+	}
+	return ParseConfig(path, data)
+}
+
+// ParseConfig parses and checks configuration data read from file.
+func ParseConfig(file string, data []byte) (*Config, error) {
+	c := &Config{
+		Language: "en",
+		Timezone: "UTC",
+		Theme:    "default",
+		Paginate: 50,
+		Feeds:    FeedsConfig{Content: "full", Limit: 50},
+		File:     file,
+		Dir:      filepath.Dir(file),
+		source:   data,
+	}
+	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
+	if err := dec.Decode(c); err != nil {
+		return nil, tomlErrors(file, 0, err, "see the configuration reference in README.md")
+	}
+	var errs ErrorList
+	bad := func(key, fix, format string, args ...any) {
+		errs = append(errs, errorf(file, keyLine(data, key), key, fix, format, args...))
+	}
+	if strings.TrimSpace(c.Title) == "" {
+		bad("title", `add title = "Your newsletter"`, "missing")
+	}
+	if c.BaseURL == "" {
+		bad("base_url", `add base_url = "https://example.org/"`, "missing")
+	} else if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		bad("base_url", `use an absolute URL such as "https://example.org/newsletter/"`, "%q is not an absolute http(s) URL", c.BaseURL)
+	} else {
+		if !strings.HasSuffix(u.Path, "/") {
+			u.Path += "/"
+		}
+		u.RawQuery, u.Fragment = "", ""
+		c.base = u
+		c.BaseURL = u.String()
+	}
+	if loc, err := time.LoadLocation(c.Timezone); err != nil {
+		bad("timezone", `use an IANA name such as "UTC" or "Europe/London"`, "unknown time zone %q", c.Timezone)
+	} else {
+		c.location = loc
+	}
+	if c.Paginate < 1 {
+		bad("paginate", "use a whole number of at least 1", "%d notes a page", c.Paginate)
+	}
+	if c.Feeds.Content != "full" && c.Feeds.Content != "summary" {
+		bad("content", `use "full" or "summary"`, "feeds content %q", c.Feeds.Content)
+	}
+	if c.Feeds.Limit < 1 {
+		bad("limit", "use a whole number of at least 1", "feeds limit %d", c.Feeds.Limit)
+	}
+	if c.Theme == "" || strings.ContainsAny(c.Theme, `/\`) || c.Theme == "." || c.Theme == ".." {
+		bad("theme", "name a folder under themes/", "bad theme name %q", c.Theme)
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Location is the time zone dates without an offset are read in.
+func (c *Config) Location() *time.Location { return c.location }
+
+// Base is the site's base URL, always ending in a slash.
+func (c *Config) Base() *url.URL { return c.base }
+
+// AbsURL returns the absolute URL of a site path such as "notes/x/".
+func (c *Config) AbsURL(path string) string {
+	return c.BaseURL + strings.TrimPrefix(path, "/")
+}
+
+// RelURL returns the root-relative URL of a site path, keeping the base
+// URL's sub-path: "notes/x/" under https://example.org/nl/ is "/nl/notes/x/".
+func (c *Config) RelURL(path string) string {
+	return c.base.Path + strings.TrimPrefix(path, "/")
+}
+
+// ThemeLine is the line of config.toml that names the theme, or 0.
+func (c *Config) ThemeLine() int { return keyLine(c.source, "theme") }
+
+// tomlErrors turns a go-toml error into Errors that name file and line,
+// offset by the line the TOML document starts after.
+func tomlErrors(file string, offset int, err error, fix string) error {
+	var strict *toml.StrictMissingError
+	if errors.As(err, &strict) {
+		var l ErrorList
+		for _, e := range strict.Errors {
+			row, _ := e.Position()
+			l = append(l, errorf(file, row+offset, strings.Join(e.Key(), "."), "remove it or correct its spelling; "+fix, "unknown key"))
+		}
+		return l.Err()
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, _ := de.Position()
+		field := strings.Join(de.Key(), ".")
+		msg := strings.TrimPrefix(de.Error(), "toml: ")
+		return ErrorList{errorf(file, row+offset, field, "fix the TOML syntax ("+fix+")", "%s", msg)}
+	}
+	return ErrorList{errorf(file, offset, "", fix, "%s", strings.TrimPrefix(err.Error(), "toml: "))}
+}
+
+// keyLine returns the 1-based line of data where key is first set at the
+// start of a line (`key = ...` or `key: ...`), or 0 if it is not found.
+func keyLine(data []byte, key string) int {
+	line := 1
+	for len(data) > 0 {
+		l := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			l, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		l = bytes.TrimLeft(l, " \t")
+		if bytes.HasPrefix(l, []byte(key)) {
+			rest := bytes.TrimLeft(l[len(key):], " \t")
+			if len(rest) > 0 && (rest[0] == '=' || rest[0] == ':') {
+				return line
+			}
+		}
+		line++
+	}
+	return 0
+}

@@ -1,0 +1,336 @@
+package generator
+
+import (
+	"fmt"
+	"html/template"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// A Note is one curation note: content/notes/SLUG.md.
+type Note struct {
+	Slug    string
+	File    string // path relative to the project folder
+	Title   string
+	Summary string
+	Date    time.Time
+	// PublishAt, when set, holds the note back until then; Expires takes it
+	// down from then on.
+	PublishAt time.Time
+	Expires   time.Time
+	Draft     bool
+	Topics    []string // topic slugs
+	Audience  []string // "clinicians", "patients", "public"
+	Source    Source
+	Evidence  Evidence
+	Design    string // study design
+	// ReviewedBy, LastReviewed and ReviewBy record clinical review.
+	ReviewedBy   string
+	LastReviewed time.Time
+	ReviewBy     time.Time
+	Sponsored    bool
+	Disclosure   string
+	Edition      string // slug of the edition the note was written for
+	// ID is the note's stable feed ID; set it in front matter to pin it.
+	ID string
+	// Params holds the front matter keys Rounds does not know, for themes.
+	Params map[string]any
+	// Content is the body rendered to HTML.
+	Content template.HTML
+	// Editions are the published editions that carry the note, oldest first.
+	Editions []*Edition
+}
+
+// Source is the publication a note curates.
+type Source struct {
+	URL       string
+	Title     string
+	Publisher string
+	Published time.Time
+	DOI       string
+	PMID      string
+	NCT       string
+}
+
+// An Edition is one issue of the newsletter: content/editions/SLUG.md.
+type Edition struct {
+	Slug      string
+	File      string
+	Title     string
+	Summary   string
+	Date      time.Time
+	PublishAt time.Time
+	Expires   time.Time
+	Draft     bool
+	// NoteSlugs lists the notes the edition carries, in order. When empty,
+	// the edition carries the notes dated in (From, To].
+	NoteSlugs []string
+	From, To  time.Time
+	ID        string
+	Params    map[string]any
+	Content   template.HTML // the intro, rendered
+	Notes     []*Note       // resolved, in order
+	Number    int           // 1 for the first published edition
+
+	notesLine int // the file line of the notes key, for errors
+}
+
+// A Page is a standalone page such as about or disclaimer: content/pages/SLUG.md.
+type Page struct {
+	Slug    string
+	File    string
+	Title   string
+	Summary string
+	Menu    bool // listed in the site's navigation
+	Weight  int  // navigation order
+	Draft   bool
+	Params  map[string]any
+	Content template.HTML
+}
+
+// Path returns the note's site path, "notes/SLUG/".
+func (n *Note) Path() string { return "notes/" + n.Slug + "/" }
+
+// Path returns the edition's site path, "editions/SLUG/".
+func (e *Edition) Path() string { return "editions/" + e.Slug + "/" }
+
+// Path returns the page's site path, "SLUG/".
+func (p *Page) Path() string { return p.Slug + "/" }
+
+// Published is when the note goes live: PublishAt if set, else Date.
+func (n *Note) Published() time.Time { return firstSet(n.PublishAt, n.Date) }
+
+// Published is when the edition goes live: PublishAt if set, else Date.
+func (e *Edition) Published() time.Time { return firstSet(e.PublishAt, e.Date) }
+
+// Is reports whether the note is for audience a.
+func (n *Note) Is(a string) bool { return slices.Contains(n.Audience, a) }
+
+func firstSet(ts ...time.Time) time.Time {
+	for _, t := range ts {
+		if !t.IsZero() {
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+// visibility says whether content dated pub, maybe expiring, shows at now.
+func visibility(draft bool, pub, expires, now time.Time, opts *Options) string {
+	switch {
+	case draft && !opts.Drafts:
+		return "a draft"
+	case pub.After(now) && !opts.Future:
+		return "scheduled for " + pub.Format(time.RFC3339)
+	case !expires.IsZero() && !now.Before(expires) && !opts.Expired:
+		return "expired on " + expires.Format(time.RFC3339)
+	}
+	return ""
+}
+
+// Audiences are the audiences a note may be written for.
+var Audiences = []string{"clinicians", "patients", "public"}
+
+var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+
+// slugOf returns the slug a content file gets from its name, or from f's
+// slug key when set.
+func slugOf(f *fields) string {
+	if s := f.str("slug"); s != "" {
+		if !slugRE.MatchString(s) {
+			f.bad("slug", "use lowercase letters, digits, - and _", "bad slug %q", s)
+		}
+		return s
+	}
+	name := strings.TrimSuffix(filepath.Base(f.doc.file), filepath.Ext(f.doc.file))
+	return slugify(name)
+}
+
+// slugify lowercases s and replaces what is not a letter or digit by "-".
+func slugify(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(strings.TrimSpace(s)) {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_':
+			b.WriteRune(r)
+			dash = false
+		case !dash && b.Len() > 0:
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.TrimRight(b.String(), "-")
+}
+
+// parseNote reads a note's front matter.
+func parseNote(f *fields) *Note {
+	n := &Note{
+		File:         f.doc.file,
+		Slug:         slugOf(f),
+		Title:        f.str("title"),
+		Summary:      f.str("summary"),
+		Date:         f.time("date"),
+		PublishAt:    f.time("publish_at"),
+		Expires:      f.time("expires"),
+		Draft:        f.boolean("draft"),
+		Topics:       f.strs("topics"),
+		Audience:     f.strs("audience"),
+		Design:       f.str("design"),
+		ReviewedBy:   f.str("reviewed_by"),
+		LastReviewed: f.time("last_reviewed"),
+		ReviewBy:     f.time("review_by"),
+		Sponsored:    f.boolean("sponsored"),
+		Disclosure:   f.str("disclosure"),
+		Edition:      f.str("edition"),
+		ID:           f.str("id"),
+	}
+	if n.Title == "" {
+		f.bad("title", `add title = "…" to the front matter`, "missing")
+	}
+	if n.Date.IsZero() {
+		if _, set := f.m["date"]; !set {
+			f.bad("date", "add date = 2026-11-02T09:00:00Z to the front matter", "missing")
+		}
+	}
+	for i, t := range n.Topics {
+		s := slugify(t)
+		if s == "" {
+			f.bad("topics", "use names such as \"vaccines\"", "empty topic")
+		}
+		n.Topics[i] = s
+	}
+	n.Topics = dedupe(n.Topics)
+	for _, a := range n.Audience {
+		if !slices.Contains(Audiences, a) {
+			f.bad("audience", `use any of "clinicians", "patients", "public"`, "unknown audience %q", a)
+		}
+	}
+	n.Audience = dedupe(n.Audience)
+	if ev := f.str("evidence"); ev != "" {
+		e, err := ParseEvidence(ev)
+		if err != nil {
+			f.bad("evidence", EvidenceFix, "%v", err)
+		}
+		n.Evidence = e
+	}
+	if n.Sponsored && n.Disclosure == "" {
+		f.bad("disclosure", `add disclosure = "…" saying who paid and what control they had`, "a sponsored note needs a disclosure")
+	}
+	n.Source = parseSource(f)
+	n.Params = f.rest()
+	return n
+}
+
+// parseSource reads source = "URL" or a [source] table.
+func parseSource(f *fields) Source {
+	v, ok := f.get("source")
+	if !ok {
+		return Source{}
+	}
+	switch v := v.(type) {
+	case string:
+		return Source{URL: f.url("source", v)}
+	case map[string]any:
+		var s Source
+		for _, k := range sortedKeys(v) {
+			val := v[k]
+			str := func() string {
+				x, ok := val.(string)
+				if !ok {
+					f.bad(k, fmt.Sprintf(`quote it: %s = "…"`, k), "source %s: want text, got %s", k, describe(val))
+				}
+				return strings.TrimSpace(x)
+			}
+			switch k {
+			case "url":
+				s.URL = f.url("url", val)
+			case "title":
+				s.Title = str()
+			case "publisher":
+				s.Publisher = str()
+			case "published":
+				t, err := toTime(val, f.loc)
+				if err != nil {
+					f.bad("published", dateFix, "source published: %v", err)
+				}
+				s.Published = t
+			case "doi":
+				s.DOI = str()
+			case "pmid":
+				s.PMID = str()
+			case "nct":
+				s.NCT = str()
+			default:
+				f.bad(k, "the source table takes url, title, publisher, published, doi, pmid and nct", "unknown source key %q", k)
+			}
+		}
+		return s
+	}
+	f.bad("source", `write source = "https://…" or a [source] table with url, title, publisher, published, doi, pmid, nct`, "want a URL or a table, got %s", describe(v))
+	return Source{}
+}
+
+// parseEdition reads an edition's front matter.
+func parseEdition(f *fields) *Edition {
+	e := &Edition{
+		File:      f.doc.file,
+		Slug:      slugOf(f),
+		Title:     f.str("title"),
+		Summary:   f.str("summary"),
+		Date:      f.time("date"),
+		PublishAt: f.time("publish_at"),
+		Expires:   f.time("expires"),
+		Draft:     f.boolean("draft"),
+		NoteSlugs: f.strs("notes"),
+		From:      f.time("from"),
+		To:        f.time("to"),
+		ID:        f.str("id"),
+		notesLine: f.line("notes"),
+	}
+	if e.Title == "" {
+		f.bad("title", `add title = "…" to the front matter`, "missing")
+	}
+	if e.Date.IsZero() {
+		if _, set := f.m["date"]; !set {
+			f.bad("date", "add date = 2026-11-02T09:00:00Z to the front matter", "missing")
+		}
+	}
+	if len(e.NoteSlugs) > 0 && (!e.From.IsZero() || !e.To.IsZero()) {
+		f.bad("notes", "list the notes or give a from/to window, not both", "both a notes list and a date window")
+	}
+	e.Params = f.rest()
+	return e
+}
+
+// parsePage reads a page's front matter.
+func parsePage(f *fields) *Page {
+	p := &Page{
+		File:    f.doc.file,
+		Slug:    slugOf(f),
+		Title:   f.str("title"),
+		Summary: f.str("summary"),
+		Menu:    f.boolean("menu"),
+		Weight:  f.integer("weight"),
+		Draft:   f.boolean("draft"),
+	}
+	if p.Title == "" {
+		f.bad("title", `add title = "…" to the front matter`, "missing")
+	}
+	p.Params = f.rest()
+	return p
+}
+
+// dedupe removes repeats from s, keeping the first of each.
+func dedupe(s []string) []string {
+	out := s[:0]
+	for i, v := range s {
+		if !slices.Contains(s[:i], v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}

@@ -1,0 +1,114 @@
+package generator
+
+import (
+	"fmt"
+	"html/template"
+	"strings"
+	"time"
+)
+
+// PageData is what a layout is executed with: the site, the page being
+// rendered, and what it lists.
+type PageData struct {
+	Site *Site
+	// Kind is the layout: home, note, edition, list, topic, page or 404.
+	Kind string
+	// Path is the page's site path, such as "notes/slug/"; "" is the home page.
+	Path        string
+	Title       string
+	Description string
+	// Exactly one of these is set on note, edition, page and topic pages.
+	Note    *Note
+	Edition *Edition
+	Page    *Page
+	Topic   *Topic
+	// Notes and Editions are what a list page shows, already paginated.
+	Notes    []*Note
+	Editions []*Edition
+	// Topics are what the topics index lists.
+	Topics    []*Topic
+	Paginator *Paginator
+	// Feeds are the feeds to advertise in the page's head.
+	Feeds []FeedLink
+	// Preview is true when the site is built for a local preview.
+	Preview bool
+}
+
+// Permalink is the page's absolute URL, for canonical and Open Graph links.
+func (p *PageData) Permalink() string { return p.Site.Config.AbsURL(p.Path) }
+
+// RelPermalink is the page's root-relative URL.
+func (p *PageData) RelPermalink() string { return p.Site.Config.RelURL(p.Path) }
+
+// IsHome reports whether the page is the home page.
+func (p *PageData) IsHome() bool { return p.Kind == "home" }
+
+// A Paginator places a page in a paginated list.
+type Paginator struct {
+	Number, Total int
+	First         string // site path of page 1
+	Prev, Next    string // site paths, "" at the ends
+	TotalItems    int
+}
+
+// pagePath returns the site path of page n of a list whose first page is at base.
+func pagePath(base string, n int) string {
+	if n <= 1 {
+		return base
+	}
+	return fmt.Sprintf("%spage/%d/", base, n)
+}
+
+// paginate splits items into pages of size, calling emit for each.
+func paginate[T any](base string, items []T, size int, emit func(p *Paginator, items []T)) {
+	total := max(1, (len(items)+size-1)/size)
+	for n := 1; n <= total; n++ {
+		lo, hi := (n-1)*size, min(n*size, len(items))
+		p := &Paginator{Number: n, Total: total, First: base, TotalItems: len(items)}
+		if n > 1 {
+			p.Prev = pagePath(base, n-1)
+		}
+		if n < total {
+			p.Next = pagePath(base, n+1)
+		}
+		emit(p, items[lo:hi])
+	}
+}
+
+// A FeedLink advertises one feed.
+type FeedLink struct {
+	Title string
+	Type  string // MIME type
+	Path  string // site path
+}
+
+// funcs are the template functions every layout has, besides "asset" and
+// "integrity" which the theme adds.
+func (s *Site) funcs() template.FuncMap {
+	cfg := s.Config
+	return template.FuncMap{
+		"relURL": cfg.RelURL,
+		"absURL": cfg.AbsURL,
+		"date": func(layout string, t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.In(cfg.Location()).Format(layout)
+		},
+		"isoDate": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.In(cfg.Location()).Format(time.RFC3339)
+		},
+		"markdownify": func(s string) (template.HTML, error) {
+			h, err := renderMarkdown([]byte(s))
+			return template.HTML(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(string(h)), "<p>"), "</p>")), err
+		},
+		"topicTitle": s.topicTitle,
+		"join":       strings.Join,
+		"doiURL":     func(doi string) string { return "https://doi.org/" + doi },
+		"pmidURL":    func(pmid string) string { return "https://pubmed.ncbi.nlm.nih.gov/" + pmid + "/" },
+		"nctURL":     func(nct string) string { return "https://clinicaltrials.gov/study/" + nct },
+	}
+}

@@ -1,0 +1,381 @@
+package generator
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Options control a build.
+type Options struct {
+	// Config is the path of config.toml.
+	Config string
+	// Out is the folder the site is written to; empty means "public" beside
+	// the configuration file.
+	Out string
+	// Now is the build's notion of the present: notes scheduled after it are
+	// held back and notes expired before it are taken down. It is never
+	// written into the output.
+	Now time.Time
+	// Drafts, Future and Expired include drafts, scheduled and expired
+	// content.
+	Drafts, Future, Expired bool
+	// Workers bounds the parallel work; 0 means one per CPU.
+	Workers int
+	// Log receives progress; nil means slog.Default().
+	Log *slog.Logger
+}
+
+func (o *Options) workers() int {
+	if o.Workers > 0 {
+		return o.Workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+func (o *Options) log() *slog.Logger {
+	if o.Log != nil {
+		return o.Log
+	}
+	return slog.Default()
+}
+
+// A Site is the newsletter's content, loaded, checked and linked: what
+// every page, feed and email is made from.
+type Site struct {
+	Config *Config
+	// Notes are the published notes, newest first.
+	Notes []*Note
+	// Editions are the published editions, newest first.
+	Editions []*Edition
+	// Pages are the standalone pages, by weight then title.
+	Pages []*Page
+	// Topics are the topics the notes use, by slug.
+	Topics []*Topic
+	// Audiences are the audiences that have notes, in the order of Audiences.
+	Audiences []*Topic
+	// Now is the build's present.
+	Now time.Time
+
+	notes map[string]*Note
+}
+
+// A Topic is a group of notes: a topic or an audience.
+type Topic struct {
+	Kind  string // "topics" or "audiences"
+	Slug  string
+	Title string
+	Notes []*Note // newest first
+}
+
+// Path returns the topic's site path, e.g. "topics/vaccines/".
+func (t *Topic) Path() string { return t.Kind + "/" + t.Slug + "/" }
+
+// Note returns the published note with the slug, or nil.
+func (s *Site) Note(slug string) *Note { return s.notes[slug] }
+
+// LatestEdition returns the newest published edition, or nil.
+func (s *Site) LatestEdition() *Edition {
+	if len(s.Editions) == 0 {
+		return nil
+	}
+	return s.Editions[0]
+}
+
+// MenuPages returns the pages marked menu = true.
+func (s *Site) MenuPages() []*Page {
+	var out []*Page
+	for _, p := range s.Pages {
+		if p.Menu {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Load reads the configuration and content named by opts into a Site. It
+// reports every problem it finds as an ErrorList.
+func Load(opts *Options) (*Site, error) {
+	cfg, err := LoadConfig(opts.Config)
+	if err != nil {
+		return nil, err
+	}
+	return LoadContent(cfg, opts)
+}
+
+// contentFile is one file under content/ and what it became.
+type contentFile struct {
+	kind string // "notes", "editions" or "pages"
+	path string // relative to the project folder
+	abs  string
+	note *Note
+	ed   *Edition
+	page *Page
+	errs ErrorList
+}
+
+// LoadContent reads the content of the site configured by cfg.
+func LoadContent(cfg *Config, opts *Options) (*Site, error) {
+	if opts.Now.IsZero() {
+		return nil, errors.New("build: no present time set")
+	}
+	var files []*contentFile
+	for _, kind := range []string{"notes", "editions", "pages"} {
+		dir := filepath.Join(cfg.Dir, "content", kind)
+		entries, err := os.ReadDir(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("content/%s: %w", kind, err)
+		}
+		for _, e := range entries {
+			if e.IsDir() || filepath.Ext(e.Name()) != ".md" || strings.HasPrefix(e.Name(), ".") {
+				continue
+			}
+			files = append(files, &contentFile{
+				kind: kind,
+				path: filepath.ToSlash(filepath.Join("content", kind, e.Name())),
+				abs:  filepath.Join(dir, e.Name()),
+			})
+		}
+	}
+	parallel(len(files), opts.workers(), func(i int) { files[i].load(cfg) })
+
+	s := &Site{Config: cfg, Now: opts.Now, notes: map[string]*Note{}}
+	var errs ErrorList
+	var all []*Note
+	var editions []*Edition
+	seen := map[string]string{} // kind/slug → file
+	for _, f := range files {
+		errs = append(errs, f.errs...)
+		slug := ""
+		switch {
+		case f.note != nil:
+			slug = f.note.Slug
+		case f.ed != nil:
+			slug = f.ed.Slug
+		case f.page != nil:
+			slug = f.page.Slug
+		default:
+			continue
+		}
+		key := f.kind + "/" + slug
+		if other, dup := seen[key]; dup {
+			errs = append(errs, errorf(f.path, 0, "slug", "rename one of the files or set a different slug in its front matter", "slug %q is also used by %s", slug, other))
+			continue
+		}
+		seen[key] = f.path
+		switch {
+		case f.note != nil:
+			all = append(all, f.note)
+		case f.ed != nil:
+			editions = append(editions, f.ed)
+		case f.page != nil:
+			if reserved[f.page.Slug] {
+				errs = append(errs, errorf(f.path, 0, "slug", "rename the page", "%q is reserved for the site's own pages", f.page.Slug))
+				continue
+			}
+			if f.page.Draft && !opts.Drafts {
+				continue
+			}
+			s.Pages = append(s.Pages, f.page)
+		}
+	}
+
+	allNotes := map[string]*Note{}
+	for _, n := range all {
+		allNotes[n.Slug] = n
+		if visibility(n.Draft, n.Published(), n.Expires, opts.Now, opts) == "" {
+			s.Notes = append(s.Notes, n)
+			s.notes[n.Slug] = n
+		}
+	}
+	slices.SortFunc(s.Notes, newestFirst)
+	slices.SortFunc(s.Pages, func(a, b *Page) int {
+		return cmp.Or(cmp.Compare(a.Weight, b.Weight), cmp.Compare(a.Title, b.Title), cmp.Compare(a.Slug, b.Slug))
+	})
+	errs = append(errs, s.linkEditions(editions, allNotes, opts)...)
+	s.group()
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// reserved are the site paths Rounds writes itself.
+var reserved = map[string]bool{
+	"notes": true, "editions": true, "topics": true, "audiences": true, "archive": true,
+	"css": true, "js": true, "fonts": true, "images": true, "404": true, "page": true,
+}
+
+func newestFirst(a, b *Note) int {
+	return cmp.Or(b.Published().Compare(a.Published()), cmp.Compare(a.Slug, b.Slug))
+}
+
+// load reads and parses one content file.
+func (f *contentFile) load(cfg *Config) {
+	data, err := os.ReadFile(f.abs)
+	if err != nil {
+		f.errs = append(f.errs, errorf(f.path, 0, "", "check the file's permissions", "%v", err))
+		return
+	}
+	if !utf8.Valid(data) {
+		f.errs = append(f.errs, errorf(f.path, 0, "", "save the file as UTF-8", "not valid UTF-8 text"))
+		return
+	}
+	doc, err := splitDocument(f.path, data)
+	if err != nil {
+		f.errs = append(f.errs, AsList(err)...)
+		return
+	}
+	fl, ok := decodeFields(doc, cfg.Location(), &f.errs)
+	if !ok {
+		return
+	}
+	out, err := renderMarkdown(doc.body)
+	if err != nil {
+		f.errs = append(f.errs, errorf(f.path, doc.bodyLine, "", "", "markdown: %v", err))
+	}
+	switch f.kind {
+	case "notes":
+		f.note = parseNote(fl)
+		f.note.Content = out
+	case "editions":
+		f.ed = parseEdition(fl)
+		f.ed.Content = out
+	case "pages":
+		f.page = parsePage(fl)
+		f.page.Content = out
+	}
+	if len(f.errs) > 0 {
+		f.note, f.ed, f.page = nil, nil, nil
+	}
+}
+
+// linkEditions resolves each published edition's notes and numbers them.
+func (s *Site) linkEditions(editions []*Edition, all map[string]*Note, opts *Options) ErrorList {
+	var errs ErrorList
+	slices.SortFunc(editions, func(a, b *Edition) int {
+		return cmp.Or(a.Published().Compare(b.Published()), cmp.Compare(a.Slug, b.Slug))
+	})
+	var prev time.Time
+	for _, e := range editions {
+		for _, slug := range e.NoteSlugs {
+			n, ok := all[slug]
+			if !ok {
+				errs = append(errs, errorf(e.File, e.notesLine, "notes", fmt.Sprintf("create content/notes/%s.md or remove %q from the list", slug, slug), "no note %q", slug))
+				continue
+			}
+			if why := visibility(n.Draft, n.Published(), n.Expires, opts.Now, opts); why != "" && visibility(e.Draft, e.Published(), e.Expires, opts.Now, opts) == "" {
+				errs = append(errs, errorf(e.File, e.notesLine, "notes", "publish the note first or take it out of the edition", "note %q is %s", slug, why))
+			}
+		}
+		if visibility(e.Draft, e.Published(), e.Expires, opts.Now, opts) != "" {
+			continue
+		}
+		if len(e.NoteSlugs) > 0 {
+			for _, slug := range e.NoteSlugs {
+				if n := s.notes[slug]; n != nil {
+					e.Notes = append(e.Notes, n)
+				}
+			}
+		} else {
+			from, to := e.From, e.To
+			if from.IsZero() && to.IsZero() {
+				from, to = prev, e.Date
+			}
+			for _, n := range s.Notes {
+				p := n.Published()
+				if p.After(from) && (to.IsZero() || !p.After(to)) {
+					e.Notes = append(e.Notes, n)
+				}
+			}
+		}
+		prev = e.Date
+		s.Editions = append(s.Editions, e)
+		e.Number = len(s.Editions)
+		for _, n := range e.Notes {
+			n.Editions = append(n.Editions, e)
+		}
+	}
+	slices.Reverse(s.Editions)
+	return errs
+}
+
+// group fills the site's topics and audiences.
+func (s *Site) group() {
+	topics := map[string]*Topic{}
+	audiences := map[string]*Topic{}
+	for _, n := range s.Notes {
+		for _, t := range n.Topics {
+			tp := topics[t]
+			if tp == nil {
+				tp = &Topic{Kind: "topics", Slug: t, Title: s.topicTitle(t)}
+				topics[t] = tp
+			}
+			tp.Notes = append(tp.Notes, n)
+		}
+		for _, a := range n.Audience {
+			tp := audiences[a]
+			if tp == nil {
+				tp = &Topic{Kind: "audiences", Slug: a, Title: titleCase(a)}
+				audiences[a] = tp
+			}
+			tp.Notes = append(tp.Notes, n)
+		}
+	}
+	for _, k := range sortedKeys(topics) {
+		s.Topics = append(s.Topics, topics[k])
+	}
+	for _, a := range Audiences {
+		if tp := audiences[a]; tp != nil {
+			s.Audiences = append(s.Audiences, tp)
+		}
+	}
+}
+
+// topicTitle returns a topic's display name.
+func (s *Site) topicTitle(slug string) string {
+	if t := s.Config.Topics[slug]; t != "" {
+		return t
+	}
+	return titleCase(strings.ReplaceAll(slug, "-", " "))
+}
+
+func titleCase(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
+}
+
+// parallel calls fn(i) for i in [0, n) on at most workers goroutines.
+func parallel(n, workers int, fn func(i int)) {
+	if workers > n {
+		workers = n
+	}
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				fn(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}

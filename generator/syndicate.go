@@ -1,0 +1,238 @@
+package generator
+
+import (
+	"bytes"
+	"fmt"
+	"html"
+	"net/url"
+	"strings"
+
+	"rounds/feeds"
+)
+
+// feedFormats are the formats every feed is written in, by file name.
+var feedFormats = []struct{ file, mime, name string }{
+	{"feed.xml", "application/rss+xml", "RSS"},
+	{"atom.xml", "application/atom+xml", "Atom"},
+	{"feed.json", "application/feed+json", "JSON Feed"},
+}
+
+// feedLinks returns the autodiscovery links for the feeds at base.
+func feedLinks(title, base string) []FeedLink {
+	out := make([]FeedLink, len(feedFormats))
+	for i, f := range feedFormats {
+		out[i] = FeedLink{Title: title + " (" + f.name + ")", Type: f.mime, Path: base + f.file}
+	}
+	return out
+}
+
+// noteID returns a note's stable feed ID: its front matter id if set, else
+// a tag URI from the site's host, the note's date and its slug, none of
+// which change from one build to the next.
+func (s *Site) noteID(n *Note) string {
+	if n.ID != "" {
+		return n.ID
+	}
+	return s.tagURI(n.Date.In(s.Config.Location()).Format("2006-01-02"), n.Path())
+}
+
+func (s *Site) editionID(e *Edition) string {
+	if e.ID != "" {
+		return e.ID
+	}
+	return s.tagURI(e.Date.In(s.Config.Location()).Format("2006-01-02"), e.Path())
+}
+
+func (s *Site) tagURI(date, path string) string {
+	return fmt.Sprintf("tag:%s,%s:%s", s.Config.Base().Hostname(), date, s.Config.RelURL(path))
+}
+
+// noteEntry turns a note into a feed entry.
+func (s *Site) noteEntry(n *Note) *feeds.Entry {
+	e := &feeds.Entry{
+		ID:          s.noteID(n),
+		Title:       n.Title,
+		Link:        s.Config.AbsURL(n.Path()),
+		ExternalURL: n.Source.URL,
+		Summary:     n.Summary,
+		Published:   n.Published(),
+		Updated:     n.Published(),
+		Categories:  topicTitles(s, n.Topics),
+		Extension:   noteExtension(n),
+	}
+	if n.LastReviewed.After(e.Updated) {
+		e.Updated = n.LastReviewed
+	}
+	if n.Sponsored {
+		e.Title = "Sponsored: " + e.Title
+	}
+	if s.Config.Feeds.Content == "full" {
+		e.ContentHTML = s.absolute(string(n.Content)) + noteFooter(n)
+	}
+	return e
+}
+
+// noteFooter is the attribution a note carries into feeds: its source,
+// evidence and disclosure, so that no reader sees a note without them.
+func noteFooter(n *Note) string {
+	var b strings.Builder
+	src := n.Source
+	if src.URL != "" {
+		title := src.Title
+		if title == "" {
+			title = src.URL
+		}
+		fmt.Fprintf(&b, `<p>Source: <a href="%s">%s</a>`, html.EscapeString(src.URL), html.EscapeString(title))
+		if src.Publisher != "" {
+			fmt.Fprintf(&b, ", %s", html.EscapeString(src.Publisher))
+		}
+		if !src.Published.IsZero() {
+			fmt.Fprintf(&b, ", %s", src.Published.Format("2 January 2006"))
+		}
+		if src.DOI != "" {
+			fmt.Fprintf(&b, `. doi:<a href="https://doi.org/%s">%s</a>`, html.EscapeString(src.DOI), html.EscapeString(src.DOI))
+		}
+		b.WriteString(".</p>")
+	}
+	if n.Evidence.Label != "" {
+		fmt.Fprintf(&b, "<p>%s: %s</p>", html.EscapeString(n.Evidence.Label), html.EscapeString(n.Evidence.Explanation))
+	}
+	if n.Sponsored {
+		fmt.Fprintf(&b, "<p><strong>Sponsored.</strong> %s</p>", html.EscapeString(n.Disclosure))
+	}
+	return b.String()
+}
+
+// noteExtension is the note's "_rounds" JSON Feed extension.
+func noteExtension(n *Note) map[string]any {
+	x := map[string]any{}
+	if n.Evidence.Scale != "" {
+		x["evidence"] = map[string]any{"scale": n.Evidence.Scale, "level": n.Evidence.Level, "label": n.Evidence.Label}
+	}
+	if n.Design != "" {
+		x["design"] = n.Design
+	}
+	if len(n.Audience) > 0 {
+		x["audience"] = n.Audience
+	}
+	if n.Sponsored {
+		x["sponsored"] = true
+		x["disclosure"] = n.Disclosure
+	}
+	src := map[string]any{}
+	for k, v := range map[string]string{"url": n.Source.URL, "title": n.Source.Title, "publisher": n.Source.Publisher, "doi": n.Source.DOI, "pmid": n.Source.PMID, "nct": n.Source.NCT} {
+		if v != "" {
+			src[k] = v
+		}
+	}
+	if len(src) > 0 {
+		x["source"] = src
+	}
+	if len(x) == 0 {
+		return nil
+	}
+	return x
+}
+
+func topicTitles(s *Site, slugs []string) []string {
+	out := make([]string, len(slugs))
+	for i, t := range slugs {
+		out[i] = s.topicTitle(t)
+	}
+	return out
+}
+
+// absolute makes the root-relative links and images of h absolute, as
+// feed readers and email clients need.
+func (s *Site) absolute(h string) string {
+	if !strings.Contains(h, `="/`) {
+		return h
+	}
+	b := s.Config.Base()
+	root := (&url.URL{Scheme: b.Scheme, Host: b.Host}).String()
+	h = strings.ReplaceAll(h, ` href="/`, ` href="`+root+"/")
+	return strings.ReplaceAll(h, ` src="/`, ` src="`+root+"/")
+}
+
+// noteChannel builds a feed of notes for the page at path.
+func (s *Site) noteChannel(title, description, path string, notes []*Note) *feeds.Channel {
+	c := s.channel(title, description, path)
+	notes = notes[:min(len(notes), s.Config.Feeds.Limit)]
+	for _, n := range notes {
+		c.Entries = append(c.Entries, s.noteEntry(n))
+	}
+	if len(notes) > 0 {
+		c.Updated = notes[0].Published()
+		for _, e := range c.Entries {
+			if e.Updated.After(c.Updated) {
+				c.Updated = e.Updated
+			}
+		}
+	}
+	return c
+}
+
+// editionChannel builds the feed of editions.
+func (s *Site) editionChannel() *feeds.Channel {
+	c := s.channel(s.Config.Title+": editions", "Every edition of "+s.Config.Title, "archive/")
+	c.ID = s.Config.AbsURL("editions/")
+	for _, e := range s.Editions[:min(len(s.Editions), s.Config.Feeds.Limit)] {
+		var b bytes.Buffer
+		b.WriteString(s.absolute(string(e.Content)))
+		b.WriteString("<ul>")
+		for _, n := range e.Notes {
+			fmt.Fprintf(&b, `<li><a href="%s">%s</a>`, html.EscapeString(s.Config.AbsURL(n.Path())), html.EscapeString(n.Title))
+			if n.Summary != "" {
+				fmt.Fprintf(&b, " — %s", html.EscapeString(n.Summary))
+			}
+			b.WriteString("</li>")
+		}
+		b.WriteString("</ul>")
+		c.Entries = append(c.Entries, &feeds.Entry{
+			ID:          s.editionID(e),
+			Title:       e.Title,
+			Link:        s.Config.AbsURL(e.Path()),
+			Summary:     e.Summary,
+			ContentHTML: b.String(),
+			Published:   e.Published(),
+			Updated:     e.Published(),
+		})
+	}
+	if len(c.Entries) > 0 {
+		c.Updated = c.Entries[0].Published
+	}
+	return c
+}
+
+func (s *Site) channel(title, description, path string) *feeds.Channel {
+	cfg := s.Config
+	if description == "" {
+		description = cfg.Description
+	}
+	return &feeds.Channel{
+		Title:       title,
+		Description: description,
+		Language:    cfg.Language,
+		Copyright:   cfg.Copyright,
+		Link:        cfg.AbsURL(path),
+		ID:          cfg.AbsURL(path),
+		Author:      feeds.Person{Name: cfg.Author.Name, Email: cfg.Author.Email, URL: cfg.Author.URL},
+	}
+}
+
+// writeFeeds renders c in every format into files under base.
+func writeFeeds(w *writer, base string, c *feeds.Channel) {
+	for _, f := range feedFormats {
+		p := base + f.file
+		w.render(p, func(buf *bytes.Buffer) error {
+			switch f.file {
+			case "feed.xml":
+				return feeds.WriteRSS(buf, c)
+			case "atom.xml":
+				return feeds.WriteAtom(buf, c)
+			default:
+				return feeds.WriteJSON(buf, c, w.site.Config.AbsURL(p))
+			}
+		})
+	}
+}

@@ -1,0 +1,248 @@
+package generator
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Layouts are the page layouts a theme provides. base.html holds the page
+// skeleton; each layout defines the blocks base.html leaves open.
+var Layouts = []string{"home", "note", "edition", "list", "topic", "page", "404"}
+
+// A Theme is a set of layouts and static files. A theme other than
+// "default" overrides the default theme file by file.
+type Theme struct {
+	Name    string
+	layouts map[string]*template.Template
+	files   map[string]string // template name → project-relative file, for errors
+	// static maps each output path to the file it is copied from.
+	static map[string]string
+	// assets maps a static path ("css/style.css") to its fingerprinted
+	// output path ("css/style.1a2b3c4d5e.css"), with its SRI integrity.
+	assets    map[string]string
+	integrity map[string]string
+	content   map[string][]byte // fingerprinted files' bytes
+}
+
+// themeDirs returns the folders a theme is read from, default first.
+func themeDirs(cfg *Config) ([]string, error) {
+	root := filepath.Join(cfg.Dir, "themes")
+	var dirs []string
+	for _, name := range []string{"default", cfg.Theme} {
+		if len(dirs) > 0 && name == "default" {
+			continue
+		}
+		dir := filepath.Join(root, name)
+		if st, err := os.Stat(dir); err == nil && st.IsDir() {
+			dirs = append(dirs, dir)
+		} else if name == cfg.Theme {
+			var have []string
+			entries, _ := os.ReadDir(root)
+			for _, e := range entries {
+				if e.IsDir() {
+					have = append(have, e.Name())
+				}
+			}
+			fix := "create themes/" + name + "/ or set theme to one of: " + strings.Join(have, ", ")
+			if len(have) == 0 {
+				fix = "create themes/" + name + "/ with layouts/ and static/"
+			}
+			return nil, ErrorList{errorf(relTo(cfg.Dir, cfg.File), cfg.ThemeLine(), "theme", fix, "no theme %q in themes/", name)}
+		}
+	}
+	return dirs, nil
+}
+
+// LoadTheme reads the theme cfg names, with the default theme beneath it.
+func LoadTheme(cfg *Config, funcs template.FuncMap) (*Theme, error) {
+	dirs, err := themeDirs(cfg)
+	if err != nil {
+		return nil, err
+	}
+	t := &Theme{
+		Name:      cfg.Theme,
+		layouts:   map[string]*template.Template{},
+		files:     map[string]string{},
+		static:    map[string]string{},
+		assets:    map[string]string{},
+		integrity: map[string]string{},
+		content:   map[string][]byte{},
+	}
+	sources := map[string][]byte{} // template name → text
+	for _, dir := range dirs {
+		if err := walkFiles(filepath.Join(dir, "layouts"), func(rel, abs string) error {
+			if filepath.Ext(rel) != ".html" {
+				return nil
+			}
+			data, err := os.ReadFile(abs)
+			if err != nil {
+				return err
+			}
+			sources[rel] = data
+			t.files[rel] = relTo(cfg.Dir, abs)
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		if err := walkFiles(filepath.Join(dir, "static"), func(rel, abs string) error {
+			t.static[rel] = abs
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if err := t.fingerprint(); err != nil {
+		return nil, err
+	}
+
+	var errs ErrorList
+	root := template.New("").Funcs(funcs).Funcs(template.FuncMap{"asset": t.Asset, "integrity": t.Integrity})
+	for _, name := range sortedKeys(sources) {
+		if name == "base.html" || strings.HasPrefix(name, "partials/") {
+			if _, err := root.New(name).Parse(string(sources[name])); err != nil {
+				errs = append(errs, t.templateError(err, name))
+			}
+		}
+	}
+	if _, ok := sources["base.html"]; !ok {
+		errs = append(errs, errorf("themes/"+cfg.Theme+"/layouts/base.html", 0, "", "add the file, or use a theme built on the default theme", "missing"))
+	}
+	if len(errs) > 0 {
+		return nil, errs.Err()
+	}
+	for _, layout := range Layouts {
+		name := layout + ".html"
+		src, ok := sources[name]
+		if !ok {
+			errs = append(errs, errorf("themes/"+cfg.Theme+"/layouts/"+name, 0, "", "add the layout; every theme needs "+strings.Join(Layouts, ", "), "missing"))
+			continue
+		}
+		tmpl, err := root.Clone()
+		if err == nil {
+			_, err = tmpl.New(name).Parse(string(src))
+		}
+		if err != nil {
+			errs = append(errs, t.templateError(err, name))
+			continue
+		}
+		t.layouts[layout] = tmpl.Lookup("base.html")
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// fingerprint names each CSS and JS file after a hash of its bytes, so that
+// it can be cached for ever, and records its subresource integrity.
+func (t *Theme) fingerprint() error {
+	for _, rel := range sortedKeys(t.static) {
+		ext := path.Ext(rel)
+		if ext != ".css" && ext != ".js" {
+			continue
+		}
+		data, err := os.ReadFile(t.static[rel])
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(data)
+		out := strings.TrimSuffix(rel, ext) + "." + hex.EncodeToString(sum[:5]) + ext
+		sri := sha512.Sum384(data)
+		t.assets[rel] = out
+		t.integrity[rel] = "sha384-" + base64.StdEncoding.EncodeToString(sri[:])
+		t.content[out] = data
+		delete(t.static, rel)
+	}
+	return nil
+}
+
+// Asset returns the output path of a static file, fingerprinted where it is
+// CSS or JS. It is the template function "asset".
+func (t *Theme) Asset(rel string) (string, error) {
+	rel = strings.TrimPrefix(rel, "/")
+	if out, ok := t.assets[rel]; ok {
+		return out, nil
+	}
+	if _, ok := t.static[rel]; ok {
+		return rel, nil
+	}
+	return "", fmt.Errorf("no static file %q in the theme", rel)
+}
+
+// Integrity returns the SRI hash of a fingerprinted asset, or "".
+func (t *Theme) Integrity(rel string) string {
+	return t.integrity[strings.TrimPrefix(rel, "/")]
+}
+
+var templateErrRE = regexp.MustCompile(`template: ([^:]+):(\d+)(?::\d+)?: `)
+
+// templateError turns an html/template error into an Error naming the
+// theme file and line.
+func (t *Theme) templateError(err error, name string) *Error {
+	msg := err.Error()
+	line := 0
+	if m := templateErrRE.FindStringSubmatch(msg); m != nil {
+		name = m[1]
+		line, _ = strconv.Atoi(m[2])
+		msg = strings.TrimPrefix(msg, m[0])
+	}
+	msg = strings.TrimPrefix(msg, "template: ")
+	file := t.files[name]
+	if file == "" {
+		file = "themes/" + t.Name + "/layouts/" + name
+	}
+	return errorf(file, line, "", "fix the template", "%s", msg)
+}
+
+// execute renders layout with data into buf.
+func (t *Theme) execute(buf *bytes.Buffer, layout string, data any) error {
+	tmpl := t.layouts[layout]
+	if tmpl == nil {
+		return fmt.Errorf("no layout %q", layout)
+	}
+	if err := tmpl.Execute(buf, data); err != nil {
+		return t.templateError(err, layout+".html")
+	}
+	return nil
+}
+
+// walkFiles calls fn for every regular file under dir with its slash
+// path relative to dir. A missing dir has no files.
+func walkFiles(dir string, fn func(rel, abs string) error) error {
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || strings.HasPrefix(d.Name(), ".") {
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, p)
+		return fn(filepath.ToSlash(rel), p)
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// relTo returns p relative to dir in slash form, or p if it is outside.
+func relTo(dir, p string) string {
+	if r, err := filepath.Rel(dir, p); err == nil && !strings.HasPrefix(r, "..") {
+		return filepath.ToSlash(r)
+	}
+	return p
+}
+
