@@ -85,7 +85,7 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 	}
 	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
 	if err := dec.Decode(c); err != nil {
-		return nil, tomlErrors(file, 0, err, "see the configuration reference in README.md")
+		return nil, tomlErrors(file, data, 0, err, "see the configuration reference in README.md")
 	}
 	var errs ErrorList
 	bad := func(key, fix, format string, args ...any) {
@@ -151,7 +151,7 @@ func (c *Config) ThemeLine() int { return keyLine(c.source, "theme") }
 
 // tomlErrors turns a go-toml error into Errors that name file and line,
 // offset by the line the TOML document starts after.
-func tomlErrors(file string, offset int, err error, fix string) error {
+func tomlErrors(file string, doc []byte, offset int, err error, fix string) error {
 	var strict *toml.StrictMissingError
 	if errors.As(err, &strict) {
 		var l ErrorList
@@ -165,6 +165,9 @@ func tomlErrors(file string, offset int, err error, fix string) error {
 	if errors.As(err, &de) {
 		row, _ := de.Position()
 		field := strings.Join(de.Key(), ".")
+		if field == "" {
+			field = lineKey(doc, row)
+		}
 		msg := strings.TrimPrefix(de.Error(), "toml: ")
 		return ErrorList{errorf(file, row+offset, field, "fix the TOML syntax ("+fix+")", "%s", msg)}
 	}
@@ -192,4 +195,18 @@ func keyLine(data []byte, key string) int {
 		line++
 	}
 	return 0
+}
+
+// lineKey returns the key set on line n (1-based) of data, or "".
+func lineKey(data []byte, n int) string {
+	lines := bytes.SplitN(data, []byte("\n"), n+1)
+	if n < 1 || n > len(lines) {
+		return ""
+	}
+	k, _, ok := bytes.Cut(lines[n-1], []byte("="))
+	k = bytes.TrimSpace(k)
+	if !ok || len(k) == 0 || bytes.ContainsAny(k, " \t\"'[") {
+		return ""
+	}
+	return string(k)
 }

@@ -218,7 +218,7 @@ func parseNote(f *fields) *Note {
 		n.Evidence = e
 	}
 	if n.Sponsored && n.Disclosure == "" {
-		f.bad("disclosure", `add disclosure = "…" saying who paid and what control they had`, "a sponsored note needs a disclosure")
+		f.bad("sponsored", `add disclosure = "…" saying who paid and what control they had`, "a sponsored note needs a disclosure")
 	}
 	n.Source = parseSource(f)
 	n.Params = f.rest()

@@ -80,7 +80,7 @@ func decodeFields(d *document, loc *time.Location, errs *ErrorList) (*fields, bo
 	switch d.format {
 	case "toml":
 		if err := toml.Unmarshal(d.front, &m); err != nil {
-			*errs = append(*errs, AsList(tomlErrors(d.file, 1, err, "TOML front matter looks like title = \"…\""))...)
+			*errs = append(*errs, AsList(tomlErrors(d.file, d.front, 1, err, "TOML front matter looks like title = \"…\""))...)
 			return nil, false
 		}
 	case "yaml":

@@ -3,6 +3,8 @@ package generator
 import (
 	"bytes"
 	"html/template"
+	"regexp"
+	"strings"
 	"sync"
 
 	"github.com/yuin/goldmark"
@@ -18,6 +20,20 @@ var markdown = goldmark.New(
 )
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// rootLink matches a link or image whose URL starts with one slash.
+var rootLink = regexp.MustCompile(`( (?:href|src)=")/([^/])`)
+
+// Markdown converts a curator's Markdown to HTML. A link or image whose
+// URL starts with "/" is taken from the site's root, so "/disclaimer/"
+// works under any base_url, with or without a sub-path.
+func (c *Config) Markdown(src []byte) (template.HTML, error) {
+	h, err := renderMarkdown(src)
+	if err != nil || c.base.Path == "/" || !strings.Contains(string(h), `="/`) {
+		return h, err
+	}
+	return template.HTML(rootLink.ReplaceAllString(string(h), "${1}"+c.base.Path+"${2}")), nil
+}
 
 // renderMarkdown converts src to HTML.
 func renderMarkdown(src []byte) (template.HTML, error) {

@@ -102,8 +102,13 @@ func (s *Site) funcs() template.FuncMap {
 			return t.In(cfg.Location()).Format(time.RFC3339)
 		},
 		"markdownify": func(s string) (template.HTML, error) {
-			h, err := renderMarkdown([]byte(s))
-			return template.HTML(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(string(h)), "<p>"), "</p>")), err
+			h, err := cfg.Markdown([]byte(s))
+			// One paragraph is inlined so it can sit inside the caller's markup.
+			t := strings.TrimSpace(string(h))
+			if strings.Count(t, "<p>") == 1 && strings.HasPrefix(t, "<p>") && strings.HasSuffix(t, "</p>") {
+				t = t[3 : len(t)-4]
+			}
+			return template.HTML(t), err
 		},
 		"topicTitle": s.topicTitle,
 		"join":       strings.Join,

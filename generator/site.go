@@ -244,7 +244,7 @@ func (f *contentFile) load(cfg *Config) {
 	if !ok {
 		return
 	}
-	out, err := renderMarkdown(doc.body)
+	out, err := cfg.Markdown(doc.body)
 	if err != nil {
 		f.errs = append(f.errs, errorf(f.path, doc.bodyLine, "", "", "markdown: %v", err))
 	}

@@ -52,7 +52,7 @@ func themeDirs(cfg *Config) ([]string, error) {
 			var have []string
 			entries, _ := os.ReadDir(root)
 			for _, e := range entries {
-				if e.IsDir() {
+				if st, err := os.Stat(filepath.Join(root, e.Name())); err == nil && st.IsDir() {
 					have = append(have, e.Name())
 				}
 			}

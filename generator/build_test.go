@@ -1,0 +1,377 @@
+package generator
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// siteFiles is a small newsletter with one of each kind of content.
+func siteFiles() map[string]string {
+	return map[string]string{
+		"content/notes/alpha.md": note("Alpha trial", "2026-10-02T08:00:00Z",
+			`topics = ["vaccines", "Infectious Disease"]`, `audience = ["clinicians", "public"]`,
+			`evidence = "1b"`, `design = "randomised controlled trial"`,
+			`reviewed_by = "A. Reviewer, MD"`, `last_reviewed = 2026-10-01`, `review_by = 2027-10-01`,
+			`reading_time_hint = "2 min"`,
+			`[source]`, `url = "https://doi.org/10.1056/NEJMoa2021436"`, `title = "Dexamethasone in Hospitalized Patients with Covid-19"`,
+			`publisher = "NEJM"`, `published = 2021-02-25`, `doi = "10.1056/NEJMoa2021436"`, `pmid = "32678530"`),
+		"content/notes/beta.md": "---\ntitle: Beta review\ndate: 2026-10-20T08:00:00Z\nsummary: A YAML note.\ntopics: [vaccines]\naudience: [patients]\nevidence: \"GRADE:moderate\"\nsource: https://www.cochranelibrary.com/\n---\n\n## What it is\n\n| Group | Risk |\n|---|---|\n| A | 1% |\n\nSee \"this\"[^1] -- and [the evidence page](/evidence/).\n\n[^1]: A footnote.\n",
+		"content/notes/gamma.md": note("Gamma alert", "2026-11-10T08:00:00Z", `topics = ["drug-safety"]`, `audience = ["clinicians"]`, `evidence = "A"`,
+			`sponsored = true`, `disclosure = "Paid for by a grant; no editorial control."`),
+		"content/notes/draft.md":     note("Secret draft", "2026-11-01T08:00:00Z", `draft = true`, `topics = ["secret-topic"]`),
+		"content/notes/future.md":    note("Future note", "2026-11-01T08:00:00Z", `publish_at = 2027-01-05T08:00:00Z`, `topics = ["secret-topic"]`),
+		"content/notes/expired.md":   note("Expired alert", "2026-09-01T08:00:00Z", `expires = 2026-10-15T00:00:00Z`, `topics = ["secret-topic"]`),
+		"content/editions/one.md":    "+++\ntitle = \"Edition one\"\ndate = 2026-10-15T07:00:00Z\nsummary = \"The first.\"\n+++\n\nIntro to **one**.\n",
+		"content/editions/two.md":    "+++\ntitle = \"Edition two\"\ndate = 2026-11-20T07:00:00Z\nnotes = [\"gamma\", \"alpha\"]\n+++\n\nIntro to two.\n",
+		"content/editions/later.md":  "+++\ntitle = \"Edition later\"\ndate = 2027-02-01T07:00:00Z\n+++\n\nNot yet.\n",
+		"content/pages/evidence.md":  "+++\ntitle = \"Evidence scales\"\nmenu = true\nweight = 2\n+++\n\nHow we grade.\n",
+		"content/pages/disclaimer.md": "+++\ntitle = \"Disclaimer\"\nmenu = true\nweight = 1\n+++\n\nNot advice.\n",
+	}
+}
+
+func TestBuildPages(t *testing.T) {
+	t.Parallel()
+	dir := project(t, siteFiles())
+	res := mustBuild(t, dir)
+	if res.Notes != 3 || res.Editions != 2 {
+		t.Errorf("built %d notes, %d editions; want 3 and 2", res.Notes, res.Editions)
+	}
+	for _, p := range []string{
+		"index.html", "404.html", "sitemap.xml", "robots.txt",
+		"notes/alpha/index.html", "notes/beta/index.html", "notes/gamma/index.html",
+		"notes/index.html", "notes/page/2/index.html",
+		"editions/one/index.html", "editions/two/index.html", "archive/index.html",
+		"topics/index.html", "topics/vaccines/index.html", "topics/infectious-disease/index.html", "topics/drug-safety/index.html",
+		"audiences/index.html", "audiences/clinicians/index.html", "audiences/patients/index.html", "audiences/public/index.html",
+		"evidence/index.html", "disclaimer/index.html",
+		"feed.xml", "atom.xml", "feed.json", "topics/vaccines/feed.xml", "topics/vaccines/atom.xml", "topics/vaccines/feed.json",
+		"audiences/patients/feed.json", "editions/feed.xml", "editions/atom.xml", "editions/feed.json",
+	} {
+		if !exists(dir, p) {
+			t.Errorf("%s: not written", p)
+		}
+	}
+	alpha := read(t, dir, "notes/alpha/index.html")
+	for _, want := range []string{
+		`<link rel="canonical" href="https://example.org/newsletter/notes/alpha/">`,
+		`<meta property="og:title" content="Alpha trial">`,
+		`<meta property="og:type" content="article">`,
+		`<meta property="og:url" content="https://example.org/newsletter/notes/alpha/">`,
+		`<link rel="alternate" type="application/rss&#43;xml" title="Test Rounds (RSS)" href="https://example.org/newsletter/feed.xml">`,
+		`Evidence level 1b`, `For clinicians`, `href="/newsletter/topics/infectious-disease/"`,
+		`Dexamethasone in Hospitalized Patients with Covid-19`, `href="https://doi.org/10.1056/NEJMoa2021436"`,
+		`Reviewed by A. Reviewer, MD on`, `Not medical advice. See the <a href="/newsletter/disclaimer/">disclaimer</a>.`,
+		`<a href="/newsletter/editions/two/">Edition two</a>`,
+	} {
+		if !strings.Contains(alpha, want) {
+			t.Errorf("notes/alpha/: missing %s", want)
+		}
+	}
+	beta := read(t, dir, "notes/beta/index.html")
+	for _, want := range []string{`<table>`, `class="footnotes"`, `&ldquo;this&rdquo;`, `&ndash;`, `<h2 id="what-it-is">`, `href="/newsletter/evidence/"`, "GRADE: moderate certainty"} {
+		if !strings.Contains(beta, want) {
+			t.Errorf("notes/beta/: missing %s", want)
+		}
+	}
+	gamma := read(t, dir, "notes/gamma/index.html")
+	for _, want := range []string{"Sponsored content", "Paid for by a grant; no editorial control.", "SORT A"} {
+		if !strings.Contains(gamma, want) {
+			t.Errorf("notes/gamma/: missing %s", want)
+		}
+	}
+	if topics := read(t, dir, "topics/vaccines/index.html"); !strings.Contains(topics, `href="https://example.org/newsletter/topics/vaccines/feed.xml"`) {
+		t.Error("topic page does not advertise its feed")
+	}
+}
+
+func TestEditions(t *testing.T) {
+	t.Parallel()
+	dir := project(t, siteFiles())
+	mustBuild(t, dir)
+	// Edition one has no list: it carries the notes dated up to its date.
+	one := read(t, dir, "editions/one/index.html")
+	if !strings.Contains(one, "Alpha trial") || strings.Contains(one, "Beta review") || strings.Contains(one, "Gamma alert") {
+		t.Error("edition one should carry exactly the notes dated up to its date")
+	}
+	// Edition two carries the notes after edition one... but lists them
+	// explicitly, in its own order.
+	two := read(t, dir, "editions/two/index.html")
+	if g, a := strings.Index(two, "Gamma alert"), strings.Index(two, "Alpha trial"); g < 0 || a < 0 || g > a {
+		t.Error("edition two should list gamma then alpha")
+	}
+	if strings.Contains(two, "Beta review") {
+		t.Error("edition two lists a note it does not name")
+	}
+	home := read(t, dir, "index.html")
+	if !strings.Contains(home, "Edition two") || strings.Contains(home, "Edition later") {
+		t.Error("home should show the latest published edition, edition two")
+	}
+	archive := read(t, dir, "archive/index.html")
+	if !strings.Contains(archive, "Edition one") || !strings.Contains(archive, "Edition two") || strings.Contains(archive, "Edition later") {
+		t.Error("archive should list every published edition")
+	}
+}
+
+// TestHiddenContent checks that drafts, scheduled and expired notes appear
+// nowhere: no page, feed entry, list or sitemap entry.
+func TestHiddenContent(t *testing.T) {
+	t.Parallel()
+	dir := project(t, siteFiles())
+	mustBuild(t, dir)
+	files := tree(t, filepath.Join(dir, "public"))
+	for p, data := range files {
+		for _, hidden := range []string{"Secret draft", "Future note", "Expired alert", "secret-topic", "notes/draft/", "notes/future/", "notes/expired/", "Edition later"} {
+			if strings.Contains(string(data), hidden) {
+				t.Errorf("%s mentions hidden content %q", p, hidden)
+			}
+		}
+		if strings.Contains(p, "draft") || strings.Contains(p, "future") || strings.Contains(p, "expired") || strings.Contains(p, "later") {
+			t.Errorf("%s: written for hidden content", p)
+		}
+	}
+	// --drafts shows drafts, and only drafts; --future shows scheduled notes.
+	mustBuild(t, dir, func(o *Options) { o.Drafts = true })
+	if !exists(dir, "notes/draft/index.html") || exists(dir, "notes/future/index.html") {
+		t.Error("--drafts should add the draft and nothing else")
+	}
+	if page := read(t, dir, "notes/draft/index.html"); !strings.Contains(page, "Draft: not published") || !strings.Contains(page, `<meta name="robots" content="noindex">`) {
+		t.Error("a draft shown with --drafts should be marked and not indexed")
+	}
+	mustBuild(t, dir, func(o *Options) { o.Future = true })
+	if !exists(dir, "notes/future/index.html") || !exists(dir, "editions/later/index.html") {
+		t.Error("--future should add scheduled content")
+	}
+	// The build's now decides: a year later the expired alert is still
+	// gone and the scheduled note is live.
+	mustBuild(t, dir, func(o *Options) { o.Now = o.Now.AddDate(1, 0, 0) })
+	if !exists(dir, "notes/future/index.html") || exists(dir, "notes/expired/index.html") {
+		t.Error("now should decide what is scheduled and what expired")
+	}
+}
+
+func TestUnknownKeysReachTemplates(t *testing.T) {
+	t.Parallel()
+	files := siteFiles()
+	files["config.toml"] = "theme = \"custom\"\n" + testConfig
+	files["themes/custom/layouts/note.html"] = `{{define "main"}}<p class="hint">{{.Note.Params.reading_time_hint}}</p>{{end}}`
+	files["themes/custom/static/css/extra.css"] = "p { color: red }\n"
+	dir := project(t, files)
+	mustBuild(t, dir)
+	if page := read(t, dir, "notes/alpha/index.html"); !strings.Contains(page, `<p class="hint">2 min</p>`) {
+		t.Errorf("custom note layout or unknown key missing:\n%s", page)
+	}
+	// Layouts the custom theme does not override come from the default.
+	if page := read(t, dir, "archive/index.html"); !strings.Contains(page, "Edition one") {
+		t.Error("archive should fall back to the default theme's list layout")
+	}
+	matches, _ := filepath.Glob(filepath.Join(dir, "public", "css", "extra.*.css"))
+	if len(matches) != 1 {
+		t.Errorf("the custom theme's CSS should be fingerprinted, got %v", matches)
+	}
+}
+
+func TestFingerprintedCSS(t *testing.T) {
+	t.Parallel()
+	dir := project(t, siteFiles())
+	mustBuild(t, dir)
+	css, err := os.ReadFile(filepath.Join("..", "themes", "default", "static", "css", "style.css"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(css)
+	name := "css/style." + hex.EncodeToString(sum[:5]) + ".css"
+	if got := read(t, dir, name); got != string(css) {
+		t.Errorf("%s: not the theme's style.css", name)
+	}
+	if exists(dir, "css/style.css") {
+		t.Error("the unfingerprinted style.css should not be written")
+	}
+	if home := read(t, dir, "index.html"); !strings.Contains(home, `href="/newsletter/`+name+`" integrity="sha384-`) {
+		t.Error("pages should link the fingerprinted CSS with its integrity")
+	}
+}
+
+// TestLinks follows every internal link and asset of every page under a
+// base URL with a sub-path and checks that each one is a file of the build.
+func TestLinks(t *testing.T) {
+	t.Parallel()
+	dir := project(t, siteFiles())
+	mustBuild(t, dir)
+	checkLinks(t, filepath.Join(dir, "public"), "https://example.org/newsletter/")
+}
+
+var linkRE = regexp.MustCompile(`(?:href|src)="([^"#]*)`)
+
+func checkLinks(t *testing.T, public, base string) {
+	t.Helper()
+	files := tree(t, public)
+	prefix := strings.TrimPrefix(base, "https://example.org")
+	checked := 0
+	for p, data := range files {
+		if !strings.HasSuffix(p, ".html") {
+			continue
+		}
+		for _, m := range linkRE.FindAllStringSubmatch(string(data), -1) {
+			link := strings.ReplaceAll(m[1], "&#43;", "+")
+			switch {
+			case strings.HasPrefix(link, base):
+				link = strings.TrimPrefix(link, base)
+			case strings.HasPrefix(link, prefix):
+				link = strings.TrimPrefix(link, prefix)
+			case strings.HasPrefix(link, "/"):
+				t.Errorf("%s: link %s is outside the base URL %s", p, link, base)
+				continue
+			default:
+				continue // external, or an in-page anchor
+			}
+			target := link
+			if target == "" || strings.HasSuffix(target, "/") {
+				target += "index.html"
+			}
+			if _, ok := files[target]; !ok {
+				t.Errorf("%s: broken link %s", p, m[1])
+			}
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no internal links found")
+	}
+}
+
+func TestSitemapAndRobots(t *testing.T) {
+	t.Parallel()
+	dir := project(t, siteFiles())
+	mustBuild(t, dir)
+	sm := read(t, dir, "sitemap.xml")
+	for _, want := range []string{
+		"<loc>https://example.org/newsletter/</loc>",
+		"<loc>https://example.org/newsletter/notes/alpha/</loc><lastmod>2026-10-02</lastmod>",
+		"<loc>https://example.org/newsletter/editions/two/</loc>",
+		"<loc>https://example.org/newsletter/topics/vaccines/</loc>",
+		"<loc>https://example.org/newsletter/evidence/</loc>",
+	} {
+		if !strings.Contains(sm, want) {
+			t.Errorf("sitemap.xml: missing %s", want)
+		}
+	}
+	if strings.Contains(sm, "404") {
+		t.Error("sitemap.xml lists the 404 page")
+	}
+	if robots := read(t, dir, "robots.txt"); !strings.Contains(robots, "Sitemap: https://example.org/newsletter/sitemap.xml") {
+		t.Errorf("robots.txt: %s", robots)
+	}
+}
+
+// TestDeterministic builds the same input twice, with different numbers of
+// workers, and compares every byte.
+func TestDeterministic(t *testing.T) {
+	t.Parallel()
+	dir := project(t, siteFiles())
+	mustBuild(t, dir, func(o *Options) { o.Out = filepath.Join(dir, "a"); o.Workers = 1 })
+	mustBuild(t, dir, func(o *Options) { o.Out = filepath.Join(dir, "b"); o.Workers = 8 })
+	a, b := tree(t, filepath.Join(dir, "a")), tree(t, filepath.Join(dir, "b"))
+	if len(a) < 40 {
+		t.Fatalf("only %d files", len(a))
+	}
+	sameTree(t, a, b)
+}
+
+func TestManifest(t *testing.T) {
+	t.Parallel()
+	dir := project(t, siteFiles())
+	res := mustBuild(t, dir)
+	public := filepath.Join(dir, "public")
+	m, err := ReadManifest(public)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := tree(t, public)
+	delete(files, ManifestFile)
+	if len(m.Files) != len(files) || res.Files != len(files) {
+		t.Errorf("manifest lists %d files, result says %d, the folder has %d", len(m.Files), res.Files, len(files))
+	}
+	if !slices.IsSortedFunc(m.Files, func(a, b ManifestItem) int { return strings.Compare(a.Path, b.Path) }) {
+		t.Error("manifest is not sorted")
+	}
+	for _, f := range m.Files {
+		data, ok := files[f.Path]
+		sum := sha256.Sum256(data)
+		if !ok || int64(len(data)) != f.Size || hex.EncodeToString(sum[:]) != f.SHA256 {
+			t.Errorf("manifest entry %+v does not match the file", f)
+		}
+	}
+	raw, _ := os.ReadFile(filepath.Join(public, ManifestFile))
+	var generic map[string]any
+	if err := json.Unmarshal(raw, &generic); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFailedBuildKeepsPublic breaks a note after a good build and checks
+// that the failed build leaves the previous site exactly as it was.
+func TestFailedBuildKeepsPublic(t *testing.T) {
+	t.Parallel()
+	dir := project(t, siteFiles())
+	mustBuild(t, dir)
+	before := tree(t, filepath.Join(dir, "public"))
+	if err := os.WriteFile(filepath.Join(dir, "content/notes/alpha.md"), []byte("+++\ntitle = \"Alpha\"\ndate = 2026-13-45\n+++\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := build(t, dir); err == nil {
+		t.Fatal("build with a bad date succeeded")
+	}
+	// A template that fails while rendering, after content loaded fine.
+	if err := os.WriteFile(filepath.Join(dir, "content/notes/alpha.md"), []byte(note("Alpha", "2026-10-02T08:00:00Z")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{}
+	_ = files
+	if err := os.MkdirAll(filepath.Join(dir, "themes/broken/layouts"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "themes/broken/layouts/note.html"), []byte(`{{define "main"}}{{.Note.NoSuchField}}{{end}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte("theme = \"broken\"\n"+testConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := build(t, dir)
+	if err == nil || !strings.Contains(err.Error(), "themes/broken/layouts/note.html:1") {
+		t.Fatalf("want an error naming the template, got %v", err)
+	}
+	if list := AsList(err); len(list) != 1 {
+		t.Errorf("one template error on every note page should be reported once, got %d", len(list))
+	}
+	sameTree(t, before, tree(t, filepath.Join(dir, "public")))
+	leftovers, _ := filepath.Glob(filepath.Join(dir, ".public.build-*"))
+	if len(leftovers) > 0 {
+		t.Errorf("failed build left %v", leftovers)
+	}
+}
+
+func TestRefusesForeignOutput(t *testing.T) {
+	t.Parallel()
+	dir := project(t, siteFiles())
+	out := filepath.Join(dir, "precious")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, "thesis.tex"), []byte("years of work"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := build(t, dir, func(o *Options) { o.Out = out })
+	if err == nil || !strings.Contains(err.Error(), "not written by rounds") {
+		t.Fatalf("want a refusal, got %v", err)
+	}
+	if data, err := os.ReadFile(filepath.Join(out, "thesis.tex")); err != nil || string(data) != "years of work" {
+		t.Error("the folder's files were touched")
+	}
+}
