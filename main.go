@@ -13,7 +13,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -125,7 +124,6 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 	start := time.Now()
 	res, err := generator.Build(&generator.Options{
 		Config: *config, Out: *out, Now: now, Drafts: *drafts, Future: *future,
-		Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		return fail(stderr, "build", err)
@@ -173,14 +171,15 @@ func runNew(args []string, stdout, stderr io.Writer) int {
 
 // fail prints every problem in err, one a line, and returns exit code 1.
 func fail(stderr io.Writer, cmd string, err error) int {
-	if list := generator.AsList(err); len(list) > 0 {
-		for _, e := range list {
-			fmt.Fprintf(stderr, "%s\n", e)
-		}
-		fmt.Fprintf(stderr, "rounds %s: %d %s\n", cmd, len(list), plural(len(list), "error", "errors"))
+	list := generator.AsList(err)
+	if len(list) == 1 && list[0].File == "" {
+		fmt.Fprintf(stderr, "rounds %s: %v\n", cmd, err)
 		return exitFail
 	}
-	fmt.Fprintf(stderr, "rounds %s: %v\n", cmd, err)
+	for _, e := range list {
+		fmt.Fprintf(stderr, "%s\n", e)
+	}
+	fmt.Fprintf(stderr, "rounds %s: %d %s\n", cmd, len(list), plural(len(list), "error", "errors"))
 	return exitFail
 }
 

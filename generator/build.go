@@ -24,11 +24,16 @@ type Result struct {
 // previous site untouched. All problems are returned together as an
 // ErrorList.
 func Build(opts *Options) (*Result, error) {
-	site, err := Load(opts)
+	cfg, err := LoadConfig(opts.Config)
 	if err != nil {
 		return nil, err
 	}
-	return site.Write(opts)
+	site, err := LoadContent(cfg, opts)
+	theme, themeErr := LoadTheme(cfg, templateFuncs(cfg))
+	if err != nil || themeErr != nil {
+		return nil, append(AsList(err), AsList(themeErr)...).Err()
+	}
+	return site.Write(theme, opts)
 }
 
 // Out returns the output folder opts name.
@@ -40,11 +45,7 @@ func (o *Options) out(cfg *Config) string {
 }
 
 // Write renders the site into the output folder opts name.
-func (s *Site) Write(opts *Options) (*Result, error) {
-	theme, err := LoadTheme(s.Config, s.funcs())
-	if err != nil {
-		return nil, err
-	}
+func (s *Site) Write(theme *Theme, opts *Options) (*Result, error) {
 	out := opts.out(s.Config)
 	if err := checkReplaceable(out); err != nil {
 		return nil, err

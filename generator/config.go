@@ -210,3 +210,12 @@ func lineKey(data []byte, n int) string {
 	}
 	return string(k)
 }
+
+// TopicTitle returns a topic's display name: its name in [topics], or the
+// slug with dashes as spaces and its first letter raised.
+func (c *Config) TopicTitle(slug string) string {
+	if t := c.Topics[slug]; t != "" {
+		return t
+	}
+	return titleCase(strings.ReplaceAll(slug, "-", " "))
+}

@@ -20,11 +20,13 @@ type Error struct {
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
+	if e.File != "" {
+		b.WriteString(e.File)
+		if e.Line > 0 {
+			fmt.Fprintf(&b, ":%d", e.Line)
+		}
+		b.WriteString(": ")
 	}
-	b.WriteString(": ")
 	if e.Field != "" {
 		b.WriteString(e.Field)
 		b.WriteString(": ")
@@ -67,8 +69,12 @@ func errorf(file string, line int, field, fix, format string, args ...any) *Erro
 	return &Error{File: file, Line: line, Field: field, Err: fmt.Errorf(format, args...), Fix: fix}
 }
 
-// AsList returns the problems in err: every *Error of an ErrorList, or err itself.
+// AsList returns the problems in err: every *Error of an ErrorList, or
+// err itself as an Error; nil for a nil err.
 func AsList(err error) ErrorList {
+	if err == nil {
+		return nil
+	}
 	var l ErrorList
 	if errors.As(err, &l) {
 		return l
@@ -77,5 +83,5 @@ func AsList(err error) ErrorList {
 	if errors.As(err, &e) {
 		return ErrorList{e}
 	}
-	return nil
+	return ErrorList{{Err: err}}
 }

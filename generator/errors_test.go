@@ -11,22 +11,22 @@ import (
 func TestErrors(t *testing.T) {
 	t.Parallel()
 	files := map[string]string{
-		"content/notes/good.md":      note("Good", "2026-10-01T08:00:00Z"),
-		"content/notes/syntax.md":    "+++\ntitle = \"Broken\"\ndate = 2026-10-01T08:00:00Z\nsummary = \"unterminated\n+++\n",
-		"content/notes/baddate.md":   "+++\ntitle = \"Bad date\"\nsummary = \"x\"\ndate = \"next tuesday\"\n+++\n",
-		"content/notes/notitle.md":   "+++\ndate = 2026-10-01T08:00:00Z\n+++\n",
-		"content/notes/nofront.md":   "# Just markdown\n",
-		"content/notes/unclosed.md":  "+++\ntitle = \"x\"\n",
-		"content/notes/evidence.md":  note("Evidence", "2026-10-01T08:00:00Z", `evidence = "level 9"`),
-		"content/notes/audience.md":  note("Audience", "2026-10-01T08:00:00Z", `audience = ["doctors"]`),
-		"content/notes/sponsor.md":   note("Sponsor", "2026-10-01T08:00:00Z", `sponsored = true`),
-		"content/notes/source.md":    note("Source", "2026-10-01T08:00:00Z", `source = "not a url"`),
-		"content/notes/dup-a.md":     note("Dup A", "2026-10-01T08:00:00Z", `slug = "good"`),
-		"content/notes/yaml.md":      "---\ntitle: [unclosed\n---\n",
-		"content/notes/types.md":     note("Types", "2026-10-01T08:00:00Z", `draft = "yes"`, `topics = "one"`),
-		"content/editions/ed.md":     "+++\ntitle = \"Ed\"\ndate = 2026-10-02T08:00:00Z\nnotes = [\"good\", \"missing-note\"]\n+++\n",
-		"content/editions/sched.md":  "+++\ntitle = \"Sched\"\ndate = 2026-10-03T08:00:00Z\nnotes = [\"later\"]\n+++\n",
-		"content/notes/later.md":     note("Later", "2026-10-01T08:00:00Z", `publish_at = 2027-01-01T00:00:00Z`),
+		"content/notes/good.md":     note("Good", "2026-10-01T08:00:00Z"),
+		"content/notes/syntax.md":   "+++\ntitle = \"Broken\"\ndate = 2026-10-01T08:00:00Z\nsummary = \"unterminated\n+++\n",
+		"content/notes/baddate.md":  "+++\ntitle = \"Bad date\"\nsummary = \"x\"\ndate = \"next tuesday\"\n+++\n",
+		"content/notes/notitle.md":  "+++\ndate = 2026-10-01T08:00:00Z\n+++\n",
+		"content/notes/nofront.md":  "# Just markdown\n",
+		"content/notes/unclosed.md": "+++\ntitle = \"x\"\n",
+		"content/notes/evidence.md": note("Evidence", "2026-10-01T08:00:00Z", `evidence = "level 9"`),
+		"content/notes/audience.md": note("Audience", "2026-10-01T08:00:00Z", `audience = ["doctors"]`),
+		"content/notes/sponsor.md":  note("Sponsor", "2026-10-01T08:00:00Z", `sponsored = true`),
+		"content/notes/source.md":   note("Source", "2026-10-01T08:00:00Z", `source = "not a url"`),
+		"content/notes/dup-a.md":    note("Dup A", "2026-10-01T08:00:00Z", `slug = "good"`),
+		"content/notes/yaml.md":     "---\ntitle: [unclosed\n---\n",
+		"content/notes/types.md":    note("Types", "2026-10-01T08:00:00Z", `draft = "yes"`, `topics = "one"`),
+		"content/editions/ed.md":    "+++\ntitle = \"Ed\"\ndate = 2026-10-02T08:00:00Z\nnotes = [\"good\", \"missing-note\"]\n+++\n",
+		"content/editions/sched.md": "+++\ntitle = \"Sched\"\ndate = 2026-10-03T08:00:00Z\nnotes = [\"later\"]\n+++\n",
+		"content/notes/later.md":    note("Later", "2026-10-01T08:00:00Z", `publish_at = 2027-01-01T00:00:00Z`),
 	}
 	dir := project(t, files)
 	_, err := build(t, dir)

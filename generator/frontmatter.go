@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 

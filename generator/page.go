@@ -82,10 +82,9 @@ type FeedLink struct {
 	Path  string // site path
 }
 
-// funcs are the template functions every layout has, besides "asset" and
-// "integrity" which the theme adds.
-func (s *Site) funcs() template.FuncMap {
-	cfg := s.Config
+// templateFuncs are the template functions every layout has, besides
+// "asset" and "integrity" which the theme adds.
+func templateFuncs(cfg *Config) template.FuncMap {
 	return template.FuncMap{
 		"relURL": cfg.RelURL,
 		"absURL": cfg.AbsURL,
@@ -110,7 +109,7 @@ func (s *Site) funcs() template.FuncMap {
 			}
 			return template.HTML(t), err
 		},
-		"topicTitle": s.topicTitle,
+		"topicTitle": cfg.TopicTitle,
 		"join":       strings.Join,
 		"doiURL":     func(doi string) string { return "https://doi.org/" + doi },
 		"pmidURL":    func(pmid string) string { return "https://pubmed.ncbi.nlm.nih.gov/" + pmid + "/" },

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -33,8 +32,6 @@ type Options struct {
 	Drafts, Future, Expired bool
 	// Workers bounds the parallel work; 0 means one per CPU.
 	Workers int
-	// Log receives progress; nil means slog.Default().
-	Log *slog.Logger
 }
 
 func (o *Options) workers() int {
@@ -42,13 +39,6 @@ func (o *Options) workers() int {
 		return o.Workers
 	}
 	return runtime.GOMAXPROCS(0)
-}
-
-func (o *Options) log() *slog.Logger {
-	if o.Log != nil {
-		return o.Log
-	}
-	return slog.Default()
 }
 
 // A Site is the newsletter's content, loaded, checked and linked: what
@@ -322,7 +312,7 @@ func (s *Site) group() {
 		for _, t := range n.Topics {
 			tp := topics[t]
 			if tp == nil {
-				tp = &Topic{Kind: "topics", Slug: t, Title: s.topicTitle(t)}
+				tp = &Topic{Kind: "topics", Slug: t, Title: s.Config.TopicTitle(t)}
 				topics[t] = tp
 			}
 			tp.Notes = append(tp.Notes, n)
@@ -344,14 +334,6 @@ func (s *Site) group() {
 			s.Audiences = append(s.Audiences, tp)
 		}
 	}
-}
-
-// topicTitle returns a topic's display name.
-func (s *Site) topicTitle(slug string) string {
-	if t := s.Config.Topics[slug]; t != "" {
-		return t
-	}
-	return titleCase(strings.ReplaceAll(slug, "-", " "))
 }
 
 func titleCase(s string) string {

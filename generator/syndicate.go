@@ -137,7 +137,7 @@ func noteExtension(n *Note) map[string]any {
 func topicTitles(s *Site, slugs []string) []string {
 	out := make([]string, len(slugs))
 	for i, t := range slugs {
-		out[i] = s.topicTitle(t)
+		out[i] = s.Config.TopicTitle(t)
 	}
 	return out
 }

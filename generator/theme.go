@@ -245,4 +245,3 @@ func relTo(dir, p string) string {
 	}
 	return p
 }
-

@@ -1,0 +1,34 @@
+# Rounds: the two commands the README promises, and their helpers.
+#
+#   make build   build the bundled example newsletter into public/
+#   make test    install what the tests need, then run every test
+
+GO ?= go
+
+.PHONY: build test tools lint bench
+
+build:
+	$(GO) run . build
+
+# The feed checks use independent parsers from Debian's packages; the
+# test command installs them when they are missing, and the tests fail
+# (rather than skip) without them.
+tools:
+	@need=""; \
+	command -v xmllint >/dev/null 2>&1 || need="$$need libxml2-utils"; \
+	/usr/bin/python3 -c 'import feedparser' >/dev/null 2>&1 || need="$$need python3-feedparser"; \
+	if [ -n "$$need" ]; then \
+		echo "installing$$need"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; \
+	fi
+
+test: tools
+	$(GO) vet ./...
+	ROUNDS_REQUIRE_TOOLS=1 $(GO) test -count=1 ./...
+
+lint:
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+bench:
+	bash bench/build.sh

@@ -1,0 +1,45 @@
+package generator
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestExampleSite builds the bundled example newsletter, as the README's
+// build command does, and checks it whole.
+func TestExampleSite(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "public")
+	res, err := Build(&Options{Config: filepath.Join("..", "config.toml"), Out: out, Now: testNow})
+	if err != nil {
+		t.Fatalf("the example site does not build:\n%v", err)
+	}
+	if res.Notes < 12 || res.Editions != 3 {
+		t.Errorf("example: %d notes, %d editions", res.Notes, res.Editions)
+	}
+	checkLinks(t, out, "https://example.org/rounds/")
+	files := tree(t, out)
+	for p, data := range files {
+		if !strings.HasSuffix(p, ".html") {
+			continue
+		}
+		page := string(data)
+		if !strings.Contains(page, "It is not medical advice") {
+			t.Errorf("%s: no medical disclaimer in the footer", p)
+		}
+		if strings.Contains(p, "notes/") && p != "notes/index.html" && !strings.Contains(p, "/page/") && !strings.Contains(page, `class="source"`) {
+			t.Errorf("%s: a note without its source", p)
+		}
+	}
+	for _, hidden := range []string{"notes/draft-glp1-shortage-update/index.html", "notes/folic-acid-before-pregnancy/index.html", "notes/flu-vaccine-autumn-2026/index.html"} {
+		if _, ok := files[hidden]; ok {
+			t.Errorf("%s: hidden note published", hidden)
+		}
+	}
+	// Edition 2 has no list: it carries October's notes.
+	ed := string(files["editions/no-2-pregnancy-prevention-and-screening/index.html"])
+	if n := strings.Count(ed, `<article class="card`); n != 5 {
+		t.Errorf("edition 2 carries %d notes, want 5", n)
+	}
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rounds runs the command with args and returns its exit code and output.
+func rounds(args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := run(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestUsage(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		code int
+		out  string // expected in stdout
+		err  string // expected in stderr
+	}{
+		{nil, 2, "", "Usage:"},
+		{[]string{"help"}, 0, "Commands:", ""},
+		{[]string{"--help"}, 0, "Commands:", ""},
+		{[]string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
+		{[]string{"build", "--help"}, 0, "Usage: rounds build", ""},
+		{[]string{"build", "-h"}, 0, "--drafts", ""},
+		{[]string{"new", "--help"}, 0, "Usage: rounds new", ""},
+		{[]string{"build", "--bogus"}, 2, "", "flag provided but not defined: -bogus"},
+		{[]string{"build", "extra"}, 2, "", `unexpected argument "extra"`},
+		{[]string{"build", "--now", "someday"}, 2, "", `--now: cannot read "someday" as a time`},
+		{[]string{"new", "poem"}, 2, "", `want "note" and a quoted title`},
+		{[]string{"new", "note"}, 2, "", `want "note" and a quoted title`},
+		{[]string{"version"}, 0, "rounds ", ""},
+	} {
+		code, out, errOut := rounds(tc.args...)
+		if code != tc.code || !strings.Contains(out, tc.out) || !strings.Contains(errOut, tc.err) {
+			t.Errorf("rounds %q: exit %d, stdout %q, stderr %q; want exit %d, %q, %q", tc.args, code, out, errOut, tc.code, tc.out, tc.err)
+		}
+	}
+}
+
+func TestBuildExample(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "site")
+	code, stdout, stderr := rounds("build", "--out", out, "--now", "2026-11-28")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "rounds: built 15 notes, 3 editions,") {
+		t.Errorf("stdout: %q", stdout)
+	}
+	if _, err := os.Stat(filepath.Join(out, "index.html")); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestBuildErrorsExitOne(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.toml")
+	write(t, cfg, "title = \"T\"\nbase_url = \"https://example.org/\"\ntheme = \"missing\"\n")
+	write(t, filepath.Join(dir, "content/notes/a.md"), "+++\ntitle = \"A\"\ndate = yesterday\n+++\n")
+	code, _, stderr := rounds("build", "--config", cfg)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[0], "config.toml:3: theme:") || !strings.Contains(lines[1], "a.md:3: date:") || lines[2] != "rounds build: 2 errors" {
+		t.Errorf("stderr: %q", stderr)
+	}
+	code, _, stderr = rounds("build", "--config", filepath.Join(dir, "nope.toml"))
+	if code != 1 || !strings.Contains(stderr, "nope.toml") {
+		t.Errorf("missing config: exit %d, %q", code, stderr)
+	}
+}
+
+func TestNew(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.toml")
+	write(t, cfg, "title = \"Weekly\"\nbase_url = \"https://example.org/\"\n")
+	code, stdout, stderr := rounds("new", "--config", cfg, "--now", "2026-11-02T09:00:00Z", "note", "Statins after 75: what's new?")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	path := strings.TrimSpace(stdout)
+	if filepath.Base(path) != "statins-after-75-what-s-new.md" {
+		t.Errorf("path %q", path)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"title = \"Statins after 75: what's new?\"", "date = 2026-11-02T09:00:00Z", "draft = true", "[source]", "## Why it matters"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("scaffold lacks %q", want)
+		}
+	}
+	if code, _, stderr := rounds("new", "--config", cfg, "note", "Statins after 75: what's new?"); code != 1 || !strings.Contains(stderr, "already exists") {
+		t.Errorf("second new note: exit %d, %q", code, stderr)
+	}
+	code, stdout, _ = rounds("new", "--config", cfg, "--now", "2026-11-03", "edition")
+	if code != 0 || filepath.Base(strings.TrimSpace(stdout)) != "weekly-no-1.md" {
+		t.Errorf("new edition: exit %d, %q", code, stdout)
+	}
+	// The scaffolds build: drafts with --drafts, and nothing without.
+	theme, _ := filepath.Abs("themes/default")
+	if err := os.MkdirAll(filepath.Join(dir, "themes"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(theme, filepath.Join(dir, "themes", "default")); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := rounds("build", "--config", cfg, "--drafts", "--now", "2026-11-04"); code != 1 || !strings.Contains(stderr, `source.url`) && !strings.Contains(stderr, `url: "https://" is not an absolute`) {
+		t.Errorf("an unfilled scaffold should fail on its placeholder URL: exit %d, %q", code, stderr)
+	}
+}
+
+func TestParseNow(t *testing.T) {
+	t.Setenv("ROUNDS_NOW", "")
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	if got, err := parseNow(""); err != nil || !got.Equal(time.Unix(1700000000, 0)) {
+		t.Errorf("SOURCE_DATE_EPOCH: %v %v", got, err)
+	}
+	t.Setenv("ROUNDS_NOW", "2026-01-02")
+	if got, _ := parseNow(""); !got.Equal(time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("ROUNDS_NOW: %v", got)
+	}
+	if got, _ := parseNow("2026-03-04T05:06:07+01:00"); !got.Equal(time.Date(2026, 3, 4, 4, 6, 7, 0, time.UTC)) {
+		t.Errorf("--now: %v", got)
+	}
+}
+
+func write(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
