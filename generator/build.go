@@ -78,7 +78,7 @@ func (s *Site) Write(theme *Theme, opts *Options) (*Result, error) {
 // plan schedules every output file of the site.
 func (s *Site) plan(w *writer, opts *Options) {
 	cfg := s.Config
-	siteFeeds := feedLinks(cfg.Title, "")
+	siteFeeds := feedLinks(cfg.Title, "", nil)
 	preview := opts.Drafts || opts.Future || opts.Expired
 	pg := func(d *PageData) {
 		d.Site, d.Preview = s, preview
@@ -99,7 +99,7 @@ func (s *Site) plan(w *writer, opts *Options) {
 		pg(&PageData{Kind: "list", Path: pagePath("notes/", p.Number), Title: "All notes", Description: "Every note in " + cfg.Title + ", newest first.", Notes: notes, Paginator: p})
 	})
 
-	edFeeds := append(feedLinks(cfg.Title+": editions", "editions/"), siteFeeds...)
+	edFeeds := feedLinks(cfg.Title+": editions", "editions/", siteFeeds)
 	for _, e := range s.Editions {
 		pg(&PageData{Kind: "edition", Path: e.Path(), Title: e.Title, Description: e.Summary, Edition: e, Notes: e.Notes, Feeds: edFeeds})
 	}
@@ -113,7 +113,7 @@ func (s *Site) plan(w *writer, opts *Options) {
 		pg(&PageData{Kind: "list", Path: group.kind + "/", Title: group.title, Topics: group.topics})
 		for _, t := range group.topics {
 			title := cfg.Title + ": " + t.Title
-			links := append(feedLinks(title, t.Path()), siteFeeds...)
+			links := feedLinks(title, t.Path(), siteFeeds)
 			paginate(t.Path(), t.Notes, cfg.Paginate, func(p *Paginator, notes []*Note) {
 				pg(&PageData{Kind: "topic", Path: pagePath(t.Path(), p.Number), Title: t.Title, Description: fmt.Sprintf("Notes on %s from %s.", t.Title, cfg.Title), Topic: t, Notes: notes, Paginator: p, Feeds: links})
 			})

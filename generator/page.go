@@ -28,8 +28,9 @@ type PageData struct {
 	// Topics are what the topics index lists.
 	Topics    []*Topic
 	Paginator *Paginator
-	// Feeds are the feeds to advertise in the page's head.
-	Feeds []FeedLink
+	// Feeds are the feeds to advertise in the page's head. Pages that
+	// advertise the same feeds share one FeedSet.
+	Feeds *FeedSet
 	// Preview is true when the site is built for a local preview.
 	Preview bool
 }
@@ -39,6 +40,27 @@ func (p *PageData) Permalink() string { return p.Site.Config.AbsURL(p.Path) }
 
 // RelPermalink is the page's root-relative URL.
 func (p *PageData) RelPermalink() string { return p.Site.Config.RelURL(p.Path) }
+
+// Nav is what the site's header needs to mark the current page. Pages
+// that are not in the navigation share one Nav, so that the header is
+// rendered once for all of them (see partialCached).
+func (p *PageData) Nav() Nav {
+	switch p.Path {
+	case "archive/", "notes/", "topics/":
+		return Nav{p.Site, p.Path}
+	}
+	if p.Page != nil && p.Page.Menu {
+		return Nav{p.Site, p.Path}
+	}
+	return Nav{Site: p.Site}
+}
+
+// Nav is the data of the site's header: the site and the current page's
+// path, when that page is in the navigation.
+type Nav struct {
+	Site    *Site
+	Current string
+}
 
 // IsHome reports whether the page is the home page.
 func (p *PageData) IsHome() bool { return p.Kind == "home" }
@@ -73,6 +95,11 @@ func paginate[T any](base string, items []T, size int, emit func(p *Paginator, i
 		}
 		emit(p, items[lo:hi])
 	}
+}
+
+// A FeedSet is the feeds a page advertises.
+type FeedSet struct {
+	Links []FeedLink
 }
 
 // A FeedLink advertises one feed.

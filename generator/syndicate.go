@@ -17,13 +17,17 @@ var feedFormats = []struct{ file, mime, name string }{
 	{"feed.json", "application/feed+json", "JSON Feed"},
 }
 
-// feedLinks returns the autodiscovery links for the feeds at base.
-func feedLinks(title, base string) []FeedLink {
-	out := make([]FeedLink, len(feedFormats))
-	for i, f := range feedFormats {
-		out[i] = FeedLink{Title: title + " (" + f.name + ")", Type: f.mime, Path: base + f.file}
+// feedLinks returns the autodiscovery links for the feeds at base,
+// followed by those of more.
+func feedLinks(title, base string, more *FeedSet) *FeedSet {
+	fs := &FeedSet{}
+	for _, f := range feedFormats {
+		fs.Links = append(fs.Links, FeedLink{Title: title + " (" + f.name + ")", Type: f.mime, Path: base + f.file})
 	}
-	return out
+	if more != nil {
+		fs.Links = append(fs.Links, more.Links...)
+	}
+	return fs
 }
 
 // noteID returns a note's stable feed ID: its front matter id if set, else

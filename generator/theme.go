@@ -13,9 +13,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Layouts are the page layouts a theme provides. base.html holds the page
@@ -35,6 +37,14 @@ type Theme struct {
 	assets    map[string]string
 	integrity map[string]string
 	content   map[string][]byte // fingerprinted files' bytes
+
+	partials *template.Template // base and partials, for partialCached
+	cache    sync.Map           // partialKey → template.HTML
+}
+
+type partialKey struct {
+	name string
+	data any
 }
 
 // themeDirs returns the folders a theme is read from, default first.
@@ -109,7 +119,11 @@ func LoadTheme(cfg *Config, funcs template.FuncMap) (*Theme, error) {
 	}
 
 	var errs ErrorList
-	root := template.New("").Funcs(funcs).Funcs(template.FuncMap{"asset": t.Asset, "integrity": t.Integrity})
+	root := template.New("").Funcs(funcs).Funcs(template.FuncMap{
+		"asset":         t.Asset,
+		"integrity":     t.Integrity,
+		"partialCached": t.partialCached,
+	})
 	for _, name := range sortedKeys(sources) {
 		if name == "base.html" || strings.HasPrefix(name, "partials/") {
 			if _, err := root.New(name).Parse(string(sources[name])); err != nil {
@@ -122,6 +136,9 @@ func LoadTheme(cfg *Config, funcs template.FuncMap) (*Theme, error) {
 	}
 	if len(errs) > 0 {
 		return nil, errs.Err()
+	}
+	if t.partials, err = root.Clone(); err != nil {
+		return nil, err
 	}
 	for _, layout := range Layouts {
 		name := layout + ".html"
@@ -180,6 +197,32 @@ func (t *Theme) Asset(rel string) (string, error) {
 		return rel, nil
 	}
 	return "", fmt.Errorf("no static file %q in the theme", rel)
+}
+
+// partialCached renders the partial template name with data once per
+// build and returns the same HTML for every later call with the same
+// data. Lists show each note many times (home, edition, topics, all
+// notes); its card is rendered once. data must be comparable, such as a
+// pointer; anything else is rendered every time.
+func (t *Theme) partialCached(name string, data any) (template.HTML, error) {
+	comparable := data == nil || reflect.TypeOf(data).Comparable()
+	key := partialKey{name, data}
+	if comparable {
+		if h, ok := t.cache.Load(key); ok {
+			return h.(template.HTML), nil
+		}
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer bufPool.Put(buf)
+	buf.Reset()
+	if err := t.partials.ExecuteTemplate(buf, name, data); err != nil {
+		return "", err
+	}
+	h := template.HTML(buf.String())
+	if comparable {
+		t.cache.Store(key, h)
+	}
+	return h, nil
 }
 
 // Integrity returns the SRI hash of a fingerprinted asset, or "".
