@@ -134,8 +134,9 @@ func WriteJSON(w io.Writer, c *Channel, feedURL string) error {
 		items[i] = jsonItem{JSONItem: it, Rounds: e.Extension}
 	}
 	f.Items = nil
+	// Compact: feeds are read by programs, and indenting full-content
+	// feeds costs more than writing them.
 	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(jsonFeed{JSONFeed: f, Items: items})
 }

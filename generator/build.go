@@ -85,6 +85,7 @@ func (s *Site) plan(w *writer, opts *Options) {
 		if d.Feeds == nil {
 			d.Feeds = siteFeeds
 		}
+		d.finish()
 		w.page(d)
 	}
 	// Home: the latest edition and the newest notes.
@@ -158,10 +159,10 @@ func (s *Site) sitemap(buf *bytes.Buffer) error {
 	url("archive/", "")
 	url("notes/", "")
 	for _, e := range s.Editions {
-		url(e.Path(), e.Published().In(cfg.Location()).Format("2006-01-02"))
+		url(e.Path(), e.Published.In(cfg.Location()).Format("2006-01-02"))
 	}
 	for _, n := range s.Notes {
-		mod := n.Published()
+		mod := n.Published
 		if n.LastReviewed.After(mod) {
 			mod = n.LastReviewed
 		}

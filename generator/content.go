@@ -20,6 +20,8 @@ type Note struct {
 	// PublishAt, when set, holds the note back until then; Expires takes it
 	// down from then on.
 	PublishAt time.Time
+	// Published is when the note goes live: PublishAt if set, else Date.
+	Published time.Time
 	Expires   time.Time
 	Draft     bool
 	Topics    []string // topic slugs
@@ -63,6 +65,8 @@ type Edition struct {
 	Summary   string
 	Date      time.Time
 	PublishAt time.Time
+	// Published is when the edition goes live: PublishAt if set, else Date.
+	Published time.Time
 	Expires   time.Time
 	Draft     bool
 	// NoteSlugs lists the notes the edition carries, in order. When empty,
@@ -99,12 +103,6 @@ func (e *Edition) Path() string { return "editions/" + e.Slug + "/" }
 
 // Path returns the page's site path, "SLUG/".
 func (p *Page) Path() string { return p.Slug + "/" }
-
-// Published is when the note goes live: PublishAt if set, else Date.
-func (n *Note) Published() time.Time { return firstSet(n.PublishAt, n.Date) }
-
-// Published is when the edition goes live: PublishAt if set, else Date.
-func (e *Edition) Published() time.Time { return firstSet(e.PublishAt, e.Date) }
 
 // Is reports whether the note is for audience a.
 func (n *Note) Is(a string) bool { return slices.Contains(n.Audience, a) }
@@ -188,6 +186,7 @@ func parseNote(f *fields) *Note {
 		Edition:      f.str("edition"),
 		ID:           f.str("id"),
 	}
+	n.Published = firstSet(n.PublishAt, n.Date)
 	if n.Title == "" {
 		f.bad("title", `add title = "…" to the front matter`, "missing")
 	}
@@ -291,6 +290,7 @@ func parseEdition(f *fields) *Edition {
 		ID:        f.str("id"),
 		notesLine: f.line("notes"),
 	}
+	e.Published = firstSet(e.PublishAt, e.Date)
 	if e.Title == "" {
 		f.bad("title", `add title = "…" to the front matter`, "missing")
 	}

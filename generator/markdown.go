@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"bufio"
 	"bytes"
 	"html/template"
 	"regexp"
@@ -21,6 +22,10 @@ var markdown = goldmark.New(
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
+// writerPool holds buffered writers for goldmark, which otherwise makes a
+// new 4 KiB one for every document it renders.
+var writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4096) }}
+
 // rootLink matches a link or image whose URL starts with one slash.
 var rootLink = regexp.MustCompile(`( (?:href|src)=")/([^/])`)
 
@@ -40,7 +45,13 @@ func renderMarkdown(src []byte) (template.HTML, error) {
 	buf := bufPool.Get().(*bytes.Buffer)
 	defer bufPool.Put(buf)
 	buf.Reset()
-	if err := markdown.Convert(src, buf); err != nil {
+	w := writerPool.Get().(*bufio.Writer)
+	defer writerPool.Put(w)
+	w.Reset(buf)
+	if err := markdown.Convert(src, w); err != nil {
+		return "", err
+	}
+	if err := w.Flush(); err != nil {
 		return "", err
 	}
 	return template.HTML(buf.String()), nil

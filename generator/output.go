@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -98,45 +97,68 @@ func (w *writer) run(dir string, workers int) (*Manifest, error) {
 	slices.SortFunc(w.jobs, func(a, b job) int { return strings.Compare(a.path, b.path) })
 	items := make([]ManifestItem, len(w.jobs))
 	errs := make([]error, len(w.jobs))
-	var dirs sync.Map
-	mkdir := func(d string) error {
-		if _, ok := dirs.Load(d); ok {
+	// Rendering runs on every CPU; one goroutine makes the folders and
+	// files. Creating entries in the same folder from several threads
+	// contends on the folder's lock and, on ext4, has been measured to
+	// take twice as long as from one.
+	type rendered struct {
+		i   int
+		buf *bytes.Buffer
+	}
+	written := make(chan rendered, 8*workers)
+	var io sync.WaitGroup
+	io.Go(func() {
+		dirs := map[string]bool{".": true}
+		var mkdir func(d string) error
+		// mkdir makes the output folder d and its parents, each once,
+		// without the Stat that os.MkdirAll makes first.
+		mkdir = func(d string) error {
+			if dirs[d] {
+				return nil
+			}
+			if err := mkdir(path.Dir(d)); err != nil {
+				return err
+			}
+			err := os.Mkdir(filepath.Join(dir, filepath.FromSlash(d)), 0o755)
+			if err != nil && !errors.Is(err, fs.ErrExist) {
+				return err
+			}
+			dirs[d] = true
 			return nil
 		}
-		if err := os.MkdirAll(filepath.Join(dir, filepath.FromSlash(d)), 0o755); err != nil {
-			return err
+		for r := range written {
+			p := w.jobs[r.i].path
+			err := mkdir(path.Dir(p))
+			if err == nil {
+				err = writeFile(filepath.Join(dir, filepath.FromSlash(p)), r.buf.Bytes())
+			}
+			if err != nil {
+				errs[r.i] = err
+			}
+			bufPool.Put(r.buf)
 		}
-		dirs.Store(d, true)
-		return nil
-	}
+	})
 	parallel(len(w.jobs), workers, func(i int) {
 		j := w.jobs[i]
 		buf := bufPool.Get().(*bytes.Buffer)
-		defer bufPool.Put(buf)
 		buf.Reset()
 		var err error
 		if j.fn != nil {
 			err = j.fn(buf)
 		} else {
-			var f *os.File
-			if f, err = os.Open(j.src); err == nil {
-				_, err = io.Copy(buf, f)
-				f.Close()
-			}
-		}
-		if err == nil {
-			err = mkdir(path.Dir(j.path))
-		}
-		if err == nil {
-			err = os.WriteFile(filepath.Join(dir, filepath.FromSlash(j.path)), buf.Bytes(), 0o644)
+			err = readInto(buf, j.src)
 		}
 		if err != nil {
 			errs[i] = err
+			bufPool.Put(buf)
 			return
 		}
 		sum := sha256.Sum256(buf.Bytes())
 		items[i] = ManifestItem{Path: j.path, Size: int64(buf.Len()), SHA256: hex.EncodeToString(sum[:])}
+		written <- rendered{i, buf}
 	})
+	close(written)
+	io.Wait()
 	var list ErrorList
 	seen := map[string]bool{}
 	for i, err := range errs {
@@ -157,14 +179,24 @@ func (w *writer) run(dir string, workers int) (*Manifest, error) {
 		return nil, err
 	}
 	m := &Manifest{Version: 1, Files: items}
-	data, err := json.MarshalIndent(m, "", " ")
-	if err != nil {
-		return nil, err
+	// One file a line: readable, and far cheaper than indenting.
+	buf := bytes.NewBufferString(`{"version":1,"files":[`)
+	for i, it := range items {
+		line, err := json.Marshal(it)
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteString("\n")
+		buf.Write(line)
 	}
+	buf.WriteString("\n]}\n")
 	if err := os.MkdirAll(filepath.Join(dir, path.Dir(ManifestFile)), 0o755); err != nil {
 		return nil, err
 	}
-	return m, os.WriteFile(filepath.Join(dir, ManifestFile), append(data, '\n'), 0o644)
+	return m, os.WriteFile(filepath.Join(dir, ManifestFile), buf.Bytes(), 0o644)
 }
 
 // replaceDir puts the finished build in tmp where dir was. The previous
@@ -198,3 +230,17 @@ func checkReplaceable(dir string) error {
 	}
 	return nil
 }
+
+// readInto appends the file at name to buf.
+func readInto(buf *bytes.Buffer, name string) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = buf.ReadFrom(f)
+	return err
+}
+
+// pathError is os.PathError, for errors of direct system calls.
+type pathError = fs.PathError

@@ -33,26 +33,23 @@ type PageData struct {
 	Feeds *FeedSet
 	// Preview is true when the site is built for a local preview.
 	Preview bool
+	// Permalink is the page's absolute URL, for canonical and Open Graph
+	// links; RelPermalink its root-relative URL.
+	Permalink, RelPermalink string
+	// Nav is what the site's header needs to mark the current page.
+	Nav Nav
 }
 
-// Permalink is the page's absolute URL, for canonical and Open Graph links.
-func (p *PageData) Permalink() string { return p.Site.Config.AbsURL(p.Path) }
-
-// RelPermalink is the page's root-relative URL.
-func (p *PageData) RelPermalink() string { return p.Site.Config.RelURL(p.Path) }
-
-// Nav is what the site's header needs to mark the current page. Pages
-// that are not in the navigation share one Nav, so that the header is
-// rendered once for all of them (see partialCached).
-func (p *PageData) Nav() Nav {
-	switch p.Path {
-	case "archive/", "notes/", "topics/":
-		return Nav{p.Site, p.Path}
+// finish fills the fields derived from the others.
+func (p *PageData) finish() {
+	cfg := p.Site.Config
+	p.Permalink, p.RelPermalink = cfg.AbsURL(p.Path), cfg.RelURL(p.Path)
+	p.Nav = Nav{Site: p.Site}
+	if p.Path == "archive/" || p.Path == "notes/" || p.Path == "topics/" || (p.Page != nil && p.Page.Menu) {
+		// Pages that are not in the navigation share one Nav, so that
+		// the header is rendered once for all of them (see partialCached).
+		p.Nav.Current = p.Path
 	}
-	if p.Page != nil && p.Page.Menu {
-		return Nav{p.Site, p.Path}
-	}
-	return Nav{Site: p.Site}
 }
 
 // Nav is the data of the site's header: the site and the current page's

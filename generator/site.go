@@ -187,7 +187,7 @@ func LoadContent(cfg *Config, opts *Options) (*Site, error) {
 	allNotes := map[string]*Note{}
 	for _, n := range all {
 		allNotes[n.Slug] = n
-		if visibility(n.Draft, n.Published(), n.Expires, opts.Now, opts) == "" {
+		if visibility(n.Draft, n.Published, n.Expires, opts.Now, opts) == "" {
 			s.Notes = append(s.Notes, n)
 			s.notes[n.Slug] = n
 		}
@@ -211,7 +211,7 @@ var reserved = map[string]bool{
 }
 
 func newestFirst(a, b *Note) int {
-	return cmp.Or(b.Published().Compare(a.Published()), cmp.Compare(a.Slug, b.Slug))
+	return cmp.Or(b.Published.Compare(a.Published), cmp.Compare(a.Slug, b.Slug))
 }
 
 // load reads and parses one content file.
@@ -258,7 +258,7 @@ func (f *contentFile) load(cfg *Config) {
 func (s *Site) linkEditions(editions []*Edition, all map[string]*Note, opts *Options) ErrorList {
 	var errs ErrorList
 	slices.SortFunc(editions, func(a, b *Edition) int {
-		return cmp.Or(a.Published().Compare(b.Published()), cmp.Compare(a.Slug, b.Slug))
+		return cmp.Or(a.Published.Compare(b.Published), cmp.Compare(a.Slug, b.Slug))
 	})
 	var prev time.Time
 	for _, e := range editions {
@@ -268,11 +268,11 @@ func (s *Site) linkEditions(editions []*Edition, all map[string]*Note, opts *Opt
 				errs = append(errs, errorf(e.File, e.notesLine, "notes", fmt.Sprintf("create content/notes/%s.md or remove %q from the list", slug, slug), "no note %q", slug))
 				continue
 			}
-			if why := visibility(n.Draft, n.Published(), n.Expires, opts.Now, opts); why != "" && visibility(e.Draft, e.Published(), e.Expires, opts.Now, opts) == "" {
+			if why := visibility(n.Draft, n.Published, n.Expires, opts.Now, opts); why != "" && visibility(e.Draft, e.Published, e.Expires, opts.Now, opts) == "" {
 				errs = append(errs, errorf(e.File, e.notesLine, "notes", "publish the note first or take it out of the edition", "note %q is %s", slug, why))
 			}
 		}
-		if visibility(e.Draft, e.Published(), e.Expires, opts.Now, opts) != "" {
+		if visibility(e.Draft, e.Published, e.Expires, opts.Now, opts) != "" {
 			continue
 		}
 		if len(e.NoteSlugs) > 0 {
@@ -287,7 +287,7 @@ func (s *Site) linkEditions(editions []*Edition, all map[string]*Note, opts *Opt
 				from, to = prev, e.Date
 			}
 			for _, n := range s.Notes {
-				p := n.Published()
+				p := n.Published
 				if p.After(from) && (to.IsZero() || !p.After(to)) {
 					e.Notes = append(e.Notes, n)
 				}

@@ -59,8 +59,8 @@ func (s *Site) noteEntry(n *Note) *feeds.Entry {
 		Link:        s.Config.AbsURL(n.Path()),
 		ExternalURL: n.Source.URL,
 		Summary:     n.Summary,
-		Published:   n.Published(),
-		Updated:     n.Published(),
+		Published:   n.Published,
+		Updated:     n.Published,
 		Categories:  topicTitles(s, n.Topics),
 		Extension:   noteExtension(n),
 	}
@@ -166,7 +166,7 @@ func (s *Site) noteChannel(title, description, path string, notes []*Note) *feed
 		c.Entries = append(c.Entries, s.noteEntry(n))
 	}
 	if len(notes) > 0 {
-		c.Updated = notes[0].Published()
+		c.Updated = notes[0].Published
 		for _, e := range c.Entries {
 			if e.Updated.After(c.Updated) {
 				c.Updated = e.Updated
@@ -198,8 +198,8 @@ func (s *Site) editionChannel() *feeds.Channel {
 			Link:        s.Config.AbsURL(e.Path()),
 			Summary:     e.Summary,
 			ContentHTML: b.String(),
-			Published:   e.Published(),
-			Updated:     e.Published(),
+			Published:   e.Published,
+			Updated:     e.Published,
 		})
 	}
 	if len(c.Entries) > 0 {
