@@ -10,13 +10,15 @@ GO ?= go
 build:
 	$(GO) run . build
 
-# The feed checks use independent parsers from Debian's packages; the
-# test command installs them when they are missing, and the tests fail
-# (rather than skip) without them.
+# The feed checks use independent parsers from Debian's packages and the
+# theme is tested in Debian's headless Chromium; the test command installs
+# them when they are missing, and the tests fail (rather than skip)
+# without them.
 tools:
 	@need=""; \
 	command -v xmllint >/dev/null 2>&1 || need="$$need libxml2-utils"; \
 	/usr/bin/python3 -c 'import feedparser' >/dev/null 2>&1 || need="$$need python3-feedparser"; \
+	command -v chromium >/dev/null 2>&1 || need="$$need chromium"; \
 	if [ -n "$$need" ]; then \
 		echo "installing$$need"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; \

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 // A Result describes a finished build.
@@ -57,19 +56,25 @@ func (s *Site) Write(theme *Theme, opts *Options) (*Result, error) {
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(out)+".build-*")
+	// The site is written into a work folder beside the output, which is
+	// then swapped with it. The swapped-out previous build stays as the
+	// next build's work folder: files whose bytes did not change are not
+	// written again, and nothing is deleted but what the site dropped.
+	work := filepath.Join(parent, "."+filepath.Base(out)+".work")
+	unlock, err := lock(work + ".lock")
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(tmp)
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return nil, err
-	}
-	m, err := w.run(tmp, opts.workers())
+	defer unlock()
+	prev, err := prepareWork(work)
 	if err != nil {
 		return nil, err
 	}
-	if err := replaceDir(tmp, out); err != nil {
+	m, err := w.run(work, opts.workers(), prev)
+	if err != nil {
+		return nil, err
+	}
+	if err := replaceDir(work, out); err != nil {
 		return nil, fmt.Errorf("replacing %s: %w", out, err)
 	}
 	return &Result{Out: out, Notes: len(s.Notes), Editions: len(s.Editions), Files: len(m.Files), Manifest: m}, nil
@@ -146,7 +151,9 @@ func (s *Site) sitemap(buf *bytes.Buffer) error {
 	cfg := s.Config
 	buf.WriteString(xml.Header)
 	buf.WriteString(`<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">` + "\n")
+	n := 0
 	url := func(path string, mod string) {
+		n++
 		buf.WriteString("  <url><loc>")
 		_ = xml.EscapeText(buf, []byte(cfg.AbsURL(path)))
 		buf.WriteString("</loc>")
@@ -180,8 +187,9 @@ func (s *Site) sitemap(buf *bytes.Buffer) error {
 		url(p.Path(), "")
 	}
 	buf.WriteString("</urlset>\n")
-	if strings.Count(buf.String(), "<url>") > 50000 {
-		return fmt.Errorf("sitemap.xml: more than 50,000 URLs; split the site")
+	if n > 50000 {
+		// The sitemaps protocol's limit; a sitemap index would lift it.
+		return fmt.Errorf("sitemap.xml: %d URLs, more than the 50,000 a sitemap may list", n)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package generator
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -89,8 +90,11 @@ func (w *writer) page(d *PageData) {
 	w.render(p, func(buf *bytes.Buffer) error { return w.theme.execute(buf, d.Kind, d) })
 }
 
-// run writes every scheduled file into dir and returns the manifest.
-func (w *writer) run(dir string, workers int) (*Manifest, error) {
+// run writes every scheduled file into dir and returns the manifest. prev
+// is the manifest of the build already in dir, if any: its files whose
+// bytes are unchanged are kept, and those the site no longer has are
+// deleted.
+func (w *writer) run(dir string, workers int, prev map[string]ManifestItem) (*Manifest, error) {
 	if err := w.errs.Err(); err != nil {
 		return nil, err
 	}
@@ -126,8 +130,13 @@ func (w *writer) run(dir string, workers int) (*Manifest, error) {
 			dirs[d] = true
 			return nil
 		}
+		removeStale(dir, prev, w.seen)
 		for r := range written {
 			p := w.jobs[r.i].path
+			if unchanged(dir, prev, items[r.i]) {
+				bufPool.Put(r.buf)
+				continue
+			}
 			err := mkdir(path.Dir(p))
 			if err == nil {
 				err = writeFile(filepath.Join(dir, filepath.FromSlash(p)), r.buf.Bytes())
@@ -199,20 +208,73 @@ func (w *writer) run(dir string, workers int) (*Manifest, error) {
 	return m, os.WriteFile(filepath.Join(dir, ManifestFile), buf.Bytes(), 0o644)
 }
 
-// replaceDir puts the finished build in tmp where dir was. The previous
+// prepareWork readies the work folder for a build and returns the
+// manifest of the build it holds, by path. A work folder without a
+// manifest is what a failed or interrupted build left: it is emptied.
+// The manifest is removed before anything is written, so that a build
+// that stops half-way never leaves a manifest that does not match.
+func prepareWork(work string) (map[string]ManifestItem, error) {
+	m, err := ReadManifest(work)
+	if err != nil {
+		if err := os.RemoveAll(work); err != nil {
+			return nil, err
+		}
+		return nil, os.Mkdir(work, 0o755)
+	}
+	if err := os.Remove(filepath.Join(work, ManifestFile)); err != nil {
+		return nil, err
+	}
+	prev := make(map[string]ManifestItem, len(m.Files))
+	for _, f := range m.Files {
+		prev[f.Path] = f
+	}
+	return prev, nil
+}
+
+// unchanged reports whether the file it describes is already in dir with
+// the same bytes, as the previous manifest records them and its size
+// confirms.
+func unchanged(dir string, prev map[string]ManifestItem, it ManifestItem) bool {
+	old, ok := prev[it.Path]
+	if !ok || old != it {
+		return false
+	}
+	st, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(it.Path)))
+	return err == nil && st.Mode().IsRegular() && st.Size() == it.Size
+}
+
+// removeStale deletes from dir the files of the previous build that this
+// one does not write, then the folders that leaves empty.
+func removeStale(dir string, prev map[string]ManifestItem, keep map[string]string) {
+	var dirs []string
+	for p := range prev {
+		if _, ok := keep[p]; !ok {
+			os.Remove(filepath.Join(dir, filepath.FromSlash(p)))
+			for d := path.Dir(p); d != "."; d = path.Dir(d) {
+				dirs = append(dirs, d)
+			}
+		}
+	}
+	// Deepest first; a folder that still has files stays.
+	slices.SortFunc(dirs, func(a, b string) int {
+		return cmp.Or(cmp.Compare(strings.Count(b, "/"), strings.Count(a, "/")), strings.Compare(a, b))
+	})
+	for _, d := range slices.Compact(dirs) {
+		os.Remove(filepath.Join(dir, filepath.FromSlash(d)))
+	}
+}
+
+// replaceDir puts the finished build in work where dir was. The previous
 // dir stays whole until the new one is complete; on Linux the two are
-// exchanged in one atomic step.
-func replaceDir(tmp, dir string) error {
+// exchanged in one atomic step, and the previous build is left in work.
+func replaceDir(work, dir string) error {
 	if err := checkReplaceable(dir); err != nil {
 		return err
 	}
 	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
-		return os.Rename(tmp, dir)
+		return os.Rename(work, dir)
 	}
-	if err := exchange(tmp, dir); err != nil {
-		return err
-	}
-	return os.RemoveAll(tmp) // now the previous build
+	return exchange(work, dir)
 }
 
 // checkReplaceable refuses to replace a folder a build did not write, so a
