@@ -10,25 +10,75 @@ import (
 	"time"
 )
 
-// A Note is one curation note: content/notes/SLUG.md.
-type Note struct {
+// Dated is what notes and editions share: who they are, their title,
+// and the dates that decide when they show.
+type Dated struct {
 	Slug    string
 	File    string // path relative to the project folder
 	Title   string
 	Summary string
 	Date    time.Time
-	// PublishAt, when set, holds the note back until then; Expires takes it
-	// down from then on.
+	// PublishAt, when set, holds the item back until then; Expires takes
+	// it down from then on.
 	PublishAt time.Time
-	// Published is when the note goes live: PublishAt if set, else Date.
-	Published time.Time
 	Expires   time.Time
+	// Published is when the item goes live: PublishAt if set, else Date.
+	Published time.Time
 	Draft     bool
-	Topics    []string // topic slugs
-	Audience  []string // "clinicians", "patients", "public"
-	Source    Source
-	Evidence  Evidence
-	Design    string // study design
+	// ID is the item's stable feed ID; set it in front matter to pin it.
+	ID string
+	// Params holds the front matter keys Rounds does not know, for themes.
+	Params map[string]any
+	// Content is the body rendered to HTML.
+	Content template.HTML
+}
+
+// parseDated reads the keys every dated item has.
+func parseDated(f *fields) Dated {
+	d := Dated{
+		File:      f.doc.file,
+		Slug:      slugOf(f),
+		Title:     f.str("title"),
+		Summary:   f.str("summary"),
+		Date:      f.time("date"),
+		PublishAt: f.time("publish_at"),
+		Expires:   f.time("expires"),
+		Draft:     f.boolean("draft"),
+		ID:        f.str("id"),
+	}
+	d.Published = firstSet(d.PublishAt, d.Date)
+	if d.Title == "" {
+		f.bad("title", `add title = "…" to the front matter`, "missing")
+	}
+	if d.Date.IsZero() {
+		if _, set := f.m["date"]; !set {
+			f.bad("date", "add date = 2026-11-02T09:00:00Z to the front matter", "missing")
+		}
+	}
+	return d
+}
+
+// hidden says why the item does not show at the build's now, or "".
+func (d *Dated) hidden(opts *Options) string {
+	switch {
+	case d.Draft && !opts.Drafts:
+		return "a draft"
+	case d.Published.After(opts.Now) && !opts.Future:
+		return "scheduled for " + d.Published.Format(time.RFC3339)
+	case !d.Expires.IsZero() && !opts.Now.Before(d.Expires) && !opts.Expired:
+		return "expired on " + d.Expires.Format(time.RFC3339)
+	}
+	return ""
+}
+
+// A Note is one curation note: content/notes/SLUG.md.
+type Note struct {
+	Dated
+	Topics   []string // topic slugs
+	Audience []string // "clinicians", "patients", "public"
+	Source   Source
+	Evidence Evidence
+	Design   string // study design
 	// ReviewedBy, LastReviewed and ReviewBy record clinical review.
 	ReviewedBy   string
 	LastReviewed time.Time
@@ -36,12 +86,6 @@ type Note struct {
 	Sponsored    bool
 	Disclosure   string
 	Edition      string // slug of the edition the note was written for
-	// ID is the note's stable feed ID; set it in front matter to pin it.
-	ID string
-	// Params holds the front matter keys Rounds does not know, for themes.
-	Params map[string]any
-	// Content is the body rendered to HTML.
-	Content template.HTML
 	// Editions are the published editions that carry the note, oldest first.
 	Editions []*Edition
 }
@@ -58,26 +102,15 @@ type Source struct {
 }
 
 // An Edition is one issue of the newsletter: content/editions/SLUG.md.
+// Its Content is the intro.
 type Edition struct {
-	Slug      string
-	File      string
-	Title     string
-	Summary   string
-	Date      time.Time
-	PublishAt time.Time
-	// Published is when the edition goes live: PublishAt if set, else Date.
-	Published time.Time
-	Expires   time.Time
-	Draft     bool
+	Dated
 	// NoteSlugs lists the notes the edition carries, in order. When empty,
 	// the edition carries the notes dated in (From, To].
 	NoteSlugs []string
 	From, To  time.Time
-	ID        string
-	Params    map[string]any
-	Content   template.HTML // the intro, rendered
-	Notes     []*Note       // resolved, in order
-	Number    int           // 1 for the first published edition
+	Notes     []*Note // resolved, in order
+	Number    int     // 1 for the first published edition
 
 	notesLine int // the file line of the notes key, for errors
 }
@@ -114,19 +147,6 @@ func firstSet(ts ...time.Time) time.Time {
 		}
 	}
 	return time.Time{}
-}
-
-// visibility says whether content dated pub, maybe expiring, shows at now.
-func visibility(draft bool, pub, expires, now time.Time, opts *Options) string {
-	switch {
-	case draft && !opts.Drafts:
-		return "a draft"
-	case pub.After(now) && !opts.Future:
-		return "scheduled for " + pub.Format(time.RFC3339)
-	case !expires.IsZero() && !now.Before(expires) && !opts.Expired:
-		return "expired on " + expires.Format(time.RFC3339)
-	}
-	return ""
 }
 
 // Audiences are the audiences a note may be written for.
@@ -167,14 +187,7 @@ func slugify(s string) string {
 // parseNote reads a note's front matter.
 func parseNote(f *fields) *Note {
 	n := &Note{
-		File:         f.doc.file,
-		Slug:         slugOf(f),
-		Title:        f.str("title"),
-		Summary:      f.str("summary"),
-		Date:         f.time("date"),
-		PublishAt:    f.time("publish_at"),
-		Expires:      f.time("expires"),
-		Draft:        f.boolean("draft"),
+		Dated:        parseDated(f),
 		Topics:       f.strs("topics"),
 		Audience:     f.strs("audience"),
 		Design:       f.str("design"),
@@ -184,16 +197,6 @@ func parseNote(f *fields) *Note {
 		Sponsored:    f.boolean("sponsored"),
 		Disclosure:   f.str("disclosure"),
 		Edition:      f.str("edition"),
-		ID:           f.str("id"),
-	}
-	n.Published = firstSet(n.PublishAt, n.Date)
-	if n.Title == "" {
-		f.bad("title", `add title = "…" to the front matter`, "missing")
-	}
-	if n.Date.IsZero() {
-		if _, set := f.m["date"]; !set {
-			f.bad("date", "add date = 2026-11-02T09:00:00Z to the front matter", "missing")
-		}
 	}
 	for i, t := range n.Topics {
 		s := slugify(t)
@@ -276,28 +279,11 @@ func parseSource(f *fields) Source {
 // parseEdition reads an edition's front matter.
 func parseEdition(f *fields) *Edition {
 	e := &Edition{
-		File:      f.doc.file,
-		Slug:      slugOf(f),
-		Title:     f.str("title"),
-		Summary:   f.str("summary"),
-		Date:      f.time("date"),
-		PublishAt: f.time("publish_at"),
-		Expires:   f.time("expires"),
-		Draft:     f.boolean("draft"),
+		Dated:     parseDated(f),
 		NoteSlugs: f.strs("notes"),
 		From:      f.time("from"),
 		To:        f.time("to"),
-		ID:        f.str("id"),
 		notesLine: f.line("notes"),
-	}
-	e.Published = firstSet(e.PublishAt, e.Date)
-	if e.Title == "" {
-		f.bad("title", `add title = "…" to the front matter`, "missing")
-	}
-	if e.Date.IsZero() {
-		if _, set := f.m["date"]; !set {
-			f.bad("date", "add date = 2026-11-02T09:00:00Z to the front matter", "missing")
-		}
 	}
 	if len(e.NoteSlugs) > 0 && (!e.From.IsZero() || !e.To.IsZero()) {
 		f.bad("notes", "list the notes or give a from/to window, not both", "both a notes list and a date window")

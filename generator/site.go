@@ -187,7 +187,7 @@ func LoadContent(cfg *Config, opts *Options) (*Site, error) {
 	allNotes := map[string]*Note{}
 	for _, n := range all {
 		allNotes[n.Slug] = n
-		if visibility(n.Draft, n.Published, n.Expires, opts.Now, opts) == "" {
+		if n.hidden(opts) == "" {
 			s.Notes = append(s.Notes, n)
 			s.notes[n.Slug] = n
 		}
@@ -268,11 +268,11 @@ func (s *Site) linkEditions(editions []*Edition, all map[string]*Note, opts *Opt
 				errs = append(errs, errorf(e.File, e.notesLine, "notes", fmt.Sprintf("create content/notes/%s.md or remove %q from the list", slug, slug), "no note %q", slug))
 				continue
 			}
-			if why := visibility(n.Draft, n.Published, n.Expires, opts.Now, opts); why != "" && visibility(e.Draft, e.Published, e.Expires, opts.Now, opts) == "" {
+			if why := n.hidden(opts); why != "" && e.hidden(opts) == "" {
 				errs = append(errs, errorf(e.File, e.notesLine, "notes", "publish the note first or take it out of the edition", "note %q is %s", slug, why))
 			}
 		}
-		if visibility(e.Draft, e.Published, e.Expires, opts.Now, opts) != "" {
+		if e.hidden(opts) != "" {
 			continue
 		}
 		if len(e.NoteSlugs) > 0 {
