@@ -35,7 +35,7 @@ func Build(opts *Options) (*Result, error) {
 	return site.Write(theme, opts)
 }
 
-// Out returns the output folder opts name.
+// out returns the output folder opts name.
 func (o *Options) out(cfg *Config) string {
 	if o.Out != "" {
 		return o.Out

@@ -94,16 +94,6 @@ func (s *Site) MenuPages() []*Page {
 	return out
 }
 
-// Load reads the configuration and content named by opts into a Site. It
-// reports every problem it finds as an ErrorList.
-func Load(opts *Options) (*Site, error) {
-	cfg, err := LoadConfig(opts.Config)
-	if err != nil {
-		return nil, err
-	}
-	return LoadContent(cfg, opts)
-}
-
 // contentFile is one file under content/ and what it became.
 type contentFile struct {
 	kind string // "notes", "editions" or "pages"
