@@ -9,16 +9,22 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"rounds/feeds"
 	"rounds/generator"
 )
 
@@ -34,7 +40,10 @@ Usage:
 Commands:
 
 	build      build the site into public/
+	fetch      fetch the sources' feeds into the wire's cache
+	inbox      list the wire items no note covers yet
 	new        create a note or an edition from a template
+	sources    list the sources, or import and export them as OPML
 	version    print the version
 
 Run "rounds <command> --help" for a command's flags.
@@ -63,6 +72,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runBuild(args, stdout, stderr)
 	case "new":
 		return runNew(args, stdout, stderr)
+	case "fetch":
+		return runFetch(args, stdout, stderr)
+	case "inbox":
+		return runInbox(args, stdout, stderr)
+	case "sources":
+		return runSources(args, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "rounds %s\n", buildVersion())
 		return exitOK
@@ -134,15 +149,20 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 }
 
 func runNew(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("new", `new note "Title" | new edition ["Title"] [--config F]`, stderr)
+	fs := newFlags("new", `new note "Title" | new note --from ID | new edition ["Title"] [--config F]`, stderr)
 	config := fs.String("config", "config.toml", "the newsletter's configuration `file`")
 	nowFlag := fs.String("now", "", "date the new file as of `time` (default: the clock)")
-	if code, ok := parse(fs, args, stdout); !ok {
+	from := fs.String("from", "", "fill the new note in from the wire item `id` (as rounds inbox prints it)")
+	kind, rest, code, ok := parseInterspersed(fs, args, stdout)
+	if !ok {
 		return code
 	}
-	kind, rest := fs.Arg(0), fs.Args()[min(1, fs.NArg()):]
-	if (kind != "note" && kind != "edition") || (kind == "note" && len(rest) != 1) || len(rest) > 1 {
-		fmt.Fprintln(stderr, `rounds new: want "note" and a quoted title, or "edition" and an optional title`)
+	wantTitle := 1
+	if *from != "" {
+		wantTitle = 0
+	}
+	if (kind != "note" && kind != "edition") || (kind == "note" && len(rest) != wantTitle) || len(rest) > 1 || (kind == "edition" && *from != "") {
+		fmt.Fprintln(stderr, `rounds new: want "note" and a quoted title, "note --from ID", or "edition" and an optional title`)
 		fs.Usage()
 		return exitUsage
 	}
@@ -157,15 +177,251 @@ func runNew(args []string, stdout, stderr io.Writer) int {
 	}
 	title := strings.Join(rest, " ")
 	var path string
-	if kind == "note" {
+	switch {
+	case *from != "":
+		path, err = generator.NewNoteFrom(cfg, *from, now)
+	case kind == "note":
 		path, err = generator.NewNote(cfg, title, now)
-	} else {
+	default:
 		path, err = generator.NewEdition(cfg, title, now)
 	}
 	if err != nil {
 		return fail(stderr, "new", err)
 	}
 	fmt.Fprintln(stdout, path)
+	return exitOK
+}
+
+// parseInterspersed parses args with flags before, between and after the
+// positional arguments, and returns the first positional argument and
+// the others.
+func parseInterspersed(fs *flag.FlagSet, args []string, stdout io.Writer) (string, []string, int, bool) {
+	var pos []string
+	for {
+		if code, ok := parse(fs, args, stdout); !ok {
+			return "", nil, code, false
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(pos) == 0 {
+		return "", nil, exitOK, true
+	}
+	return pos[0], pos[1:], exitOK, true
+}
+
+func runFetch(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("fetch", "fetch [--config F] [--force] [SOURCE-ID...]", stderr)
+	config := fs.String("config", "config.toml", "the newsletter's configuration `file`")
+	force := fs.Bool("force", false, "also fetch the sources that are backing off after failures")
+	first, rest, code, ok := parseInterspersed(fs, args, stdout)
+	if !ok {
+		return code
+	}
+	var only []string
+	if first != "" {
+		only = append([]string{first}, rest...)
+	}
+	cfg, err := generator.LoadConfig(*config)
+	if err != nil {
+		return fail(stderr, "fetch", err)
+	}
+	if len(cfg.Sources) == 0 {
+		fmt.Fprintf(stderr, "rounds fetch: %s has no [[source]] tables; add one, or import an OPML file with rounds sources import\n", cfg.File)
+		return exitFail
+	}
+	tty := isTerminal(stdout)
+	var mu sync.Mutex
+	done, total := 0, 0
+	for _, s := range cfg.Sources {
+		if s.On() && (len(only) == 0 || slices.Contains(only, s.ID)) {
+			total++
+		}
+	}
+	opts := generator.FetchOptions{Force: *force, Only: only}
+	if tty {
+		opts.Done = func(r feeds.Report) {
+			mu.Lock()
+			defer mu.Unlock()
+			done++
+			fmt.Fprintf(stdout, "\r\x1b[Kfetching %d/%d: %s", done, total, r.Source.ID)
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	reports, err := generator.Fetch(ctx, cfg, opts)
+	if tty {
+		fmt.Fprint(stdout, "\r\x1b[K")
+	}
+	counts := map[feeds.Status]int{}
+	for _, r := range reports {
+		counts[r.Status]++
+		fmt.Fprintln(stdout, fetchLine(r))
+	}
+	fmt.Fprintf(stdout, "rounds fetch: %d sources: %d updated, %d not modified, %d failed, %d backing off\n",
+		len(reports), counts[feeds.Updated], counts[feeds.NotModified], counts[feeds.Failed], counts[feeds.BackingOff])
+	if err != nil {
+		fmt.Fprintf(stderr, "rounds fetch: %v\n", err)
+		return exitFail
+	}
+	if counts[feeds.Failed]+counts[feeds.BackingOff] > 0 {
+		fmt.Fprintln(stderr, "rounds fetch: failing sources kept their last good items; the build uses them")
+	}
+	return exitOK
+}
+
+// fetchLine is the one-line summary of a source's fetch.
+func fetchLine(r feeds.Report) string {
+	took := r.Took.Round(time.Millisecond)
+	switch r.Status {
+	case feeds.Updated:
+		return fmt.Sprintf("ok    %-24s %d items, %d new (%s)", r.Source.ID, r.Items, r.New, took)
+	case feeds.NotModified:
+		return fmt.Sprintf("same  %-24s %d items, not modified (%s)", r.Source.ID, r.Items, took)
+	case feeds.BackingOff:
+		return fmt.Sprintf("wait  %-24s %d items kept; %d failures in a row, next try after %s (--force to try now): %v",
+			r.Source.ID, r.Items, r.Failures, r.RetryAfter.Format(time.RFC3339), r.Err)
+	}
+	line := fmt.Sprintf("FAIL  %-24s %v; %d items kept, %d failures in a row, retry after %s",
+		r.Source.ID, r.Err, r.Items, r.Failures, r.RetryAfter.Format(time.RFC3339))
+	if r.MovedTo != "" {
+		line += "; moved permanently to " + r.MovedTo + ", update its url in config.toml"
+	}
+	return line
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func runInbox(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("inbox", "inbox [--config F] [--since DATE] [--topic T] [--json]", stderr)
+	config := fs.String("config", "config.toml", "the newsletter's configuration `file`")
+	sinceFlag := fs.String("since", "", "list items dated on or after `date` (default: the wire's days back from now)")
+	topic := fs.String("topic", "", "list only items from the sources of `topic`")
+	asJSON := fs.Bool("json", false, "print JSON, one object per item")
+	nowFlag := fs.String("now", "", "as of `time` (default $ROUNDS_NOW, $SOURCE_DATE_EPOCH or the clock)")
+	if code, ok := parse(fs, args, stdout); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "rounds inbox: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return exitUsage
+	}
+	now, err := parseNow(*nowFlag)
+	if err != nil {
+		fmt.Fprintf(stderr, "rounds inbox: %v\n", err)
+		return exitUsage
+	}
+	cfg, err := generator.LoadConfig(*config)
+	if err != nil {
+		return fail(stderr, "inbox", err)
+	}
+	since := now.AddDate(0, 0, -cfg.Wire.Days)
+	if *sinceFlag != "" {
+		if since, err = parseNow(*sinceFlag); err != nil {
+			fmt.Fprintf(stderr, "rounds inbox: --since: %v\n", err)
+			return exitUsage
+		}
+	}
+	stories, err := generator.Inbox(cfg, now, since, *topic)
+	if err != nil {
+		return fail(stderr, "inbox", err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		for _, s := range stories {
+			p := s.Primary()
+			var sources []string
+			for _, it := range s.Items {
+				sources = append(sources, it.Source.ID)
+			}
+			enc.Encode(map[string]any{"id": p.ID, "date": p.Published, "title": p.Title, "url": p.URL,
+				"source": p.Source.ID, "kind": p.Source.Kind, "sources": sources, "ids": s.Identifiers()})
+		}
+		return exitOK
+	}
+	for _, s := range stories {
+		p := s.Primary()
+		also := ""
+		if len(s.Items) > 1 {
+			also = fmt.Sprintf(" (+%d)", len(s.Items)-1)
+		}
+		fmt.Fprintf(stdout, "%s  %s  %s%s: %s\n", p.ID, p.Published.In(cfg.Location()).Format("2006-01-02"), p.Source.Name, also, p.Title)
+		if p.URL != "" {
+			fmt.Fprintf(stdout, "%14s%s\n", "", p.URL)
+		}
+	}
+	if isTerminal(stdout) {
+		fmt.Fprintf(stdout, "%d items not covered by a note. Start one with: rounds new note --from ID\n", len(stories))
+	}
+	return exitOK
+}
+
+func runSources(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("sources", "sources [list | import FILE.opml | export] [--config F]", stderr)
+	config := fs.String("config", "config.toml", "the newsletter's configuration `file`")
+	sub, rest, code, ok := parseInterspersed(fs, args, stdout)
+	if !ok {
+		return code
+	}
+	if sub == "" {
+		sub = "list"
+	}
+	if (sub == "import") != (len(rest) == 1) || len(rest) > 1 || (sub != "list" && sub != "import" && sub != "export") {
+		fmt.Fprintln(stderr, "rounds sources: want list, import FILE.opml or export")
+		fs.Usage()
+		return exitUsage
+	}
+	cfg, err := generator.LoadConfig(*config)
+	if err != nil {
+		return fail(stderr, "sources", err)
+	}
+	switch sub {
+	case "export":
+		if err := feeds.WriteOPML(stdout, cfg.Title+": sources", cfg.Subscriptions()); err != nil {
+			return fail(stderr, "sources", err)
+		}
+	case "import":
+		f, err := os.Open(rest[0])
+		if err != nil {
+			return fail(stderr, "sources", err)
+		}
+		defer f.Close()
+		res, err := generator.ImportOPML(cfg, f)
+		if err != nil {
+			return fail(stderr, "sources", fmt.Errorf("%s: %w", rest[0], err))
+		}
+		for _, s := range res.Added {
+			fmt.Fprintf(stdout, "added    %-24s %s\n", s.ID, s.URL)
+		}
+		for _, s := range res.Skipped {
+			fmt.Fprintf(stdout, "skipped  %-24s %s (already followed, or not an http(s) URL)\n", "", s.FeedURL)
+		}
+		fmt.Fprintf(stdout, "rounds sources: %d added to %s, %d skipped\n", len(res.Added), cfg.File, len(res.Skipped))
+	default:
+		w := generator.LoadWire(cfg)
+		for _, s := range w.Sources {
+			status := "ok"
+			switch {
+			case s.State.LastError != "":
+				status = fmt.Sprintf("failing (%d in a row): %s", s.State.Failures, s.State.LastError)
+			case s.State.LastSuccess.IsZero():
+				status = "never fetched"
+			}
+			fmt.Fprintf(stdout, "%-24s %-10s %4d items  %s  %s\n", s.ID, s.Kind, len(s.State.Items), s.URL, status)
+		}
+	}
 	return exitOK
 }
 

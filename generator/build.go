@@ -129,6 +129,7 @@ func (s *Site) plan(w *writer, opts *Options) {
 	for _, p := range s.Pages {
 		pg(&PageData{Kind: "page", Path: p.Path(), Title: p.Title, Description: p.Summary, Page: p})
 	}
+	s.planWire(w, pg)
 	pg(&PageData{Kind: "404", Path: "404.html", Title: "Page not found"})
 	writeFeeds(w, "", s.noteChannel(cfg.Title, cfg.Description, "", s.Notes))
 
@@ -185,6 +186,9 @@ func (s *Site) sitemap(buf *bytes.Buffer) error {
 	}
 	for _, p := range s.Pages {
 		url(p.Path(), "")
+	}
+	if len(s.Wire.Sources) > 0 {
+		url("wire/", "")
 	}
 	buf.WriteString("</urlset>\n")
 	if n > 50000 {

@@ -33,6 +33,9 @@ type Config struct {
 
 	Author Author      `toml:"author"`
 	Feeds  FeedsConfig `toml:"feeds"`
+	// Sources are the feeds the wire follows, as [[source]] tables.
+	Sources []*SourceConfig `toml:"source"`
+	Wire    WireConfig      `toml:"wire"`
 	// Params holds anything else a theme wants, as [params].
 	Params map[string]any `toml:"params"`
 
@@ -79,6 +82,7 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 		Theme:    "default",
 		Paginate: 50,
 		Feeds:    FeedsConfig{Content: "full", Limit: 50},
+		Wire:     defaultWire(),
 		File:     file,
 		Dir:      filepath.Dir(file),
 		source:   data,
@@ -123,6 +127,7 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 	if c.Theme == "" || strings.ContainsAny(c.Theme, `/\`) || c.Theme == "." || c.Theme == ".." {
 		bad("theme", "name a folder under themes/", "bad theme name %q", c.Theme)
 	}
+	errs = append(errs, c.checkWire(data)...)
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}

@@ -88,6 +88,9 @@ type Note struct {
 	Edition      string // slug of the edition the note was written for
 	// Editions are the published editions that carry the note, oldest first.
 	Editions []*Edition
+	// Story is the wire story the note curates: the feed items about its
+	// source, if the wire has any.
+	Story *WireStory
 }
 
 // Source is the publication a note curates.

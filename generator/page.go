@@ -1,6 +1,8 @@
 package generator
 
 import (
+	"rounds/feeds"
+
 	"fmt"
 	"html/template"
 	"strings"
@@ -26,7 +28,11 @@ type PageData struct {
 	Notes    []*Note
 	Editions []*Edition
 	// Topics are what the topics index lists.
-	Topics    []*Topic
+	Topics []*Topic
+	// WireDays are what a wire page shows, by day and source; Sources
+	// what the feed-health page lists.
+	WireDays  []*WireDay
+	Sources   []*WireSource
 	Paginator *Paginator
 	// Feeds are the feeds to advertise in the page's head. Pages that
 	// advertise the same feeds share one FeedSet.
@@ -45,7 +51,7 @@ func (p *PageData) finish() {
 	cfg := p.Site.Config
 	p.Permalink, p.RelPermalink = cfg.AbsURL(p.Path), cfg.RelURL(p.Path)
 	p.Nav = Nav{Site: p.Site}
-	if p.Path == "archive/" || p.Path == "notes/" || p.Path == "topics/" || (p.Page != nil && p.Page.Menu) {
+	if p.Path == "archive/" || p.Path == "notes/" || p.Path == "topics/" || p.Path == "wire/" || (p.Page != nil && p.Page.Menu) {
 		// Pages that are not in the navigation share one Nav, so that
 		// the header is rendered once for all of them (see partialCached).
 		p.Nav.Current = p.Path
@@ -138,5 +144,11 @@ func templateFuncs(cfg *Config) template.FuncMap {
 		"doiURL":     func(doi string) string { return "https://doi.org/" + doi },
 		"pmidURL":    func(pmid string) string { return "https://pubmed.ncbi.nlm.nih.gov/" + pmid + "/" },
 		"nctURL":     func(nct string) string { return "https://clinicaltrials.gov/study/" + nct },
+		// feedHTML shows HTML that came from a feed. It was sanitized when
+		// it was fetched; it is sanitized again here, so a cache edited
+		// or poisoned by hand cannot put anything unsafe on a page.
+		"feedHTML": func(s string) template.HTML { return template.HTML(feeds.Sanitize(nil, s)) },
+		// excerpt is the first n words of a feed's HTML, as plain text.
+		"excerpt": func(n int, s string) string { return feeds.Excerpt(s, n) },
 	}
 }

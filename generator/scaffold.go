@@ -15,28 +15,78 @@ import (
 // NewNote writes a new draft note titled title, dated now, and returns its
 // path. It never overwrites a file.
 func NewNote(cfg *Config, title string, now time.Time) (string, error) {
-	slug := slugify(title)
+	return writeNote(cfg, &Note{Dated: Dated{Title: title}, Audience: []string{"clinicians"}}, now)
+}
+
+// NewNoteFrom writes a new draft note about a wire item, its title,
+// topics, audience and source filled in from the item and its source, and
+// returns its path. id is the item's ID or a unique prefix of it, as
+// rounds inbox prints it.
+func NewNoteFrom(cfg *Config, id string, now time.Time) (string, error) {
+	w := LoadWire(cfg)
+	story, it := w.Find(id)
+	if it == nil {
+		return "", fmt.Errorf("new note --from %s: no wire item has that ID (or the prefix is not unique); rounds inbox lists them", id)
+	}
+	src := w.sources[it.Source]
+	n := &Note{Dated: Dated{Title: it.Title}, Topics: src.Topics, Audience: src.Audience}
+	if len(n.Audience) == 0 {
+		n.Audience = []string{"clinicians"}
+	}
+	if src.Kind == "preprint" {
+		n.Design = "preprint"
+	}
+	ids := story.Identifiers()
+	n.Source = Source{URL: it.URL, Title: it.Title, Publisher: src.Name, Published: it.Published, DOI: ids.DOI, PMID: ids.PMID}
+	if len(ids.NCT) > 0 {
+		n.Source.NCT = ids.NCT[0]
+	}
+	return writeNote(cfg, n, now)
+}
+
+// writeNote writes the front matter of a new draft note, with what n
+// says filled in, and the headings of a curation note.
+func writeNote(cfg *Config, n *Note, now time.Time) (string, error) {
+	slug := slugify(n.Title)
 	if slug == "" {
 		return "", errors.New(`new note: the title needs letters or digits, e.g. rounds new note "Statins after 75"`)
 	}
+	q := func(list []string) string {
+		out := make([]string, len(list))
+		for i, s := range list {
+			out[i] = strconv.Quote(s)
+		}
+		return "[" + strings.Join(out, ", ") + "]"
+	}
+	opt := func(key, value, example string) string {
+		if value != "" {
+			return key + " = " + strconv.Quote(value) + "\n"
+		}
+		return "# " + key + " = " + example + "\n"
+	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "+++\ntitle = %s\n", strconv.Quote(title))
+	fmt.Fprintf(&b, "+++\ntitle = %s\n", strconv.Quote(n.Title))
 	fmt.Fprintf(&b, "date = %s\n", now.In(cfg.Location()).Format(time.RFC3339))
-	b.WriteString(`summary = ""
-topics = []
-audience = ["clinicians"]          # clinicians, patients, public
-evidence = ""                      # OCEBM "1a"…"5", "GRADE:moderate", or SORT "A"/"B"/"C"
-design = ""                        # e.g. "randomised controlled trial"
-draft = true                       # remove when the note is ready
-[source]
-url = "https://"
-title = ""
-publisher = ""
-# published = 2026-01-31
-# doi = ""
-# pmid = ""
-# nct = ""
-+++
+	b.WriteString("summary = \"\"\n")
+	fmt.Fprintf(&b, "topics = %s\n", q(n.Topics))
+	fmt.Fprintf(&b, "audience = %-24s # clinicians, patients, public\n", q(n.Audience))
+	b.WriteString(`evidence = ""                      # OCEBM "1a"…"5", "GRADE:moderate", or SORT "A"/"B"/"C"` + "\n")
+	fmt.Fprintf(&b, "design = %-26s # e.g. \"randomised controlled trial\"\n", strconv.Quote(n.Design))
+	b.WriteString("draft = true                       # remove when the note is ready\n[source]\n")
+	url := n.Source.URL
+	if url == "" {
+		url = "https://"
+	}
+	fmt.Fprintf(&b, "url = %s\ntitle = %s\npublisher = %s\n", strconv.Quote(url), strconv.Quote(n.Source.Title), strconv.Quote(n.Source.Publisher))
+	if !n.Source.Published.IsZero() {
+		fmt.Fprintf(&b, "published = %s\n", n.Source.Published.In(cfg.Location()).Format("2006-01-02"))
+	} else {
+		b.WriteString("# published = 2026-01-31\n")
+	}
+	b.WriteString(opt("doi", n.Source.DOI, `"10.1136/bmj-2026-081234"`))
+	b.WriteString(opt("pmid", n.Source.PMID, `"40123456"`))
+	b.WriteString(opt("nct", n.Source.NCT, `"NCT05123456"`))
+	b.WriteString(`+++
 
 ## What it is
 

@@ -57,6 +57,8 @@ type Site struct {
 	Audiences []*Topic
 	// Now is the build's present.
 	Now time.Time
+	// Wire is what the sources published, read from the wire's cache.
+	Wire *Wire
 
 	notes map[string]*Note
 }
@@ -188,6 +190,13 @@ func LoadContent(cfg *Config, opts *Options) (*Site, error) {
 	})
 	errs = append(errs, s.linkEditions(editions, allNotes, opts)...)
 	s.group()
+	s.Wire = LoadWire(cfg)
+	s.Wire.cover(s.Notes)
+	for _, n := range s.Notes {
+		if st := s.Wire.StoryFor(n); st != nil {
+			n.Story = s.Wire.view(st)
+		}
+	}
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
@@ -198,6 +207,7 @@ func LoadContent(cfg *Config, opts *Options) (*Site, error) {
 var reserved = map[string]bool{
 	"notes": true, "editions": true, "topics": true, "audiences": true, "archive": true,
 	"css": true, "js": true, "fonts": true, "images": true, "404": true, "page": true,
+	"wire": true, "sources": true,
 }
 
 func newestFirst(a, b *Note) int {

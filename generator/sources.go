@@ -1,0 +1,128 @@
+package generator
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"rounds/feeds"
+)
+
+// An Import is what ImportOPML did: the sources it added to config.toml
+// and the feeds it skipped because config.toml already follows them.
+type Import struct {
+	Added   []*SourceConfig
+	Skipped []feeds.Subscription
+}
+
+// ImportOPML adds the feeds of the OPML file r to config.toml as
+// [[source]] tables, after what is there, keeping the file's comments and
+// layout. Folders and categories become topics. Feeds already followed
+// (the same URL, give or take tracking parameters and "www.") are skipped.
+// The new configuration is checked before it replaces the old one.
+func ImportOPML(cfg *Config, r io.Reader) (*Import, error) {
+	subs, err := feeds.ReadOPML(r)
+	if err != nil {
+		return nil, err
+	}
+	have := map[string]bool{}
+	ids := map[string]bool{}
+	for _, s := range cfg.Sources {
+		have[feeds.URLKey(s.URL)] = true
+		ids[s.ID] = true
+	}
+	var b bytes.Buffer
+	res := &Import{}
+	for _, sub := range subs {
+		key := feeds.URLKey(sub.FeedURL)
+		if key == "" || have[key] {
+			res.Skipped = append(res.Skipped, sub)
+			continue
+		}
+		have[key] = true
+		s := &SourceConfig{Name: sub.Title, URL: sub.FeedURL, Site: sub.SiteURL, Kind: sub.Kind}
+		if s.Name == "" {
+			s.Name = sub.FeedURL
+		}
+		if _, ok := SourceKinds[s.Kind]; !ok {
+			s.Kind = ""
+		}
+		base := slugify(s.Name)
+		if base == "" {
+			base = "source"
+		}
+		s.ID = base
+		for n := 2; ids[s.ID]; n++ {
+			s.ID = base + "-" + strconv.Itoa(n)
+		}
+		ids[s.ID] = true
+		for _, c := range sub.Categories {
+			if t := slugify(c); t != "" && !slices.Contains(s.Topics, t) {
+				s.Topics = append(s.Topics, t)
+			}
+		}
+		writeSource(&b, s)
+		res.Added = append(res.Added, s)
+	}
+	if len(res.Added) == 0 {
+		return res, nil
+	}
+	data := bytes.TrimRight(cfg.source, "\n")
+	data = append(append(append([]byte{}, data...), "\n"...), b.Bytes()...)
+	if _, err := ParseConfig(cfg.File, data); err != nil {
+		return nil, fmt.Errorf("the imported sources would not make a valid configuration: %w", err)
+	}
+	return res, replaceFile(cfg.File, data)
+}
+
+// writeSource writes s as a [[source]] table.
+func writeSource(b *bytes.Buffer, s *SourceConfig) {
+	fmt.Fprintf(b, "\n[[source]]\nid = %s\nname = %s\nurl = %s\n", strconv.Quote(s.ID), strconv.Quote(s.Name), strconv.Quote(s.URL))
+	if s.Site != "" {
+		fmt.Fprintf(b, "site = %s\n", strconv.Quote(s.Site))
+	}
+	if s.Kind != "" {
+		fmt.Fprintf(b, "kind = %s\n", strconv.Quote(s.Kind))
+	} else {
+		b.WriteString("kind = \"other\"  # journal, preprint, registry, regulator, agency, database, news\n")
+	}
+	if len(s.Topics) > 0 {
+		q := make([]string, len(s.Topics))
+		for i, t := range s.Topics {
+			q[i] = strconv.Quote(t)
+		}
+		fmt.Fprintf(b, "topics = [%s]\n", strings.Join(q, ", "))
+	}
+}
+
+// replaceFile writes data to path atomically, keeping its permissions.
+func replaceFile(path string, data []byte) error {
+	mode := os.FileMode(0o644)
+	if fi, err := os.Stat(path); err == nil {
+		mode = fi.Mode().Perm()
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,566 @@
+package generator
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"rounds/feeds"
+)
+
+// SourceConfig is one [[source]] table of config.toml: a feed the wire
+// follows.
+type SourceConfig struct {
+	// ID names the source in the cache and in item IDs; by default the
+	// name, slugified. Changing it starts the source's cache afresh.
+	ID   string `toml:"id"`
+	Name string `toml:"name"`
+	URL  string `toml:"url"`
+	// Site is the source's home page.
+	Site string `toml:"site"`
+	// Kind is one of SourceKinds.
+	Kind     string   `toml:"kind"`
+	Topics   []string `toml:"topics"`
+	Audience []string `toml:"audience"`
+	MaxItems int      `toml:"max_items"`
+	// Enabled = false keeps a source in the configuration without
+	// fetching or showing it.
+	Enabled *bool `toml:"enabled"`
+
+	line int // of its [[source]] header
+}
+
+// On reports whether the source is enabled.
+func (s *SourceConfig) On() bool { return s.Enabled == nil || *s.Enabled }
+
+// Feed returns the source as the feeds package knows it.
+func (s *SourceConfig) Feed() feeds.Source {
+	return feeds.Source{ID: s.ID, Name: s.Name, URL: s.URL, Kind: s.Kind, MaxItems: s.MaxItems}
+}
+
+// SourceKinds are the kinds a source may be, with what the wire says of
+// their items.
+var SourceKinds = map[string]string{
+	"journal":   "Journal",
+	"preprint":  "Preprint: not peer reviewed",
+	"registry":  "Trial registry",
+	"regulator": "Regulator",
+	"agency":    "Public-health agency",
+	"database":  "Literature search",
+	"news":      "News",
+	"other":     "Other",
+}
+
+// WireConfig is the [wire] table: where the fetched items are kept and
+// how the wire is fetched and shown.
+type WireConfig struct {
+	// Cache is the folder the sources' items are kept in, relative to
+	// config.toml; git-ignored, so builds read the wire offline.
+	Cache string `toml:"cache"`
+	// Days is how many days back from the build's present the wire pages
+	// show.
+	Days int `toml:"days"`
+	// Health publishes the feed-health page, sources/.
+	Health *bool `toml:"health"`
+	// Fetching.
+	Workers   int    `toml:"workers"`
+	PerHost   int    `toml:"per_host"`
+	Timeout   string `toml:"timeout"` // a Go duration, such as "20s"
+	MaxBytes  int64  `toml:"max_bytes"`
+	UserAgent string `toml:"user_agent"`
+
+	timeout time.Duration
+}
+
+func defaultWire() WireConfig {
+	return WireConfig{Cache: ".cache/wire", Days: 14, Workers: 16, PerHost: 2, Timeout: "20s", MaxBytes: 10 << 20}
+}
+
+// ShowHealth reports whether the feed-health page is published.
+func (w *WireConfig) ShowHealth() bool { return w.Health == nil || *w.Health }
+
+// CacheDir is the absolute path of the wire's cache.
+func (c *Config) CacheDir() string {
+	if filepath.IsAbs(c.Wire.Cache) {
+		return c.Wire.Cache
+	}
+	return filepath.Join(c.Dir, c.Wire.Cache)
+}
+
+// checkWire checks the [[source]] and [wire] tables, naming the line of
+// each problem.
+func (c *Config) checkWire(data []byte) ErrorList {
+	var errs ErrorList
+	wire := section(data, "[wire]")
+	wbad := func(key, fix, format string, args ...any) {
+		errs = append(errs, errorf(c.File, wire.line(key), "wire."+key, fix, format, args...))
+	}
+	if strings.TrimSpace(c.Wire.Cache) == "" {
+		wbad("cache", `use a folder such as ".cache/wire"`, "empty")
+	}
+	if c.Wire.Days < 1 {
+		wbad("days", "use a whole number of at least 1", "%d days", c.Wire.Days)
+	}
+	if c.Wire.Workers < 1 || c.Wire.Workers > 256 {
+		wbad("workers", "use a whole number from 1 to 256", "%d workers", c.Wire.Workers)
+	}
+	if c.Wire.PerHost < 1 {
+		wbad("per_host", "use a whole number of at least 1", "%d requests per host", c.Wire.PerHost)
+	}
+	if c.Wire.MaxBytes < 1024 {
+		wbad("max_bytes", "use at least 1024", "%d bytes", c.Wire.MaxBytes)
+	}
+	if d, err := time.ParseDuration(c.Wire.Timeout); err != nil || d <= 0 {
+		wbad("timeout", `use a duration such as "20s" or "1m"`, "%q is not a duration", c.Wire.Timeout)
+	} else {
+		c.Wire.timeout = d
+	}
+
+	starts := headerLines(data, "[[source]]")
+	ids := map[string]int{}
+	urls := map[string]int{}
+	for i, s := range c.Sources {
+		sec := section(data, "[[source]]")
+		if i < len(starts) {
+			s.line = starts[i]
+			sec = sectionAt(data, s.line)
+		}
+		bad := func(key, fix, format string, args ...any) {
+			line := sec.line(key)
+			if line == 0 {
+				line = s.line
+			}
+			errs = append(errs, errorf(c.File, line, "source."+key, fix, format, args...))
+		}
+		s.Name = strings.TrimSpace(s.Name)
+		if s.Name == "" {
+			bad("name", `add name = "CDC MMWR"`, "missing")
+		}
+		if s.ID == "" {
+			s.ID = slugify(s.Name)
+		}
+		if !feeds.ValidID(s.ID) {
+			bad("id", `use lower-case letters, digits and dashes, such as id = "cdc-mmwr"`, "%q cannot name a source", s.ID)
+		} else if other, dup := ids[s.ID]; dup {
+			bad("id", "give one of them a different id", "%q is also the id of the source at line %d", s.ID, other)
+		} else {
+			ids[s.ID] = s.line
+		}
+		if u, err := url.Parse(s.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("url", `use the feed's absolute http(s) URL`, "%q is not a feed URL", s.URL)
+		} else if other, dup := urls[feeds.URLKey(s.URL)]; dup {
+			bad("url", "remove one of the two sources", "the source at line %d has the same URL", other)
+		} else {
+			urls[feeds.URLKey(s.URL)] = s.line
+		}
+		if s.Site != "" {
+			if u, err := url.Parse(s.Site); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				bad("site", "use the source's absolute http(s) home page, or remove the key", "%q is not a URL", s.Site)
+			}
+		}
+		if s.Kind == "" {
+			s.Kind = "other"
+		}
+		if _, ok := SourceKinds[s.Kind]; !ok {
+			bad("kind", "use one of "+strings.Join(sortedKeys(SourceKinds), ", "), "unknown kind %q", s.Kind)
+		}
+		for _, a := range s.Audience {
+			if !slices.Contains(Audiences, a) {
+				bad("audience", "use "+strings.Join(Audiences, ", "), "unknown audience %q", a)
+			}
+		}
+		for _, t := range s.Topics {
+			if slugify(t) != t {
+				bad("topics", "use topic slugs: lower-case letters, digits and dashes", "%q is not a topic slug", t)
+			}
+		}
+		if s.MaxItems < 0 || s.MaxItems > 10000 {
+			bad("max_items", "use a whole number from 1 to 10000, or 0 for the default", "%d", s.MaxItems)
+		}
+	}
+	return errs
+}
+
+// A tomlSection is the part of a TOML document from a table header to
+// the next header.
+type tomlSection struct {
+	data  []byte
+	start int // line of the header; 0 for the top of the file
+}
+
+// line returns the line where key is set in the section, or 0.
+func (s tomlSection) line(key string) int {
+	if l := keyLine(s.data, key); l > 0 {
+		return s.start + l - 1
+	}
+	return 0
+}
+
+// headerLines returns the lines where header (such as "[[source]]") is.
+func headerLines(data []byte, header string) []int {
+	var lines []int
+	for i, l := range bytes.Split(data, []byte("\n")) {
+		if string(bytes.TrimSpace(l)) == header {
+			lines = append(lines, i+1)
+		}
+	}
+	return lines
+}
+
+// section returns the first section headed header, or an empty one.
+func section(data []byte, header string) tomlSection {
+	if l := headerLines(data, header); len(l) > 0 {
+		return sectionAt(data, l[0])
+	}
+	return tomlSection{}
+}
+
+// sectionAt returns the section whose header is on line start.
+func sectionAt(data []byte, start int) tomlSection {
+	lines := bytes.Split(data, []byte("\n"))
+	end := len(lines)
+	for i := start; i < len(lines); i++ {
+		if t := bytes.TrimSpace(lines[i]); len(t) > 0 && t[0] == '[' {
+			end = i
+			break
+		}
+	}
+	return tomlSection{data: bytes.Join(lines[start-1:end], []byte("\n")), start: start}
+}
+
+// FetchOptions control rounds fetch.
+type FetchOptions struct {
+	// Force fetches sources that are backing off after failures.
+	Force bool
+	// Only, if set, fetches only the sources with these IDs.
+	Only []string
+	// Done is called as each source finishes.
+	Done func(feeds.Report)
+}
+
+// Fetch fetches the enabled sources of cfg into its wire cache and
+// reports on each. Its error is for a cache it could not write or a
+// source named in opts.Only that does not exist; failing sources are in
+// the reports.
+func Fetch(ctx context.Context, cfg *Config, opts FetchOptions) ([]feeds.Report, error) {
+	var sources []feeds.Source
+	for _, s := range cfg.Sources {
+		if s.On() && (len(opts.Only) == 0 || slices.Contains(opts.Only, s.ID)) {
+			sources = append(sources, s.Feed())
+		}
+	}
+	for _, id := range opts.Only {
+		if !slices.ContainsFunc(cfg.Sources, func(s *SourceConfig) bool { return s.ID == id }) {
+			return nil, fmt.Errorf("no source %q in %s; rounds sources lists them", id, cfg.File)
+		}
+	}
+	f := &feeds.Fetcher{
+		UserAgent: cfg.Wire.UserAgent,
+		Workers:   cfg.Wire.Workers,
+		PerHost:   cfg.Wire.PerHost,
+		Timeout:   cfg.Wire.timeout,
+		MaxBytes:  cfg.Wire.MaxBytes,
+		Force:     opts.Force,
+		Done:      opts.Done,
+	}
+	return f.Fetch(ctx, &feeds.Cache{Dir: cfg.CacheDir()}, sources)
+}
+
+// The Wire is what the sources published lately, deduplicated into
+// stories and linked to the notes that curate them.
+type Wire struct {
+	// Stories are every story in the cache, newest first.
+	Stories []*feeds.Story
+	// Sources are the enabled sources, in config order, with their
+	// health.
+	Sources []*WireSource
+
+	sources map[string]*WireSource
+	byKey   map[string]*feeds.Story
+	covered map[*feeds.Story]*Note
+	views   map[*feeds.Story]*WireStory
+}
+
+// A WireSource is a source and the state of its cache.
+type WireSource struct {
+	*SourceConfig
+	State *feeds.State
+}
+
+// Label is what the wire says of the source's kind.
+func (s *WireSource) Label() string { return SourceKinds[s.Kind] }
+
+// Source returns the configured source of an item.
+func (w *Wire) Source(it *feeds.Item) *WireSource { return w.sources[it.Source] }
+
+// LoadWire reads the wire from the cache of cfg. A source never fetched
+// has no items, and neither has one whose cache file cannot be read: that
+// is logged and shown on the feed-health page, and the next fetch mends it.
+func LoadWire(cfg *Config) *Wire {
+	w := &Wire{sources: map[string]*WireSource{}, byKey: map[string]*feeds.Story{}, covered: map[*feeds.Story]*Note{}, views: map[*feeds.Story]*WireStory{}}
+	cache := &feeds.Cache{Dir: cfg.CacheDir()}
+	var items []*feeds.Item
+	for _, s := range cfg.Sources {
+		if !s.On() {
+			continue
+		}
+		st, err := cache.Load(s.ID)
+		if err != nil {
+			slog.Warn("wire: a source's cache is unreadable; its items are left out until the next fetch", "source", s.ID, "err", err)
+			st = &feeds.State{Source: s.ID, URL: s.URL, LastError: "cache unreadable: " + err.Error()}
+		}
+		ws := &WireSource{SourceConfig: s, State: st}
+		w.Sources = append(w.Sources, ws)
+		w.sources[s.ID] = ws
+		items = append(items, st.Items...)
+	}
+	w.Stories = feeds.Dedupe(items, func(it *feeds.Item) int { return feeds.KindRank(w.sources[it.Source].Kind) })
+	for _, st := range w.Stories {
+		for _, it := range st.Items {
+			for _, k := range it.Keys() {
+				w.byKey[k] = st
+			}
+		}
+	}
+	return w
+}
+
+// noteKeys are the keys by which a note's source matches a wire story.
+func noteKeys(n *Note) []string {
+	var keys []string
+	if n.Source.DOI != "" {
+		keys = append(keys, "doi:"+strings.ToLower(n.Source.DOI))
+	}
+	if n.Source.PMID != "" {
+		keys = append(keys, "pmid:"+n.Source.PMID)
+	}
+	if k := feeds.URLKey(n.Source.URL); k != "" {
+		keys = append(keys, "url:"+k)
+	}
+	return keys
+}
+
+// StoryFor returns the wire story a note's source is, or nil.
+func (w *Wire) StoryFor(n *Note) *feeds.Story {
+	for _, k := range noteKeys(n) {
+		if s := w.byKey[k]; s != nil {
+			return s
+		}
+	}
+	return nil
+}
+
+// cover records the notes that curate wire stories.
+func (w *Wire) cover(notes []*Note) {
+	for _, n := range notes {
+		if s := w.StoryFor(n); s != nil {
+			if prev, ok := w.covered[s]; !ok || n.Slug < prev.Slug {
+				w.covered[s] = n
+			}
+		}
+	}
+}
+
+// CoveredBy returns the note that curates a story, or nil.
+func (w *Wire) CoveredBy(s *feeds.Story) *Note { return w.covered[s] }
+
+// Topics returns the topics of a story: those of its sources.
+func (w *Wire) Topics(s *feeds.Story) []string {
+	var topics []string
+	for _, it := range s.Items {
+		if src := w.sources[it.Source]; src != nil {
+			for _, t := range src.Topics {
+				if !slices.Contains(topics, t) {
+					topics = append(topics, t)
+				}
+			}
+		}
+	}
+	slices.Sort(topics)
+	return topics
+}
+
+// Find returns the story holding the item with the ID, or nil. A unique
+// prefix of at least 6 digits is enough.
+func (w *Wire) Find(id string) (*feeds.Story, *feeds.Item) {
+	id = strings.ToLower(strings.TrimSpace(id))
+	if len(id) < 6 {
+		return nil, nil
+	}
+	var story *feeds.Story
+	var item *feeds.Item
+	for _, s := range w.Stories {
+		for _, it := range s.Items {
+			if strings.HasPrefix(it.ID, id) {
+				if item != nil && item != it {
+					return nil, nil
+				}
+				story, item = s, it
+			}
+		}
+	}
+	return story, item
+}
+
+// Since returns the stories dated after t, newest first, with topic if
+// it is not empty.
+func (w *Wire) Since(t time.Time, topic string) []*feeds.Story {
+	var out []*feeds.Story
+	for _, s := range w.Stories {
+		if s.Date().Before(t) {
+			break
+		}
+		if topic == "" || slices.Contains(w.Topics(s), topic) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// A WireStory is a story as pages show it: each item with its source,
+// and the note that curates the story, if any.
+type WireStory struct {
+	*feeds.Story
+	Items []WireItem
+	// Note is the published note that curates the story, or nil.
+	Note *Note
+}
+
+// A WireItem is a story's item and the source it came from.
+type WireItem struct {
+	*feeds.Item
+	Source *WireSource
+}
+
+// Primary is the story's most primary item.
+func (s *WireStory) Primary() WireItem { return s.Items[0] }
+
+// view returns the page view of a story, made once.
+func (w *Wire) view(s *feeds.Story) *WireStory {
+	if v, ok := w.views[s]; ok {
+		return v
+	}
+	v := &WireStory{Story: s, Note: w.covered[s]}
+	for _, it := range s.Items {
+		v.Items = append(v.Items, WireItem{Item: it, Source: w.sources[it.Source]})
+	}
+	w.views[s] = v
+	return v
+}
+
+// A WireDay is the wire's stories of one day, by source.
+type WireDay struct {
+	Date    time.Time
+	Sources []*WireGroup
+}
+
+// A WireGroup is the stories of one day whose primary item is from one
+// source.
+type WireGroup struct {
+	Source  *WireSource
+	Stories []*WireStory
+}
+
+// Days groups stories (newest first) by the day of their date in loc,
+// then by the source of their primary item, in config order.
+func (w *Wire) Days(stories []*feeds.Story, loc *time.Location) []*WireDay {
+	var days []*WireDay
+	for _, s := range stories {
+		d := s.Date().In(loc)
+		day := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc)
+		if len(days) == 0 || !days[len(days)-1].Date.Equal(day) {
+			days = append(days, &WireDay{Date: day})
+		}
+		cur := days[len(days)-1]
+		src := w.sources[s.Primary().Source]
+		i := slices.IndexFunc(cur.Sources, func(g *WireGroup) bool { return g.Source == src })
+		if i < 0 {
+			cur.Sources = append(cur.Sources, &WireGroup{Source: src})
+			i = len(cur.Sources) - 1
+		}
+		cur.Sources[i].Stories = append(cur.Sources[i].Stories, w.view(s))
+	}
+	order := map[*WireSource]int{}
+	for i, s := range w.Sources {
+		order[s] = i
+	}
+	for _, d := range days {
+		slices.SortStableFunc(d.Sources, func(a, b *WireGroup) int { return cmp.Compare(order[a.Source], order[b.Source]) })
+	}
+	return days
+}
+
+// TopicList returns the topics the sources cover, sorted.
+func (w *Wire) TopicList() []string {
+	var topics []string
+	for _, src := range w.Sources {
+		for _, t := range src.Topics {
+			if !slices.Contains(topics, t) {
+				topics = append(topics, t)
+			}
+		}
+	}
+	slices.Sort(topics)
+	return topics
+}
+
+// planWire schedules the wire's pages: the latest stories, by day and
+// source, for the whole wire and for each topic its sources cover; the
+// feed-health page; and sources.opml.
+func (s *Site) planWire(w *writer, pg func(*PageData)) {
+	wire, cfg := s.Wire, s.Config
+	if len(wire.Sources) == 0 {
+		return
+	}
+	since := s.Now.AddDate(0, 0, -cfg.Wire.Days)
+	loc := cfg.Location()
+	desc := fmt.Sprintf("What %d sources published in the last %d days, as their feeds carry it: not yet curated, not endorsed.", len(wire.Sources), cfg.Wire.Days)
+	pg(&PageData{Kind: "wire", Path: "wire/", Title: "Wire", Description: desc, WireDays: wire.Days(wire.Since(since, ""), loc)})
+	for _, t := range wire.TopicList() {
+		topic := &Topic{Kind: "wire", Slug: t, Title: cfg.TopicTitle(t)}
+		pg(&PageData{Kind: "wire", Path: topic.Path(), Title: "Wire: " + topic.Title, Topic: topic,
+			Description: fmt.Sprintf("What the sources on %s published in the last %d days.", topic.Title, cfg.Wire.Days),
+			WireDays:    wire.Days(wire.Since(since, t), loc)})
+	}
+	if cfg.Wire.ShowHealth() {
+		pg(&PageData{Kind: "sources", Path: "sources/", Title: "Sources", Description: "The feeds " + cfg.Title + " follows, and how each answered its last fetch.", Sources: wire.Sources})
+	}
+	w.render("sources.opml", func(buf *bytes.Buffer) error {
+		return feeds.WriteOPML(buf, cfg.Title+": sources", cfg.Subscriptions())
+	})
+}
+
+// Subscriptions returns the enabled sources as OPML subscriptions.
+func (c *Config) Subscriptions() []feeds.Subscription {
+	var subs []feeds.Subscription
+	for _, s := range c.Sources {
+		if s.On() {
+			subs = append(subs, feeds.Subscription{Title: s.Name, FeedURL: s.URL, SiteURL: s.Site, Categories: s.Topics, Kind: s.Kind})
+		}
+	}
+	return subs
+}
+
+// Inbox returns the wire stories dated at or after since that no note
+// covers, drafts and scheduled notes included, newest first; with topic,
+// only the stories of that topic's sources.
+func Inbox(cfg *Config, now, since time.Time, topic string) ([]*WireStory, error) {
+	site, err := LoadContent(cfg, &Options{Now: now, Drafts: true, Future: true, Expired: true})
+	if err != nil {
+		return nil, err
+	}
+	var out []*WireStory
+	for _, s := range site.Wire.Since(since, topic) {
+		if site.Wire.covered[s] == nil {
+			out = append(out, site.Wire.view(s))
+		}
+	}
+	return out, nil
+}
