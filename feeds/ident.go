@@ -30,7 +30,7 @@ func findDOI(s string) string {
 	if m == "" {
 		return ""
 	}
-	m = strings.TrimRight(m, ".,;:")
+	m = strings.TrimRight(m, ".,;:/")
 	// A DOI may contain brackets, but a closing one without its opening
 	// one belongs to the text around it.
 	for _, p := range [][2]string{{"(", ")"}, {"[", "]"}} {

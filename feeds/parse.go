@@ -85,13 +85,21 @@ func Parse(sourceID, feedURL, contentType string, body []byte, now time.Time) ([
 		base = site
 	}
 	items := make([]*Item, 0, len(feed.Items))
-	seen := make(map[string]bool, len(feed.Items))
+	seen := make(map[string]int, len(feed.Items))
 	for _, fi := range feed.Items {
 		it := convert(sourceID, base, fi, now)
-		if it == nil || seen[it.ID] {
+		if it == nil {
 			continue
 		}
-		seen[it.ID] = true
+		// A GUID listed twice is one item republished: the newer copy
+		// (or, dated alike, the later one) replaces the older in place.
+		if i, dup := seen[it.ID]; dup {
+			if !it.Published.Before(items[i].Published) {
+				items[i] = it
+			}
+			continue
+		}
+		seen[it.ID] = len(items)
 		items = append(items, it)
 	}
 	return items, nil
@@ -168,7 +176,8 @@ func convert(sourceID string, base *url.URL, fi *gofeed.Item, now time.Time) *It
 		}
 	}
 	sort.Strings(meta)
-	it.identify(append(append(meta, it.URL, it.GUID, fi.Link), it.Title, Plain(fi.Description), Plain(fi.Content))...)
+	meta = append(append(meta, it.URL, it.GUID, fi.Link), fi.Links...)
+	it.identify(append(meta, it.Title, fi.Description, fi.Content)...)
 	it.Published, it.Undated = itemDate(fi, now)
 	if fi.UpdatedParsed != nil && !fi.UpdatedParsed.Equal(it.Published) {
 		it.Updated = fi.UpdatedParsed.UTC()

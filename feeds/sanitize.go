@@ -7,6 +7,7 @@ import (
 
 	"github.com/microcosm-cc/bluemonday"
 	xhtml "golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 )
 
 // policy is what survives of a feed's HTML: text structure, links and
@@ -32,56 +33,57 @@ var policy = func() *bluemonday.Policy {
 	p.AllowAttrs("title").OnElements("abbr")
 	// A feed's h1 would compete with the page's own title.
 	p.AllowElements("h1")
-	p.SkipElementsContent("script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "math", "head", "title", "textarea", "select")
+	p.SkipElementsContent("script", "style", "noscript", "template", "iframe", "object", "svg", "math", "head", "title", "textarea", "select")
 	return p
 }()
 
 // Sanitize makes untrusted HTML from a feed safe to put in a page, a feed
-// or an email. Relative links and images are first resolved against base;
-// whatever cannot be made an absolute http(s) URL is dropped.
+// or an email. The HTML is parsed as a browser would parse it, its
+// relative links and images are resolved against base, and then only what
+// the policy allows is kept: whatever cannot be made an absolute http(s)
+// URL is dropped.
 func Sanitize(base *url.URL, s string) string {
 	if strings.TrimSpace(s) == "" {
 		return ""
 	}
-	s = absolutize(base, s)
-	return strings.TrimSpace(policy.Sanitize(s))
+	return strings.TrimSpace(policy.Sanitize(normalize(base, s)))
 }
 
-// absolutize rewrites the href and src attributes of HTML s to absolute
-// URLs against base. It runs before sanitizing, so its output is still
-// untrusted; it only keeps relative links from being dropped.
-func absolutize(base *url.URL, s string) string {
-	if base == nil || !strings.ContainsAny(s, "<") {
-		return s
+// normalize parses HTML s the way a browser would, resolves its href and
+// src attributes against base, and writes it back out balanced: what the
+// sanitizer then sees is what a browser would build, so mis-nested and
+// unclosed markup can neither hide a payload from it nor make it drop the
+// content that follows. Its output is still untrusted.
+func normalize(base *url.URL, s string) string {
+	body := &xhtml.Node{Type: xhtml.ElementNode, Data: "body", DataAtom: atom.Body}
+	nodes, err := xhtml.ParseFragment(strings.NewReader(s), body)
+	if err != nil {
+		return ""
 	}
-	z := xhtml.NewTokenizer(strings.NewReader(s))
 	var b strings.Builder
 	b.Grow(len(s) + 64)
-	for {
-		tt := z.Next()
-		if tt == xhtml.ErrorToken {
-			return b.String()
+	for _, n := range nodes {
+		resolveAttrs(base, n)
+		if err := xhtml.Render(&b, n); err != nil {
+			return ""
 		}
-		if tt != xhtml.StartTagToken && tt != xhtml.SelfClosingTagToken {
-			b.Write(z.Raw())
-			continue
-		}
-		t := z.Token()
-		changed := false
-		for i, a := range t.Attr {
-			if a.Key != "href" && a.Key != "src" {
-				continue
+	}
+	return b.String()
+}
+
+// resolveAttrs makes the href and src attributes under n absolute.
+func resolveAttrs(base *url.URL, n *xhtml.Node) {
+	if n.Type == xhtml.ElementNode && base != nil {
+		for i, a := range n.Attr {
+			if a.Namespace == "" && (a.Key == "href" || a.Key == "src") {
+				if u := resolve(base, a.Val); u != nil {
+					n.Attr[i].Val = u.String()
+				}
 			}
-			if u := resolve(base, a.Val); u != nil {
-				t.Attr[i].Val = u.String()
-				changed = true
-			}
 		}
-		if changed {
-			b.WriteString(t.String())
-		} else {
-			b.Write(z.Raw())
-		}
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		resolveAttrs(base, c)
 	}
 }
 
