@@ -43,45 +43,11 @@ func TestThemeInBrowser(t *testing.T) {
 	if _, err := Build(&Options{Config: filepath.Join("..", "config.toml"), Out: out, Now: testNow}); err != nil {
 		t.Fatal(err)
 	}
-	files := http.FileServer(http.Dir(out))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := strings.TrimPrefix(r.URL.Path, "/rounds")
-		if strings.HasSuffix(p, "/") {
-			data, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(p), "index.html"))
-			if err != nil {
-				http.NotFound(w, r)
-				return
-			}
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			w.Write([]byte(strings.Replace(string(data), "</body>", probe+"</body>", 1)))
-			return
-		}
-		r.URL.Path = p
-		files.ServeHTTP(w, r)
-	}))
-	defer srv.Close()
-
-	attr := func(dom, name string) string {
-		m := regexp.MustCompile(name + `="([^"]*)"`).FindStringSubmatch(dom)
-		if m == nil {
-			return ""
-		}
-		return m[1]
-	}
+	srv := serveSite(t, out, "/rounds", probe)
 	pages := []string{"", "notes/dexamethasone-covid-19-oxygen/", "notes/sprint-intensive-blood-pressure/", "editions/no-3-respiratory-season-and-second-looks/", "topics/vaccines/", "evidence/", "archive/"}
 	for _, width := range []string{"375", "1024"} {
 		for _, page := range pages {
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-				"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-				"--user-data-dir="+t.TempDir(), "--window-size="+width+",900", "--virtual-time-budget=5000",
-				"--dump-dom", srv.URL+"/rounds/"+page)
-			dom, err := cmd.Output()
-			cancel()
-			if err != nil {
-				t.Fatalf("chromium %s at %s px: %v", page, width, err)
-			}
-			d := string(dom)
+			d := dumpDOM(t, chromium, srv.URL+"/rounds/"+page, width)
 			if attr(d, "data-viewport") == "" {
 				t.Fatalf("/%s at %s px: the probe did not run:\n%.500s", page, width, d)
 			}
@@ -91,6 +57,107 @@ func TestThemeInBrowser(t *testing.T) {
 			if attr(d, "data-overflow") != "false" || attr(d, "data-wide") != "" {
 				t.Errorf("/%s at %s px: content overflows the viewport (%s)", page, width, attr(d, "data-wide"))
 			}
+		}
+	}
+}
+
+// serveSite serves the built site in out under prefix on loopback, with
+// script injected at the end of every page.
+func serveSite(t *testing.T, out, prefix, script string) *httptest.Server {
+	t.Helper()
+	files := http.FileServer(http.Dir(out))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := strings.TrimPrefix(r.URL.Path, prefix)
+		if strings.HasSuffix(p, "/") {
+			data, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(p), "index.html"))
+			if err != nil {
+				http.NotFound(w, r)
+				return
+			}
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Write([]byte(strings.Replace(string(data), "</body>", script+"</body>", 1)))
+			return
+		}
+		r.URL.Path = p
+		files.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// dumpDOM loads url in headless Chromium at width px and returns the DOM
+// once the page has loaded and its timers have run.
+func dumpDOM(t *testing.T, chromium, url, width string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir="+t.TempDir(), "--window-size="+width+",900", "--virtual-time-budget=5000",
+		"--dump-dom", url)
+	dom, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("chromium %s at %s px: %v", url, width, err)
+	}
+	return string(dom)
+}
+
+// attr returns the value of the attribute name in dom, or "".
+func attr(dom, name string) string {
+	m := regexp.MustCompile(name + `="([^"]*)"`).FindStringSubmatch(dom)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+// attackProbe opens every <details>, fires the events that payloads hang
+// on, lets the timers run, and records whether any payload ran (they all
+// set window.__pwned) and what active elements are on the page.
+const attackProbe = `<script>
+window.addEventListener("load", function () {
+  document.querySelectorAll("details").forEach(function (d) { d.open = true; });
+  document.querySelectorAll("body *").forEach(function (el) {
+    ["focus", "mouseover", "mouseenter", "pointerover", "animationstart", "toggle"].forEach(function (type) {
+      try { el.dispatchEvent(new Event(type, {bubbles: true})); } catch (e) {}
+    });
+  });
+  setTimeout(function () {
+    var h = document.documentElement;
+    h.setAttribute("data-pwned", String(window.__pwned));
+    h.setAttribute("data-active", document.querySelectorAll("iframe, object, embed, form, input, svg, math, base, meta[http-equiv], link[rel=stylesheet]:not([integrity])").length);
+    h.setAttribute("data-scripts", document.scripts.length);
+    h.setAttribute("data-probed", "yes");
+  }, 1000);
+});
+</script>`
+
+// TestWireAttacksInBrowser builds wire pages from a feed full of attack
+// vectors and loads them in headless Chromium: no payload may run.
+func TestWireAttacksInBrowser(t *testing.T) {
+	t.Parallel()
+	chromium := tool(t, "chromium", "--version")
+	feedSrv := wireServer(t)
+	dir := wireProject(t, feedSrv.URL)
+	fetch(t, dir)
+	mustBuild(t, dir)
+	srv := serveSite(t, filepath.Join(dir, "public"), "/newsletter", attackProbe)
+	for _, page := range []string{"wire/", "wire/safety/", "sources/"} {
+		d := dumpDOM(t, chromium, srv.URL+"/newsletter/"+page, "1024")
+		if attr(d, "data-probed") != "yes" {
+			t.Fatalf("/%s: the probe did not run:\n%.500s", page, d)
+		}
+		if p := attr(d, "data-pwned"); p != "undefined" {
+			t.Errorf("/%s: a payload ran (window.__pwned = %s)", page, p)
+		}
+		if n := attr(d, "data-active"); n != "0" {
+			t.Errorf("/%s: %s active elements (frames, forms, SVG…) on the page", page, n)
+		}
+		if n := attr(d, "data-scripts"); n != "1" { // the probe
+			t.Errorf("/%s: %s scripts on the page, want only the probe", page, n)
+		}
+		if page == "wire/safety/" && !strings.Contains(d, "Acme Nutrition Recalls Infant Formula") {
+			t.Errorf("/%s: the hostile feed's stories are not on the page", page)
 		}
 	}
 }
