@@ -34,3 +34,4 @@ lint:
 
 bench:
 	bash bench/build.sh
+	bash bench/fetch.sh

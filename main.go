@@ -419,7 +419,7 @@ func runSources(args []string, stdout, stderr io.Writer) int {
 			case s.State.LastSuccess.IsZero():
 				status = "never fetched"
 			}
-			fmt.Fprintf(stdout, "%-24s %-10s %4d items  %s  %s\n", s.ID, s.Kind, len(s.State.Items), s.URL, status)
+			fmt.Fprintf(stdout, "%-24s %-10s %4d items  %s  %s\n", s.ID, s.Kind, s.State.Items, s.URL, status)
 		}
 	}
 	return exitOK

@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,6 +40,14 @@ func TestUsage(t *testing.T) {
 		{[]string{"new", "poem"}, 2, "", `want "note" and a quoted title`},
 		{[]string{"new", "note"}, 2, "", `want "note" and a quoted title`},
 		{[]string{"version"}, 0, "rounds ", ""},
+		{[]string{"fetch", "--help"}, 0, "Usage: rounds fetch", ""},
+		{[]string{"inbox", "--help"}, 0, "--since", ""},
+		{[]string{"inbox", "extra"}, 2, "", `unexpected argument "extra"`},
+		{[]string{"inbox", "--since", "last week"}, 2, "", `cannot read "last week"`},
+		{[]string{"sources", "--help"}, 0, "Usage: rounds sources", ""},
+		{[]string{"sources", "import"}, 2, "", "want list, import FILE.opml or export"},
+		{[]string{"sources", "delete"}, 2, "", "want list, import FILE.opml or export"},
+		{[]string{"new", "edition", "--from", "abc123"}, 2, "", `"note --from ID"`},
 	} {
 		code, out, errOut := rounds(tc.args...)
 		if code != tc.code || !strings.Contains(out, tc.out) || !strings.Contains(errOut, tc.err) {
@@ -144,5 +155,65 @@ func write(t *testing.T, path, data string) {
 	}
 	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestWireCommands runs fetch, sources, inbox and new note --from against
+// feeds served on loopback.
+func TestWireCommands(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.FileServer(http.Dir(filepath.Join("feeds", "testdata", "wire"))))
+	defer srv.Close()
+	dir := t.TempDir()
+	config := filepath.Join(dir, "config.toml")
+	os.WriteFile(config, []byte(`title = "T"
+base_url = "https://example.org/"
+[wire]
+days = 90
+[[source]]
+name = "BMJ"
+url = "`+srv.URL+`/bmj.xml"
+kind = "journal"
+[[source]]
+name = "NEJM"
+url = "`+srv.URL+`/challenge.html"
+kind = "journal"
+`), 0o644)
+	code, out, errOut := rounds("fetch", "--config", config)
+	if code != 0 || !strings.Contains(out, "ok    bmj ") || !strings.Contains(out, "FAIL  nejm ") ||
+		!strings.Contains(out, "2 sources: 1 updated, 0 not modified, 1 failed") || !strings.Contains(errOut, "kept their last good items") {
+		t.Errorf("fetch: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, _ = rounds("fetch", "--config", config, "bmj")
+	if code != 0 || !strings.Contains(out, "same  bmj ") || strings.Contains(out, "nejm") {
+		t.Errorf("fetch bmj: exit %d\n%s", code, out)
+	}
+	if code, _, errOut := rounds("fetch", "--config", config, "nobody"); code != 1 || !strings.Contains(errOut, `no source "nobody"`) {
+		t.Errorf("fetch of an unknown source: exit %d, %s", code, errOut)
+	}
+	code, out, _ = rounds("sources", "--config", config)
+	if code != 0 || !strings.Contains(out, "bmj") || !strings.Contains(out, "failing (1 in a row)") {
+		t.Errorf("sources: exit %d\n%s", code, out)
+	}
+	code, out, _ = rounds("sources", "export", "--config", config)
+	if code != 0 || !strings.Contains(out, `<opml version="2.0">`) || !strings.Contains(out, `xmlUrl="`+srv.URL+`/bmj.xml"`) {
+		t.Errorf("sources export: exit %d\n%s", code, out)
+	}
+	code, out, _ = rounds("inbox", "--config", config, "--now", "2026-11-28", "--json")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 3 {
+		t.Fatalf("inbox: exit %d\n%s", code, out)
+	}
+	var first struct{ ID, Title string }
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil || first.ID == "" {
+		t.Fatalf("inbox --json: %v: %s", err, lines[0])
+	}
+	code, out, errOut = rounds("new", "note", "--from", first.ID, "--config", config, "--now", "2026-11-28")
+	if code != 0 || !strings.HasSuffix(strings.TrimSpace(out), ".md") {
+		t.Fatalf("new note --from: exit %d %s %s", code, out, errOut)
+	}
+	code, out, _ = rounds("inbox", "--config", config, "--now", "2026-11-28")
+	if code != 0 || strings.Contains(out, first.Title) || strings.Count(out, "https://www.bmj.com/") != 2 {
+		t.Errorf("inbox after new note --from: exit %d\n%s", code, out)
 	}
 }

@@ -35,10 +35,9 @@ var sourceID = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,79}$`)
 // digits and dashes.
 func ValidID(id string) bool { return sourceID.MatchString(id) }
 
-// State is what Rounds keeps of a source between fetches: the validators
-// for conditional requests, the health record and the last good items.
+// State is what Rounds keeps of a source between fetches besides its
+// items: the validators for conditional requests and its health record.
 type State struct {
-	Source string `json:"source"`
 	// URL is the address the validators belong to; when the source's URL
 	// changes they are not sent.
 	URL          string    `json:"url"`
@@ -52,56 +51,80 @@ type State struct {
 	// RetryAfter is when a failing source is tried again.
 	RetryAfter time.Time `json:"retry_after,omitzero"`
 	// MovedTo is where the source answered a permanent redirect to.
-	MovedTo string  `json:"moved_to,omitempty"`
-	Items   []*Item `json:"items"`
+	MovedTo string `json:"moved_to,omitempty"`
+	// Items counts the items kept.
+	Items int `json:"items"`
 }
 
-// A Cache is the folder where the state of every source is kept, one JSON
-// file per source, so that a build reads the wire offline and the same
-// cache always builds the same site.
+// A Cache is the folder where the wire is kept, so that a build reads it
+// offline and the same cache always builds the same site: the items of
+// each source in ID.json, written when the source's feed changes, and the
+// state of every source in sources.json, written once a fetch. A fetch
+// whose sources all answer 304 writes one file.
 type Cache struct {
 	Dir string
 }
 
-func (c *Cache) path(id string) string {
-	return filepath.Join(c.Dir, id+".json")
+const statesFile = "sources.json"
+
+// States returns the state of every source fetched before, by ID.
+func (c *Cache) States() (map[string]*State, error) {
+	states := map[string]*State{}
+	err := c.read(statesFile, &states)
+	return states, err
 }
 
-// Load returns the state of the source id; a source never fetched has an
-// empty state.
-func (c *Cache) Load(id string) (*State, error) {
+// SaveStates writes the state of every source.
+func (c *Cache) SaveStates(states map[string]*State) error {
+	return c.write(statesFile, states)
+}
+
+// Items returns the items kept of the source id, newest first; none for a
+// source never fetched.
+func (c *Cache) Items(id string) ([]*Item, error) {
 	if !ValidID(id) {
 		return nil, fmt.Errorf("source id %q: use lower-case letters, digits and dashes", id)
 	}
-	data, err := os.ReadFile(c.path(id))
-	if errors.Is(err, fs.ErrNotExist) {
-		return &State{Source: id}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	st := new(State)
-	if err := json.Unmarshal(data, st); err != nil {
-		return nil, fmt.Errorf("%s: %w; delete the file and run rounds fetch again", c.path(id), err)
-	}
-	st.Source = id
-	return st, nil
+	var items []*Item
+	err := c.read(id+".json", &items)
+	return items, err
 }
 
-// Save writes the state of its source, atomically: a crash leaves the old
-// state or the new one, never half of one.
-func (c *Cache) Save(st *State) error {
-	if !ValidID(st.Source) {
-		return fmt.Errorf("source id %q: use lower-case letters, digits and dashes", st.Source)
+// SaveItems writes the items kept of the source id.
+func (c *Cache) SaveItems(id string, items []*Item) error {
+	if !ValidID(id) {
+		return fmt.Errorf("source id %q: use lower-case letters, digits and dashes", id)
 	}
+	return c.write(id+".json", items)
+}
+
+// read decodes the JSON file name of the cache into v; a missing file
+// leaves v as it is.
+func (c *Cache) read(name string, v any) error {
+	data, err := os.ReadFile(filepath.Join(c.Dir, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%s: %w; delete the file and run rounds fetch again", filepath.Join(c.Dir, name), err)
+	}
+	return nil
+}
+
+// write encodes v as the JSON file name of the cache, atomically: a crash
+// leaves the old file or the new one, never half of one.
+func (c *Cache) write(name string, v any) error {
 	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
 		return err
 	}
-	data, err := json.Marshal(st)
+	data, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(c.Dir, "."+st.Source+"-*.tmp")
+	tmp, err := os.CreateTemp(c.Dir, "."+name+"-*.tmp")
 	if err != nil {
 		return err
 	}
@@ -110,7 +133,7 @@ func (c *Cache) Save(st *State) error {
 		os.Remove(tmp.Name())
 		return err
 	}
-	if err := os.Rename(tmp.Name(), c.path(st.Source)); err != nil {
+	if err := os.Rename(tmp.Name(), filepath.Join(c.Dir, name)); err != nil {
 		os.Remove(tmp.Name())
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -67,8 +68,10 @@ type Report struct {
 	MovedTo    string
 }
 
-// UserAgent is the default User-Agent: it names Rounds and says what it is.
-const UserAgent = "Rounds/1.0 (feed reader for a curated health newsletter; +https://github.com/rounds)"
+// UserAgent is the default User-Agent: it names Rounds and says what it
+// is. Callers add who runs it (the newsletter's address), as publishers
+// ask of feed readers.
+const UserAgent = "Rounds/1 (feed reader for a curated health newsletter)"
 
 func (f *Fetcher) defaults() Fetcher {
 	c := *f
@@ -130,6 +133,19 @@ func (f *Fetcher) defaults() Fetcher {
 // that fails is reported, not returned.
 func (f *Fetcher) Fetch(ctx context.Context, cache *Cache, sources []Source) ([]Report, error) {
 	c := f.defaults()
+	states, err := cache.States()
+	if err != nil {
+		// An unreadable record is replaced, not fatal: every source is
+		// fetched in full and its items merged with those kept.
+		slog.Warn("wire: the sources' record is unreadable; fetching every source afresh", "err", err)
+		states = map[string]*State{}
+	}
+	current := make([]State, len(sources))
+	for i, src := range sources {
+		if st, ok := states[src.ID]; ok {
+			current[i] = *st
+		}
+	}
 	reports := make([]Report, len(sources))
 	errs := make([]error, len(sources))
 	hosts := &hostLimit{n: c.PerHost, slots: map[string]chan struct{}{}}
@@ -140,7 +156,7 @@ func (f *Fetcher) Fetch(ctx context.Context, cache *Cache, sources []Source) ([]
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				reports[i], errs[i] = c.fetchOne(ctx, cache, hosts, sources[i])
+				reports[i], errs[i] = c.fetchOne(ctx, cache, hosts, sources[i], &current[i])
 				if c.Done != nil {
 					c.Done(reports[i])
 				}
@@ -152,22 +168,22 @@ func (f *Fetcher) Fetch(ctx context.Context, cache *Cache, sources []Source) ([]
 	}
 	close(next)
 	wg.Wait()
+	for i, src := range sources {
+		states[src.ID] = &current[i]
+	}
+	if err := cache.SaveStates(states); err != nil {
+		errs = append(errs, fmt.Errorf("saving the sources' record: %w", err))
+	}
 	return reports, errors.Join(errs...)
 }
 
-// fetchOne fetches one source and saves its new state.
-func (f *Fetcher) fetchOne(ctx context.Context, cache *Cache, hosts *hostLimit, src Source) (Report, error) {
+// fetchOne fetches one source, saves its items if they changed and
+// updates its state.
+func (f *Fetcher) fetchOne(ctx context.Context, cache *Cache, hosts *hostLimit, src Source, st *State) (Report, error) {
 	r := Report{Source: src}
-	st, err := cache.Load(src.ID)
-	if err != nil {
-		// An unreadable state is replaced, not fatal: the source's items
-		// come back with its next fetch.
-		st = &State{Source: src.ID}
-		r.Err = err
-	}
 	start := f.Now()
 	if !f.Force && start.Before(st.RetryAfter) && st.URL == src.URL {
-		r.Status, r.Items, r.Failures, r.RetryAfter = BackingOff, len(st.Items), st.Failures, st.RetryAfter
+		r.Status, r.Items, r.Failures, r.RetryAfter = BackingOff, st.Items, st.Failures, st.RetryAfter
 		if st.LastError != "" {
 			r.Err = errors.New(st.LastError)
 		}
@@ -190,9 +206,16 @@ func (f *Fetcher) fetchOne(ctx context.Context, cache *Cache, hosts *hostLimit, 
 			r.Status, r.Err = Failed, err
 			break
 		}
-		r.Status = Updated
-		st.Items, r.New = merge(st.Items, fresh, src.MaxItems)
-		st.ETag, st.LastModified = res.etag, res.lastModified
+		old, err := cache.Items(src.ID)
+		if err != nil {
+			slog.Warn("wire: a source's kept items are unreadable; replacing them", "source", src.ID, "err", err)
+		}
+		items, added := merge(old, fresh, src.MaxItems)
+		if err := cache.SaveItems(src.ID, items); err != nil {
+			return r, fmt.Errorf("saving %s: %w", src.ID, err)
+		}
+		r.Status, r.New = Updated, added
+		st.Items, st.ETag, st.LastModified = len(items), res.etag, res.lastModified
 	}
 	if r.Status == Failed {
 		st.Failures++
@@ -209,10 +232,7 @@ func (f *Fetcher) fetchOne(ctx context.Context, cache *Cache, hosts *hostLimit, 
 			st.MovedTo = res.movedTo
 		}
 	}
-	r.Items, r.Failures, r.RetryAfter, r.MovedTo = len(st.Items), st.Failures, st.RetryAfter, st.MovedTo
-	if err := cache.Save(st); err != nil {
-		return r, fmt.Errorf("saving %s: %w", src.ID, err)
-	}
+	r.Items, r.Failures, r.RetryAfter, r.MovedTo = st.Items, st.Failures, st.RetryAfter, st.MovedTo
 	return r, nil
 }
 

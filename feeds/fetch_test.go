@@ -38,6 +38,27 @@ func (c *clock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// state returns the kept state and items of the source id.
+func state(t *testing.T, cache *Cache, id string) (*State, []*Item) {
+	t.Helper()
+	states, err := cache.States()
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, err := cache.Items(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := states[id]
+	if st == nil {
+		t.Fatalf("no state kept for %s", id)
+	}
+	if st.Items != len(items) {
+		t.Errorf("%s: the state counts %d items, %d are kept", id, st.Items, len(items))
+	}
+	return st, items
+}
+
 func newClock() *clock { return &clock{t: time.Date(2026, 11, 28, 6, 0, 0, 0, time.UTC)} }
 
 // feedServer serves the files of testdata/wire at /NAME like a careful
@@ -45,7 +66,7 @@ func newClock() *clock { return &clock{t: time.Date(2026, 11, 28, 6, 0, 0, 0, ti
 // gzip when asked. It counts the requests and full responses it served.
 type feedServer struct {
 	*httptest.Server
-	requests, full atomic.Int64
+	requests, full, gzipped atomic.Int64
 	mu             sync.Mutex
 	agents         []string
 }
@@ -85,6 +106,7 @@ func newFeedServer(t *testing.T, extra http.Handler) *feedServer {
 			w.Header().Set("Content-Type", "application/rss+xml")
 		}
 		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			fs.gzipped.Add(1)
 			w.Header().Set("Content-Encoding", "gzip")
 			gz := gzip.NewWriter(w)
 			gz.Write(data)
@@ -125,10 +147,7 @@ func TestFetchConditionalAndCache(t *testing.T) {
 		}
 	}
 	srv.mu.Unlock()
-	first, err := cache.Load("pubmed")
-	if err != nil {
-		t.Fatal(err)
-	}
+	first, firstItems := state(t, cache, "pubmed")
 	if first.ETag == "" || first.LastModified == "" || first.LastSuccess.IsZero() {
 		t.Errorf("validators not kept: %+v", first)
 	}
@@ -143,11 +162,14 @@ func TestFetchConditionalAndCache(t *testing.T) {
 			t.Errorf("second fetch of %s: %+v", r.Source.ID, r)
 		}
 	}
+	if got := srv.gzipped.Load(); got != 3 {
+		t.Errorf("%d responses were gzipped, want 3: the fetcher should ask for gzip", got)
+	}
 	if got := srv.full.Load(); got != 3 {
 		t.Errorf("the server sent %d full responses, want 3 (the rest 304)", got)
 	}
-	again, _ := cache.Load("pubmed")
-	if len(again.Items) != len(first.Items) || !again.Items[0].FirstSeen.Equal(first.Items[0].FirstSeen) {
+	_, again := state(t, cache, "pubmed")
+	if len(again) != len(firstItems) || !again[0].FirstSeen.Equal(firstItems[0].FirstSeen) {
 		t.Errorf("a 304 changed the kept items")
 	}
 }
@@ -227,8 +249,8 @@ func TestFetchFailuresKeepLastGoodItems(t *testing.T) {
 		if r.Failures != i+1 {
 			t.Errorf("%s: %d failures in a row, want %d", tc.mode, r.Failures, i+1)
 		}
-		st, _ := cache.Load("bmj")
-		if st.LastError == "" || st.Failures != i+1 || len(st.Items) != 3 {
+		st, _ := state(t, cache, "bmj")
+		if st.LastError == "" || st.Failures != i+1 || st.Items != 3 {
 			t.Errorf("%s: state %+v", tc.mode, st)
 		}
 		if tc.mode == "503" && r.RetryAfter.Sub(clk.now()) < 2*time.Hour {
@@ -245,13 +267,13 @@ func TestFetchFailuresKeepLastGoodItems(t *testing.T) {
 	if reports[0].Status != BackingOff || srv.requests.Load() != before {
 		t.Errorf("a source in backoff was fetched: %+v", reports[0])
 	}
-	st, _ := cache.Load("bmj")
+	st, _ := state(t, cache, "bmj")
 	clk.t = st.RetryAfter.Add(time.Second)
 	reports, _ = f.Fetch(context.Background(), cache, src)
 	if reports[0].Status != Updated || reports[0].Failures != 0 {
 		t.Errorf("after its backoff, the source was not fetched again: %+v", reports[0])
 	}
-	st, _ = cache.Load("bmj")
+	st, _ = state(t, cache, "bmj")
 	if st.LastError != "" || st.Failures != 0 || !st.RetryAfter.IsZero() {
 		t.Errorf("a success did not clear the failure record: %+v", st)
 	}
@@ -334,20 +356,25 @@ func TestCacheSurvivesCorruption(t *testing.T) {
 	t.Parallel()
 	srv := newFeedServer(t, nil)
 	cache := &Cache{Dir: t.TempDir()}
-	if err := os.WriteFile(filepath.Join(cache.Dir, "nih.json"), []byte("{not json"), 0o644); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"nih.json", "sources.json"} {
+		if err := os.WriteFile(filepath.Join(cache.Dir, name), []byte("{not json"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, err := cache.Load("nih"); err == nil || !strings.Contains(err.Error(), "nih.json") {
-		t.Errorf("corrupt cache file: error %v, want one naming the file", err)
+	if _, err := cache.Items("nih"); err == nil || !strings.Contains(err.Error(), "nih.json") {
+		t.Errorf("corrupt items file: error %v, want one naming the file", err)
+	}
+	if _, err := cache.States(); err == nil || !strings.Contains(err.Error(), "sources.json") {
+		t.Errorf("corrupt record: error %v, want one naming the file", err)
 	}
 	reports, err := (&Fetcher{}).Fetch(context.Background(), cache, []Source{{ID: "nih", URL: srv.URL + "/nih-news.xml"}})
 	if err != nil || reports[0].Status != Updated {
-		t.Fatalf("fetch over a corrupt cache file: %+v %v", reports[0], err)
+		t.Fatalf("fetch over a corrupt cache: %+v %v", reports[0], err)
 	}
-	if st, err := cache.Load("nih"); err != nil || len(st.Items) == 0 {
-		t.Errorf("the fetch did not mend the cache: %v", err)
+	if _, items := state(t, cache, "nih"); len(items) != 3 {
+		t.Errorf("the fetch did not mend the cache: %d items", len(items))
 	}
-	if _, err := cache.Load("../etc"); err == nil {
+	if _, err := cache.Items("../etc"); err == nil {
 		t.Error("a source id with a path in it was accepted")
 	}
 }

@@ -96,8 +96,7 @@ func Dedupe(items []*Item, rank func(*Item) int) []*Story {
 	for i := range parent {
 		parent[i] = i
 	}
-	var find func(int) int
-	find = func(i int) int {
+	find := func(i int) int {
 		for parent[i] != i {
 			parent[i] = parent[parent[i]]
 			i = parent[i]

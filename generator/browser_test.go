@@ -44,7 +44,7 @@ func TestThemeInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := serveSite(t, out, "/rounds", probe)
-	pages := []string{"", "notes/dexamethasone-covid-19-oxygen/", "notes/sprint-intensive-blood-pressure/", "editions/no-3-respiratory-season-and-second-looks/", "topics/vaccines/", "evidence/", "archive/"}
+	pages := []string{"", "notes/dexamethasone-covid-19-oxygen/", "notes/sprint-intensive-blood-pressure/", "editions/no-3-respiratory-season-and-second-looks/", "topics/vaccines/", "evidence/", "archive/", "wire/", "sources/"}
 	for _, width := range []string{"375", "1024"} {
 		for _, page := range pages {
 			d := dumpDOM(t, chromium, srv.URL+"/rounds/"+page, width)

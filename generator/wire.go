@@ -261,8 +261,12 @@ func Fetch(ctx context.Context, cfg *Config, opts FetchOptions) ([]feeds.Report,
 			return nil, fmt.Errorf("no source %q in %s; rounds sources lists them", id, cfg.File)
 		}
 	}
+	ua := cfg.Wire.UserAgent
+	if ua == "" {
+		ua = fmt.Sprintf("Rounds/1 (feed reader for %s; +%s)", cfg.Title, cfg.BaseURL)
+	}
 	f := &feeds.Fetcher{
-		UserAgent: cfg.Wire.UserAgent,
+		UserAgent: ua,
 		Workers:   cfg.Wire.Workers,
 		PerHost:   cfg.Wire.PerHost,
 		Timeout:   cfg.Wire.timeout,
@@ -306,20 +310,29 @@ func (w *Wire) Source(it *feeds.Item) *WireSource { return w.sources[it.Source] 
 func LoadWire(cfg *Config) *Wire {
 	w := &Wire{sources: map[string]*WireSource{}, byKey: map[string]*feeds.Story{}, covered: map[*feeds.Story]*Note{}, views: map[*feeds.Story]*WireStory{}}
 	cache := &feeds.Cache{Dir: cfg.CacheDir()}
+	states, err := cache.States()
+	if err != nil {
+		slog.Warn("wire: the sources' record is unreadable; the next fetch mends it", "err", err)
+	}
 	var items []*feeds.Item
 	for _, s := range cfg.Sources {
 		if !s.On() {
 			continue
 		}
-		st, err := cache.Load(s.ID)
-		if err != nil {
-			slog.Warn("wire: a source's cache is unreadable; its items are left out until the next fetch", "source", s.ID, "err", err)
-			st = &feeds.State{Source: s.ID, URL: s.URL, LastError: "cache unreadable: " + err.Error()}
+		st := states[s.ID]
+		if st == nil {
+			st = &feeds.State{URL: s.URL}
 		}
+		kept, err := cache.Items(s.ID)
+		if err != nil {
+			slog.Warn("wire: a source's items are unreadable; they are left out until the next fetch", "source", s.ID, "err", err)
+			st.LastError = "kept items unreadable: " + err.Error()
+		}
+		st.Items = len(kept)
 		ws := &WireSource{SourceConfig: s, State: st}
 		w.Sources = append(w.Sources, ws)
 		w.sources[s.ID] = ws
-		items = append(items, st.Items...)
+		items = append(items, kept...)
 	}
 	w.Stories = feeds.Dedupe(items, func(it *feeds.Item) int { return feeds.KindRank(w.sources[it.Source].Kind) })
 	for _, st := range w.Stories {

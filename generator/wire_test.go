@@ -208,6 +208,35 @@ func TestWire(t *testing.T) {
 	}
 }
 
+func TestWireHealthOff(t *testing.T) {
+	t.Parallel()
+	var agent string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		agent = r.UserAgent()
+		http.ServeFile(w, r, filepath.Join("..", "feeds", "testdata", "wire", "bmj.xml"))
+	}))
+	defer srv.Close()
+	dir := project(t, map[string]string{"config.toml": testConfig + `
+[wire]
+health = false
+[[source]]
+name = "BMJ"
+url = "` + srv.URL + `/bmj.xml"
+kind = "journal"
+`})
+	fetch(t, dir)
+	mustBuild(t, dir)
+	if agent != "Rounds/1 (feed reader for Test Rounds; +https://example.org/newsletter/)" {
+		t.Errorf("User-Agent %q", agent)
+	}
+	if exists(dir, "sources/index.html") || !exists(dir, "wire/index.html") || !exists(dir, "sources.opml") {
+		t.Error("health = false: want the wire and sources.opml, and no feed-health page")
+	}
+	if strings.Contains(read(t, dir, "wire/index.html"), `href="/newsletter/sources/"`) {
+		t.Error("the wire links to a feed-health page that is turned off")
+	}
+}
+
 func TestInboxAndNoteFrom(t *testing.T) {
 	t.Parallel()
 	srv := wireServer(t)
