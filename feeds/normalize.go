@@ -108,31 +108,39 @@ func repairXML(b []byte) []byte {
 	}
 	out := make([]byte, 0, len(b)+len(b)/64)
 	for i := 0; i < len(b); {
-		switch {
-		case bytes.HasPrefix(b[i:], []byte("<![CDATA[")):
-			end := bytes.Index(b[i:], []byte("]]>"))
+		if end := verbatim(b[i:]); end != 0 {
 			if end < 0 {
 				return append(out, b[i:]...)
 			}
-			out = append(out, b[i:i+end+3]...)
-			i += end + 3
-		case bytes.HasPrefix(b[i:], []byte("<!--")):
-			end := bytes.Index(b[i:], []byte("-->"))
-			if end < 0 {
-				return append(out, b[i:]...)
-			}
-			out = append(out, b[i:i+end+3]...)
-			i += end + 3
-		case b[i] == '&':
+			out = append(out, b[i:i+end]...)
+			i += end
+			continue
+		}
+		if b[i] == '&' {
 			var n int
 			out, n = appendEntity(out, b[i:])
 			i += n
-		default:
-			out = append(out, b[i])
-			i++
+			continue
 		}
+		out = append(out, b[i])
+		i++
 	}
 	return out
+}
+
+// verbatim returns the length of the CDATA section or comment that b
+// starts with, -1 if it is not closed, or 0 if b starts with neither.
+func verbatim(b []byte) int {
+	for _, d := range [][2]string{{"<![CDATA[", "]]>"}, {"<!--", "-->"}} {
+		if bytes.HasPrefix(b, []byte(d[0])) {
+			end := bytes.Index(b, []byte(d[1]))
+			if end < 0 {
+				return -1
+			}
+			return end + len(d[1])
+		}
+	}
+	return 0
 }
 
 func isEntityByte(c byte) bool {
