@@ -67,8 +67,8 @@ func newClock() *clock { return &clock{t: time.Date(2026, 11, 28, 6, 0, 0, 0, ti
 type feedServer struct {
 	*httptest.Server
 	requests, full, gzipped atomic.Int64
-	mu             sync.Mutex
-	agents         []string
+	mu                      sync.Mutex
+	agents                  []string
 }
 
 func newFeedServer(t *testing.T, extra http.Handler) *feedServer {
