@@ -362,6 +362,9 @@ func noteKeys(n *Note) []string {
 
 // StoryFor returns the wire story a note's source is, or nil.
 func (w *Wire) StoryFor(n *Note) *feeds.Story {
+	if len(w.byKey) == 0 {
+		return nil
+	}
 	for _, k := range noteKeys(n) {
 		if s := w.byKey[k]; s != nil {
 			return s
