@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -26,6 +27,7 @@ import (
 
 	"rounds/feeds"
 	"rounds/generator"
+	"rounds/generator/digest"
 )
 
 // version is set at link time with -ldflags "-X main.version=…".
@@ -40,6 +42,8 @@ Usage:
 Commands:
 
 	build      build the site into public/
+	digest     render an edition as email, for review
+	send       send an edition's digest to a list's subscribers
 	fetch      fetch the sources' feeds into the wire's cache
 	inbox      list the wire items no note covers yet
 	new        create a note or an edition from a template
@@ -74,6 +78,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runNew(args, stdout, stderr)
 	case "fetch":
 		return runFetch(args, stdout, stderr)
+	case "digest":
+		return runDigest(args, stdout, stderr)
 	case "inbox":
 		return runInbox(args, stdout, stderr)
 	case "sources":
@@ -421,6 +427,85 @@ func runSources(args []string, stdout, stderr io.Writer) int {
 			}
 			fmt.Fprintf(stdout, "%-24s %-10s %4d items  %s  %s\n", s.ID, s.Kind, s.State.Items, s.URL, status)
 		}
+	}
+	return exitOK
+}
+
+// loadSite loads the configuration and the published content as of now.
+func loadSite(config string, now time.Time) (*generator.Site, error) {
+	cfg, err := generator.LoadConfig(config)
+	if err != nil {
+		return nil, err
+	}
+	return generator.LoadContent(cfg, &generator.Options{Now: now})
+}
+
+func runDigest(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("digest", "digest [EDITION] [--list L] [--out DIR] [--config F]", stderr)
+	config := fs.String("config", "config.toml", "the newsletter's configuration `file`")
+	list := fs.String("list", "", "render only the list `id` (default: every list)")
+	out := fs.String("out", "", "write the files into `dir` (default: [email] out, .cache/digest/EDITION)")
+	nowFlag := fs.String("now", "", "as of `time` (default $ROUNDS_NOW, $SOURCE_DATE_EPOCH or the clock)")
+	slug, rest, code, ok := parseInterspersed(fs, args, stdout)
+	if !ok {
+		return code
+	}
+	if len(rest) > 0 {
+		fmt.Fprintf(stderr, "rounds digest: unexpected argument %q\n", rest[0])
+		fs.Usage()
+		return exitUsage
+	}
+	now, err := parseNow(*nowFlag)
+	if err != nil {
+		fmt.Fprintf(stderr, "rounds digest: %v\n", err)
+		return exitUsage
+	}
+	site, err := loadSite(*config, now)
+	if err != nil {
+		return fail(stderr, "digest", err)
+	}
+	cfg := site.Config
+	ed, err := digest.Edition(site, slug)
+	if err != nil {
+		return fail(stderr, "digest", err)
+	}
+	lists := digest.Lists(cfg)
+	if *list != "" {
+		l := cfg.List(*list)
+		if l == nil {
+			return fail(stderr, "digest", fmt.Errorf("no list %q in %s", *list, cfg.File))
+		}
+		lists = []*generator.ListConfig{l}
+	}
+	tmpl, err := digest.LoadTemplates(cfg)
+	if err != nil {
+		return fail(stderr, "digest", err)
+	}
+	composer, err := digest.NewComposer(cfg, false)
+	if err != nil {
+		return fail(stderr, "digest", err)
+	}
+	dir := *out
+	if dir == "" {
+		dir = filepath.Join(cfg.Dir, cfg.Email.Out, ed.Slug)
+	}
+	for _, l := range lists {
+		d, err := digest.Render(tmpl, site, ed, l)
+		if err != nil {
+			return fail(stderr, "digest", fmt.Errorf("list %s: %w", l.ID, err))
+		}
+		if d == nil {
+			fmt.Fprintf(stdout, "%-16s none of the edition's notes are for this list; nothing to send\n", l.ID)
+			continue
+		}
+		for _, w := range d.Warnings {
+			fmt.Fprintf(stderr, "rounds digest: warning: %s\n", w)
+		}
+		paths, err := digest.WriteReview(composer, d, dir)
+		if err != nil {
+			return fail(stderr, "digest", err)
+		}
+		fmt.Fprintf(stdout, "%-16s %d notes, %d KB HTML: %s\n", l.ID, len(d.Notes), (len(d.HTML)+1023)>>10, strings.Join(paths, " "))
 	}
 	return exitOK
 }

@@ -36,6 +36,10 @@ type Config struct {
 	// Sources are the feeds the wire follows, as [[source]] tables.
 	Sources []*SourceConfig `toml:"source"`
 	Wire    WireConfig      `toml:"wire"`
+	// Email configures the digests; Lists are the mailing lists, as
+	// [[list]] tables.
+	Email EmailConfig   `toml:"email"`
+	Lists []*ListConfig `toml:"list"`
 	// Params holds anything else a theme wants, as [params].
 	Params map[string]any `toml:"params"`
 
@@ -83,6 +87,7 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 		Paginate: 50,
 		Feeds:    FeedsConfig{Content: "full", Limit: 50},
 		Wire:     defaultWire(),
+		Email:    defaultEmail(),
 		File:     file,
 		Dir:      filepath.Dir(file),
 		source:   data,
@@ -128,6 +133,7 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 		bad("theme", "name a folder under themes/", "bad theme name %q", c.Theme)
 	}
 	errs = append(errs, c.checkWire(data)...)
+	errs = append(errs, c.checkEmail(data)...)
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}

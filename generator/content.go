@@ -29,8 +29,10 @@ type Dated struct {
 	ID string
 	// Params holds the front matter keys Rounds does not know, for themes.
 	Params map[string]any
-	// Content is the body rendered to HTML.
+	// Content is the body rendered to HTML; Body is its Markdown, for
+	// plain-text email.
 	Content template.HTML
+	Body    string
 }
 
 // parseDated reads the keys every dated item has.

@@ -244,7 +244,7 @@ func (f *contentFile) load(cfg *Config) {
 		f.note.Content = out
 	case "editions":
 		f.ed = parseEdition(fl)
-		f.ed.Content = out
+		f.ed.Content, f.ed.Body = out, string(doc.body)
 	case "pages":
 		f.page = parsePage(fl)
 		f.page.Content = out

@@ -71,7 +71,7 @@ func (s *Site) noteEntry(n *Note) *feeds.Entry {
 		e.Title = "Sponsored: " + e.Title
 	}
 	if s.Config.Feeds.Content == "full" {
-		e.ContentHTML = s.absolute(string(n.Content)) + noteFooter(n)
+		e.ContentHTML = s.Absolute(string(n.Content)) + noteFooter(n)
 	}
 	return e
 }
@@ -146,9 +146,9 @@ func topicTitles(s *Site, slugs []string) []string {
 	return out
 }
 
-// absolute makes the root-relative links and images of h absolute, as
+// Absolute makes the root-relative links and images of h absolute, as
 // feed readers and email clients need.
-func (s *Site) absolute(h string) string {
+func (s *Site) Absolute(h string) string {
 	if !strings.Contains(h, `="/`) {
 		return h
 	}
@@ -182,7 +182,7 @@ func (s *Site) editionChannel() *feeds.Channel {
 	c.ID = s.Config.AbsURL("editions/")
 	for _, e := range s.Editions[:min(len(s.Editions), s.Config.Feeds.Limit)] {
 		var b bytes.Buffer
-		b.WriteString(s.absolute(string(e.Content)))
+		b.WriteString(s.Absolute(string(e.Content)))
 		b.WriteString("<ul>")
 		for _, n := range e.Notes {
 			fmt.Fprintf(&b, `<li><a href="%s">%s</a>`, html.EscapeString(s.Config.AbsURL(n.Path())), html.EscapeString(n.Title))

@@ -288,3 +288,23 @@ func relTo(dir, p string) string {
 	}
 	return p
 }
+
+// ThemeFile returns the path of the file rel (such as "email/digest.html")
+// in the theme cfg names, or in the default theme beneath it, and its path
+// relative to the project for messages.
+func ThemeFile(cfg *Config, rel string) (abs, name string, err error) {
+	dirs, err := themeDirs(cfg)
+	if err != nil {
+		return "", "", err
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		p := filepath.Join(dirs[i], filepath.FromSlash(rel))
+		if _, err := os.Stat(p); err == nil {
+			return p, relTo(cfg.Dir, p), nil
+		}
+	}
+	return "", "", ErrorList{errorf("themes/"+cfg.Theme+"/"+rel, 0, "", "add the file, or use a theme built on the default theme", "missing")}
+}
+
+// TemplateFuncs are the functions every theme template can call.
+func TemplateFuncs(cfg *Config) map[string]any { return templateFuncs(cfg) }

@@ -1,0 +1,182 @@
+package digest
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-msgauth/dkim"
+	gomail "github.com/wneessen/go-mail"
+
+	"rounds/generator"
+)
+
+// A Composer makes the message of a digest for each subscriber.
+type Composer struct {
+	cfg    *generator.Config
+	secret []byte
+	signer crypto.Signer
+}
+
+// NewComposer reads what composing needs from the configuration and the
+// environment: $ROUNDS_UNSUBSCRIBE_SECRET (for the tokens in unsubscribe
+// links) and the DKIM key ($ROUNDS_DKIM_KEY, or [email] dkim_key_file).
+// With dkim_domain set, a missing key is an error if needKey, as when
+// sending; for review, messages are then left unsigned.
+func NewComposer(cfg *generator.Config, needKey bool) (*Composer, error) {
+	e := &cfg.Email
+	if e.FromAddress() == nil {
+		return nil, fmt.Errorf("%s: email.from: missing; add from = \"Newsletter <editors@example.org>\" under [email]", cfg.File)
+	}
+	if e.UnsubscribeURL == "" && e.UnsubscribeMailto == "" {
+		return nil, fmt.Errorf("%s: email.unsubscribe_url: every digest needs a way to unsubscribe; set unsubscribe_url or unsubscribe_mailto under [email]", cfg.File)
+	}
+	c := &Composer{cfg: cfg, secret: []byte(os.Getenv("ROUNDS_UNSUBSCRIBE_SECRET"))}
+	if strings.Contains(e.UnsubscribeURL, "{token}") && len(c.secret) < 16 {
+		return nil, errors.New("email.unsubscribe_url uses {token}: set $ROUNDS_UNSUBSCRIBE_SECRET to a secret of at least 16 characters")
+	}
+	if e.DKIMDomain != "" {
+		key := []byte(os.Getenv("ROUNDS_DKIM_KEY"))
+		if len(key) == 0 && e.DKIMKeyFile != "" {
+			var err error
+			if key, err = os.ReadFile(e.DKIMKeyFile); err != nil {
+				return nil, fmt.Errorf("email.dkim_key_file: %w", err)
+			}
+		}
+		switch {
+		case len(key) > 0:
+			signer, err := parseKey(key)
+			if err != nil {
+				return nil, fmt.Errorf("DKIM key: %w", err)
+			}
+			c.signer = signer
+		case needKey:
+			return nil, errors.New("email.dkim_domain is set: give the private key in $ROUNDS_DKIM_KEY or dkim_key_file")
+		}
+	}
+	return c, nil
+}
+
+// parseKey reads a PEM private key: RSA (PKCS #1 or #8) or Ed25519.
+func parseKey(data []byte) (crypto.Signer, error) {
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, errors.New("not a PEM private key")
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+		return k, nil
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	s, ok := k.(crypto.Signer)
+	if !ok {
+		return nil, errors.New("the key cannot sign")
+	}
+	return s, nil
+}
+
+// domain is the domain of the From address.
+func (c *Composer) domain() string {
+	_, d, _ := strings.Cut(c.cfg.Email.FromAddress().Address, "@")
+	return d
+}
+
+// MessageID is the Message-ID of an edition's digest for a list and a
+// subscriber: the same every time it is composed, so a resent message is
+// recognisably the same one.
+func (c *Composer) MessageID(d *Digest, email string) string {
+	sum := sha256.Sum256([]byte(d.Edition.Slug + "\x00" + d.List.ID + "\x00" + strings.ToLower(email)))
+	return fmt.Sprintf("%s.%s.%s@%s", d.Edition.Slug, d.List.ID, hex.EncodeToString(sum[:10]), c.domain())
+}
+
+// UnsubscribeURL is the subscriber's one-click unsubscribe link, or "".
+func (c *Composer) UnsubscribeURL(list, email string) string {
+	t := c.cfg.Email.UnsubscribeURL
+	if t == "" {
+		return ""
+	}
+	mac := hmac.New(sha256.New, c.secret)
+	mac.Write([]byte(list + "\x00" + strings.ToLower(email)))
+	return strings.NewReplacer(
+		"{list}", url.QueryEscape(list),
+		"{email}", url.QueryEscape(email),
+		"{token}", hex.EncodeToString(mac.Sum(nil)[:16]),
+	).Replace(t)
+}
+
+// unsubscribeLink is the link in the message's footer: the one-click URL,
+// else the mailto address.
+func (c *Composer) unsubscribeLink(list, email string) string {
+	if u := c.UnsubscribeURL(list, email); u != "" {
+		return u
+	}
+	return "mailto:" + c.cfg.Email.UnsubscribeMailto + "?subject=" + url.PathEscape("unsubscribe "+list)
+}
+
+// Compose returns the complete message of the digest for the subscriber,
+// dated date, signed if a DKIM key is configured.
+func (c *Composer) Compose(d *Digest, sub *Subscriber, date time.Time) ([]byte, error) {
+	e := &c.cfg.Email
+	m := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+	from := e.FromAddress()
+	if err := m.FromFormat(from.Name, from.Address); err != nil {
+		return nil, fmt.Errorf("from: %w", err)
+	}
+	if err := m.AddToFormat(oneLine(sub.Name), sub.Email); err != nil {
+		return nil, fmt.Errorf("to %s: %w", Mask(sub.Email), err)
+	}
+	if e.ReplyTo != "" {
+		if err := m.ReplyTo(e.ReplyTo); err != nil {
+			return nil, fmt.Errorf("reply_to: %w", err)
+		}
+	}
+	m.Subject(oneLine(d.Subject))
+	m.SetDateWithValue(date)
+	m.SetMessageIDWithValue(c.MessageID(d, sub.Email))
+	m.SetGenHeader(gomail.Header("List-Id"), fmt.Sprintf("%s <%s.%s>", oneLine(d.List.Name), d.List.ID, c.domain()))
+	unsub := c.UnsubscribeURL(d.List.ID, sub.Email)
+	var targets []string
+	if e.UnsubscribeMailto != "" {
+		targets = append(targets, "<mailto:"+e.UnsubscribeMailto+"?subject="+url.PathEscape("unsubscribe "+d.List.ID)+">")
+	}
+	if unsub != "" {
+		targets = append(targets, "<"+unsub+">")
+		m.SetGenHeader(gomail.HeaderListUnsubscribePost, "List-Unsubscribe=One-Click")
+	}
+	m.SetGenHeaderPreformatted(gomail.HeaderListUnsubscribe, strings.Join(targets, ", "))
+	m.SetUserAgent("Rounds")
+	link := c.unsubscribeLink(d.List.ID, sub.Email)
+	htmlPart, textPart := d.Personal(link)
+	m.SetBodyString(gomail.TypeTextPlain, textPart)
+	m.AddAlternativeString(gomail.TypeTextHTML, htmlPart)
+	var raw bytes.Buffer
+	if _, err := m.WriteTo(&raw); err != nil {
+		return nil, err
+	}
+	if c.signer == nil {
+		return raw.Bytes(), nil
+	}
+	var signed bytes.Buffer
+	err := dkim.Sign(&signed, &raw, &dkim.SignOptions{
+		Domain: e.DKIMDomain, Selector: e.DKIMSelector, Signer: c.signer,
+		HeaderCanonicalization: dkim.CanonicalizationRelaxed, BodyCanonicalization: dkim.CanonicalizationRelaxed,
+		HeaderKeys: []string{"From", "To", "Reply-To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type",
+			"List-Id", "List-Unsubscribe", "List-Unsubscribe-Post"},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("DKIM: %w", err)
+	}
+	return signed.Bytes(), nil
+}

@@ -1,0 +1,182 @@
+package digest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// State is where a delivery stands in the ledger.
+type State string
+
+// The states of a delivery. A message is "committing" from just before
+// the final dot of its DATA until the server's reply is recorded: a send
+// that finds one, after a crash, cannot know whether the message was
+// accepted, and marks it unknown rather than risk sending it twice.
+const (
+	Committing State = "committing"
+	Sent       State = "sent"
+	Failed     State = "failed"   // a 5xx reply: never retried
+	Deferred   State = "deferred" // 4xx replies past the retries: tried again next run
+	Unknown    State = "unknown"  // interrupted after the final dot
+)
+
+// A Record is one line of a ledger: the state of the delivery to one
+// subscriber, who is named by a hash of their address (and a masked form
+// for people), so that the ledger holds no address.
+type Record struct {
+	Key    string    `json:"key"`
+	Masked string    `json:"to"`
+	State  State     `json:"state"`
+	Code   int       `json:"code,omitempty"`
+	Reason string    `json:"reason,omitempty"`
+	Time   time.Time `json:"time"`
+}
+
+// Key is the ledger's name for an address.
+func Key(email string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
+	return hex.EncodeToString(sum[:16])
+}
+
+// A Ledger records the deliveries of one edition to one list. Append
+// returns once its records are durable.
+type Ledger interface {
+	// Load returns the latest record of each subscriber, by key.
+	Load() (map[string]Record, error)
+	Append(recs ...Record) error
+	// Close releases the ledger and its lock.
+	Close() error
+}
+
+// FileLedger is a ledger kept in a local folder: one append-only JSON
+// Lines file per edition and list, synced to disk before Append returns,
+// and a lock file that keeps two sends of the same edition and list from
+// running at once. Appends from several goroutines share syncs.
+type FileLedger struct {
+	path string
+	f    *os.File
+	lock *os.File
+
+	mu      sync.Mutex
+	pending [][]byte
+	waiting []chan error
+	syncing bool
+}
+
+// OpenFileLedger opens (creating) the ledger of the edition and list in
+// dir and takes its lock.
+func OpenFileLedger(dir, edition, list string) (*FileLedger, error) {
+	d := filepath.Join(dir, edition)
+	if err := os.MkdirAll(d, 0o700); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(d, list+".jsonl")
+	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		lock.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%s: another send of this edition to this list is running; wait for it to finish", path)
+		}
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	// A line torn by a crash is cut off, so that the next one starts on
+	// a line of its own.
+	if data, err := os.ReadFile(path); err == nil && len(data) > 0 && data[len(data)-1] != '\n' {
+		if err := f.Truncate(int64(bytes.LastIndexByte(data, '\n') + 1)); err != nil {
+			f.Close()
+			lock.Close()
+			return nil, err
+		}
+	}
+	return &FileLedger{path: path, f: f, lock: lock}, nil
+}
+
+// Load reads the ledger. A last line cut short by a crash is ignored: its
+// append never returned, so nothing was done on its strength.
+func (l *FileLedger) Load() (map[string]Record, error) {
+	data, err := os.ReadFile(l.path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	lines := bytes.Split(data, []byte("\n"))
+	lines = lines[:len(lines)-1] // the torn last line, or "" after the final newline
+	latest := map[string]Record{}
+	for n, line := range lines {
+		var r Record
+		if err := json.Unmarshal(line, &r); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w; the ledger is damaged, repair or move it before sending again", l.path, n+1, err)
+		}
+		latest[r.Key] = r
+	}
+	return latest, nil
+}
+
+// Append writes the records and syncs the file; concurrent appends are
+// written together and share one sync.
+func (l *FileLedger) Append(recs ...Record) error {
+	var b []byte
+	for _, r := range recs {
+		line, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		b = append(append(b, line...), '\n')
+	}
+	done := make(chan error, 1)
+	l.mu.Lock()
+	l.pending = append(l.pending, b)
+	l.waiting = append(l.waiting, done)
+	if !l.syncing {
+		l.syncing = true
+		go l.flush()
+	}
+	l.mu.Unlock()
+	return <-done
+}
+
+// flush writes and syncs what is pending until nothing is.
+func (l *FileLedger) flush() {
+	for {
+		l.mu.Lock()
+		if len(l.pending) == 0 {
+			l.syncing = false
+			l.mu.Unlock()
+			return
+		}
+		batch, waiting := bytes.Join(l.pending, nil), l.waiting
+		l.pending, l.waiting = nil, nil
+		l.mu.Unlock()
+		_, err := l.f.Write(batch)
+		if err == nil {
+			err = unix.Fdatasync(int(l.f.Fd()))
+		}
+		for _, w := range waiting {
+			w <- err
+		}
+	}
+}
+
+// Close closes the ledger and releases its lock.
+func (l *FileLedger) Close() error {
+	return errors.Join(l.f.Close(), l.lock.Close())
+}

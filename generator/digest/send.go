@@ -1,0 +1,424 @@
+package digest
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/smtp"
+	"net/textproto"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// A Sender sends a digest to subscribers over SMTP, at most once each,
+// recording every delivery in a ledger. It uses net/smtp rather than
+// go-mail's client because exactly-once needs a step between writing a
+// message and sending its final dot: the ledger records that the message
+// is committing before the dot goes, and what the server answered after.
+type Sender struct {
+	Host     string
+	Port     int
+	Security string // "starttls", "tls" or "none"
+	// Username and Password authenticate with AUTH PLAIN, over TLS only
+	// (or on loopback).
+	Username, Password string
+	// TLS is the TLS configuration; nil means the system's roots and Host.
+	TLS         *tls.Config
+	Connections int
+	// Rate caps messages per second over all connections; 0 is no cap.
+	Rate float64
+	// Retries is how many times a 4xx reply is retried; Backoff is the
+	// first wait, doubled at each retry.
+	Retries int
+	Backoff time.Duration
+	// After PauseAfter consecutive errors, sending pauses for Pause.
+	PauseAfter int
+	Pause      time.Duration
+	Timeout    time.Duration
+
+	Composer *Composer
+	Ledger   Ledger
+	// Now dates the messages; nil means time.Now.
+	Now func() time.Time
+	// Done, if set, is called after each subscriber, from the goroutine
+	// that sent to them.
+	Done func(to string, r Record)
+}
+
+// A SendReport sums up a send.
+type SendReport struct {
+	Sent, Failed, Deferred, Unknown int
+	// Skipped counts subscribers the ledger says were already handled.
+	Skipped int
+}
+
+// Pending returns the subscribers of the list that the ledger says still
+// need the digest: never tried, or deferred by 4xx replies. A delivery
+// left committing by a crash is recorded as unknown, and not resent.
+func Pending(l Ledger, list string, subs []*Subscriber, now time.Time) ([]*Subscriber, SendReport, error) {
+	var rep SendReport
+	latest, err := l.Load()
+	if err != nil {
+		return nil, rep, err
+	}
+	var todo []*Subscriber
+	var unknown []Record
+	for _, s := range subs {
+		if !s.Active(list) {
+			continue
+		}
+		r, ok := latest[Key(s.Email)]
+		switch {
+		case !ok || r.State == Deferred:
+			todo = append(todo, s)
+			continue
+		case r.State == Committing:
+			unknown = append(unknown, Record{Key: r.Key, Masked: r.Masked, State: Unknown, Reason: "interrupted after the final dot; the server may have accepted it", Time: now.UTC()})
+		}
+		rep.Skipped++
+	}
+	if len(unknown) > 0 {
+		if err := l.Append(unknown...); err != nil {
+			return nil, rep, err
+		}
+	}
+	return todo, rep, nil
+}
+
+// Send sends the digest to each subscriber in subs (see Pending). Its
+// error is for what stops the whole send: a ledger that cannot be
+// written, a server that cannot be reached at all, a cancelled context.
+func (s *Sender) Send(ctx context.Context, d *Digest, subs []*Subscriber) (SendReport, error) {
+	var rep SendReport
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	jobs := make(chan *Subscriber)
+	var mu sync.Mutex
+	var firstErr error
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	limit := newLimiter(s.Rate)
+	var consecutive atomic.Int64
+	var wg sync.WaitGroup
+	for range max(1, s.Connections) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := &worker{s: s, d: d}
+			defer w.close()
+			for sub := range jobs {
+				if err := limit.wait(ctx); err != nil {
+					fail(err)
+					return
+				}
+				r, err := w.deliver(ctx, sub)
+				if err != nil {
+					fail(err)
+					cancel()
+					return
+				}
+				mu.Lock()
+				switch r.State {
+				case Sent:
+					rep.Sent++
+				case Failed:
+					rep.Failed++
+				case Deferred:
+					rep.Deferred++
+				case Unknown:
+					rep.Unknown++
+				}
+				mu.Unlock()
+				if s.Done != nil {
+					s.Done(Mask(sub.Email), r)
+				}
+				if r.State == Sent {
+					consecutive.Store(0)
+				} else if n := consecutive.Add(1); s.PauseAfter > 0 && n%int64(s.PauseAfter) == 0 {
+					slog.Warn("send: pausing after consecutive errors", "errors", n, "pause", s.Pause)
+					if err := sleep(ctx, s.Pause); err != nil {
+						fail(err)
+						return
+					}
+				}
+			}
+		}()
+	}
+feed:
+	for _, sub := range subs {
+		select {
+		case jobs <- sub:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		firstErr = ctx.Err()
+	}
+	return rep, firstErr
+}
+
+// worker sends over one connection, reused from message to message.
+type worker struct {
+	s    *Sender
+	d    *Digest
+	c    *smtp.Client
+	conn net.Conn
+}
+
+// close ends the connection: with QUIT after a send, or at once when it
+// may be broken.
+func (w *worker) close() {
+	if w.c != nil {
+		w.conn.SetDeadline(time.Now().Add(5 * time.Second))
+		if w.c.Quit() != nil {
+			w.c.Close()
+		}
+		w.c, w.conn = nil, nil
+	}
+}
+
+// abandon drops a connection that may be broken.
+func (w *worker) abandon() {
+	if w.c != nil {
+		w.c.Close()
+		w.c, w.conn = nil, nil
+	}
+}
+
+// deliver sends the digest to one subscriber, retrying 4xx replies, and
+// records the outcome. Its error is only for the ledger or the context.
+func (w *worker) deliver(ctx context.Context, sub *Subscriber) (Record, error) {
+	s := w.s
+	rec := Record{Key: Key(sub.Email), Masked: Mask(sub.Email)}
+	msg, err := s.Composer.Compose(w.d, sub, s.Now())
+	if err != nil {
+		rec.State, rec.Reason, rec.Time = Failed, err.Error(), s.Now().UTC()
+		return rec, s.Ledger.Append(rec)
+	}
+	wait := s.Backoff
+	for attempt := 0; ; attempt++ {
+		state, code, reason, err := w.attempt(ctx, sub.Email, msg, rec)
+		var de *dialError
+		if errors.As(err, &de) && attempt < s.Retries {
+			slog.Warn("send: cannot reach the server, retrying", "err", err, "wait", wait)
+			if err := sleep(ctx, wait); err != nil {
+				return rec, err
+			}
+			wait *= 2
+			continue
+		}
+		if err != nil {
+			return rec, err
+		}
+		rec.State, rec.Code, rec.Reason, rec.Time = state, code, reason, s.Now().UTC()
+		if state == Deferred && attempt < s.Retries {
+			slog.Info("send: temporary failure, retrying", "to", rec.Masked, "code", code, "wait", wait)
+			if err := sleep(ctx, wait); err != nil {
+				return rec, err
+			}
+			wait *= 2
+			continue
+		}
+		return rec, s.Ledger.Append(rec)
+	}
+}
+
+// attempt makes one SMTP transaction. A reply before the final dot, or a
+// 4xx or 5xx after it, means the message was not accepted; no reply
+// after the dot means nobody knows, and the message is unknown.
+func (w *worker) attempt(ctx context.Context, to string, msg []byte, rec Record) (State, int, string, error) {
+	s := w.s
+	if err := ctx.Err(); err != nil {
+		return "", 0, "", err
+	}
+	if w.c == nil {
+		c, conn, err := s.dial(ctx)
+		if err != nil {
+			return "", 0, "", &dialError{err}
+		}
+		w.c, w.conn = c, conn
+	}
+	c := w.c
+	// No server can hold a transaction up for longer than the timeout.
+	w.conn.SetDeadline(time.Now().Add(s.timeout()))
+	from := s.Composer.cfg.Email.FromAddress().Address
+	if err := c.Mail(from); err != nil {
+		w.drop(err)
+		return classify(err)
+	}
+	if err := c.Rcpt(to); err != nil {
+		w.drop(err)
+		return classify(err)
+	}
+	wc, err := c.Data()
+	if err != nil {
+		w.drop(err)
+		return classify(err)
+	}
+	if _, err := wc.Write(msg); err != nil {
+		w.abandon()
+		return classify(err)
+	}
+	committing := rec
+	committing.State, committing.Time = Committing, s.Now().UTC()
+	if err := s.Ledger.Append(committing); err != nil {
+		w.abandon()
+		return "", 0, "", err
+	}
+	err = wc.Close() // the final dot, and the server's reply
+	var tp *textproto.Error
+	switch {
+	case err == nil:
+		return Sent, 250, "", nil
+	case errors.As(err, &tp):
+		w.drop(err)
+		return classify(err)
+	default:
+		w.abandon()
+		return Unknown, 0, "no reply after the final dot: " + err.Error(), nil
+	}
+}
+
+// A dialError is a server that could not be reached or would not let
+// Rounds in: nothing was sent, and nothing will be until that is fixed.
+type dialError struct{ err error }
+
+func (e *dialError) Error() string { return e.err.Error() }
+func (e *dialError) Unwrap() error { return e.err }
+
+// drop resets the connection after the server refused a transaction,
+// keeping it for the next message, or abandons it if it may be broken.
+func (w *worker) drop(err error) {
+	var tp *textproto.Error
+	if errors.As(err, &tp) && w.c.Reset() == nil {
+		return
+	}
+	w.abandon()
+}
+
+// classify turns an error before the final dot into the delivery's state:
+// a 5xx reply fails the address, anything else defers it.
+func classify(err error) (State, int, string, error) {
+	var tp *textproto.Error
+	if errors.As(err, &tp) {
+		if tp.Code >= 500 {
+			return Failed, tp.Code, tp.Msg, nil
+		}
+		return Deferred, tp.Code, tp.Msg, nil
+	}
+	return Deferred, 0, err.Error(), nil
+}
+
+// dial connects, says hello, secures the connection and authenticates.
+func (s *Sender) dial(ctx context.Context) (*smtp.Client, net.Conn, error) {
+	addr := net.JoinHostPort(s.Host, strconv.Itoa(s.Port))
+	d := &net.Dialer{Timeout: s.timeout()}
+	tlsConfig := s.TLS
+	if tlsConfig == nil {
+		tlsConfig = &tls.Config{ServerName: s.Host, MinVersion: tls.VersionTLS12}
+	}
+	var conn net.Conn
+	var err error
+	if s.Security == "tls" {
+		conn, err = (&tls.Dialer{NetDialer: d, Config: tlsConfig}).DialContext(ctx, "tcp", addr)
+	} else {
+		conn, err = d.DialContext(ctx, "tcp", addr)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("connecting to %s: %w", addr, err)
+	}
+	conn.SetDeadline(time.Now().Add(s.timeout()))
+	c, err := smtp.NewClient(conn, s.Host)
+	if err != nil {
+		conn.Close()
+		return nil, nil, fmt.Errorf("%s: %w", addr, err)
+	}
+	fail := func(err error) (*smtp.Client, net.Conn, error) {
+		c.Close()
+		return nil, nil, err
+	}
+	if err := c.Hello("localhost"); err != nil {
+		return fail(err)
+	}
+	if s.Security == "starttls" {
+		if ok, _ := c.Extension("STARTTLS"); !ok {
+			return fail(fmt.Errorf("%s does not offer STARTTLS; use security = \"tls\" or another server", addr))
+		}
+		if err := c.StartTLS(tlsConfig); err != nil {
+			return fail(fmt.Errorf("STARTTLS with %s: %w", addr, err))
+		}
+	}
+	if s.Username != "" {
+		if err := c.Auth(smtp.PlainAuth("", s.Username, s.Password, s.Host)); err != nil {
+			return fail(fmt.Errorf("AUTH with %s: %w; check ROUNDS_SMTP_USERNAME and ROUNDS_SMTP_PASSWORD", addr, err))
+		}
+	}
+	return c, conn, nil
+}
+
+func (s *Sender) timeout() time.Duration {
+	if s.Timeout > 0 {
+		return s.Timeout
+	}
+	return 30 * time.Second
+}
+
+// limiter spaces messages to a rate, over all connections.
+type limiter struct {
+	mu    sync.Mutex
+	every time.Duration
+	next  time.Time
+}
+
+func newLimiter(rate float64) *limiter {
+	if rate <= 0 {
+		return &limiter{}
+	}
+	return &limiter{every: time.Duration(float64(time.Second) / rate)}
+}
+
+func (l *limiter) wait(ctx context.Context) error {
+	if l.every == 0 {
+		return ctx.Err()
+	}
+	l.mu.Lock()
+	now := time.Now()
+	if l.next.Before(now) {
+		l.next = now
+	}
+	at := l.next
+	l.next = l.next.Add(l.every)
+	l.mu.Unlock()
+	return sleep(ctx, time.Until(at))
+}
+
+// sleep waits for d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
