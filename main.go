@@ -80,6 +80,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runFetch(args, stdout, stderr)
 	case "digest":
 		return runDigest(args, stdout, stderr)
+	case "send":
+		return runSend(args, stdout, stderr)
 	case "inbox":
 		return runInbox(args, stdout, stderr)
 	case "sources":
@@ -506,6 +508,114 @@ func runDigest(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, "digest", err)
 		}
 		fmt.Fprintf(stdout, "%-16s %d notes, %d KB HTML: %s\n", l.ID, len(d.Notes), (len(d.HTML)+1023)>>10, strings.Join(paths, " "))
+	}
+	return exitOK
+}
+
+func runSend(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("send", "send [EDITION] --list L [--dry-run] [--config F]", stderr)
+	config := fs.String("config", "config.toml", "the newsletter's configuration `file`")
+	list := fs.String("list", "", "send to the subscribers of the list `id` (required)")
+	dryRun := fs.Bool("dry-run", false, "print what would be sent, and send nothing")
+	nowFlag := fs.String("now", "", "as of `time` (default $ROUNDS_NOW, $SOURCE_DATE_EPOCH or the clock)")
+	slug, rest, code, ok := parseInterspersed(fs, args, stdout)
+	if !ok {
+		return code
+	}
+	if len(rest) > 0 || *list == "" {
+		fmt.Fprintln(stderr, "rounds send: want an optional edition and --list ID")
+		fs.Usage()
+		return exitUsage
+	}
+	now, err := parseNow(*nowFlag)
+	if err != nil {
+		fmt.Fprintf(stderr, "rounds send: %v\n", err)
+		return exitUsage
+	}
+	site, err := loadSite(*config, now)
+	if err != nil {
+		return fail(stderr, "send", err)
+	}
+	cfg := site.Config
+	l := cfg.List(*list)
+	if l == nil {
+		return fail(stderr, "send", fmt.Errorf("no list %q in %s; add a [[list]] table", *list, cfg.File))
+	}
+	ed, err := digest.Edition(site, slug)
+	if err != nil {
+		return fail(stderr, "send", err)
+	}
+	tmpl, err := digest.LoadTemplates(cfg)
+	if err != nil {
+		return fail(stderr, "send", err)
+	}
+	d, err := digest.Render(tmpl, site, ed, l)
+	if err != nil {
+		return fail(stderr, "send", err)
+	}
+	if d == nil {
+		fmt.Fprintf(stdout, "rounds send: none of %s's notes are for list %s; nothing to send\n", ed.Slug, l.ID)
+		return exitOK
+	}
+	for _, w := range d.Warnings {
+		fmt.Fprintf(stderr, "rounds send: warning: %s\n", w)
+	}
+	composer, err := digest.NewComposer(cfg, !*dryRun)
+	if err != nil {
+		return fail(stderr, "send", err)
+	}
+	subs, err := digest.LoadSubscribers(cfg.SubscribersPath())
+	if err != nil {
+		return fail(stderr, "send", err)
+	}
+	ledger, err := digest.OpenFileLedger(cfg.LedgerDir(), ed.Slug, l.ID)
+	if err != nil {
+		return fail(stderr, "send", err)
+	}
+	defer ledger.Close()
+	todo, rep, err := digest.Pending(ledger, l.ID, subs, now, !*dryRun)
+	if err != nil {
+		return fail(stderr, "send", err)
+	}
+	if *dryRun {
+		for _, s := range todo {
+			fmt.Fprintf(stdout, "would send  %s  %q\n", digest.Mask(s.Email), d.Subject)
+		}
+		fmt.Fprintf(stdout, "rounds send: dry run: %d to send, %d already handled (edition %s, list %s, %d notes)\n", len(todo), rep.Skipped, ed.Slug, l.ID, len(d.Notes))
+		return exitOK
+	}
+	smtpCfg := cfg.Email.SMTP
+	sender := &digest.Sender{
+		Host: smtpCfg.Host, Port: smtpCfg.Port, Security: smtpCfg.Security,
+		Username: os.Getenv("ROUNDS_SMTP_USERNAME"), Password: os.Getenv("ROUNDS_SMTP_PASSWORD"),
+		Connections: smtpCfg.Connections, Rate: smtpCfg.Rate, Retries: smtpCfg.Retries, Backoff: 2 * time.Second,
+		PauseAfter: smtpCfg.PauseAfter, Pause: smtpCfg.PauseDuration(), Timeout: smtpCfg.TimeoutDuration(),
+		Composer: composer, Ledger: ledger,
+	}
+	tty := isTerminal(stdout)
+	var mu sync.Mutex
+	done := 0
+	sender.Done = func(to string, r digest.Record) {
+		mu.Lock()
+		defer mu.Unlock()
+		done++
+		switch {
+		case tty:
+			fmt.Fprintf(stdout, "\r\x1b[Ksending %d/%d", done, len(todo))
+		case r.State != digest.Sent:
+			fmt.Fprintf(stdout, "%-9s %s %d %s\n", r.State, to, r.Code, r.Reason)
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	sent, err := sender.Send(ctx, d, todo)
+	if tty {
+		fmt.Fprint(stdout, "\r\x1b[K")
+	}
+	fmt.Fprintf(stdout, "rounds send: %s to %s: %d sent, %d failed, %d deferred (retried next run), %d unknown, %d already handled\n",
+		ed.Slug, l.ID, sent.Sent, sent.Failed, sent.Deferred, sent.Unknown, rep.Skipped)
+	if err != nil {
+		return fail(stderr, "send", fmt.Errorf("%w; run the same command again to send to the rest", err))
 	}
 	return exitOK
 }

@@ -405,7 +405,7 @@ func TestSendExactlyOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		todo, rep, err := Pending(l, "clinicians", subs, testNow)
+		todo, rep, err := Pending(l, "clinicians", subs, testNow, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -476,7 +476,7 @@ func TestSendReplies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	todo, _, _ := Pending(l, "clinicians", subs, testNow)
+	todo, _, _ := Pending(l, "clinicians", subs, testNow, true)
 	rep, err := sender(t, ts, c, l).Send(context.Background(), d, todo)
 	if err != nil {
 		t.Fatal(err)
@@ -494,7 +494,7 @@ func TestSendReplies(t *testing.T) {
 		t.Errorf("a 452 was tried %d times, want 1 + 2 retries", tries["reader3@example.net"])
 	}
 	// The next run retries only the deferred address.
-	todo, _, _ = Pending(l, "clinicians", subs, testNow)
+	todo, _, _ = Pending(l, "clinicians", subs, testNow, true)
 	if len(todo) != 1 || todo[0].Email != "reader3@example.net" {
 		t.Errorf("the next run would send to %v", todo)
 	}

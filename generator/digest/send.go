@@ -59,8 +59,9 @@ type SendReport struct {
 
 // Pending returns the subscribers of the list that the ledger says still
 // need the digest: never tried, or deferred by 4xx replies. A delivery
-// left committing by a crash is recorded as unknown, and not resent.
-func Pending(l Ledger, list string, subs []*Subscriber, now time.Time) ([]*Subscriber, SendReport, error) {
+// left committing by a crash is not resent; with record set, it is
+// recorded as unknown.
+func Pending(l Ledger, list string, subs []*Subscriber, now time.Time, record bool) ([]*Subscriber, SendReport, error) {
 	var rep SendReport
 	latest, err := l.Load()
 	if err != nil {
@@ -82,7 +83,7 @@ func Pending(l Ledger, list string, subs []*Subscriber, now time.Time) ([]*Subsc
 		}
 		rep.Skipped++
 	}
-	if len(unknown) > 0 {
+	if len(unknown) > 0 && record {
 		if err := l.Append(unknown...); err != nil {
 			return nil, rep, err
 		}
