@@ -1,16 +1,11 @@
 package generator
 
 import (
-	"context"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
+	"rounds/generator/internal/browsertest"
 	"strings"
+
+	"path/filepath"
 	"testing"
-	"time"
 )
 
 // probe is injected into each page the browser loads. Once the page has
@@ -38,77 +33,27 @@ window.addEventListener("load", function () {
 // element sticks out sideways.
 func TestThemeInBrowser(t *testing.T) {
 	t.Parallel()
-	chromium := tool(t, "chromium", "--version")
+	chromium := browsertest.Tool(t, "chromium", "--version")
 	out := filepath.Join(t.TempDir(), "public")
 	if _, err := Build(&Options{Config: filepath.Join("..", "config.toml"), Out: out, Now: testNow}); err != nil {
 		t.Fatal(err)
 	}
-	srv := serveSite(t, out, "/rounds", probe)
+	srv := browsertest.Serve(t, out, "/rounds", probe)
 	pages := []string{"", "notes/dexamethasone-covid-19-oxygen/", "notes/sprint-intensive-blood-pressure/", "editions/no-3-respiratory-season-and-second-looks/", "topics/vaccines/", "evidence/", "archive/", "wire/", "sources/"}
 	for _, width := range []string{"375", "1024"} {
 		for _, page := range pages {
-			d := dumpDOM(t, chromium, srv.URL+"/rounds/"+page, width)
-			if attr(d, "data-viewport") == "" {
+			d := browsertest.DumpDOM(t, chromium, srv.URL+"/rounds/"+page, width)
+			if browsertest.Attr(d, "data-viewport") == "" {
 				t.Fatalf("/%s at %s px: the probe did not run:\n%.500s", page, width, d)
 			}
-			if attr(d, "data-styled") != "672px" { // .wrap's max-width: 42rem
-				t.Errorf("/%s at %s px: stylesheet not applied (.wrap max-width %q)", page, width, attr(d, "data-styled"))
+			if browsertest.Attr(d, "data-styled") != "672px" { // .wrap's max-width: 42rem
+				t.Errorf("/%s at %s px: stylesheet not applied (.wrap max-width %q)", page, width, browsertest.Attr(d, "data-styled"))
 			}
-			if attr(d, "data-overflow") != "false" || attr(d, "data-wide") != "" {
-				t.Errorf("/%s at %s px: content overflows the viewport (%s)", page, width, attr(d, "data-wide"))
+			if browsertest.Attr(d, "data-overflow") != "false" || browsertest.Attr(d, "data-wide") != "" {
+				t.Errorf("/%s at %s px: content overflows the viewport (%s)", page, width, browsertest.Attr(d, "data-wide"))
 			}
 		}
 	}
-}
-
-// serveSite serves the built site in out under prefix on loopback, with
-// script injected at the end of every page.
-func serveSite(t *testing.T, out, prefix, script string) *httptest.Server {
-	t.Helper()
-	files := http.FileServer(http.Dir(out))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := strings.TrimPrefix(r.URL.Path, prefix)
-		if strings.HasSuffix(p, "/") {
-			data, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(p), "index.html"))
-			if err != nil {
-				http.NotFound(w, r)
-				return
-			}
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			w.Write([]byte(strings.Replace(string(data), "</body>", script+"</body>", 1)))
-			return
-		}
-		r.URL.Path = p
-		files.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-// dumpDOM loads url in headless Chromium at width px and returns the DOM
-// once the page has loaded and its timers have run.
-func dumpDOM(t *testing.T, chromium, url, width string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir="+t.TempDir(), "--window-size="+width+",900", "--virtual-time-budget=5000",
-		"--dump-dom", url)
-	dom, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("chromium %s at %s px: %v", url, width, err)
-	}
-	return string(dom)
-}
-
-// attr returns the value of the attribute name in dom, or "".
-func attr(dom, name string) string {
-	m := regexp.MustCompile(name + `="([^"]*)"`).FindStringSubmatch(dom)
-	if m == nil {
-		return ""
-	}
-	return m[1]
 }
 
 // attackProbe opens every <details>, fires the events that payloads hang
@@ -136,24 +81,24 @@ window.addEventListener("load", function () {
 // vectors and loads them in headless Chromium: no payload may run.
 func TestWireAttacksInBrowser(t *testing.T) {
 	t.Parallel()
-	chromium := tool(t, "chromium", "--version")
+	chromium := browsertest.Tool(t, "chromium", "--version")
 	feedSrv := wireServer(t)
 	dir := wireProject(t, feedSrv.URL)
 	fetch(t, dir)
 	mustBuild(t, dir)
-	srv := serveSite(t, filepath.Join(dir, "public"), "/newsletter", attackProbe)
+	srv := browsertest.Serve(t, filepath.Join(dir, "public"), "/newsletter", attackProbe)
 	for _, page := range []string{"wire/", "wire/safety/", "sources/"} {
-		d := dumpDOM(t, chromium, srv.URL+"/newsletter/"+page, "1024")
-		if attr(d, "data-probed") != "yes" {
+		d := browsertest.DumpDOM(t, chromium, srv.URL+"/newsletter/"+page, "1024")
+		if browsertest.Attr(d, "data-probed") != "yes" {
 			t.Fatalf("/%s: the probe did not run:\n%.500s", page, d)
 		}
-		if p := attr(d, "data-pwned"); p != "undefined" {
+		if p := browsertest.Attr(d, "data-pwned"); p != "undefined" {
 			t.Errorf("/%s: a payload ran (window.__pwned = %s)", page, p)
 		}
-		if n := attr(d, "data-active"); n != "0" {
+		if n := browsertest.Attr(d, "data-active"); n != "0" {
 			t.Errorf("/%s: %s active elements (frames, forms, SVG…) on the page", page, n)
 		}
-		if n := attr(d, "data-scripts"); n != "1" { // the probe
+		if n := browsertest.Attr(d, "data-scripts"); n != "1" { // the probe
 			t.Errorf("/%s: %s scripts on the page, want only the probe", page, n)
 		}
 		if page == "wire/safety/" && !strings.Contains(d, "Acme Nutrition Recalls Infant Formula") {

@@ -1,6 +1,8 @@
 package generator
 
 import (
+	"rounds/generator/internal/browsertest"
+
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -34,8 +36,8 @@ func feedFiles(t *testing.T, public string) []string {
 // them "bozo" and must see every entry's id, link and date.
 func TestFeedsParse(t *testing.T) {
 	t.Parallel()
-	xmllint := tool(t, "xmllint", "--version")
-	python := tool(t, "/usr/bin/python3", "-c", "import feedparser")
+	xmllint := browsertest.Tool(t, "xmllint", "--version")
+	python := browsertest.Tool(t, "/usr/bin/python3", "-c", "import feedparser")
 	dir := project(t, siteFiles())
 	mustBuild(t, dir)
 	feeds := feedFiles(t, filepath.Join(dir, "public"))

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -127,22 +126,4 @@ func sameTree(t testing.TB, a, b map[string][]byte) {
 			t.Errorf("%s: differs", p)
 		}
 	}
-}
-
-// tool returns the path of an external program a test needs. The README's
-// test command installs them and sets ROUNDS_REQUIRE_TOOLS=1, so there a
-// missing tool fails the test; elsewhere it skips it.
-func tool(t testing.TB, name string, args ...string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil && len(args) > 0 {
-		err = exec.Command(p, args...).Run()
-	}
-	if err != nil {
-		if os.Getenv("ROUNDS_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("%s is needed: %v (make test installs it)", name, err)
-		}
-		t.Skipf("%s not available (%v); run make test to install it", name, err)
-	}
-	return p
 }

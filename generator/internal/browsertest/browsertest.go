@@ -1,0 +1,88 @@
+// Package browsertest runs pages in headless Chromium for tests, and finds
+// the external programs tests need.
+package browsertest
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Tool returns the path of an external program a test needs. The README's
+// test command installs them and sets ROUNDS_REQUIRE_TOOLS=1, so there a
+// missing tool fails the test; elsewhere it skips it.
+func Tool(t testing.TB, name string, args ...string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil && len(args) > 0 {
+		err = exec.Command(p, args...).Run()
+	}
+	if err != nil {
+		if os.Getenv("ROUNDS_REQUIRE_TOOLS") == "1" {
+			t.Fatalf("%s is needed: %v (make test installs it)", name, err)
+		}
+		t.Skipf("%s not available (%v); run make test to install it", name, err)
+	}
+	return p
+}
+
+// Serve serves the folder dir under prefix on loopback, with script
+// injected at the end of every HTML page.
+func Serve(t testing.TB, dir, prefix, script string) *httptest.Server {
+	t.Helper()
+	files := http.FileServer(http.Dir(dir))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := strings.TrimPrefix(r.URL.Path, prefix)
+		file := filepath.Join(dir, filepath.FromSlash(p))
+		if strings.HasSuffix(p, "/") {
+			file = filepath.Join(file, "index.html")
+		}
+		if strings.HasSuffix(file, ".html") {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				http.NotFound(w, r)
+				return
+			}
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Write([]byte(strings.Replace(string(data), "</body>", script+"</body>", 1)))
+			return
+		}
+		r.URL.Path = p
+		files.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// DumpDOM loads url in headless Chromium in a window width px wide and
+// returns the DOM once the page has loaded and its timers have run.
+func DumpDOM(t testing.TB, chromium, url, width string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir="+t.TempDir(), "--window-size="+width+",900", "--virtual-time-budget=5000",
+		"--dump-dom", url)
+	dom, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("chromium %s at %s px: %v", url, width, err)
+	}
+	return string(dom)
+}
+
+// Attr returns the value of the attribute name in dom, or "".
+func Attr(dom, name string) string {
+	m := regexp.MustCompile(name + `="([^"]*)"`).FindStringSubmatch(dom)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
