@@ -35,3 +35,4 @@ lint:
 bench:
 	bash bench/build.sh
 	bash bench/fetch.sh
+	bash bench/send.sh

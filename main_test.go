@@ -2,11 +2,18 @@ package main
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"rounds/generator/smtptest"
 	"strings"
 	"testing"
 	"time"
@@ -216,4 +223,81 @@ kind = "journal"
 	if code != 0 || strings.Contains(out, first.Title) || strings.Count(out, "https://www.bmj.com/") != 2 {
 		t.Errorf("inbox after new note --from: exit %d\n%s", code, out)
 	}
+}
+
+// TestDigestAndSend renders the example's latest edition for review, then
+// sends it to a list through a real SMTP server on loopback, twice: the
+// second run sends nothing.
+func TestDigestAndSend(t *testing.T) {
+	ts := smtptest.New(t, true)
+	dir := t.TempDir()
+	for _, d := range []string{"content", "themes"} {
+		abs, _ := filepath.Abs(d)
+		os.Symlink(abs, filepath.Join(dir, d))
+	}
+	example, _ := os.ReadFile("config.toml")
+	base, _, _ := strings.Cut(string(example), "\n[email.smtp]")
+	config := filepath.Join(dir, "config.toml")
+	os.WriteFile(config, []byte(base+fmt.Sprintf(`
+[email.smtp]
+host = "127.0.0.1"
+port = %d
+security = "none"
+connections = 2
+
+[[list]]
+id = "clinicians"
+name = "Rounds for clinicians"
+audience = ["clinicians"]
+`, ts.Port)), 0o644)
+	os.WriteFile(filepath.Join(dir, "subscribers.csv"), []byte(smtptest.Subscribers(5, "clinicians")), 0o600)
+	t.Setenv("ROUNDS_UNSUBSCRIBE_SECRET", "a-long-enough-test-secret")
+	key, _ := ed25519KeyPEM()
+	t.Setenv("ROUNDS_DKIM_KEY", key)
+	t.Setenv("ROUNDS_SMTP_USERNAME", smtptest.User)
+	t.Setenv("ROUNDS_SMTP_PASSWORD", smtptest.Password)
+	out := filepath.Join(t.TempDir(), "review")
+	code, stdout, stderr := rounds("digest", "--config", config, "--out", out, "--now", "2026-11-28")
+	if code != 0 || !strings.Contains(stdout, "clinicians       3 notes") {
+		t.Fatalf("digest: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, f := range []string{"clinicians.html", "clinicians.txt", "clinicians.eml"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	code, stdout, stderr = rounds("send", "--config", config, "--list", "clinicians", "--dry-run", "--now", "2026-11-28")
+	if code != 0 || strings.Count(stdout, "would send") != 5 || !strings.Contains(stdout, "r***@example.net") || strings.Contains(stdout, "reader1@") {
+		t.Errorf("send --dry-run: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if len(ts.Messages()) != 0 {
+		t.Error("a dry run sent mail")
+	}
+	code, stdout, stderr = rounds("send", "--config", config, "--list", "clinicians", "--now", "2026-11-28")
+	if code != 0 || !strings.Contains(stdout, "5 sent, 0 failed") {
+		t.Fatalf("send: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, _ = rounds("send", "--config", config, "--list", "clinicians", "--now", "2026-11-28")
+	if code != 0 || !strings.Contains(stdout, "0 sent, 0 failed, 0 deferred (retried next run), 0 unknown, 5 already handled") {
+		t.Errorf("second send: exit %d\n%s", code, stdout)
+	}
+	if got := ts.Messages(); len(got) != 5 {
+		t.Errorf("%d recipients got mail, want 5", len(got))
+	}
+	if code, _, stderr := rounds("send", "--config", config, "--now", "2026-11-28"); code != 2 || !strings.Contains(stderr, "--list") {
+		t.Errorf("send without --list: exit %d %s", code, stderr)
+	}
+	if code, _, stderr := rounds("send", "--config", config, "--list", "nobody", "--now", "2026-11-28"); code != 1 || !strings.Contains(stderr, `no list "nobody"`) {
+		t.Errorf("send to an unknown list: exit %d %s", code, stderr)
+	}
+}
+
+// ed25519KeyPEM makes an Ed25519 private key in PEM, as DKIM takes it.
+func ed25519KeyPEM() (string, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})), err
 }

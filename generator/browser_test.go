@@ -1,7 +1,7 @@
 package generator
 
 import (
-	"rounds/generator/internal/browsertest"
+	"rounds/generator/browsertest"
 	"strings"
 
 	"path/filepath"

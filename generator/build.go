@@ -49,7 +49,11 @@ func (s *Site) Write(theme *Theme, opts *Options) (*Result, error) {
 	if err := checkReplaceable(out); err != nil {
 		return nil, err
 	}
-	w := &writer{site: s, theme: theme, seen: map[string]string{}}
+	check, err := s.Config.privateGuard(out)
+	if err != nil {
+		return nil, err
+	}
+	w := &writer{site: s, theme: theme, seen: map[string]string{}, check: check}
 	s.plan(w, opts)
 
 	parent := filepath.Dir(filepath.Clean(out))

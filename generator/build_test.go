@@ -374,3 +374,36 @@ func TestRefusesForeignOutput(t *testing.T) {
 		t.Error("the folder's files were touched")
 	}
 }
+
+// TestSubscriberDataNeverPublished checks that a build fails rather than
+// publish subscriber data: a subscribers file or ledger inside a
+// published folder, or a subscriber's address in a page.
+func TestSubscriberDataNeverPublished(t *testing.T) {
+	t.Parallel()
+	subs := "email,name,lists,status\nann.lee@example.net,Ann,clinicians,subscribed\n"
+	dir := project(t, map[string]string{
+		"config.toml":             testConfig + "[email]\nsubscribers = \"content/subscribers.csv\"\n",
+		"content/subscribers.csv": subs,
+		"content/notes/a.md":      note("A", "2026-11-01"),
+	})
+	_, err := build(t, dir)
+	if err == nil || !strings.Contains(err.Error(), "config.toml:10: email.subscribers: content/subscribers.csv is inside content") || !strings.Contains(err.Error(), "which is published") {
+		t.Errorf("a subscribers file under content/: %v", err)
+	}
+
+	dir = project(t, map[string]string{
+		"subscribers.csv":    subs,
+		"content/notes/a.md": note("A", "2026-11-01"),
+	})
+	mustBuild(t, dir)
+	before := tree(t, filepath.Join(dir, "public"))
+	os.WriteFile(filepath.Join(dir, "content", "notes", "b.md"), []byte(note("B", "2026-11-02")+"\nThanks to Ann.Lee@example.net for the tip.\n"), 0o644)
+	_, err = build(t, dir)
+	if err == nil || !strings.Contains(err.Error(), "notes/b/index.html") || !strings.Contains(err.Error(), "a***@example.net") || strings.Contains(err.Error(), "ann.lee") {
+		t.Errorf("a subscriber's address in a note: %v", err)
+	}
+	sameTree(t, before, tree(t, filepath.Join(dir, "public")))
+	// An address that is no subscriber's is content like any other.
+	os.WriteFile(filepath.Join(dir, "content", "notes", "b.md"), []byte(note("B", "2026-11-02")+"\nWrite to press@example.org.\n"), 0o644)
+	mustBuild(t, dir)
+}

@@ -1,6 +1,8 @@
 package generator
 
 import (
+	"fmt"
+	"net"
 	"net/mail"
 	"net/url"
 	"os"
@@ -191,6 +193,9 @@ func (c *Config) checkEmail(data []byte) ErrorList {
 	if s.Security != "starttls" && s.Security != "tls" && s.Security != "none" {
 		sbad("security", `use "starttls", "tls" or "none"`, "%q", s.Security)
 	}
+	if s.Security == "none" && s.Host != "" && s.Host != "localhost" && !net.ParseIP(s.Host).IsLoopback() {
+		sbad("security", `use "starttls" or "tls": "none" sends passwords and subscribers' mail in the clear, and is for a server on this machine only`, "%q with host %q", s.Security, s.Host)
+	}
 	if s.Connections < 1 || s.Connections > 64 {
 		sbad("connections", "use 1 to 64", "%d", s.Connections)
 	}
@@ -243,4 +248,88 @@ func (c *Config) checkEmail(data []byte) ErrorList {
 		}
 	}
 	return errs
+}
+
+// MaskAddress hides most of an address for logs and messages:
+// "j***@example.org".
+func MaskAddress(email string) string {
+	local, domain, ok := strings.Cut(email, "@")
+	if local == "" {
+		return "***"
+	}
+	r := []rune(local)
+	if !ok {
+		return string(r[0]) + "***"
+	}
+	return string(r[0]) + "***@" + domain
+}
+
+// privateGuard checks that subscriber data cannot reach the site: the
+// subscribers file and the send ledgers must be outside content/,
+// themes/ and the output folder, and no output file may hold a
+// subscriber's address. It returns the check to run on each output file,
+// or nil when there are no subscribers to protect.
+func (c *Config) privateGuard(out string) (func(path string, data []byte) error, error) {
+	var errs ErrorList
+	sec := section(c.source, "[email]")
+	for _, p := range []struct{ key, path string }{{"subscribers", c.SubscribersPath()}, {"ledger", c.LedgerDir()}} {
+		for _, public := range []string{filepath.Join(c.Dir, "content"), filepath.Join(c.Dir, "themes"), out} {
+			if within(public, p.path) {
+				errs = append(errs, errorf(c.File, sec.line(p.key), "email."+p.key, "keep it outside content/, themes/ and the output folder, such as in .cache/ or a private bucket",
+					"%s is inside %s, which is published", relTo(c.Dir, p.path), relTo(c.Dir, public)))
+			}
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(c.SubscribersPath())
+	if err != nil {
+		return nil, nil // no subscribers here: nothing to leak
+	}
+	addrs := map[string]bool{}
+	for _, f := range strings.FieldsFunc(string(data), func(r rune) bool {
+		return r == ',' || r == '\n' || r == '\r' || r == ';' || r == '"' || r == ' ' || r == '\t'
+	}) {
+		if strings.Contains(f, "@") {
+			addrs[strings.ToLower(f)] = true
+		}
+	}
+	if len(addrs) == 0 {
+		return nil, nil
+	}
+	return func(path string, data []byte) error {
+		for i := 0; i < len(data); i++ {
+			if data[i] != '@' {
+				continue
+			}
+			start, end := i, i+1
+			for start > 0 && isAddrByte(data[start-1]) {
+				start--
+			}
+			for end < len(data) && isAddrByte(data[end]) {
+				end++
+			}
+			if a := strings.ToLower(string(data[start:end])); addrs[a] {
+				return fmt.Errorf("holds the address of a subscriber (%s); subscriber data is never published: take it out of the content", MaskAddress(a))
+			}
+			i = end
+		}
+		return nil
+	}, nil
+}
+
+func isAddrByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(".!#$%&'*+/=?^_`{|}~-", c) >= 0
+}
+
+// within reports whether path is dir or inside it.
+func within(dir, path string) bool {
+	a, err1 := filepath.Abs(dir)
+	b, err2 := filepath.Abs(path)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	rel, err := filepath.Rel(a, b)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }

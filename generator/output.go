@@ -62,6 +62,8 @@ type writer struct {
 	jobs  []job
 	seen  map[string]string // output path → what made it, to catch clashes
 	errs  ErrorList
+	// check, if set, vets each file's bytes before it is written.
+	check func(path string, data []byte) error
 }
 
 // render schedules the file at p, made by fn.
@@ -156,6 +158,9 @@ func (w *writer) run(dir string, workers int, prev map[string]ManifestItem) (*Ma
 			err = j.fn(buf)
 		} else {
 			err = readInto(buf, j.src)
+		}
+		if err == nil && w.check != nil {
+			err = w.check(j.path, buf.Bytes())
 		}
 		if err != nil {
 			errs[i] = err

@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"rounds/generator/internal/browsertest"
+	"rounds/generator/browsertest"
 )
 
 // overflowProbe records whether anything sticks out of the window.

@@ -1,6 +1,8 @@
 package digest
 
 import (
+	"rounds/generator/smtptest"
+
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -42,7 +44,7 @@ func TestSendChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := &testServer{Port: port, CAFile: caFile}
+	ts := &smtptest.Server{Port: port, CAFile: caFile}
 	if _, err := sender(t, ts, c, l).Send(context.Background(), d, todo); err != nil {
 		t.Fatal(err)
 	}
@@ -59,11 +61,11 @@ func TestSendCrashResume(t *testing.T) {
 		t.Skip("starts child processes")
 	}
 	const n = 60
-	ts := newTestServer(t, false)
+	ts := smtptest.New(t, false)
 	cfgPath := project(t, emailConfig)
 	dir := t.TempDir()
 	subsPath := filepath.Join(t.TempDir(), "subscribers.csv")
-	if err := os.WriteFile(subsPath, []byte(recipients(n, "clinicians")), 0o600); err != nil {
+	if err := os.WriteFile(subsPath, []byte(smtptest.Subscribers(n, "clinicians")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
@@ -83,30 +85,30 @@ func TestSendCrashResume(t *testing.T) {
 	plans := []string{"rcpt 3", "data 5", "data 1", "rcpt 7", "random", "random", "data 4", "random", "random", "random", "random", ""}
 	var plan string
 	var rcpts, datas int
-	ts.rcpt = func(to string) error {
+	ts.Rcpt = func(to string) error {
 		mu.Lock()
 		rcpts++
 		hit := plan == "rcpt "+strconv.Itoa(rcpts)
 		mu.Unlock()
 		if hit {
 			kill()
-			return smtpErr(421, "shutting down")
+			return smtptest.Reply(421, "shutting down")
 		}
 		return nil
 	}
-	ts.data = func(to string, msg []byte) error {
+	ts.Data = func(to string, msg []byte) error {
 		mu.Lock()
 		datas++
 		hit := plan == "data "+strconv.Itoa(datas)
 		mu.Unlock()
 		if hit {
 			// The server keeps the message, and the sender never hears.
-			ts.mu.Lock()
-			ts.received[to] = append(ts.received[to], msg)
-			ts.mu.Unlock()
+			ts.Mu.Lock()
+			ts.Received[to] = append(ts.Received[to], msg)
+			ts.Mu.Unlock()
 			kill()
 			time.Sleep(200 * time.Millisecond)
-			return smtpErr(421, "too late")
+			return smtptest.Reply(421, "too late")
 		}
 		return nil
 	}
@@ -154,10 +156,10 @@ func TestSendCrashResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := ts.messages()
+	got := ts.Messages()
 	unknown := 0
 	for i := range n {
-		to := "reader" + itoa(i) + "@example.net"
+		to := "reader" + strconv.Itoa(i) + "@example.net"
 		r := latest[Key(to)]
 		switch {
 		case len(got[to]) > 1:

@@ -1,6 +1,9 @@
 package digest
 
 import (
+	"rounds/generator/smtptest"
+	"strconv"
+
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -359,10 +362,10 @@ func TestReadSubscribers(t *testing.T) {
 }
 
 // sender returns a sender to ts for the project, with its ledger in dir.
-func sender(t testing.TB, ts *testServer, c *Composer, l Ledger) *Sender {
+func sender(t testing.TB, ts *smtptest.Server, c *Composer, l Ledger) *Sender {
 	return &Sender{
-		Host: "127.0.0.1", Port: ts.Port, Security: "starttls", TLS: ts.clientTLS(),
-		Username: testUser, Password: testPassword,
+		Host: "127.0.0.1", Port: ts.Port, Security: "starttls", TLS: ts.ClientTLS(),
+		Username: smtptest.User, Password: smtptest.Password,
 		Connections: 3, Retries: 2, Backoff: time.Millisecond, PauseAfter: 5, Pause: time.Millisecond,
 		Timeout: 5 * time.Second, Composer: c, Ledger: l,
 		Now: func() time.Time { return testNow },
@@ -393,9 +396,9 @@ func newComposerWithSecret(cfg *generator.Config) (*Composer, error) {
 
 func TestSendExactlyOnce(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, false)
+	ts := smtptest.New(t, false)
 	d, c, dir := setup(t)
-	subs, err := ReadSubscribers("s.csv", strings.NewReader(recipients(25, "clinicians")+
+	subs, err := ReadSubscribers("s.csv", strings.NewReader(smtptest.Subscribers(25, "clinicians")+
 		"gone@example.net,Gone,clinicians,unsubscribed\nother@example.net,Other,patients,subscribed\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -421,7 +424,7 @@ func TestSendExactlyOnce(t *testing.T) {
 			t.Errorf("run 1: %+v", got)
 		}
 	}
-	msgs := ts.messages()
+	msgs := ts.Messages()
 	if len(msgs) != 25 {
 		t.Errorf("%d recipients got mail, want 25", len(msgs))
 	}
@@ -437,8 +440,8 @@ func TestSendExactlyOnce(t *testing.T) {
 			t.Errorf("%s: message %q", to, p.header.Get("To"))
 		}
 	}
-	if ts.logins == 0 || ts.logins > 3 {
-		t.Errorf("%d logins for 3 connections: connections are not reused", ts.logins)
+	if ts.Logins == 0 || ts.Logins > 3 {
+		t.Errorf("%d logins for 3 connections: connections are not reused", ts.Logins)
 	}
 	data, _ := os.ReadFile(filepath.Join(dir, d.Edition.Slug, "clinicians.jsonl"))
 	if bytes.Contains(data, []byte("reader1@example.net")) {
@@ -448,30 +451,30 @@ func TestSendExactlyOnce(t *testing.T) {
 
 func TestSendReplies(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, false)
+	ts := smtptest.New(t, false)
 	tries := map[string]int{}
-	ts.rcpt = func(to string) error {
-		ts.mu.Lock()
-		defer ts.mu.Unlock()
+	ts.Rcpt = func(to string) error {
+		ts.Mu.Lock()
+		defer ts.Mu.Unlock()
 		tries[to]++
 		switch {
 		case to == "reader1@example.net" && tries[to] <= 2:
-			return smtpErr(451, "greylisted, try again later")
+			return smtptest.Reply(451, "greylisted, try again later")
 		case to == "reader2@example.net":
-			return smtpErr(550, "no such user")
+			return smtptest.Reply(550, "no such user")
 		case to == "reader3@example.net":
-			return smtpErr(452, "mailbox full")
+			return smtptest.Reply(452, "mailbox full")
 		}
 		return nil
 	}
-	ts.data = func(to string, msg []byte) error {
+	ts.Data = func(to string, msg []byte) error {
 		if to == "reader4@example.net" {
-			return smtpErr(554, "rejected as spam")
+			return smtptest.Reply(554, "rejected as spam")
 		}
 		return nil
 	}
 	d, c, dir := setup(t)
-	subs, _ := ReadSubscribers("s.csv", strings.NewReader(recipients(6, "clinicians")))
+	subs, _ := ReadSubscribers("s.csv", strings.NewReader(smtptest.Subscribers(6, "clinicians")))
 	l, err := OpenFileLedger(dir, d.Edition.Slug, "clinicians")
 	if err != nil {
 		t.Fatal(err)
@@ -486,7 +489,7 @@ func TestSendReplies(t *testing.T) {
 	}
 	latest, _ := l.Load()
 	for i, want := range []State{Sent, Sent, Failed, Deferred, Failed, Sent} {
-		if r := latest[Key("reader"+itoa(i)+"@example.net")]; r.State != want {
+		if r := latest[Key("reader"+strconv.Itoa(i)+"@example.net")]; r.State != want {
 			t.Errorf("reader%d: %s (%d %s), want %s", i, r.State, r.Code, r.Reason, want)
 		}
 	}
@@ -513,9 +516,9 @@ func TestSendReplies(t *testing.T) {
 
 func TestSendAuthFailure(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, false)
+	ts := smtptest.New(t, false)
 	d, c, dir := setup(t)
-	subs, _ := ReadSubscribers("s.csv", strings.NewReader(recipients(2, "clinicians")))
+	subs, _ := ReadSubscribers("s.csv", strings.NewReader(smtptest.Subscribers(2, "clinicians")))
 	l, _ := OpenFileLedger(dir, d.Edition.Slug, "clinicians")
 	defer l.Close()
 	s := sender(t, ts, c, l)
@@ -524,7 +527,7 @@ func TestSendAuthFailure(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "AUTH") {
 		t.Errorf("a wrong password: %v", err)
 	}
-	if len(ts.messages()) != 0 {
+	if len(ts.Messages()) != 0 {
 		t.Error("mail was sent without authentication")
 	}
 	if latest, _ := l.Load(); len(latest) != 0 {

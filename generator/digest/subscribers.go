@@ -9,6 +9,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"rounds/generator"
 )
 
 // A Subscriber is one row of the subscribers file.
@@ -111,14 +113,4 @@ func LoadSubscribers(path string) ([]*Subscriber, error) {
 }
 
 // Mask hides most of an address for logs and messages: "j***@example.org".
-func Mask(email string) string {
-	local, domain, ok := strings.Cut(email, "@")
-	if local == "" {
-		return "***"
-	}
-	r := []rune(local)
-	if !ok {
-		return string(r[0]) + "***"
-	}
-	return string(r[0]) + "***@" + domain
-}
+func Mask(email string) string { return generator.MaskAddress(email) }

@@ -1,4 +1,6 @@
-package digest
+// Package smtptest runs a real SMTP server on loopback for tests: go-smtp,
+// with STARTTLS and AUTH PLAIN, keeping every message it accepts.
+package smtptest
 
 import (
 	"crypto/ecdsa"
@@ -24,32 +26,36 @@ import (
 	"github.com/emersion/go-smtp"
 )
 
-// testServer is a real SMTP server on loopback (go-smtp), with STARTTLS
-// and AUTH PLAIN, that keeps every message it accepts. Its hooks decide
-// replies and can stop the test's sender at chosen points.
-type testServer struct {
+// A Server is a real SMTP server on loopback (go-smtp), with STARTTLS and
+// AUTH PLAIN, that keeps every message it accepts. Its hooks decide
+// replies and can stop a sender under test at chosen points.
+type Server struct {
 	Addr   string
 	Port   int
 	CAFile string // PEM of the certificate, for the sender to trust
 	TLS    *tls.Config
 
-	mu       sync.Mutex
-	received map[string][][]byte // recipient → messages
-	// rcpt, if set, answers RCPT TO for a recipient; nil accepts.
-	rcpt func(to string) error
-	// data, if set, is called with a message's recipient once the whole
+	// Mu guards Received and the counters; hooks run without it held.
+	Mu       sync.Mutex
+	Received map[string][][]byte // recipient → messages
+	// Rcpt, if set, answers RCPT TO for a recipient; nil accepts.
+	Rcpt func(to string) error
+	// Data, if set, is called with a message's recipient once the whole
 	// message (final dot included) has been read; its error is the reply.
-	// A message is kept unless data returns an error.
-	data     func(to string, msg []byte) error
-	logins   int
-	sessions int
+	// A message is kept unless Data returns an error.
+	Data     func(to string, msg []byte) error
+	Logins   int
+	Sessions int
 }
 
-const testUser, testPassword = "rounds", "s3cret-password"
+// The credentials the server accepts.
+const User, Password = "rounds", "s3cret-password"
 
-func newTestServer(t testing.TB, insecure bool) *testServer {
+// New starts a server for the test; with insecure, it offers no STARTTLS
+// and accepts AUTH in the clear.
+func New(t testing.TB, insecure bool) *Server {
 	t.Helper()
-	ts := &testServer{received: map[string][][]byte{}}
+	ts := &Server{Received: map[string][][]byte{}}
 	cert, pemBytes := selfSigned(t)
 	ts.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	ts.CAFile = filepath.Join(t.TempDir(), "ca.pem")
@@ -76,63 +82,64 @@ func newTestServer(t testing.TB, insecure bool) *testServer {
 	return ts
 }
 
-// clientTLS is the TLS configuration a sender needs to trust the server.
-func (ts *testServer) clientTLS() *tls.Config {
+// ClientTLS is the TLS configuration a sender needs to trust the server.
+func (ts *Server) ClientTLS() *tls.Config {
 	pool := x509.NewCertPool()
 	data, _ := os.ReadFile(ts.CAFile)
 	pool.AppendCertsFromPEM(data)
 	return &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
 }
 
-// messages returns what each recipient received.
-func (ts *testServer) messages() map[string][][]byte {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
+// Messages returns what each recipient received.
+func (ts *Server) Messages() map[string][][]byte {
+	ts.Mu.Lock()
+	defer ts.Mu.Unlock()
 	out := map[string][][]byte{}
-	for k, v := range ts.received {
+	for k, v := range ts.Received {
 		out[k] = append([][]byte(nil), v...)
 	}
 	return out
 }
 
-func (ts *testServer) NewSession(c *smtp.Conn) (smtp.Session, error) {
-	ts.mu.Lock()
-	ts.sessions++
-	ts.mu.Unlock()
-	return &testSession{ts: ts}, nil
+// NewSession implements smtp.Backend.
+func (ts *Server) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	ts.Mu.Lock()
+	ts.Sessions++
+	ts.Mu.Unlock()
+	return &session{ts: ts}, nil
 }
 
-type testSession struct {
-	ts    *testServer
+type session struct {
+	ts    *Server
 	authd bool
 	to    []string
 }
 
-func (s *testSession) AuthMechanisms() []string { return []string{sasl.Plain} }
+func (s *session) AuthMechanisms() []string { return []string{sasl.Plain} }
 
-func (s *testSession) Auth(mech string) (sasl.Server, error) {
+func (s *session) Auth(mech string) (sasl.Server, error) {
 	return sasl.NewPlainServer(func(identity, username, password string) error {
-		if username != testUser || password != testPassword {
+		if username != User || password != Password {
 			return errors.New("invalid credentials")
 		}
 		s.authd = true
-		s.ts.mu.Lock()
-		s.ts.logins++
-		s.ts.mu.Unlock()
+		s.ts.Mu.Lock()
+		s.ts.Logins++
+		s.ts.Mu.Unlock()
 		return nil
 	}), nil
 }
 
-func (s *testSession) Mail(from string, opts *smtp.MailOptions) error {
+func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if !s.authd {
 		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
 	}
 	return nil
 }
 
-func (s *testSession) Rcpt(to string, opts *smtp.RcptOptions) error {
-	if s.ts.rcpt != nil {
-		if err := s.ts.rcpt(to); err != nil {
+func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
+	if s.ts.Rcpt != nil {
+		if err := s.ts.Rcpt(to); err != nil {
 			return err
 		}
 	}
@@ -140,26 +147,26 @@ func (s *testSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 	return nil
 }
 
-func (s *testSession) Data(r io.Reader) error {
+func (s *session) Data(r io.Reader) error {
 	msg, err := io.ReadAll(r)
 	if err != nil {
 		return err
 	}
 	for _, to := range s.to {
-		if s.ts.data != nil {
-			if err := s.ts.data(to, msg); err != nil {
+		if s.ts.Data != nil {
+			if err := s.ts.Data(to, msg); err != nil {
 				return err
 			}
 		}
-		s.ts.mu.Lock()
-		s.ts.received[to] = append(s.ts.received[to], msg)
-		s.ts.mu.Unlock()
+		s.ts.Mu.Lock()
+		s.ts.Received[to] = append(s.ts.Received[to], msg)
+		s.ts.Mu.Unlock()
 	}
 	return nil
 }
 
-func (s *testSession) Reset()        { s.to = nil }
-func (s *testSession) Logout() error { return nil }
+func (s *session) Reset()        { s.to = nil }
+func (s *session) Logout() error { return nil }
 
 // selfSigned makes a certificate for 127.0.0.1 and returns it with its
 // PEM.
@@ -188,24 +195,23 @@ func selfSigned(t testing.TB) (tls.Certificate, []byte) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pemBytes
 }
 
-// smtpErr is an SMTP reply for the server's hooks.
-func smtpErr(code int, msg string) error {
+// Reply is an SMTP reply for the server's hooks.
+func Reply(code int, msg string) error {
 	return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{code / 100, 0, 0}, Message: msg}
 }
 
-// recipients returns n subscriber rows for lists, with addresses that
-// include an international name.
-func recipients(n int, lists string) string {
+// Subscribers returns a subscribers CSV file of n readers of lists,
+// reader0@example.net to reader(n-1)@example.net; the first has an
+// international name.
+func Subscribers(n int, lists string) string {
 	var b strings.Builder
 	b.WriteString("email,name,lists,status\n")
 	for i := range n {
-		name := "Reader " + itoa(i)
+		name := "Reader " + strconv.Itoa(i)
 		if i == 0 {
 			name = "Zoë Ångström"
 		}
-		b.WriteString("reader" + itoa(i) + "@example.net," + name + "," + lists + ",subscribed\n")
+		b.WriteString("reader" + strconv.Itoa(i) + "@example.net," + name + "," + lists + ",subscribed\n")
 	}
 	return b.String()
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }
