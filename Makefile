@@ -11,10 +11,15 @@ build:
 	$(GO) run . build
 
 # The feed checks use independent parsers from Debian's packages and the
-# theme is tested in Debian's headless Chromium; the test command installs
-# them when they are missing, and the tests fail (rather than skip)
-# without them.
+# theme is tested in Debian's headless Chromium; publishing is tested
+# against versitygw, a real S3-compatible server built from source. The
+# test command installs them when they are missing, and the tests fail
+# (rather than skip) without them.
+VERSITYGW = github.com/versity/versitygw/cmd/versitygw@v1.8.0
+
 tools:
+	@command -v versitygw >/dev/null 2>&1 || [ -x "$$($(GO) env GOPATH)/bin/versitygw" ] || \
+		{ echo "building versitygw (a few minutes, once)"; $(GO) install $(VERSITYGW); }
 	@need=""; \
 	command -v xmllint >/dev/null 2>&1 || need="$$need libxml2-utils"; \
 	/usr/bin/python3 -c 'import feedparser' >/dev/null 2>&1 || need="$$need python3-feedparser"; \

@@ -28,6 +28,7 @@ import (
 	"rounds/feeds"
 	"rounds/generator"
 	"rounds/generator/digest"
+	"rounds/generator/publish"
 )
 
 // version is set at link time with -ldflags "-X main.version=…".
@@ -44,6 +45,7 @@ Commands:
 	build      build the site into public/
 	digest     render an edition as email, for review
 	send       send an edition's digest to a list's subscribers
+	publish    upload the built site to S3: only what changed
 	fetch      fetch the sources' feeds into the wire's cache
 	inbox      list the wire items no note covers yet
 	new        create a note or an edition from a template
@@ -82,6 +84,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runDigest(args, stdout, stderr)
 	case "send":
 		return runSend(args, stdout, stderr)
+	case "publish":
+		return runPublish(args, stdout, stderr)
 	case "inbox":
 		return runInbox(args, stdout, stderr)
 	case "sources":
@@ -616,6 +620,95 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 		ed.Slug, l.ID, sent.Sent, sent.Failed, sent.Deferred, sent.Unknown, rep.Skipped)
 	if err != nil {
 		return fail(stderr, "send", fmt.Errorf("%w; run the same command again to send to the rest", err))
+	}
+	return exitOK
+}
+
+func runPublish(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("publish", "publish [--bucket B] [--prefix P] [--endpoint URL] [--path-style] [--dry-run] [--confirm] [--config F] [--dir DIR]", stderr)
+	config := fs.String("config", "config.toml", "the newsletter's configuration `file`")
+	dir := fs.String("dir", "", "publish the build in `dir` (default: public/ beside the config)")
+	bucket := fs.String("bucket", "", "the `bucket` (default: [publish] bucket)")
+	prefix := fs.String("prefix", "", "the folder of the bucket, such as `site/` (default: [publish] prefix)")
+	endpoint := fs.String("endpoint", "", "an S3-compatible store's `URL` (default: [publish] endpoint or the SDK's)")
+	pathStyle := fs.Bool("path-style", false, "address the bucket in the path, as most S3-compatible stores need")
+	dryRun := fs.Bool("dry-run", false, "print the plan and change nothing")
+	confirm := fs.Bool("confirm", false, "delete even more objects than max_deletes")
+	if code, ok := parse(fs, args, stdout); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "rounds publish: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return exitUsage
+	}
+	cfg, err := generator.LoadConfig(*config)
+	if err != nil {
+		return fail(stderr, "publish", err)
+	}
+	p := cfg.Publish
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["bucket"] {
+		p.Bucket = *bucket
+	}
+	if set["prefix"] {
+		p.Prefix = *prefix
+	}
+	if set["endpoint"] {
+		p.Endpoint = *endpoint
+	}
+	if set["path-style"] {
+		p.PathStyle = *pathStyle
+	}
+	if p.Bucket == "" {
+		fmt.Fprintf(stderr, "rounds publish: no bucket: set [publish] bucket in %s or pass --bucket\n", cfg.File)
+		return exitUsage
+	}
+	if *dir == "" {
+		*dir = filepath.Join(cfg.Dir, "public")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	client, err := publish.NewClient(ctx, publish.Store{Endpoint: p.Endpoint, Region: p.Region, PathStyle: p.PathStyle, Checksums: p.Checksums})
+	if err != nil {
+		return fail(stderr, "publish", err)
+	}
+	opts := publish.Options{
+		Dir: *dir, Bucket: p.Bucket, Prefix: p.Prefix, Types: map[string]string{}, Gzip: p.Gzip,
+		MaxDeletes: p.MaxDeletes, Confirm: *confirm, DryRun: *dryRun, Exclude: p.Exclude, Workers: p.Workers,
+	}
+	for ext, t := range p.Types {
+		opts.Types["."+ext] = t
+	}
+	if len(p.Cache) > 0 {
+		for _, r := range p.Cache {
+			opts.Rules = append(opts.Rules, publish.Rule{Pattern: r.Pattern, CacheControl: r.CacheControl})
+		}
+		opts.Rules = append(opts.Rules, publish.DefaultRules...)
+	}
+	if p.CloudFront != "" {
+		opts.Invalidator, err = publish.NewCloudFront(ctx, p.CloudFront)
+		if err != nil {
+			return fail(stderr, "publish", err)
+		}
+	}
+	if isTerminal(stdout) {
+		opts.Progress = func(done, total int) {
+			fmt.Fprintf(stdout, "\r\x1b[Kuploading %d/%d", done, total)
+			if done == total {
+				fmt.Fprint(stdout, "\r\x1b[K")
+			}
+		}
+	}
+	start := time.Now()
+	plan, err := publish.Publish(ctx, client, opts, stdout)
+	if err != nil {
+		return fail(stderr, "publish", err)
+	}
+	if !*dryRun {
+		fmt.Fprintf(stdout, "rounds publish: s3://%s/%s up to date: %d uploaded, %d headers updated, %d deleted in %s\n",
+			p.Bucket, p.Prefix, len(plan.Uploads), len(plan.Updates), len(plan.Deletes), time.Since(start).Round(time.Millisecond))
 	}
 	return exitOK
 }

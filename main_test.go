@@ -2,11 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"regexp"
+
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"rounds/generator/s3test"
 
 	"encoding/json"
 	"net/http"
@@ -300,4 +306,47 @@ func ed25519KeyPEM() (string, error) {
 	}
 	der, err := x509.MarshalPKCS8PrivateKey(priv)
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})), err
+}
+
+// TestPublishCommand builds the example and publishes it to a real
+// S3-compatible server on loopback, with a dry run first.
+func TestPublishCommand(t *testing.T) {
+	srv := s3test.New(t)
+	c := srv.Bucket(t, "newsletter")
+	t.Setenv("AWS_ACCESS_KEY_ID", s3test.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", s3test.SecretKey)
+	t.Setenv("AWS_REGION", "us-east-1")
+	dir := t.TempDir()
+	for _, d := range []string{"content", "themes"} {
+		abs, _ := filepath.Abs(d)
+		os.Symlink(abs, filepath.Join(dir, d))
+	}
+	example, _ := os.ReadFile("config.toml")
+	config := filepath.Join(dir, "config.toml")
+	os.WriteFile(config, append(example, []byte("\n[publish]\nbucket = \"newsletter\"\nchecksums = \"when_required\"\nexclude = [\"uploads/\"]\n")...), 0o644)
+	if code, _, stderr := rounds("build", "--config", config, "--now", "2026-11-28"); code != 0 {
+		t.Fatalf("build: %s", stderr)
+	}
+	code, stdout, stderr := rounds("publish", "--config", config, "--endpoint", srv.Endpoint, "--path-style", "--dry-run")
+	if code != 0 || !strings.Contains(stdout, "upload  index.html") || !regexp.MustCompile(`plan: \d+ uploads`).MatchString(stdout) {
+		t.Fatalf("publish --dry-run: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if out, _ := c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("newsletter")}); len(out.Contents) != 0 {
+		t.Error("a dry run changed the bucket")
+	}
+	code, stdout, stderr = rounds("publish", "--config", config, "--endpoint", srv.Endpoint, "--path-style")
+	if code != 0 || !strings.Contains(stdout, "rounds publish: s3://newsletter/ up to date:") {
+		t.Fatalf("publish: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, _ = rounds("publish", "--config", config, "--endpoint", srv.Endpoint, "--path-style")
+	if code != 0 || !strings.Contains(stdout, "0 uploaded, 0 headers updated, 0 deleted") {
+		t.Errorf("second publish: exit %d\n%s", code, stdout)
+	}
+	if code, _, stderr := rounds("publish", "--config", config, "--bucket", ""); code != 2 || !strings.Contains(stderr, "no bucket") {
+		t.Errorf("publish without a bucket: exit %d %s", code, stderr)
+	}
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "wrong")
+	if code, _, stderr := rounds("publish", "--config", config, "--endpoint", srv.Endpoint, "--path-style"); code != 1 || !strings.Contains(stderr, "check the credentials") {
+		t.Errorf("publish with bad credentials: exit %d %s", code, stderr)
+	}
 }

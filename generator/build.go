@@ -53,7 +53,7 @@ func (s *Site) Write(theme *Theme, opts *Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &writer{site: s, theme: theme, seen: map[string]string{}, check: check}
+	w := &writer{site: s, theme: theme, seen: map[string]string{}, check: check, preview: opts.Drafts || opts.Future || opts.Expired}
 	s.plan(w, opts)
 
 	parent := filepath.Dir(filepath.Clean(out))

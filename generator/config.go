@@ -40,6 +40,8 @@ type Config struct {
 	// [[list]] tables.
 	Email EmailConfig   `toml:"email"`
 	Lists []*ListConfig `toml:"list"`
+	// Publish says where rounds publish puts the site.
+	Publish PublishConfig `toml:"publish"`
 	// Params holds anything else a theme wants, as [params].
 	Params map[string]any `toml:"params"`
 
@@ -88,6 +90,7 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 		Feeds:    FeedsConfig{Content: "full", Limit: 50},
 		Wire:     defaultWire(),
 		Email:    defaultEmail(),
+		Publish:  defaultPublish(),
 		File:     file,
 		Dir:      filepath.Dir(file),
 		source:   data,
@@ -134,6 +137,7 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 	}
 	errs = append(errs, c.checkWire(data)...)
 	errs = append(errs, c.checkEmail(data)...)
+	errs = append(errs, c.checkPublish(data)...)
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}

@@ -24,7 +24,10 @@ const ManifestFile = ".rounds/manifest.json"
 // A Manifest lists every file a build wrote, for publishing to diff
 // against a bucket without hashing the files again.
 type Manifest struct {
-	Version int            `json:"version"`
+	Version int `json:"version"`
+	// Preview is set on a build that shows drafts, scheduled or expired
+	// content: never to be published.
+	Preview bool           `json:"preview,omitempty"`
 	Files   []ManifestItem `json:"files"`
 }
 
@@ -64,6 +67,8 @@ type writer struct {
 	errs  ErrorList
 	// check, if set, vets each file's bytes before it is written.
 	check func(path string, data []byte) error
+	// preview marks a build with drafts, scheduled or expired content.
+	preview bool
 }
 
 // render schedules the file at p, made by fn.
@@ -192,9 +197,13 @@ func (w *writer) run(dir string, workers int, prev map[string]ManifestItem) (*Ma
 	if err := list.Err(); err != nil {
 		return nil, err
 	}
-	m := &Manifest{Version: 1, Files: items}
+	m := &Manifest{Version: 1, Preview: w.preview, Files: items}
 	// One file a line: readable, and far cheaper than indenting.
-	buf := bytes.NewBufferString(`{"version":1,"files":[`)
+	buf := bytes.NewBufferString(`{"version":1,`)
+	if w.preview {
+		buf.WriteString(`"preview":true,`)
+	}
+	buf.WriteString(`"files":[`)
 	for i, it := range items {
 		line, err := json.Marshal(it)
 		if err != nil {
