@@ -25,6 +25,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"rounds/feeds"
 	"rounds/generator"
 	"rounds/generator/digest"
@@ -568,11 +570,14 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "send", err)
 	}
-	subs, err := digest.LoadSubscribers(cfg.SubscribersPath())
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	store := func() (*s3.Client, error) { return publish.NewClient(ctx, storeOf(cfg)) }
+	subs, err := digest.ReadSubscribersFrom(ctx, store, cfg.SubscribersPath())
 	if err != nil {
 		return fail(stderr, "send", err)
 	}
-	ledger, err := digest.OpenFileLedger(cfg.LedgerDir(), ed.Slug, l.ID)
+	ledger, err := digest.OpenLedger(ctx, store, cfg.LedgerDir(), ed.Slug, l.ID, 10*time.Minute)
 	if err != nil {
 		return fail(stderr, "send", err)
 	}
@@ -610,8 +615,6 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "%-9s %s %d %s\n", r.State, to, r.Code, r.Reason)
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	sent, err := sender.Send(ctx, d, todo)
 	if tty {
 		fmt.Fprint(stdout, "\r\x1b[K")
@@ -670,7 +673,9 @@ func runPublish(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	client, err := publish.NewClient(ctx, publish.Store{Endpoint: p.Endpoint, Region: p.Region, PathStyle: p.PathStyle, Checksums: p.Checksums})
+	st := storeOf(cfg)
+	st.Endpoint, st.PathStyle = p.Endpoint, p.PathStyle
+	client, err := publish.NewClient(ctx, st)
 	if err != nil {
 		return fail(stderr, "publish", err)
 	}
@@ -711,6 +716,13 @@ func runPublish(args []string, stdout, stderr io.Writer) int {
 			p.Bucket, p.Prefix, len(plan.Uploads), len(plan.Updates), len(plan.Deletes), time.Since(start).Round(time.Millisecond))
 	}
 	return exitOK
+}
+
+// storeOf is the S3-compatible store [publish] describes, which private
+// buckets (subscribers, ledgers) share.
+func storeOf(cfg *generator.Config) publish.Store {
+	p := cfg.Publish
+	return publish.Store{Endpoint: p.Endpoint, Region: p.Region, PathStyle: p.PathStyle, Checksums: p.Checksums}
 }
 
 // fail prints every problem in err, one a line, and returns exit code 1.

@@ -138,7 +138,7 @@ func (c *Config) LedgerDir() string {
 }
 
 func (c *Config) abs(p string) string {
-	if p == "" || filepath.IsAbs(p) {
+	if p == "" || filepath.IsAbs(p) || strings.HasPrefix(p, "s3://") {
 		return p
 	}
 	return filepath.Join(c.Dir, p)
@@ -273,6 +273,9 @@ func (c *Config) privateGuard(out string) (func(path string, data []byte) error,
 	var errs ErrorList
 	sec := section(c.source, "[email]")
 	for _, p := range []struct{ key, path string }{{"subscribers", c.SubscribersPath()}, {"ledger", c.LedgerDir()}} {
+		if strings.HasPrefix(p.path, "s3://") {
+			continue // a private bucket is never the site's
+		}
 		for _, public := range []string{filepath.Join(c.Dir, "content"), filepath.Join(c.Dir, "themes"), out} {
 			if within(public, p.path) {
 				errs = append(errs, errorf(c.File, sec.line(p.key), "email."+p.key, "keep it outside content/, themes/ and the output folder, such as in .cache/ or a private bucket",

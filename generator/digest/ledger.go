@@ -2,6 +2,7 @@ package digest
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -14,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"golang.org/x/sys/unix"
 )
 
@@ -179,4 +181,18 @@ func (l *FileLedger) flush() {
 // Close closes the ledger and releases its lock.
 func (l *FileLedger) Close() error {
 	return errors.Join(l.f.Close(), l.lock.Close())
+}
+
+// OpenLedger opens the ledger of the edition and list at loc: a folder,
+// or a location in a private bucket ("s3://bucket/ledgers/") reached with
+// client. An S3 ledger's lock lasts ttl past the last sign of life.
+func OpenLedger(ctx context.Context, client func() (*s3.Client, error), loc, edition, list string, ttl time.Duration) (Ledger, error) {
+	if !strings.HasPrefix(loc, "s3://") {
+		return OpenFileLedger(loc, edition, list)
+	}
+	c, err := client()
+	if err != nil {
+		return nil, err
+	}
+	return OpenS3Ledger(ctx, c, loc, edition, list, ttl)
 }

@@ -1,6 +1,7 @@
 package digest
 
 import (
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"rounds/generator"
 )
@@ -114,3 +117,25 @@ func LoadSubscribers(path string) ([]*Subscriber, error) {
 
 // Mask hides most of an address for logs and messages: "j***@example.org".
 func Mask(email string) string { return generator.MaskAddress(email) }
+
+// ReadSubscribersFrom reads the subscribers at loc: a file, or an object
+// of a private bucket ("s3://bucket/subscribers.csv") read with client.
+func ReadSubscribersFrom(ctx context.Context, client func() (*s3.Client, error), loc string) ([]*Subscriber, error) {
+	if !strings.HasPrefix(loc, "s3://") {
+		return LoadSubscribers(loc)
+	}
+	bucket, key, err := ParseS3(loc)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client()
+	if err != nil {
+		return nil, err
+	}
+	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+	if err != nil {
+		return nil, fmt.Errorf("subscribers: reading %s: %w", loc, err)
+	}
+	defer out.Body.Close()
+	return ReadSubscribers(loc, out.Body)
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"rounds/generator"
+	"rounds/generator/s3lock"
 )
 
 // Options say what to publish where, and how.
@@ -136,11 +137,11 @@ func Publish(ctx context.Context, client *s3.Client, opts Options, planOut io.Wr
 		return nil, err
 	}
 	if !opts.DryRun {
-		unlock, err := lock(ctx, client, opts)
+		l, err := s3lock.Acquire(ctx, client, opts.Bucket, opts.Prefix+lockKey, "rounds publish", opts.LockTTL, opts.Now)
 		if err != nil {
-			return nil, err
+			return nil, explain(err)
 		}
-		defer unlock()
+		defer l.Release()
 	}
 	stored, err := list(ctx, client, opts.Bucket, opts.Prefix)
 	if err != nil {

@@ -307,7 +307,7 @@ func TestPublishRefuses(t *testing.T) {
 	// The lock: a live one stops the publish; an expired one is taken over.
 	lockBody := fmt.Sprintf(`{"host":"ci","pid":1,"started":%q,"expires":%q}`, testNow.Format(time.RFC3339), testNow.Add(time.Minute).Format(time.RFC3339))
 	c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("site"), Key: aws.String(lockKey), Body: strings.NewReader(lockBody)})
-	if _, err := Publish(ctx, c, opts(out, "site"), nil); err == nil || !strings.Contains(err.Error(), "another publish holds") {
+	if _, err := Publish(ctx, c, opts(out, "site"), nil); err == nil || !strings.Contains(err.Error(), "is held by another process") {
 		t.Errorf("a held lock: %v", err)
 	}
 	late := opts(out, "site")
