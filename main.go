@@ -48,6 +48,7 @@ Commands:
 	digest     render an edition as email, for review
 	send       send an edition's digest to a list's subscribers
 	publish    upload the built site to S3: only what changed
+	nightly    fetch, check, build, publish and send, as CI runs it
 	fetch      fetch the sources' feeds into the wire's cache
 	inbox      list the wire items no note covers yet
 	new        create a note or an edition from a template
@@ -88,6 +89,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runSend(args, stdout, stderr)
 	case "publish":
 		return runPublish(args, stdout, stderr)
+	case "nightly":
+		return runNightly(args, stdout, stderr)
 	case "inbox":
 		return runInbox(args, stdout, stderr)
 	case "sources":
@@ -542,56 +545,65 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "send", err)
 	}
-	cfg := site.Config
-	l := cfg.List(*list)
+	l := site.Config.List(*list)
 	if l == nil {
-		return fail(stderr, "send", fmt.Errorf("no list %q in %s; add a [[list]] table", *list, cfg.File))
+		return fail(stderr, "send", fmt.Errorf("no list %q in %s; add a [[list]] table", *list, site.Config.File))
 	}
 	ed, err := digest.Edition(site, slug)
 	if err != nil {
 		return fail(stderr, "send", err)
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := sendDigest(ctx, site, ed, l, *dryRun, now, stdout, stderr); err != nil {
+		return fail(stderr, "send", err)
+	}
+	return exitOK
+}
+
+// sendDigest renders the edition for the list and sends it to the list's
+// subscribers still due, or with dryRun prints who they are.
+func sendDigest(ctx context.Context, site *generator.Site, ed *generator.Edition, l *generator.ListConfig, dryRun bool, now time.Time, stdout, stderr io.Writer) error {
+	cfg := site.Config
 	tmpl, err := digest.LoadTemplates(cfg)
 	if err != nil {
-		return fail(stderr, "send", err)
+		return err
 	}
 	d, err := digest.Render(tmpl, site, ed, l)
 	if err != nil {
-		return fail(stderr, "send", err)
+		return err
 	}
 	if d == nil {
 		fmt.Fprintf(stdout, "rounds send: none of %s's notes are for list %s; nothing to send\n", ed.Slug, l.ID)
-		return exitOK
+		return nil
 	}
 	for _, w := range d.Warnings {
 		fmt.Fprintf(stderr, "rounds send: warning: %s\n", w)
 	}
-	composer, err := digest.NewComposer(cfg, !*dryRun)
+	composer, err := digest.NewComposer(cfg, !dryRun)
 	if err != nil {
-		return fail(stderr, "send", err)
+		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	store := func() (*s3.Client, error) { return publish.NewClient(ctx, storeOf(cfg)) }
 	subs, err := digest.ReadSubscribersFrom(ctx, store, cfg.SubscribersPath())
 	if err != nil {
-		return fail(stderr, "send", err)
+		return err
 	}
 	ledger, err := digest.OpenLedger(ctx, store, cfg.LedgerDir(), ed.Slug, l.ID, 10*time.Minute)
 	if err != nil {
-		return fail(stderr, "send", err)
+		return err
 	}
 	defer ledger.Close()
-	todo, rep, err := digest.Pending(ledger, l.ID, subs, now, !*dryRun)
+	todo, rep, err := digest.Pending(ledger, l.ID, subs, now, !dryRun)
 	if err != nil {
-		return fail(stderr, "send", err)
+		return err
 	}
-	if *dryRun {
+	if dryRun {
 		for _, s := range todo {
 			fmt.Fprintf(stdout, "would send  %s  %q\n", digest.Mask(s.Email), d.Subject)
 		}
 		fmt.Fprintf(stdout, "rounds send: dry run: %d to send, %d already handled (edition %s, list %s, %d notes)\n", len(todo), rep.Skipped, ed.Slug, l.ID, len(d.Notes))
-		return exitOK
+		return nil
 	}
 	smtpCfg := cfg.Email.SMTP
 	sender := &digest.Sender{
@@ -622,9 +634,9 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "rounds send: %s to %s: %d sent, %d failed, %d deferred (retried next run), %d unknown, %d already handled\n",
 		ed.Slug, l.ID, sent.Sent, sent.Failed, sent.Deferred, sent.Unknown, rep.Skipped)
 	if err != nil {
-		return fail(stderr, "send", fmt.Errorf("%w; run the same command again to send to the rest", err))
+		return fmt.Errorf("%w; run the same command again to send to the rest", err)
 	}
-	return exitOK
+	return nil
 }
 
 func runPublish(args []string, stdout, stderr io.Writer) int {
@@ -649,21 +661,19 @@ func runPublish(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "publish", err)
 	}
-	p := cfg.Publish
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if set["bucket"] {
-		p.Bucket = *bucket
-	}
-	if set["prefix"] {
-		p.Prefix = *prefix
-	}
-	if set["endpoint"] {
-		p.Endpoint = *endpoint
-	}
-	if set["path-style"] {
-		p.PathStyle = *pathStyle
-	}
+	p := &cfg.Publish
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "bucket":
+			p.Bucket = *bucket
+		case "prefix":
+			p.Prefix = *prefix
+		case "endpoint":
+			p.Endpoint = *endpoint
+		case "path-style":
+			p.PathStyle = *pathStyle
+		}
+	})
 	if p.Bucket == "" {
 		fmt.Fprintf(stderr, "rounds publish: no bucket: set [publish] bucket in %s or pass --bucket\n", cfg.File)
 		return exitUsage
@@ -673,15 +683,22 @@ func runPublish(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	st := storeOf(cfg)
-	st.Endpoint, st.PathStyle = p.Endpoint, p.PathStyle
-	client, err := publish.NewClient(ctx, st)
-	if err != nil {
+	if err := publishSite(ctx, cfg, *dir, *dryRun, *confirm, stdout); err != nil {
 		return fail(stderr, "publish", err)
 	}
+	return exitOK
+}
+
+// publishSite publishes the build in dir where cfg's [publish] says.
+func publishSite(ctx context.Context, cfg *generator.Config, dir string, dryRun, confirm bool, stdout io.Writer) error {
+	p := cfg.Publish
+	client, err := publish.NewClient(ctx, storeOf(cfg))
+	if err != nil {
+		return err
+	}
 	opts := publish.Options{
-		Dir: *dir, Bucket: p.Bucket, Prefix: p.Prefix, Types: map[string]string{}, Gzip: p.Gzip,
-		MaxDeletes: p.MaxDeletes, Confirm: *confirm, DryRun: *dryRun, Exclude: p.Exclude, Workers: p.Workers,
+		Dir: dir, Bucket: p.Bucket, Prefix: p.Prefix, Types: map[string]string{}, Gzip: p.Gzip,
+		MaxDeletes: p.MaxDeletes, Confirm: confirm, DryRun: dryRun, Exclude: p.Exclude, Workers: p.Workers,
 	}
 	for ext, t := range p.Types {
 		opts.Types["."+ext] = t
@@ -693,9 +710,8 @@ func runPublish(args []string, stdout, stderr io.Writer) int {
 		opts.Rules = append(opts.Rules, publish.DefaultRules...)
 	}
 	if p.CloudFront != "" {
-		opts.Invalidator, err = publish.NewCloudFront(ctx, p.CloudFront)
-		if err != nil {
-			return fail(stderr, "publish", err)
+		if opts.Invalidator, err = publish.NewCloudFront(ctx, p.CloudFront); err != nil {
+			return err
 		}
 	}
 	if isTerminal(stdout) {
@@ -709,12 +725,137 @@ func runPublish(args []string, stdout, stderr io.Writer) int {
 	start := time.Now()
 	plan, err := publish.Publish(ctx, client, opts, stdout)
 	if err != nil {
-		return fail(stderr, "publish", err)
+		return err
 	}
-	if !*dryRun {
+	if !dryRun {
 		fmt.Fprintf(stdout, "rounds publish: s3://%s/%s up to date: %d uploaded, %d headers updated, %d deleted in %s\n",
 			p.Bucket, p.Prefix, len(plan.Uploads), len(plan.Updates), len(plan.Deletes), time.Since(start).Round(time.Millisecond))
 	}
+	return nil
+}
+
+func runNightly(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("nightly", "nightly [--config F] [--now T] [--dry-run] [--skip STAGES]", stderr)
+	config := fs.String("config", "config.toml", "the newsletter's configuration `file`")
+	nowFlag := fs.String("now", "", "as of `time` (default $ROUNDS_NOW, $SOURCE_DATE_EPOCH or the clock)")
+	dryRun := fs.Bool("dry-run", false, "plan the publish and the sends, and change nothing remote")
+	skip := fs.String("skip", "", "comma-separated `stages` to skip: fetch, check, build, publish, send")
+	if code, ok := parse(fs, args, stdout); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "rounds nightly: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return exitUsage
+	}
+	skipped := map[string]bool{}
+	for _, st := range strings.Split(*skip, ",") {
+		if st = strings.TrimSpace(st); st != "" {
+			if !slices.Contains([]string{"fetch", "check", "build", "publish", "send"}, st) {
+				fmt.Fprintf(stderr, "rounds nightly: --skip: unknown stage %q\n", st)
+				return exitUsage
+			}
+			skipped[st] = true
+		}
+	}
+	now, err := parseNow(*nowFlag)
+	if err != nil {
+		fmt.Fprintf(stderr, "rounds nightly: %v\n", err)
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	cfg, err := generator.LoadConfig(*config)
+	if err != nil {
+		return fail(stderr, "nightly", err)
+	}
+	var site *generator.Site
+	stages := []struct {
+		name string
+		run  func() error
+	}{
+		{"fetch", func() error {
+			if len(cfg.Sources) == 0 {
+				fmt.Fprintln(stdout, "nightly: fetch: no sources")
+				return nil
+			}
+			reports, err := generator.Fetch(ctx, cfg, generator.FetchOptions{})
+			failed := 0
+			for _, r := range reports {
+				if r.Status == feeds.Failed || r.Status == feeds.BackingOff {
+					failed++
+					fmt.Fprintln(stdout, fetchLine(r))
+				}
+			}
+			fmt.Fprintf(stdout, "nightly: fetch: %d sources, %d failing (they keep their last items)\n", len(reports), failed)
+			return err // only a cache that could not be written
+		}},
+		{"check", func() error {
+			var err error
+			if site, err = generator.Check(cfg, &generator.Options{Now: now}); err != nil {
+				return err
+			}
+			if len(cfg.Lists) > 0 && cfg.Email.SMTP.Host != "" {
+				if _, err := digest.LoadTemplates(cfg); err != nil {
+					return err
+				}
+			}
+			fmt.Fprintf(stdout, "nightly: check: %d notes, %d editions\n", len(site.Notes), len(site.Editions))
+			return nil
+		}},
+		{"build", func() error {
+			res, err := generator.Build(&generator.Options{Config: cfg.File, Now: now})
+			if err == nil {
+				fmt.Fprintf(stdout, "nightly: build: %d files into %s\n", res.Files, res.Out)
+			}
+			return err
+		}},
+		{"publish", func() error {
+			if cfg.Publish.Bucket == "" {
+				fmt.Fprintln(stdout, "nightly: publish: no [publish] bucket; skipped")
+				return nil
+			}
+			return publishSite(ctx, cfg, filepath.Join(cfg.Dir, "public"), *dryRun, false, stdout)
+		}},
+		{"send", func() error {
+			if len(cfg.Lists) == 0 || cfg.Email.SMTP.Host == "" {
+				fmt.Fprintln(stdout, "nightly: send: no [[list]] or no [email.smtp] host; skipped")
+				return nil
+			}
+			if site == nil {
+				var err error
+				if site, err = generator.Check(cfg, &generator.Options{Now: now}); err != nil {
+					return err
+				}
+			}
+			// Editions dated within the send window, oldest first; the
+			// ledgers make sending one again a no-op.
+			for i := len(site.Editions) - 1; i >= 0; i-- {
+				ed := site.Editions[i]
+				if now.Sub(ed.Published) > cfg.Email.SendWindow() {
+					continue
+				}
+				for _, l := range cfg.Lists {
+					if err := sendDigest(ctx, site, ed, l, *dryRun, now, stdout, stderr); err != nil {
+						return fmt.Errorf("%s to %s: %w", ed.Slug, l.ID, err)
+					}
+				}
+			}
+			return nil
+		}},
+	}
+	for _, st := range stages {
+		if skipped[st.name] {
+			fmt.Fprintf(stdout, "nightly: %s: skipped (--skip)\n", st.name)
+			continue
+		}
+		if err := st.run(); err != nil {
+			fail(stderr, "nightly", err)
+			fmt.Fprintf(stderr, "rounds nightly: stopped at %s; the later stages did not run\n", st.name)
+			return exitFail
+		}
+	}
+	fmt.Fprintln(stdout, "rounds nightly: done")
 	return exitOK
 }
 

@@ -350,3 +350,131 @@ func TestPublishCommand(t *testing.T) {
 		t.Errorf("publish with bad credentials: exit %d %s", code, stderr)
 	}
 }
+
+// TestNightly runs the whole pipeline against loopback servers: feeds,
+// an S3-compatible store and an SMTP server; then again, which sends
+// nothing twice; then with a broken note, which stops it before publish.
+func TestNightly(t *testing.T) {
+	feedSrv := httptest.NewServer(http.FileServer(http.Dir(filepath.Join("feeds", "testdata", "wire"))))
+	defer feedSrv.Close()
+	s3srv := s3test.New(t)
+	c := s3srv.Bucket(t, "newsletter")
+	mail := smtptest.New(t, true)
+	t.Setenv("AWS_ACCESS_KEY_ID", s3test.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", s3test.SecretKey)
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("ROUNDS_UNSUBSCRIBE_SECRET", "a-long-enough-test-secret")
+	t.Setenv("ROUNDS_SMTP_USERNAME", smtptest.User)
+	t.Setenv("ROUNDS_SMTP_PASSWORD", smtptest.Password)
+	key, _ := ed25519KeyPEM()
+	t.Setenv("ROUNDS_DKIM_KEY", key)
+
+	dir := t.TempDir()
+	os.Symlink(must(filepath.Abs("themes")), filepath.Join(dir, "themes"))
+	copyDir(t, "content", filepath.Join(dir, "content"))
+	example, _ := os.ReadFile("config.toml")
+	base, _, _ := strings.Cut(string(example), "\n[wire]")
+	email := string(example)[strings.Index(string(example), "\n[email]"):]
+	email, _, _ = strings.Cut(email, "\n[email.smtp]")
+	config := filepath.Join(dir, "config.toml")
+	os.WriteFile(config, []byte(base+email+fmt.Sprintf(`
+[email.smtp]
+host = "127.0.0.1"
+port = %d
+security = "none"
+
+[[list]]
+id = "everything"
+name = "Rounds: every note"
+
+[[source]]
+name = "BMJ"
+url = "%s/bmj.xml"
+kind = "journal"
+
+[[source]]
+name = "NEJM"
+url = "%s/challenge.html"
+kind = "journal"
+
+[publish]
+bucket = "newsletter"
+endpoint = %q
+path_style = true
+checksums = "when_required"
+`, mail.Port, feedSrv.URL, feedSrv.URL, s3srv.Endpoint)), 0o644)
+	os.WriteFile(filepath.Join(dir, "subscribers.csv"), []byte(smtptest.Subscribers(3, "everything")), 0o600)
+
+	// Edition 3 is dated 21 November; the nightly runs on the 22nd.
+	code, stdout, stderr := rounds("nightly", "--config", config, "--now", "2026-11-22T06:00:00Z")
+	if code != 0 {
+		t.Fatalf("nightly: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"nightly: fetch: 2 sources, 1 failing", "nightly: check:", "nightly: build:", "rounds publish: s3://newsletter/ up to date", "3 sent", "rounds nightly: done"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("nightly output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if got := mail.Messages(); len(got) != 3 {
+		t.Errorf("%d subscribers got the edition, want 3", len(got))
+	}
+	if _, err := c.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String("newsletter"), Key: aws.String("wire/index.html")}); err != nil {
+		t.Errorf("the published site lacks the wire: %v", err)
+	}
+
+	code, stdout, _ = rounds("nightly", "--config", config, "--now", "2026-11-23T06:00:00Z")
+	if code != 0 || !strings.Contains(stdout, "0 sent") || !strings.Contains(stdout, "3 already handled") {
+		t.Errorf("second nightly: exit %d\n%s", code, stdout)
+	}
+	for to, msgs := range mail.Messages() {
+		if len(msgs) != 1 {
+			t.Errorf("%s got %d messages", to, len(msgs))
+		}
+	}
+	// A week later the edition is past the send window: nothing is sent.
+	code, stdout, _ = rounds("nightly", "--config", config, "--now", "2026-11-28T06:00:00Z", "--skip", "fetch")
+	if code != 0 || strings.Contains(stdout, "rounds send:") {
+		t.Errorf("nightly past the send window: exit %d\n%s", code, stdout)
+	}
+
+	// A broken note stops the pipeline at check: nothing is published.
+	os.WriteFile(filepath.Join(dir, "content", "notes", "broken.md"), []byte("+++\ntitle = \"Broken\"\ndate = \"not a date\"\n+++\n"), 0o644)
+	before, _ := c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("newsletter")})
+	code, stdout, stderr = rounds("nightly", "--config", config, "--now", "2026-11-28T06:00:00Z", "--skip", "fetch")
+	if code != 1 || !strings.Contains(stderr, "broken.md:3: date") || !strings.Contains(stderr, "stopped at check") || strings.Contains(stdout, "nightly: build") {
+		t.Errorf("nightly with a broken note: exit %d\n%s%s", code, stdout, stderr)
+	}
+	after, _ := c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("newsletter")})
+	if len(after.Contents) != len(before.Contents) {
+		t.Error("a failed nightly changed the bucket")
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// copyDir copies the folder src to dst.
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

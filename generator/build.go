@@ -201,3 +201,14 @@ func (s *Site) sitemap(buf *bytes.Buffer) error {
 	}
 	return nil
 }
+
+// Check loads the configuration's content and theme as a build would,
+// and returns the site or every problem found, writing nothing.
+func Check(cfg *Config, opts *Options) (*Site, error) {
+	site, err := LoadContent(cfg, opts)
+	_, themeErr := LoadTheme(cfg, templateFuncs(cfg))
+	if err != nil || themeErr != nil {
+		return nil, append(AsList(err), AsList(themeErr)...).Err()
+	}
+	return site, nil
+}

@@ -35,6 +35,9 @@ type EmailConfig struct {
 	Ledger string `toml:"ledger"`
 	// Out is where rounds digest writes its files for review.
 	Out string `toml:"out"`
+	// SendWithin is how long after its date rounds nightly sends an
+	// edition: a subscriber who joins later does not get old editions.
+	SendWithin string `toml:"send_within"`
 	// DKIM signs each message when a key is given in the file DKIMKeyFile
 	// or in $ROUNDS_DKIM_KEY (PEM).
 	DKIMDomain   string `toml:"dkim_domain"`
@@ -43,7 +46,8 @@ type EmailConfig struct {
 
 	SMTP SMTPConfig `toml:"smtp"`
 
-	from *mail.Address
+	from       *mail.Address
+	sendWithin time.Duration
 }
 
 // SMTPConfig is the [email.smtp] table. The user name and password come
@@ -89,12 +93,16 @@ func defaultEmail() EmailConfig {
 		Subscribers: "subscribers.csv",
 		Ledger:      ".cache/ledger",
 		Out:         ".cache/digest",
+		SendWithin:  "72h",
 		SMTP: SMTPConfig{
 			Port: 587, Security: "starttls", Connections: 4, Rate: 0, Retries: 3,
 			PauseAfter: 10, Pause: "30s", Timeout: "30s",
 		},
 	}
 }
+
+// SendWindow is how long after its date an edition is sent by nightly.
+func (e *EmailConfig) SendWindow() time.Duration { return e.sendWithin }
 
 // FromAddress is the parsed From address, or nil if none is configured.
 func (e *EmailConfig) FromAddress() *mail.Address { return e.from }
@@ -164,6 +172,11 @@ func (c *Config) checkEmail(data []byte) ErrorList {
 		if _, err := mail.ParseAddress(e.ReplyTo); err != nil {
 			bad("reply_to", "use an email address", "%q: %v", e.ReplyTo, err)
 		}
+	}
+	if d, err := time.ParseDuration(e.SendWithin); err != nil || d <= 0 {
+		bad("send_within", `use a duration such as "72h"`, "%q", e.SendWithin)
+	} else {
+		e.sendWithin = d
 	}
 	if strings.ContainsAny(e.Subject, "\r\n") {
 		bad("subject", "keep the subject on one line", "has a line break")
