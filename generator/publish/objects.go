@@ -110,6 +110,13 @@ func cacheControl(p string, rules []Rule) string {
 // matches any number of segments, "{a,b}" either alternative, and the rest
 // is path.Match within a segment.
 func match(pattern, p string) bool {
+	// The common forms, quickly: "**" and "**/NAME".
+	if pattern == "**" {
+		return true
+	}
+	if rest, ok := strings.CutPrefix(pattern, "**/"); ok && !strings.Contains(rest, "/") && !strings.Contains(rest, "**") {
+		return match(rest, path.Base(p))
+	}
 	if i := strings.IndexByte(pattern, '{'); i >= 0 {
 		if j := strings.IndexByte(pattern[i:], '}'); j > 0 {
 			for _, alt := range strings.Split(pattern[i+1:i+j], ",") {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -143,13 +144,21 @@ func Publish(ctx context.Context, client *s3.Client, opts Options, planOut io.Wr
 		}
 		defer l.Release()
 	}
-	stored, err := list(ctx, client, opts.Bucket, opts.Prefix)
+	// The record is read while the bucket is listed.
+	var record map[string]recordEntry
+	var recordErr error
+	recordRead := make(chan struct{})
+	go func() {
+		defer close(recordRead)
+		record, recordErr = readRecord(ctx, client, opts.Bucket, opts.Prefix)
+	}()
+	stored, err := listRanges(ctx, client, opts.Bucket, opts.Prefix, objects, opts.Workers)
+	<-recordRead
 	if err != nil {
 		return nil, err
 	}
-	record, err := readRecord(ctx, client, opts.Bucket, opts.Prefix)
-	if err != nil {
-		return nil, err
+	if recordErr != nil {
+		return nil, recordErr
 	}
 	plan := &Plan{}
 	want := map[string]bool{}
@@ -222,8 +231,10 @@ func Publish(ctx context.Context, client *s3.Client, opts Options, planOut io.Wr
 	}); err != nil {
 		return plan, err
 	}
-	if err := writeRecord(ctx, client, opts.Bucket, opts.Prefix, next); err != nil {
-		return plan, err
+	if len(plan.Uploads)+len(plan.Updates)+len(plan.Deletes) > 0 || len(record) != len(next) {
+		if err := writeRecord(ctx, client, opts.Bucket, opts.Prefix, next); err != nil {
+			return plan, err
+		}
 	}
 	if len(plan.Deletes) > opts.MaxDeletes && !opts.Confirm {
 		return plan, fmt.Errorf("uploaded everything, deleted nothing: the plan deletes %d objects, more than max_deletes (%d); check the plan with --dry-run, then run again with --confirm", len(plan.Deletes), opts.MaxDeletes)
@@ -404,6 +415,75 @@ func escapeKey(k string) string {
 		parts[i] = strings.ReplaceAll(strings.ReplaceAll(p, "%", "%25"), " ", "%20")
 	}
 	return strings.Join(parts, "/")
+}
+
+// listRanges lists the objects under prefix in parallel: the keys the
+// site should have, sorted, cut the key space into ranges, and each range
+// is listed on its own from the key before it. Keys outside the site's
+// (to delete) fall in one range or another, so nothing is missed.
+func listRanges(ctx context.Context, client *s3.Client, bucket, prefix string, objects []Object, workers int) (map[string]listed, error) {
+	keys := make([]string, len(objects))
+	for i, o := range objects {
+		keys[i] = o.Key
+	}
+	sort.Strings(keys)
+	// A range is a page: the keys after bounds[i] up to bounds[i+1]. The
+	// first starts at the prefix, the last runs to its end; keys the site
+	// does not have only make a range take another page.
+	const page = 1000
+	n := (len(keys) + page - 1) / page
+	if n <= 1 {
+		return list(ctx, client, bucket, prefix)
+	}
+	bounds := make([]string, n+1)
+	for i := 1; i < n; i++ {
+		bounds[i] = keys[i*page-1]
+	}
+	parts := make([]map[string]listed, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(workers, 1))
+	for i := range n {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			in := &s3.ListObjectsV2Input{Bucket: &bucket, Prefix: &prefix, MaxKeys: aws.Int32(page)}
+			if i > 0 {
+				in.StartAfter = aws.String(bounds[i])
+			}
+			part := map[string]listed{}
+			p := s3.NewListObjectsV2Paginator(client, in)
+			for p.HasMorePages() {
+				page, err := p.NextPage(ctx)
+				if err != nil {
+					errs[i] = fmt.Errorf("listing s3://%s/%s: %w", bucket, prefix, explain(err))
+					return
+				}
+				for _, o := range page.Contents {
+					k := aws.ToString(o.Key)
+					if i < n-1 && k > bounds[i+1] {
+						parts[i] = part
+						return
+					}
+					part[k] = listed{etag: aws.ToString(o.ETag), size: aws.ToInt64(o.Size)}
+					if i < n-1 && k == bounds[i+1] {
+						parts[i] = part
+						return
+					}
+				}
+			}
+			parts[i] = part
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	out := map[string]listed{}
+	for _, p := range parts {
+		maps.Copy(out, p)
+	}
+	return out, nil
 }
 
 type listed struct {
