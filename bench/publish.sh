@@ -80,24 +80,32 @@ run() {
 
 echo "== first publish of $N notes (not timed for the comparison)"
 build
-run rounds-1 "$P/rounds" publish --config "$P/site/config.toml"
-run hugo-1 hugo deploy -s "$P/hugo-site" --target bench --maxDeletes -1
-run sync-1 "$AWS" s3 sync --only-show-errors "$P/site/public" s3://sync --endpoint-url "$endpoint"
-echo "  rounds $(cat "$P/rounds-1.time") s, hugo deploy $(cat "$P/hugo-1.time") s, aws s3 sync $(cat "$P/sync-1.time") s"
+run rounds-0 "$P/rounds" publish --config "$P/site/config.toml"
+run hugo-0 hugo deploy -s "$P/hugo-site" --target bench --maxDeletes -1
+run sync-0 "$AWS" s3 sync --only-show-errors "$P/site/public" s3://sync --endpoint-url "$endpoint"
+echo "  rounds $(cat "$P/rounds-0.time") s, hugo deploy $(cat "$P/hugo-0.time") s, aws s3 sync $(cat "$P/sync-0.time") s"
 
-echo "== one note changed, rebuilt"
+# Three rounds of: change one note, rebuild with both tools, republish
+# with each; aws s3 sync in the last round only (it takes half a minute).
 note="$P/site/content/notes/$(ls "$P/site/content/notes" | sed -n "$((N / 2))p")"
-printf '\nA sentence the curator added after the first publish.\n' >>"$note"
-build
-run rounds-2 "$P/rounds" publish --config "$P/site/config.toml"
-run hugo-2 hugo deploy -s "$P/hugo-site" --target bench --maxDeletes -1
-run sync-2 "$AWS" s3 sync "$P/site/public" s3://sync --endpoint-url "$endpoint"
+rm -f "$P/rounds.times" "$P/hugo.times"
+for i in 1 2 3; do
+	printf '\nA sentence the curator added after publish %d.\n' "$i" >>"$note"
+	build
+	run rounds-$i "$P/rounds" publish --config "$P/site/config.toml"
+	run hugo-$i hugo deploy -s "$P/hugo-site" --target bench --maxDeletes -1
+	cat "$P/rounds-$i.time" >>"$P/rounds.times"
+	cat "$P/hugo-$i.time" >>"$P/hugo.times"
+	echo "  round $i: rounds $(cat "$P/rounds-$i.time") s ($(grep -o '[0-9]* uploaded' "$P/rounds-$i.log")), hugo deploy $(cat "$P/hugo-$i.time") s"
+done
+run sync-3 "$AWS" s3 sync "$P/site/public" s3://sync --endpoint-url "$endpoint"
 
-ru=$(grep -o '[0-9]* uploaded' "$P/rounds-2.log" | cut -d' ' -f1)
-hu=$(grep -o 'Identified [0-9]* file' "$P/hugo-2.log" | grep -o '[0-9]*' || echo "?")
-su=$(grep -o 'upload:' "$P/sync-2.log" | wc -l)
-rt=$(cat "$P/rounds-2.time") ht=$(cat "$P/hugo-2.time") st=$(cat "$P/sync-2.time")
-echo "== republish after a one-note change"
+median() { sort -n "$1" | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+ru=$(grep -o '[0-9]* uploaded' "$P/rounds-3.log" | cut -d' ' -f1)
+hu=$(grep -o 'Identified [0-9]* file' "$P/hugo-3.log" | grep -o '[0-9]*' || echo "?")
+su=$(grep -o 'upload:' "$P/sync-3.log" | wc -l)
+rt=$(median "$P/rounds.times") ht=$(median "$P/hugo.times") st=$(cat "$P/sync-3.time")
+echo "== republish after a one-note change (median of 3; aws s3 sync once)"
 printf '  %-12s %8s %10s\n' "" "wall s" "uploads"
 printf '  %-12s %8.2f %10s\n' rounds "$rt" "$ru" "hugo deploy" "$ht" "$hu" "aws s3 sync" "$st" "$su"
 awk -v r="$rt" -v h="$ht" 'BEGIN {
