@@ -514,6 +514,32 @@ func TestSendReplies(t *testing.T) {
 	}
 }
 
+// TestSendImplicitTLS sends over TLS from the first byte (port 465).
+func TestSendImplicitTLS(t *testing.T) {
+	t.Parallel()
+	ts := smtptest.NewTLS(t)
+	d, c, dir := setup(t)
+	subs, _ := ReadSubscribers("s.csv", strings.NewReader(smtptest.Subscribers(3, "clinicians")))
+	l, _ := OpenFileLedger(dir, d.Edition.Slug, "clinicians")
+	defer l.Close()
+	s := sender(t, ts, c, l)
+	s.Security = "tls"
+	rep, err := s.Send(context.Background(), d, subs)
+	if err != nil || rep.Sent != 3 || len(ts.Messages()) != 3 {
+		t.Errorf("over implicit TLS: %+v %v", rep, err)
+	}
+	// A server whose certificate is not trusted is refused.
+	s2 := sender(t, ts, c, l)
+	s2.Security, s2.TLS = "tls", nil
+	s2.Retries = 0
+	l2, _ := OpenFileLedger(t.TempDir(), d.Edition.Slug, "clinicians")
+	defer l2.Close()
+	s2.Ledger = l2
+	if _, err := s2.Send(context.Background(), d, subs[:1]); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("an untrusted certificate: %v", err)
+	}
+}
+
 func TestSendAuthFailure(t *testing.T) {
 	t.Parallel()
 	ts := smtptest.New(t, false)

@@ -55,6 +55,18 @@ const User, Password = "rounds", "s3cret-password"
 // and accepts AUTH in the clear.
 func New(t testing.TB, insecure bool) *Server {
 	t.Helper()
+	return start(t, insecure, false)
+}
+
+// NewTLS starts a server that speaks TLS from the first byte, as on port
+// 465.
+func NewTLS(t testing.TB) *Server {
+	t.Helper()
+	return start(t, true, true)
+}
+
+func start(t testing.TB, insecure, implicitTLS bool) *Server {
+	t.Helper()
 	ts := &Server{Received: map[string][][]byte{}}
 	cert, pemBytes := selfSigned(t)
 	ts.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
@@ -77,6 +89,9 @@ func New(t testing.TB, insecure bool) *Server {
 	}
 	ts.Addr = ln.Addr().String()
 	ts.Port = ln.Addr().(*net.TCPAddr).Port
+	if implicitTLS {
+		ln = tls.NewListener(ln, ts.TLS)
+	}
 	go s.Serve(ln)
 	t.Cleanup(func() { s.Close() })
 	return ts
