@@ -15,6 +15,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -31,6 +33,7 @@ import (
 	"rounds/generator"
 	"rounds/generator/digest"
 	"rounds/generator/publish"
+	"rounds/generator/serve"
 )
 
 // version is set at link time with -ldflags "-X main.version=…".
@@ -49,6 +52,7 @@ Commands:
 	send       send an edition's digest to a list's subscribers
 	publish    upload the built site to S3: only what changed
 	nightly    fetch, check, build, publish and send, as CI runs it
+	serve      preview the site, with drafts, rebuilt and reloaded on save
 	fetch      fetch the sources' feeds into the wire's cache
 	inbox      list the wire items no note covers yet
 	new        create a note or an edition from a template
@@ -91,6 +95,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runPublish(args, stdout, stderr)
 	case "nightly":
 		return runNightly(args, stdout, stderr)
+	case "serve":
+		return runServe(args, stdout, stderr)
 	case "inbox":
 		return runInbox(args, stdout, stderr)
 	case "sources":
@@ -856,6 +862,59 @@ func runNightly(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	fmt.Fprintln(stdout, "rounds nightly: done")
+	return exitOK
+}
+
+func runServe(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("serve", "serve [--config F] [--bind ADDR] [--port N]", stderr)
+	config := fs.String("config", "config.toml", "the newsletter's configuration `file`")
+	bind := fs.String("bind", "127.0.0.1", "listen on `address` (0.0.0.0 opens the preview to the network)")
+	port := fs.Int("port", 1313, "listen on `port`")
+	if code, ok := parse(fs, args, stdout); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "rounds serve: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return exitUsage
+	}
+	srv := &serve.Server{Config: *config}
+	srv.Rebuilt = func(took time.Duration, incremental bool, err error) {
+		kind := "full"
+		if incremental {
+			kind = "incremental"
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "rounds serve: rebuild failed (the last good site is served):\n%v\n", err)
+			return
+		}
+		fmt.Fprintf(stdout, "rounds serve: rebuilt (%s) in %s\n", kind, took.Round(time.Millisecond))
+	}
+	if err := srv.Build(); err != nil {
+		return fail(stderr, "serve", err)
+	}
+	addr := net.JoinHostPort(*bind, strconv.Itoa(*port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fail(stderr, "serve", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	go func() {
+		if err := srv.Watch(ctx); err != nil {
+			fmt.Fprintf(stderr, "rounds serve: watching: %v\n", err)
+			stop()
+		}
+	}()
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		hs.Close()
+	}()
+	fmt.Fprintf(stdout, "rounds serve: http://%s%s (drafts and scheduled notes shown; Ctrl-C to stop)\n", addr, srv.Base())
+	if err := hs.Serve(ln); err != nil && err != http.ErrServerClosed {
+		return fail(stderr, "serve", err)
+	}
 	return exitOK
 }
 

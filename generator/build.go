@@ -114,7 +114,11 @@ func (s *Site) plan(w *writer, opts *Options) {
 		pg(&PageData{Kind: "edition", Path: e.Path(), Title: e.Title, Description: e.Summary, Edition: e, Notes: e.Notes, Feeds: edFeeds})
 	}
 	pg(&PageData{Kind: "list", Path: "archive/", Title: "Archive", Description: "Every edition of " + cfg.Title + ".", Editions: s.Editions, Feeds: edFeeds})
-	writeFeeds(w, "editions/", s.editionChannel())
+	var edNotes []*Note
+	for _, e := range s.Editions {
+		edNotes = append(edNotes, e.Notes...)
+	}
+	writeFeeds(w, "editions/", s.editionChannel(), edNotes)
 
 	for _, group := range []struct {
 		kind, title string
@@ -127,7 +131,7 @@ func (s *Site) plan(w *writer, opts *Options) {
 			paginate(t.Path(), t.Notes, cfg.Paginate, func(p *Paginator, notes []*Note) {
 				pg(&PageData{Kind: "topic", Path: pagePath(t.Path(), p.Number), Title: t.Title, Description: fmt.Sprintf("Notes on %s from %s.", t.Title, cfg.Title), Topic: t, Notes: notes, Paginator: p, Feeds: links})
 			})
-			writeFeeds(w, t.Path(), s.noteChannel(title, "", t.Path(), t.Notes))
+			writeFeeds(w, t.Path(), s.noteChannel(title, "", t.Path(), t.Notes), t.Notes[:min(len(t.Notes), cfg.Feeds.Limit)])
 		}
 	}
 	for _, p := range s.Pages {
@@ -135,9 +139,9 @@ func (s *Site) plan(w *writer, opts *Options) {
 	}
 	s.planWire(w, pg)
 	pg(&PageData{Kind: "404", Path: "404.html", Title: "Page not found"})
-	writeFeeds(w, "", s.noteChannel(cfg.Title, cfg.Description, "", s.Notes))
+	writeFeeds(w, "", s.noteChannel(cfg.Title, cfg.Description, "", s.Notes), s.Notes[:min(len(s.Notes), cfg.Feeds.Limit)])
 
-	w.render("sitemap.xml", s.sitemap)
+	w.add(job{path: "sitemap.xml", fn: s.sitemap, all: true}, "sitemap.xml")
 	w.render("robots.txt", func(buf *bytes.Buffer) error {
 		fmt.Fprintf(buf, "User-agent: *\nAllow: /\n\nSitemap: %s\n", cfg.AbsURL("sitemap.xml"))
 		return nil

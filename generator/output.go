@@ -56,6 +56,11 @@ type job struct {
 	path string
 	fn   func(buf *bytes.Buffer) error // renders the file's bytes
 	src  string                        // or: the file to copy
+	// deps are the notes the file shows; a file with all set depends on
+	// every note. An incremental rebuild re-renders the files whose notes
+	// changed.
+	deps []*Note
+	all  bool
 }
 
 // writer gathers a build's output files and writes them in parallel.
@@ -94,7 +99,17 @@ func (w *writer) page(d *PageData) {
 	if d.Kind == "404" {
 		p = "404.html"
 	}
-	w.render(p, func(buf *bytes.Buffer) error { return w.theme.execute(buf, d.Kind, d) })
+	j := job{path: p, fn: func(buf *bytes.Buffer) error { return w.theme.execute(buf, d.Kind, d) }}
+	if d.Note != nil {
+		j.deps = append(j.deps, d.Note)
+	}
+	j.deps = append(j.deps, d.Notes...)
+	if d.Edition != nil {
+		j.deps = append(j.deps, d.Edition.Notes...)
+	}
+	// Wire pages name the notes that curate their stories.
+	j.all = d.Kind == "wire"
+	w.add(j, p)
 }
 
 // run writes every scheduled file into dir and returns the manifest. prev

@@ -109,10 +109,36 @@ type contentFile struct {
 
 // LoadContent reads the content of the site configured by cfg.
 func LoadContent(cfg *Config, opts *Options) (*Site, error) {
+	site, _, err := new(ContentCache).Load(cfg, opts)
+	return site, err
+}
+
+// A ContentCache keeps the parsed content files of a site between loads,
+// so that a load after an edit parses only the files that changed. It is
+// what rounds serve rebuilds from.
+type ContentCache struct {
+	files map[string]*contentFile // by absolute path
+	stamp map[string]fileStamp
+}
+
+type fileStamp struct {
+	size int64
+	mod  time.Time
+}
+
+// Load reads the site's content, parsing only the files that are new or
+// changed since the last Load, and returns the site and the project paths
+// of the files that changed, were added or were removed.
+func (c *ContentCache) Load(cfg *Config, opts *Options) (*Site, []string, error) {
 	if opts.Now.IsZero() {
-		return nil, errors.New("build: no present time set")
+		return nil, nil, errors.New("build: no present time set")
 	}
-	var files []*contentFile
+	if c.files == nil {
+		c.files, c.stamp = map[string]*contentFile{}, map[string]fileStamp{}
+	}
+	var files, parse []*contentFile
+	var changed []string
+	seenFile := map[string]bool{}
 	for _, kind := range []string{"notes", "editions", "pages"} {
 		dir := filepath.Join(cfg.Dir, "content", kind)
 		entries, err := os.ReadDir(dir)
@@ -120,21 +146,52 @@ func LoadContent(cfg *Config, opts *Options) (*Site, error) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("content/%s: %w", kind, err)
+			return nil, nil, fmt.Errorf("content/%s: %w", kind, err)
 		}
 		for _, e := range entries {
 			if e.IsDir() || filepath.Ext(e.Name()) != ".md" || strings.HasPrefix(e.Name(), ".") {
 				continue
 			}
-			files = append(files, &contentFile{
-				kind: kind,
-				path: filepath.ToSlash(filepath.Join("content", kind, e.Name())),
-				abs:  filepath.Join(dir, e.Name()),
-			})
+			abs := filepath.Join(dir, e.Name())
+			seenFile[abs] = true
+			var st fileStamp
+			if info, err := e.Info(); err == nil {
+				st = fileStamp{info.Size(), info.ModTime()}
+			}
+			f, ok := c.files[abs]
+			if !ok || c.stamp[abs] != st || st.mod.IsZero() {
+				f = &contentFile{kind: kind, path: filepath.ToSlash(filepath.Join("content", kind, e.Name())), abs: abs}
+				c.files[abs], c.stamp[abs] = f, st
+				parse = append(parse, f)
+				changed = append(changed, f.path)
+			}
+			files = append(files, f)
 		}
 	}
-	parallel(len(files), opts.workers(), func(i int) { files[i].load(cfg) })
+	for abs, f := range c.files {
+		if !seenFile[abs] {
+			changed = append(changed, f.path)
+			delete(c.files, abs)
+			delete(c.stamp, abs)
+		}
+	}
+	slices.Sort(changed)
+	parallel(len(parse), opts.workers(), func(i int) { parse[i].load(cfg) })
+	site, err := assemble(cfg, files, opts)
+	return site, changed, err
+}
 
+// assemble links parsed content files into a site. It sets every derived
+// field afresh, so files parsed for an earlier load can be assembled again.
+func assemble(cfg *Config, files []*contentFile, opts *Options) (*Site, error) {
+	for _, f := range files {
+		if f.note != nil {
+			f.note.Editions, f.note.Story = nil, nil
+		}
+		if f.ed != nil {
+			f.ed.Notes, f.ed.Number = nil, 0
+		}
+	}
 	s := &Site{Config: cfg, Now: opts.Now, notes: map[string]*Note{}}
 	var errs ErrorList
 	var all []*Note

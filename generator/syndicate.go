@@ -225,10 +225,10 @@ func (s *Site) channel(title, description, path string) *feeds.Channel {
 }
 
 // writeFeeds renders c in every format into files under base.
-func writeFeeds(w *writer, base string, c *feeds.Channel) {
+func writeFeeds(w *writer, base string, c *feeds.Channel, deps []*Note) {
 	for _, f := range feedFormats {
 		p := base + f.file
-		w.render(p, func(buf *bytes.Buffer) error {
+		w.add(job{path: p, deps: deps, fn: func(buf *bytes.Buffer) error {
 			switch f.file {
 			case "feed.xml":
 				return feeds.WriteRSS(buf, c)
@@ -237,6 +237,6 @@ func writeFeeds(w *writer, base string, c *feeds.Channel) {
 			default:
 				return feeds.WriteJSON(buf, c, w.site.Config.AbsURL(p))
 			}
-		})
+		}}, p)
 	}
 }

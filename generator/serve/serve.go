@@ -1,0 +1,402 @@
+// Package serve is rounds serve: a preview server that keeps the site in
+// memory, watches the project with fsnotify, rebuilds on save (only the
+// pages an edited note appears on, when that is enough) and tells the
+// browser to reload over Server-Sent Events. A failed rebuild shows its
+// errors over the page and keeps the last good site.
+package serve
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"mime"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+
+	"rounds/generator"
+)
+
+// A Server builds a site in memory and serves it.
+type Server struct {
+	// Config is the path of config.toml.
+	Config string
+	// Now is the clock of each build; nil means time.Now.
+	Now func() time.Time
+	// Debounce is how long the project must be quiet after a change
+	// before a rebuild starts; bursts of changes make one rebuild.
+	Debounce time.Duration
+	// Rebuilt, if set, is called after each rebuild with how long it took
+	// and whether it was incremental.
+	Rebuilt func(took time.Duration, incremental bool, err error)
+
+	mu      sync.RWMutex
+	files   map[string][]byte
+	base    string // the site's base path, such as "/rounds/"
+	lastErr error
+	version int
+
+	cfg   *generator.Config
+	cache *generator.ContentCache
+	site  *generator.Site
+	theme *generator.Theme
+
+	subsMu sync.Mutex
+	subs   map[chan event]bool
+}
+
+type event struct {
+	name string // "reload" or "failed"
+	data string
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Server) opts() *generator.Options {
+	return &generator.Options{Config: s.Config, Now: s.now(), Drafts: true, Future: true}
+}
+
+// Build makes the first build. Its error is a bad configuration, which
+// nothing can be served without; content errors are shown in the page.
+func (s *Server) Build() error {
+	cfg, err := generator.LoadConfig(s.Config)
+	if err != nil {
+		return err
+	}
+	s.cfg = cfg
+	s.base = cfg.Base().Path
+	s.files = map[string][]byte{}
+	s.subs = map[chan event]bool{}
+	s.rebuild(true)
+	return nil
+}
+
+// Files returns the site's files as the server holds them.
+func (s *Server) Files() map[string][]byte {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.files
+}
+
+// Err returns the last rebuild's error, or nil.
+func (s *Server) Err() error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.lastErr
+}
+
+// rebuild brings the site up to date with the project; full reloads the
+// configuration and the theme too.
+func (s *Server) rebuild(full bool) {
+	start := time.Now()
+	incremental, err := s.update(full)
+	s.mu.Lock()
+	s.lastErr = err
+	s.version++
+	s.mu.Unlock()
+	if err != nil {
+		s.broadcast(event{"failed", err.Error()})
+	} else {
+		s.broadcast(event{"reload", fmt.Sprint(s.version)})
+	}
+	if s.Rebuilt != nil {
+		s.Rebuilt(time.Since(start), incremental, err)
+	}
+}
+
+// update rebuilds, incrementally when only the bodies and labels of
+// notes changed, and reports whether it did.
+func (s *Server) update(full bool) (bool, error) {
+	opts := s.opts()
+	if full || s.theme == nil {
+		cfg, err := generator.LoadConfig(s.Config)
+		if err != nil {
+			return false, err
+		}
+		theme, err := generator.LoadTheme(cfg, generator.TemplateFuncs(cfg))
+		if err != nil {
+			return false, err
+		}
+		s.cfg, s.theme, s.cache = cfg, theme, new(generator.ContentCache)
+		s.base = cfg.Base().Path
+	}
+	prev := s.site
+	site, changed, err := s.cache.Load(s.cfg, opts)
+	if err != nil {
+		return false, err
+	}
+	s.site = site
+	slugs := map[string]bool{}
+	incremental := !full && prev != nil
+	for _, p := range changed {
+		if !incremental {
+			break
+		}
+		slug := strings.TrimSuffix(path.Base(p), ".md")
+		n, old := site.Note(slug), prev.Note(slug)
+		if !strings.HasPrefix(p, "content/notes/") || n == nil || old == nil || !generator.SameShape(old, n) || n.Slug != slug {
+			incremental = false
+			break
+		}
+		slugs[n.Slug] = true
+	}
+	if incremental && len(slugs) == 0 {
+		return true, nil // nothing that shows changed
+	}
+	if !incremental {
+		// A fresh theme, so that no partial cached for the old site stays.
+		theme, err := generator.LoadTheme(s.cfg, generator.TemplateFuncs(s.cfg))
+		if err != nil {
+			return false, err
+		}
+		s.theme = theme
+		files, err := site.RenderFiles(s.theme, opts, nil)
+		if err != nil {
+			return false, err
+		}
+		s.mu.Lock()
+		s.files = files
+		s.mu.Unlock()
+		return false, nil
+	}
+	files, err := site.RenderFiles(s.theme, opts, slugs)
+	if err != nil {
+		return true, err
+	}
+	s.mu.Lock()
+	next := make(map[string][]byte, len(s.files))
+	for k, v := range s.files {
+		next[k] = v
+	}
+	for k, v := range files {
+		next[k] = v
+	}
+	s.files = next
+	s.mu.Unlock()
+	return true, nil
+}
+
+// Watch watches the project and rebuilds on every change until ctx is
+// done: content/, the themes, config.toml and the wire's cache, with
+// folders made after the start. Bursts of events (an editor's atomic
+// save, a git checkout) make one rebuild once the project is quiet for
+// Debounce; none is missed, since each rebuild rereads what changed.
+func (s *Server) Watch(ctx context.Context) error {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	dir := s.cfg.Dir
+	roots := []string{filepath.Join(dir, "content"), filepath.Join(dir, "themes"), s.cfg.CacheDir()}
+	for _, r := range roots {
+		addTree(w, r)
+	}
+	if err := w.Add(dir); err != nil { // config.toml, and content/ or themes/ made later
+		return err
+	}
+	debounce := s.Debounce
+	if debounce <= 0 {
+		debounce = 10 * time.Millisecond
+	}
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	pending, full := false, false
+	configName := filepath.Base(s.Config)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-w.Errors:
+			slog.Warn("serve: watching", "err", err)
+		case ev := <-w.Events:
+			name := ev.Name
+			if ev.Has(fsnotify.Create) {
+				if info, err := os.Stat(name); err == nil && info.IsDir() {
+					addTree(w, name)
+				}
+			}
+			rel, _ := filepath.Rel(dir, name)
+			rel = filepath.ToSlash(rel)
+			switch {
+			case rel == configName || strings.HasPrefix(rel, "themes/") || rel == "themes" || strings.HasPrefix(name, s.cfg.CacheDir()):
+				full = true
+			case strings.HasPrefix(rel, "content/") || rel == "content":
+			default:
+				continue // not the project's
+			}
+			pending = true
+			timer.Reset(debounce)
+		case <-timer.C:
+			if pending {
+				s.rebuild(full)
+				pending, full = false, false
+			}
+		}
+	}
+}
+
+// addTree watches dir and every folder in it.
+func addTree(w *fsnotify.Watcher, dir string) {
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			if strings.HasPrefix(d.Name(), ".") && p != dir {
+				return filepath.SkipDir
+			}
+			w.Add(p)
+		}
+		return nil
+	})
+}
+
+// ServeHTTP serves the site from memory under its base path, with the
+// live-reload script in every page, and the reload events.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/_rounds/events":
+		s.events(w, r)
+		return
+	case "/_rounds/live.js":
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Write([]byte(liveJS))
+		return
+	}
+	s.mu.RLock()
+	files, base, lastErr := s.files, s.base, s.lastErr
+	s.mu.RUnlock()
+	if !strings.HasPrefix(r.URL.Path, base) {
+		http.Redirect(w, r, base, http.StatusFound)
+		return
+	}
+	p := strings.TrimPrefix(r.URL.Path, base)
+	if p == "" || strings.HasSuffix(p, "/") {
+		p += "index.html"
+	}
+	data, ok := files[p]
+	if !ok && !strings.Contains(path.Base(p), ".") {
+		if _, dir := files[p+"/index.html"]; dir {
+			http.Redirect(w, r, r.URL.Path+"/", http.StatusMovedPermanently)
+			return
+		}
+	}
+	status := http.StatusOK
+	if !ok {
+		data, status, p = files["404.html"], http.StatusNotFound, "404.html"
+	}
+	ct := mime.TypeByExtension(path.Ext(p))
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Cache-Control", "no-store")
+	if strings.HasPrefix(ct, "text/html") {
+		data = inject(data, lastErr)
+	}
+	w.WriteHeader(status)
+	w.Write(data)
+}
+
+// inject puts the live-reload script, and the last error if any, at the
+// end of a page. Only the preview server does this; built files never
+// carry it.
+func inject(page []byte, lastErr error) []byte {
+	snippet := `<script src="/_rounds/live.js"></script>`
+	if lastErr != nil {
+		msg, _ := json.Marshal(lastErr.Error())
+		snippet = `<script>window.__roundsError = ` + string(msg) + `;</script>` + snippet
+	}
+	if i := bytes.LastIndex(page, []byte("</body>")); i >= 0 {
+		return slices.Concat(page[:i], []byte(snippet), page[i:])
+	}
+	return append(slices.Clone(page), snippet...)
+}
+
+// events streams reload and error events to one browser.
+func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	ch := make(chan event, 4)
+	s.subsMu.Lock()
+	s.subs[ch] = true
+	s.subsMu.Unlock()
+	defer func() {
+		s.subsMu.Lock()
+		delete(s.subs, ch)
+		s.subsMu.Unlock()
+	}()
+	fmt.Fprint(w, "retry: 500\n: connected\n\n")
+	flusher.Flush()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case ev := <-ch:
+			fmt.Fprintf(w, "event: %s\n", ev.name)
+			for _, line := range strings.Split(ev.data, "\n") {
+				fmt.Fprintf(w, "data: %s\n", line)
+			}
+			fmt.Fprint(w, "\n")
+			flusher.Flush()
+		}
+	}
+}
+
+func (s *Server) broadcast(ev event) {
+	s.subsMu.Lock()
+	defer s.subsMu.Unlock()
+	for ch := range s.subs {
+		select {
+		case ch <- ev:
+		default: // a browser that does not keep up reloads anyway
+		}
+	}
+}
+
+// liveJS reloads the page after each successful rebuild and shows the
+// errors of a failed one over the page.
+const liveJS = `(function () {
+  function overlay(msg) {
+    var o = document.getElementById("rounds-error");
+    if (!o) {
+      o = document.createElement("pre");
+      o.id = "rounds-error";
+      o.setAttribute("role", "alert");
+      o.style.cssText = "position:fixed;inset:0;margin:0;padding:1.5rem;overflow:auto;z-index:2147483647;background:rgba(24,8,8,.94);color:#ffd7d7;font:14px/1.5 ui-monospace,monospace;white-space:pre-wrap";
+      document.body.appendChild(o);
+    }
+    o.textContent = "rounds serve: the last rebuild failed; this is the last good page.\n\n" + msg;
+  }
+  if (window.__roundsError) overlay(window.__roundsError);
+  var es = new EventSource("/_rounds/events");
+  es.addEventListener("reload", function () { location.reload(); });
+  es.addEventListener("failed", function (e) { overlay(e.data); });
+})();
+`
+
+// Base is the path the site is served under, such as "/rounds/".
+func (s *Server) Base() string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.base
+}

@@ -1,0 +1,350 @@
+package serve
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"rounds/generator"
+	"rounds/generator/corpus"
+)
+
+var testNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+
+// project writes a synthetic newsletter of n notes with the repository's
+// default theme copied in (so tests can edit it) and returns its folder.
+func project(t testing.TB, n int) string {
+	t.Helper()
+	dir := t.TempDir()
+	theme := filepath.Join(t.TempDir(), "theme")
+	copyDir(t, filepath.Join("..", "..", "themes", "default"), theme)
+	if err := corpus.Write(dir, n, theme); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func copyDir(t testing.TB, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fullBuild builds the project cleanly, as serve does (drafts and
+// scheduled notes included), and returns its files.
+func fullBuild(t testing.TB, dir string) map[string][]byte {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "public")
+	if _, err := generator.Build(&generator.Options{Config: filepath.Join(dir, "config.toml"), Out: out, Now: testNow, Drafts: true, Future: true}); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(out, p)
+			if !strings.HasPrefix(rel, ".rounds") {
+				files[filepath.ToSlash(rel)], _ = os.ReadFile(p)
+			}
+		}
+		return nil
+	})
+	return files
+}
+
+func sameFiles(t *testing.T, step string, got, want map[string][]byte) {
+	t.Helper()
+	var diff []string
+	for p, w := range want {
+		if g, ok := got[p]; !ok {
+			diff = append(diff, "missing "+p)
+		} else if !bytes.Equal(g, w) {
+			diff = append(diff, "differs "+p)
+		}
+	}
+	for p := range got {
+		if _, ok := want[p]; !ok {
+			diff = append(diff, "extra "+p)
+		}
+	}
+	sort.Strings(diff)
+	if len(diff) > 0 {
+		t.Fatalf("%s: the served site is not a clean build's: %d files, e.g. %v", step, len(diff), diff[:min(5, len(diff))])
+	}
+}
+
+func newServer(t testing.TB, dir string) *Server {
+	t.Helper()
+	s := &Server{Config: filepath.Join(dir, "config.toml"), Now: func() time.Time { return testNow }}
+	if err := s.Build(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestIncrementalEqualsFull makes random edits, the kinds curators make,
+// and checks after each rebuild that the served site equals a clean
+// build of the same files.
+func TestIncrementalEqualsFull(t *testing.T) {
+	t.Parallel()
+	dir := project(t, 30)
+	s := newServer(t, dir)
+	sameFiles(t, "first build", s.Files(), fullBuild(t, dir))
+	rng := rand.New(rand.NewPCG(3, 4))
+	notes := func() []string {
+		m, _ := filepath.Glob(filepath.Join(dir, "content", "notes", "*.md"))
+		sort.Strings(m)
+		return m
+	}
+	edit := func(p, old, new string) {
+		data, _ := os.ReadFile(p)
+		os.WriteFile(p, bytes.Replace(data, []byte(old), []byte(new), 1), 0o644)
+	}
+	incremental := 0
+	s.Rebuilt = func(_ time.Duration, inc bool, err error) {
+		if inc {
+			incremental++
+		}
+	}
+	ops := []string{"body", "body", "body", "title", "summary", "evidence", "date", "topics", "add", "delete", "draft", "future", "edition", "theme"}
+	for step := range 40 {
+		op := ops[rng.IntN(len(ops))]
+		all := notes()
+		p := all[rng.IntN(len(all))]
+		full := false
+		switch op {
+		case "body":
+			edit(p, "## Why it matters\n", fmt.Sprintf("## Why it matters\n\nEdit %d to the body.\n", step))
+		case "title":
+			edit(p, `title = "`, fmt.Sprintf(`title = "Retitled %d: `, step))
+		case "summary":
+			edit(p, `summary = "`, fmt.Sprintf(`summary = "Step %d. `, step))
+		case "evidence":
+			edit(p, `evidence = "`, `evidence = "GRADE:low" # was "`)
+		case "date":
+			edit(p, "date = 20", "date = 2019-01-01T00:00:00Z\n# was 20")
+		case "topics":
+			edit(p, "topics = [", `topics = ["new-topic", `)
+		case "add":
+			os.WriteFile(filepath.Join(dir, "content", "notes", fmt.Sprintf("added-%d.md", step)),
+				[]byte(fmt.Sprintf("+++\ntitle = \"Added %d\"\ndate = 2026-11-%02dT08:00:00Z\ntopics = [\"cardiology\"]\nsource = \"https://example.org/%d\"\n+++\n\nNew.\n", step, 1+step%27, step)), 0o644)
+		case "delete":
+			os.Remove(p)
+		case "draft":
+			edit(p, "+++\ntitle", "+++\ndraft = true\ntitle")
+		case "future":
+			edit(p, "+++\ntitle", "+++\npublish_at = 2027-01-01T00:00:00Z\ntitle")
+		case "edition":
+			eds, _ := filepath.Glob(filepath.Join(dir, "content", "editions", "*.md"))
+			sort.Strings(eds)
+			data, _ := os.ReadFile(eds[rng.IntN(len(eds))])
+			os.WriteFile(eds[rng.IntN(len(eds))], append(data, fmt.Sprintf("\nA line from step %d.\n", step)...), 0o644)
+		case "theme":
+			edit(filepath.Join(dir, "themes", "default", "layouts", "partials", "footer.html"), "</footer>", fmt.Sprintf("<!-- step %d --></footer>", step))
+			full = true
+		}
+		s.rebuild(full)
+		if err := s.Err(); err != nil {
+			t.Fatalf("step %d (%s): %v", step, op, err)
+		}
+		sameFiles(t, fmt.Sprintf("step %d (%s %s)", step, op, filepath.Base(p)), s.Files(), fullBuild(t, dir))
+	}
+	if incremental == 0 {
+		t.Error("no rebuild was incremental: the test proves nothing about the fast path")
+	}
+	t.Logf("%d of 40 rebuilds incremental", incremental)
+}
+
+// sse reads Server-Sent Events from url and sends their names and data.
+func sse(t testing.TB, url string) (<-chan [2]string, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan [2]string, 16)
+	r := bufio.NewReader(resp.Body)
+	// Wait for the stream to open before anything is edited.
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(line, ": connected") {
+			break
+		}
+	}
+	go func() {
+		defer resp.Body.Close()
+		var name, data string
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				close(ch)
+				return
+			}
+			line = strings.TrimRight(line, "\n")
+			switch {
+			case strings.HasPrefix(line, "event: "):
+				name = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: "):
+				data += strings.TrimPrefix(line, "data: ")
+			case line == "" && name != "":
+				ch <- [2]string{name, data}
+				name, data = "", ""
+			}
+		}
+	}()
+	return ch, cancel
+}
+
+func waitEvent(t testing.TB, ch <-chan [2]string, name string) string {
+	t.Helper()
+	select {
+	case ev := <-ch:
+		if ev[0] != name {
+			t.Fatalf("event %q (%s), want %q", ev[0], ev[1], name)
+		}
+		return ev[1]
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no %q event", name)
+	}
+	return ""
+}
+
+func get(t testing.TB, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// TestWatchAndReload edits real files while the watcher runs: an
+// editor's atomic save, vim's backup dance, a folder made after the
+// start, a broken note and its fix.
+func TestWatchAndReload(t *testing.T) {
+	t.Parallel()
+	dir := project(t, 10)
+	s := newServer(t, dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	watching := make(chan error, 1)
+	go func() { watching <- s.Watch(ctx) }()
+	time.Sleep(100 * time.Millisecond) // the watches are in place
+	hs := httptest.NewServer(s)
+	defer hs.Close()
+	events, stop := sse(t, hs.URL+"/_rounds/events")
+	defer stop()
+	base := hs.URL + s.Base()
+	note := filepath.Join(dir, "content", "notes", "note-00003.md")
+	page := base + "notes/note-00003/"
+	if got := get(t, page); !strings.Contains(got, `<script src="/_rounds/live.js"></script></body>`) {
+		t.Fatal("the page lacks the live-reload script")
+	}
+	if strings.Contains(string(s.Files()["notes/note-00003/index.html"]), "live.js") {
+		t.Error("the live-reload script is in the built file, not only in what serve sends")
+	}
+
+	// An atomic save: write a temporary file, rename it over the note.
+	data, _ := os.ReadFile(note)
+	tmp := filepath.Join(dir, "content", "notes", ".note-00003.md.swp")
+	os.WriteFile(tmp, bytes.Replace(data, []byte("## Why it matters\n"), []byte("## Why it matters\n\nSaved atomically.\n"), 1), 0o644)
+	os.Rename(tmp, note)
+	waitEvent(t, events, "reload")
+	if !strings.Contains(get(t, page), "Saved atomically.") {
+		t.Error("the page does not show the atomic save")
+	}
+
+	// Vim: move the file to a backup, write it anew, remove the backup.
+	data, _ = os.ReadFile(note)
+	os.Rename(note, note+"~")
+	os.WriteFile(note, bytes.Replace(data, []byte("Saved atomically."), []byte("Saved by vim."), 1), 0o644)
+	os.Remove(note + "~")
+	waitEvent(t, events, "reload")
+	if !strings.Contains(get(t, page), "Saved by vim.") {
+		t.Error("the page does not show vim's save")
+	}
+
+	// A folder made after the start: content/pages/.
+	os.MkdirAll(filepath.Join(dir, "content", "pages"), 0o755)
+	time.Sleep(50 * time.Millisecond)
+	os.WriteFile(filepath.Join(dir, "content", "pages", "colophon.md"), []byte("+++\ntitle = \"Colophon\"\n+++\n\nMade with Rounds.\n"), 0o644)
+	for !strings.Contains(get(t, base+"colophon/"), "Made with Rounds.") {
+		waitEvent(t, events, "reload")
+	}
+
+	// A broken note: the error is shown and the last good site stays.
+	os.WriteFile(filepath.Join(dir, "content", "notes", "broken.md"), []byte("+++\ntitle = \"Broken\"\ndate = \"someday\"\n+++\n"), 0o644)
+	msg := waitEvent(t, events, "failed")
+	if !strings.Contains(msg, "content/notes/broken.md:3: date") {
+		t.Errorf("the error event %q does not name file, line and field", msg)
+	}
+	got := get(t, page)
+	if !strings.Contains(got, "Saved by vim.") || !strings.Contains(got, "window.__roundsError") {
+		t.Error("a failed rebuild does not keep the last good page with its error")
+	}
+	os.Remove(filepath.Join(dir, "content", "notes", "broken.md"))
+	waitEvent(t, events, "reload")
+	if strings.Contains(get(t, page), "window.__roundsError") {
+		t.Error("the error stays after the fix")
+	}
+
+	// A burst of changes (a git checkout) makes few rebuilds and misses
+	// none: the last change is served.
+	rebuilds := 0
+	s.mu.Lock()
+	s.Rebuilt = func(time.Duration, bool, error) { rebuilds++ }
+	s.mu.Unlock()
+	for i := range 200 {
+		p := filepath.Join(dir, "content", "notes", fmt.Sprintf("burst-%03d.md", i))
+		os.WriteFile(p, []byte(fmt.Sprintf("+++\ntitle = \"Burst %d\"\ndate = 2026-11-02T00:00:00Z\nsource = \"https://example.org/\"\n+++\n\nBurst.\n", i)), 0o644)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(get(t, base+"notes/burst-199/"), "Burst 199") {
+		if time.Now().After(deadline) {
+			t.Fatal("the last file of the burst is not served")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if rebuilds > 50 {
+		t.Errorf("a burst of 200 files made %d rebuilds", rebuilds)
+	}
+	cancel()
+	if err := <-watching; err != nil {
+		t.Error(err)
+	}
+}
