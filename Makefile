@@ -41,3 +41,4 @@ bench:
 	bash bench/build.sh
 	bash bench/fetch.sh
 	bash bench/send.sh
+	bash bench/serve.sh

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"rounds/feeds"
 )
 
 // A Result describes a finished build.
@@ -118,7 +119,7 @@ func (s *Site) plan(w *writer, opts *Options) {
 	for _, e := range s.Editions {
 		edNotes = append(edNotes, e.Notes...)
 	}
-	writeFeeds(w, "editions/", s.editionChannel(), edNotes)
+	writeFeeds(w, "editions/", s.editionChannel, edNotes, false)
 
 	for _, group := range []struct {
 		kind, title string
@@ -131,7 +132,7 @@ func (s *Site) plan(w *writer, opts *Options) {
 			paginate(t.Path(), t.Notes, cfg.Paginate, func(p *Paginator, notes []*Note) {
 				pg(&PageData{Kind: "topic", Path: pagePath(t.Path(), p.Number), Title: t.Title, Description: fmt.Sprintf("Notes on %s from %s.", t.Title, cfg.Title), Topic: t, Notes: notes, Paginator: p, Feeds: links})
 			})
-			writeFeeds(w, t.Path(), s.noteChannel(title, "", t.Path(), t.Notes), t.Notes[:min(len(t.Notes), cfg.Feeds.Limit)])
+			writeFeeds(w, t.Path(), func() *feeds.Channel { return s.noteChannel(title, "", t.Path(), t.Notes) }, t.Notes[:min(len(t.Notes), cfg.Feeds.Limit)], cfg.Feeds.Content == "full")
 		}
 	}
 	for _, p := range s.Pages {
@@ -139,9 +140,10 @@ func (s *Site) plan(w *writer, opts *Options) {
 	}
 	s.planWire(w, pg)
 	pg(&PageData{Kind: "404", Path: "404.html", Title: "Page not found"})
-	writeFeeds(w, "", s.noteChannel(cfg.Title, cfg.Description, "", s.Notes), s.Notes[:min(len(s.Notes), cfg.Feeds.Limit)])
+	writeFeeds(w, "", func() *feeds.Channel { return s.noteChannel(cfg.Title, cfg.Description, "", s.Notes) }, s.Notes[:min(len(s.Notes), cfg.Feeds.Limit)], cfg.Feeds.Content == "full")
 
-	w.add(job{path: "sitemap.xml", fn: s.sitemap, all: true}, "sitemap.xml")
+	// The sitemap dates every note: what lists show of it, not its body.
+	w.add(job{path: "sitemap.xml", fn: s.sitemap, deps: s.Notes}, "sitemap.xml")
 	w.render("robots.txt", func(buf *bytes.Buffer) error {
 		fmt.Fprintf(buf, "User-agent: *\nAllow: /\n\nSitemap: %s\n", cfg.AbsURL("sitemap.xml"))
 		return nil

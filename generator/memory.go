@@ -2,22 +2,43 @@ package generator
 
 import (
 	"bytes"
+	"reflect"
 	"sync"
 )
 
+// Edits name the notes an incremental rebuild is for, by slug: Notes
+// changed in what lists and cards show of them, Bodies only in their
+// body.
+type Edits struct {
+	Notes, Bodies map[string]bool
+}
+
 // RenderFiles renders the site's output files into memory, for a preview
-// server. With changed set (note slugs), it renders only the files that
-// show one of those notes; the caller keeps the rest from before. The
-// files are those Write would write, but for the manifest.
-func (s *Site) RenderFiles(theme *Theme, opts *Options, changed map[string]bool) (map[string][]byte, error) {
+// server. With edits, it renders only the files that show what changed of
+// those notes; the caller keeps the rest from before. The files are those
+// Write would write, but for the manifest.
+func (s *Site) RenderFiles(theme *Theme, opts *Options, edits *Edits) (map[string][]byte, error) {
 	w := &writer{site: s, theme: theme, seen: map[string]string{}, preview: opts.Drafts || opts.Future || opts.Expired}
 	s.plan(w, opts)
 	if err := w.errs.Err(); err != nil {
 		return nil, err
 	}
+	var cards, bodies []*Note
+	if edits != nil {
+		for slug := range edits.Notes {
+			if n := s.Note(slug); n != nil {
+				cards = append(cards, n)
+			}
+		}
+		for slug := range edits.Bodies {
+			if n := s.Note(slug); n != nil {
+				bodies = append(bodies, n)
+			}
+		}
+	}
 	var jobs []job
 	for _, j := range w.jobs {
-		if changed == nil || j.all || dependsOn(j.deps, changed) {
+		if edits == nil || j.all || dependsOn(j.deps, cards) || dependsOn(j.bodyDeps, bodies) {
 			jobs = append(jobs, j)
 		}
 	}
@@ -54,10 +75,14 @@ func (s *Site) RenderFiles(theme *Theme, opts *Options, changed map[string]bool)
 	return out, list.Err()
 }
 
-func dependsOn(deps []*Note, changed map[string]bool) bool {
-	for _, n := range deps {
-		if changed[n.Slug] {
-			return true
+// dependsOn reports whether deps holds one of notes (few: those just
+// edited), by pointer.
+func dependsOn(deps, notes []*Note) bool {
+	for _, d := range deps {
+		for _, n := range notes {
+			if d == n {
+				return true
+			}
 		}
 	}
 	return false
@@ -72,6 +97,16 @@ func SameShape(a, b *Note) bool {
 		a.Date.Equal(b.Date) && a.Published.Equal(b.Published) && a.PublishAt.Equal(b.PublishAt) && a.Expires.Equal(b.Expires) &&
 		equalStrings(a.Topics, b.Topics) && equalStrings(a.Audience, b.Audience) && a.Edition == b.Edition &&
 		a.Source.URL == b.Source.URL && a.Source.DOI == b.Source.DOI && a.Source.PMID == b.Source.PMID
+}
+
+// BodyOnly reports whether two versions of a note differ in their body
+// alone: then only the files that show the body change.
+func BodyOnly(a, b *Note) bool {
+	x, y := *a, *b
+	x.Content, y.Content = "", ""
+	x.Editions, y.Editions = nil, nil
+	x.Story, y.Story = nil, nil
+	return reflect.DeepEqual(x, y)
 }
 
 func equalStrings(a, b []string) bool {

@@ -61,6 +61,8 @@ type job struct {
 	// changed.
 	deps []*Note
 	all  bool
+	// bodyDeps are the notes whose body the file shows.
+	bodyDeps []*Note
 }
 
 // writer gathers a build's output files and writes them in parallel.
@@ -102,13 +104,16 @@ func (w *writer) page(d *PageData) {
 	j := job{path: p, fn: func(buf *bytes.Buffer) error { return w.theme.execute(buf, d.Kind, d) }}
 	if d.Note != nil {
 		j.deps = append(j.deps, d.Note)
+		j.bodyDeps = []*Note{d.Note}
 	}
 	j.deps = append(j.deps, d.Notes...)
 	if d.Edition != nil {
 		j.deps = append(j.deps, d.Edition.Notes...)
 	}
 	// Wire pages name the notes that curate their stories.
-	j.all = d.Kind == "wire"
+	if d.Kind == "wire" {
+		j.deps = w.site.Notes
+	}
 	w.add(j, p)
 }
 

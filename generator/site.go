@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -119,6 +120,7 @@ func LoadContent(cfg *Config, opts *Options) (*Site, error) {
 type ContentCache struct {
 	files map[string]*contentFile // by absolute path
 	stamp map[string]fileStamp
+	order []string // the paths of files, as a scan finds them; nil when stale
 }
 
 type fileStamp struct {
@@ -130,55 +132,141 @@ type fileStamp struct {
 // changed since the last Load, and returns the site and the project paths
 // of the files that changed, were added or were removed.
 func (c *ContentCache) Load(cfg *Config, opts *Options) (*Site, []string, error) {
+	return c.load(cfg, opts, nil)
+}
+
+// Update is Load when the caller knows which paths may have changed (from
+// a file watcher): only those are looked at. A path that is not a content
+// file, such as a folder, makes it look at everything.
+func (c *ContentCache) Update(cfg *Config, opts *Options, paths []string) (*Site, []string, error) {
+	if c.files == nil || paths == nil {
+		return c.load(cfg, opts, nil)
+	}
+	return c.load(cfg, opts, paths)
+}
+
+var contentKinds = []string{"notes", "editions", "pages"}
+
+func (c *ContentCache) load(cfg *Config, opts *Options, hint []string) (*Site, []string, error) {
 	if opts.Now.IsZero() {
 		return nil, nil, errors.New("build: no present time set")
 	}
 	if c.files == nil {
 		c.files, c.stamp = map[string]*contentFile{}, map[string]fileStamp{}
 	}
-	var files, parse []*contentFile
+	var parse []*contentFile
 	var changed []string
-	seenFile := map[string]bool{}
-	for _, kind := range []string{"notes", "editions", "pages"} {
-		dir := filepath.Join(cfg.Dir, "content", kind)
-		entries, err := os.ReadDir(dir)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
+	// visit looks at one content file, at abs, that exists with info.
+	visit := func(kind, abs string, info fs.FileInfo) {
+		var st fileStamp
+		if info != nil {
+			st = fileStamp{info.Size(), info.ModTime()}
 		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("content/%s: %w", kind, err)
+		if _, ok := c.files[abs]; ok && c.stamp[abs] == st && !st.mod.IsZero() {
+			return
 		}
-		for _, e := range entries {
-			if e.IsDir() || filepath.Ext(e.Name()) != ".md" || strings.HasPrefix(e.Name(), ".") {
-				continue
-			}
-			abs := filepath.Join(dir, e.Name())
-			seenFile[abs] = true
-			var st fileStamp
-			if info, err := e.Info(); err == nil {
-				st = fileStamp{info.Size(), info.ModTime()}
-			}
-			f, ok := c.files[abs]
-			if !ok || c.stamp[abs] != st || st.mod.IsZero() {
-				f = &contentFile{kind: kind, path: filepath.ToSlash(filepath.Join("content", kind, e.Name())), abs: abs}
-				c.files[abs], c.stamp[abs] = f, st
-				parse = append(parse, f)
-				changed = append(changed, f.path)
-			}
-			files = append(files, f)
+		f := &contentFile{kind: kind, path: filepath.ToSlash(filepath.Join("content", kind, filepath.Base(abs))), abs: abs}
+		if _, known := c.files[abs]; !known {
+			c.order = nil
 		}
+		c.files[abs], c.stamp[abs] = f, st
+		parse = append(parse, f)
+		changed = append(changed, f.path)
 	}
-	for abs, f := range c.files {
-		if !seenFile[abs] {
+	forget := func(abs string) {
+		if f, ok := c.files[abs]; ok {
 			changed = append(changed, f.path)
 			delete(c.files, abs)
 			delete(c.stamp, abs)
+			c.order = nil
 		}
 	}
+	hinted := hint != nil
+	for _, p := range hint {
+		kind, ok := contentKind(cfg, p)
+		if !ok {
+			hinted = false
+			break
+		}
+		if kind == "" {
+			continue // a file that is not content, such as an editor's swap file
+		}
+		info, err := os.Stat(p)
+		switch {
+		case err == nil && info.IsDir():
+			hinted = false
+		case err == nil:
+			visit(kind, p, info)
+		default:
+			forget(p)
+		}
+	}
+	if !hinted {
+		seen := map[string]bool{}
+		for _, kind := range contentKinds {
+			dir := filepath.Join(cfg.Dir, "content", kind)
+			entries, err := os.ReadDir(dir)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return nil, nil, fmt.Errorf("content/%s: %w", kind, err)
+			}
+			for _, e := range entries {
+				if e.IsDir() || filepath.Ext(e.Name()) != ".md" || strings.HasPrefix(e.Name(), ".") {
+					continue
+				}
+				abs := filepath.Join(dir, e.Name())
+				seen[abs] = true
+				info, _ := e.Info()
+				visit(kind, abs, info)
+			}
+		}
+		for abs := range c.files {
+			if !seen[abs] {
+				forget(abs)
+			}
+		}
+	}
+	// The files in the order a scan of the folders finds them: by kind,
+	// then by name.
+	if c.order == nil {
+		c.order = make([]string, 0, len(c.files))
+		for abs := range c.files {
+			c.order = append(c.order, abs)
+		}
+		rank := map[string]int{"notes": 0, "editions": 1, "pages": 2}
+		slices.SortFunc(c.order, func(a, b string) int {
+			return cmp.Or(cmp.Compare(rank[c.files[a].kind], rank[c.files[b].kind]), cmp.Compare(a, b))
+		})
+	}
+	files := make([]*contentFile, len(c.order))
+	for i, abs := range c.order {
+		files[i] = c.files[abs]
+	}
 	slices.Sort(changed)
+	changed = slices.Compact(changed)
 	parallel(len(parse), opts.workers(), func(i int) { parse[i].load(cfg) })
 	site, err := assemble(cfg, files, opts)
 	return site, changed, err
+}
+
+// contentKind returns the kind of content the file at abs is ("notes",
+// "editions", "pages"), "" for a file in the content folders that is not
+// content, and false for a path elsewhere or a folder of content itself.
+func contentKind(cfg *Config, abs string) (string, bool) {
+	rel, err := filepath.Rel(filepath.Join(cfg.Dir, "content"), abs)
+	if err != nil {
+		return "", false
+	}
+	kind, name, ok := strings.Cut(filepath.ToSlash(rel), "/")
+	if !ok || !slices.Contains(contentKinds, kind) || strings.Contains(name, "/") {
+		return "", false
+	}
+	if filepath.Ext(name) != ".md" || strings.HasPrefix(name, ".") {
+		return "", true
+	}
+	return kind, true
 }
 
 // assemble links parsed content files into a site. It sets every derived
@@ -343,11 +431,13 @@ func (s *Site) linkEditions(editions []*Edition, all map[string]*Note, opts *Opt
 			if from.IsZero() && to.IsZero() {
 				from, to = prev, e.Date
 			}
-			for _, n := range s.Notes {
-				p := n.Published
-				if p.After(from) && (to.IsZero() || !p.After(to)) {
-					e.Notes = append(e.Notes, n)
-				}
+			// s.Notes is newest first: the window is one run of it.
+			i := 0
+			if !to.IsZero() {
+				i = sort.Search(len(s.Notes), func(k int) bool { return !s.Notes[k].Published.After(to) })
+			}
+			for ; i < len(s.Notes) && s.Notes[i].Published.After(from); i++ {
+				e.Notes = append(e.Notes, s.Notes[i])
 			}
 		}
 		prev = e.Date

@@ -6,6 +6,7 @@ import (
 	"html"
 	"net/url"
 	"strings"
+	"sync"
 
 	"rounds/feeds"
 )
@@ -225,10 +226,18 @@ func (s *Site) channel(title, description, path string) *feeds.Channel {
 }
 
 // writeFeeds renders c in every format into files under base.
-func writeFeeds(w *writer, base string, c *feeds.Channel, deps []*Note) {
+func writeFeeds(w *writer, base string, channel func() *feeds.Channel, deps []*Note, bodies bool) {
+	// The channel is made when a feed is rendered, once for its three
+	// formats: an incremental rebuild that renders none pays nothing.
+	channel = sync.OnceValue(channel)
 	for _, f := range feedFormats {
 		p := base + f.file
-		w.add(job{path: p, deps: deps, fn: func(buf *bytes.Buffer) error {
+		j := job{path: p, deps: deps}
+		if bodies {
+			j.bodyDeps = deps
+		}
+		j.fn = func(buf *bytes.Buffer) error {
+			c := channel()
 			switch f.file {
 			case "feed.xml":
 				return feeds.WriteRSS(buf, c)
@@ -237,6 +246,7 @@ func writeFeeds(w *writer, base string, c *feeds.Channel, deps []*Note) {
 			default:
 				return feeds.WriteJSON(buf, c, w.site.Config.AbsURL(p))
 			}
-		}}, p)
+		}
+		w.add(j, p)
 	}
 }

@@ -69,7 +69,7 @@ func DumpDOM(t testing.TB, chromium, url, width string) string {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
 		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir="+t.TempDir(), "--window-size="+width+",900", "--virtual-time-budget=5000",
+		"--user-data-dir="+profileDir(t), "--window-size="+width+",900", "--virtual-time-budget=5000",
 		"--dump-dom", url)
 	dom, err := cmd.Output()
 	if err != nil {
@@ -85,4 +85,21 @@ func Attr(dom, name string) string {
 		return ""
 	}
 	return m[1]
+}
+
+// profileDir makes a Chromium profile folder for the test. It is removed
+// when the test ends, after Chromium's helper processes, which outlive
+// the browser a moment, have stopped writing to it.
+func profileDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "rounds-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for i := 0; i < 50 && os.RemoveAll(dir) != nil; i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	return dir
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
 	"os"
@@ -53,6 +54,8 @@ type Server struct {
 
 	subsMu sync.Mutex
 	subs   map[chan event]bool
+
+	noop bool // the last update changed nothing
 }
 
 type event struct {
@@ -82,15 +85,15 @@ func (s *Server) Build() error {
 	s.base = cfg.Base().Path
 	s.files = map[string][]byte{}
 	s.subs = map[chan event]bool{}
-	s.rebuild(true)
+	s.rebuild(true, nil)
 	return nil
 }
 
-// Files returns the site's files as the server holds them.
+// Files returns a copy of the site's files as the server holds them.
 func (s *Server) Files() map[string][]byte {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.files
+	return maps.Clone(s.files)
 }
 
 // Err returns the last rebuild's error, or nil.
@@ -101,14 +104,21 @@ func (s *Server) Err() error {
 }
 
 // rebuild brings the site up to date with the project; full reloads the
-// configuration and the theme too.
-func (s *Server) rebuild(full bool) {
+// configuration and the theme too. paths, if not nil, are the only
+// content files that may have changed.
+func (s *Server) rebuild(full bool, paths []string) {
 	start := time.Now()
-	incremental, err := s.update(full)
+	incremental, err := s.update(full, paths)
 	s.mu.Lock()
+	unchanged := err == nil && s.lastErr == nil && incremental && s.noop
 	s.lastErr = err
-	s.version++
+	if !unchanged {
+		s.version++
+	}
 	s.mu.Unlock()
+	if unchanged {
+		return // an editor's swap file, a save without changes: nothing to reload
+	}
 	if err != nil {
 		s.broadcast(event{"failed", err.Error()})
 	} else {
@@ -121,7 +131,7 @@ func (s *Server) rebuild(full bool) {
 
 // update rebuilds, incrementally when only the bodies and labels of
 // notes changed, and reports whether it did.
-func (s *Server) update(full bool) (bool, error) {
+func (s *Server) update(full bool, paths []string) (bool, error) {
 	opts := s.opts()
 	if full || s.theme == nil {
 		cfg, err := generator.LoadConfig(s.Config)
@@ -136,12 +146,13 @@ func (s *Server) update(full bool) (bool, error) {
 		s.base = cfg.Base().Path
 	}
 	prev := s.site
-	site, changed, err := s.cache.Load(s.cfg, opts)
+	s.noop = false
+	site, changed, err := s.cache.Update(s.cfg, opts, paths)
 	if err != nil {
 		return false, err
 	}
 	s.site = site
-	slugs := map[string]bool{}
+	edits := &generator.Edits{Notes: map[string]bool{}, Bodies: map[string]bool{}}
 	incremental := !full && prev != nil
 	for _, p := range changed {
 		if !incremental {
@@ -153,9 +164,14 @@ func (s *Server) update(full bool) (bool, error) {
 			incremental = false
 			break
 		}
-		slugs[n.Slug] = true
+		if generator.BodyOnly(old, n) {
+			edits.Bodies[n.Slug] = true
+		} else {
+			edits.Notes[n.Slug] = true
+		}
 	}
-	if incremental && len(slugs) == 0 {
+	s.noop = incremental && len(edits.Notes)+len(edits.Bodies) == 0
+	if s.noop {
 		return true, nil // nothing that shows changed
 	}
 	if !incremental {
@@ -174,19 +190,14 @@ func (s *Server) update(full bool) (bool, error) {
 		s.mu.Unlock()
 		return false, nil
 	}
-	files, err := site.RenderFiles(s.theme, opts, slugs)
+	files, err := site.RenderFiles(s.theme, opts, edits)
 	if err != nil {
 		return true, err
 	}
 	s.mu.Lock()
-	next := make(map[string][]byte, len(s.files))
-	for k, v := range s.files {
-		next[k] = v
-	}
 	for k, v := range files {
-		next[k] = v
+		s.files[k] = v
 	}
-	s.files = next
 	s.mu.Unlock()
 	return true, nil
 }
@@ -212,11 +223,14 @@ func (s *Server) Watch(ctx context.Context) error {
 	}
 	debounce := s.Debounce
 	if debounce <= 0 {
-		debounce = 10 * time.Millisecond
+		debounce = 5 * time.Millisecond
 	}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	pending, full := false, false
+	// paths are the content files events named; nil after an event that
+	// could hide others (an overflow, a folder), so that all are looked at.
+	paths := []string{}
 	configName := filepath.Base(s.Config)
 	for {
 		select {
@@ -224,6 +238,8 @@ func (s *Server) Watch(ctx context.Context) error {
 			return nil
 		case err := <-w.Errors:
 			slog.Warn("serve: watching", "err", err)
+			paths, pending = nil, true
+			timer.Reset(debounce)
 		case ev := <-w.Events:
 			name := ev.Name
 			if ev.Has(fsnotify.Create) {
@@ -237,6 +253,9 @@ func (s *Server) Watch(ctx context.Context) error {
 			case rel == configName || strings.HasPrefix(rel, "themes/") || rel == "themes" || strings.HasPrefix(name, s.cfg.CacheDir()):
 				full = true
 			case strings.HasPrefix(rel, "content/") || rel == "content":
+				if paths != nil {
+					paths = append(paths, name)
+				}
 			default:
 				continue // not the project's
 			}
@@ -244,8 +263,8 @@ func (s *Server) Watch(ctx context.Context) error {
 			timer.Reset(debounce)
 		case <-timer.C:
 			if pending {
-				s.rebuild(full)
-				pending, full = false, false
+				s.rebuild(full, paths)
+				pending, full, paths = false, false, []string{}
 			}
 		}
 	}
@@ -278,7 +297,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.RLock()
-	files, base, lastErr := s.files, s.base, s.lastErr
+	files, base, lastErr, version := s.files, s.base, s.lastErr, s.version
 	s.mu.RUnlock()
 	if !strings.HasPrefix(r.URL.Path, base) {
 		http.Redirect(w, r, base, http.StatusFound)
@@ -306,7 +325,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Cache-Control", "no-store")
 	if strings.HasPrefix(ct, "text/html") {
-		data = inject(data, lastErr)
+		data = inject(data, version, lastErr)
 	}
 	w.WriteHeader(status)
 	w.Write(data)
@@ -315,12 +334,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // inject puts the live-reload script, and the last error if any, at the
 // end of a page. Only the preview server does this; built files never
 // carry it.
-func inject(page []byte, lastErr error) []byte {
-	snippet := `<script src="/_rounds/live.js"></script>`
+func inject(page []byte, version int, lastErr error) []byte {
+	state := fmt.Sprintf("window.__roundsVersion = %d;", version)
 	if lastErr != nil {
 		msg, _ := json.Marshal(lastErr.Error())
-		snippet = `<script>window.__roundsError = ` + string(msg) + `;</script>` + snippet
+		state += " window.__roundsError = " + string(msg) + ";"
 	}
+	snippet := "<script>" + state + `</script><script src="/_rounds/live.js"></script>`
 	if i := bytes.LastIndex(page, []byte("</body>")); i >= 0 {
 		return slices.Concat(page[:i], []byte(snippet), page[i:])
 	}
@@ -345,7 +365,20 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		delete(s.subs, ch)
 		s.subsMu.Unlock()
 	}()
+	// The state now, so that a page loaded just before a rebuild, whose
+	// event it missed, catches up.
+	s.mu.RLock()
+	hello := fmt.Sprint(s.version)
+	if s.lastErr != nil {
+		hello += "\n" + s.lastErr.Error()
+	}
+	s.mu.RUnlock()
 	fmt.Fprint(w, "retry: 500\n: connected\n\n")
+	fmt.Fprint(w, "event: hello\n")
+	for _, line := range strings.Split(hello, "\n") {
+		fmt.Fprintf(w, "data: %s\n", line)
+	}
+	fmt.Fprint(w, "\n")
 	flusher.Flush()
 	for {
 		select {
@@ -389,6 +422,11 @@ const liveJS = `(function () {
   }
   if (window.__roundsError) overlay(window.__roundsError);
   var es = new EventSource("/_rounds/events");
+  es.addEventListener("hello", function (e) {
+    var lines = e.data.split("\n"), version = lines.shift();
+    if (lines.length) overlay(lines.join("\n"));
+    else if (String(window.__roundsVersion) !== version) location.reload();
+  });
   es.addEventListener("reload", function () { location.reload(); });
   es.addEventListener("failed", function (e) { overlay(e.data); });
 })();

@@ -1,0 +1,111 @@
+package browsertest
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"regexp"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/net/websocket"
+)
+
+// A Page is a page open in headless Chromium, driven over the DevTools
+// protocol, for tests that must act while the page stays open.
+type Page struct {
+	ws *websocket.Conn
+	id atomic.Int64
+}
+
+// Open starts headless Chromium on url and returns the open page; the
+// browser stops when the test ends.
+func Open(t testing.TB, chromium, url string) *Page {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	profile := profileDir(t)
+	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--remote-debugging-port=0", "--remote-allow-origins=*", "--user-data-dir="+profile, "about:blank")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); cmd.Wait() })
+	// "DevTools listening on ws://127.0.0.1:PORT/devtools/browser/…"
+	listening := regexp.MustCompile(`ws://(127\.0\.0\.1:\d+)/`)
+	sc := bufio.NewScanner(stderr)
+	var addr string
+	for sc.Scan() {
+		if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+			addr = m[1]
+			break
+		}
+	}
+	if addr == "" {
+		t.Fatal("chromium did not open its DevTools port")
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	req, _ := http.NewRequest(http.MethodPut, "http://"+addr+"/json/new?"+url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var target struct {
+		WebSocketDebuggerURL string `json:"webSocketDebuggerUrl"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&target); err != nil || target.WebSocketDebuggerURL == "" {
+		t.Fatalf("opening %s in chromium: %v", url, err)
+	}
+	ws, err := websocket.Dial(target.WebSocketDebuggerURL, "", "http://127.0.0.1/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	return &Page{ws: ws}
+}
+
+// Eval evaluates a JavaScript expression in the page and returns its
+// value as a string.
+func (p *Page) Eval(expr string) (string, error) {
+	id := p.id.Add(1)
+	msg := map[string]any{"id": id, "method": "Runtime.evaluate", "params": map[string]any{"expression": expr, "returnByValue": true}}
+	if err := websocket.JSON.Send(p.ws, msg); err != nil {
+		return "", err
+	}
+	p.ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		var reply struct {
+			ID     int64 `json:"id"`
+			Result struct {
+				Result struct {
+					Value any `json:"value"`
+				} `json:"result"`
+			} `json:"result"`
+			Error *struct {
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if err := websocket.JSON.Receive(p.ws, &reply); err != nil {
+			return "", err
+		}
+		if reply.ID != id {
+			continue // an event
+		}
+		if reply.Error != nil {
+			return "", fmt.Errorf("%s", reply.Error.Message)
+		}
+		return fmt.Sprint(reply.Result.Result.Value), nil
+	}
+}
