@@ -309,6 +309,15 @@ func TestWatchAndReload(t *testing.T) {
 		waitEvent(t, events, "reload")
 	}
 
+	// Drafts and scheduled notes are shown, and marked.
+	os.WriteFile(filepath.Join(dir, "content", "notes", "later.md"), []byte("+++\ntitle = \"Later\"\ndate = 2026-11-01T00:00:00Z\npublish_at = 2027-02-01T00:00:00Z\ndraft = true\nsource = \"https://example.org/\"\n+++\n\nNot yet.\n"), 0o644)
+	for !strings.Contains(get(t, base+"notes/later/"), "Not yet.") {
+		waitEvent(t, events, "reload")
+	}
+	if later := get(t, base+"notes/later/"); !strings.Contains(later, "Draft: not published") || !strings.Contains(later, "Scheduled: not published until 1 February 2027") {
+		t.Error("a draft scheduled note is not marked as such")
+	}
+
 	// A broken note: the error is shown and the last good site stays. (A
 	// save that is not atomic may first show the half-written file.)
 	os.WriteFile(filepath.Join(dir, "content", "notes", "broken.md"), []byte("+++\ntitle = \"Broken\"\ndate = \"someday\"\n+++\n"), 0o644)
