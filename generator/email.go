@@ -232,18 +232,8 @@ func (c *Config) checkEmail(data []byte) ErrorList {
 	starts := headerLines(data, "[[list]]")
 	ids := map[string]int{}
 	for i, l := range c.Lists {
-		lsec := section(data, "[[list]]")
-		if i < len(starts) {
-			l.line = starts[i]
-			lsec = sectionAt(data, l.line)
-		}
-		lbad := func(key, fix, format string, args ...any) {
-			line := lsec.line(key)
-			if line == 0 {
-				line = l.line
-			}
-			errs = append(errs, errorf(c.File, line, "list."+key, fix, format, args...))
-		}
+		var lbad func(key, fix, format string, args ...any)
+		l.line, lbad = c.arrayTable(data, "list", starts, i, &errs)
 		if l.ID == "" || slugify(l.ID) != l.ID {
 			lbad("id", `use lower-case letters, digits and dashes, such as id = "clinicians"`, "%q cannot name a list", l.ID)
 		} else if other, dup := ids[l.ID]; dup {

@@ -127,18 +127,8 @@ func (c *Config) checkWire(data []byte) ErrorList {
 	ids := map[string]int{}
 	urls := map[string]int{}
 	for i, s := range c.Sources {
-		sec := section(data, "[[source]]")
-		if i < len(starts) {
-			s.line = starts[i]
-			sec = sectionAt(data, s.line)
-		}
-		bad := func(key, fix, format string, args ...any) {
-			line := sec.line(key)
-			if line == 0 {
-				line = s.line
-			}
-			errs = append(errs, errorf(c.File, line, "source."+key, fix, format, args...))
-		}
+		var bad func(key, fix, format string, args ...any)
+		s.line, bad = c.arrayTable(data, "source", starts, i, &errs)
 		s.Name = strings.TrimSpace(s.Name)
 		if s.Name == "" {
 			bad("name", `add name = "CDC MMWR"`, "missing")
@@ -186,6 +176,25 @@ func (c *Config) checkWire(data []byte) ErrorList {
 		}
 	}
 	return errs
+}
+
+// arrayTable finds the i-th [[name]] table of data, whose headers are on
+// lines starts, and returns its line and a function that reports a
+// problem with one of its keys at that key's line.
+func (c *Config) arrayTable(data []byte, name string, starts []int, i int, errs *ErrorList) (int, func(key, fix, format string, args ...any)) {
+	line := 0
+	sec := section(data, "[["+name+"]]")
+	if i < len(starts) {
+		line = starts[i]
+		sec = sectionAt(data, line)
+	}
+	return line, func(key, fix, format string, args ...any) {
+		at := sec.line(key)
+		if at == 0 {
+			at = line
+		}
+		*errs = append(*errs, errorf(c.File, at, name+"."+key, fix, format, args...))
+	}
 }
 
 // A tomlSection is the part of a TOML document from a table header to

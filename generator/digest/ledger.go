@@ -71,10 +71,7 @@ type FileLedger struct {
 	f    *os.File
 	lock *os.File
 
-	mu      sync.Mutex
-	pending [][]byte
-	waiting []chan error
-	syncing bool
+	batcher batcher
 }
 
 // OpenFileLedger opens (creating) the ledger of the edition and list in
@@ -136,42 +133,60 @@ func (l *FileLedger) Load() (map[string]Record, error) {
 // Append writes the records and syncs the file; concurrent appends are
 // written together and share one sync.
 func (l *FileLedger) Append(recs ...Record) error {
-	var b []byte
+	return l.batcher.append(recs, func(batch []byte) error {
+		if _, err := l.f.Write(batch); err != nil {
+			return err
+		}
+		return unix.Fdatasync(int(l.f.Fd()))
+	})
+}
+
+// A batcher makes appends durable in groups: while one batch of records
+// is being written, the appends that come in wait together for the next,
+// so many senders share one sync (or one object).
+type batcher struct {
+	mu      sync.Mutex
+	pending [][]byte
+	waiting []chan error
+	busy    bool
+}
+
+// append adds the records to the next batch, written by write, and
+// returns once that batch is written.
+func (b *batcher) append(recs []Record, write func(batch []byte) error) error {
+	var lines []byte
 	for _, r := range recs {
 		line, err := json.Marshal(r)
 		if err != nil {
 			return err
 		}
-		b = append(append(b, line...), '\n')
+		lines = append(append(lines, line...), '\n')
 	}
 	done := make(chan error, 1)
-	l.mu.Lock()
-	l.pending = append(l.pending, b)
-	l.waiting = append(l.waiting, done)
-	if !l.syncing {
-		l.syncing = true
-		go l.flush()
+	b.mu.Lock()
+	b.pending = append(b.pending, lines)
+	b.waiting = append(b.waiting, done)
+	if !b.busy {
+		b.busy = true
+		go b.flush(write)
 	}
-	l.mu.Unlock()
+	b.mu.Unlock()
 	return <-done
 }
 
-// flush writes and syncs what is pending until nothing is.
-func (l *FileLedger) flush() {
+// flush writes what is pending until nothing is.
+func (b *batcher) flush(write func(batch []byte) error) {
 	for {
-		l.mu.Lock()
-		if len(l.pending) == 0 {
-			l.syncing = false
-			l.mu.Unlock()
+		b.mu.Lock()
+		if len(b.pending) == 0 {
+			b.busy = false
+			b.mu.Unlock()
 			return
 		}
-		batch, waiting := bytes.Join(l.pending, nil), l.waiting
-		l.pending, l.waiting = nil, nil
-		l.mu.Unlock()
-		_, err := l.f.Write(batch)
-		if err == nil {
-			err = unix.Fdatasync(int(l.f.Fd()))
-		}
+		batch, waiting := bytes.Join(b.pending, nil), b.waiting
+		b.pending, b.waiting = nil, nil
+		b.mu.Unlock()
+		err := write(batch)
 		for _, w := range waiting {
 			w <- err
 		}

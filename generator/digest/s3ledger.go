@@ -12,7 +12,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -33,11 +32,8 @@ type S3Ledger struct {
 	run    string
 	lock   *s3lock.Lock
 
-	mu      sync.Mutex
 	seq     int
-	pending [][]byte
-	waiting []chan error
-	busy    bool
+	batcher batcher
 }
 
 // ParseS3 splits "s3://bucket/prefix" into its bucket and key prefix.
@@ -139,44 +135,12 @@ func (l *S3Ledger) records(ctx context.Context) ([]string, error) {
 // Append writes the records as one object; appends made while one is
 // being written go together into the next.
 func (l *S3Ledger) Append(recs ...Record) error {
-	var b []byte
-	for _, r := range recs {
-		line, err := json.Marshal(r)
-		if err != nil {
-			return err
-		}
-		b = append(append(b, line...), '\n')
-	}
-	done := make(chan error, 1)
-	l.mu.Lock()
-	l.pending = append(l.pending, b)
-	l.waiting = append(l.waiting, done)
-	if !l.busy {
-		l.busy = true
-		go l.flush()
-	}
-	l.mu.Unlock()
-	return <-done
-}
-
-func (l *S3Ledger) flush() {
-	for {
-		l.mu.Lock()
-		if len(l.pending) == 0 {
-			l.busy = false
-			l.mu.Unlock()
-			return
-		}
-		batch, waiting := bytes.Join(l.pending, nil), l.waiting
-		l.pending, l.waiting = nil, nil
-		l.seq++
+	return l.batcher.append(recs, func(batch []byte) error {
+		l.seq++ // only the batcher's one writer touches it
 		key := fmt.Sprintf("%srecords/%020d-%s-%06d.jsonl", l.prefix, time.Now().UnixNano(), l.run, l.seq)
-		l.mu.Unlock()
 		_, err := l.client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: &l.bucket, Key: &key, Body: bytes.NewReader(batch)})
-		for _, w := range waiting {
-			w <- err
-		}
-	}
+		return err
+	})
 }
 
 // Close folds the record objects into one, so the next Load reads one
