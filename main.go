@@ -53,6 +53,7 @@ Commands:
 	publish    upload the built site to S3: only what changed
 	nightly    fetch, check, build, publish and send, as CI runs it
 	serve      preview the site, with drafts, rebuilt and reloaded on save
+	check      look for patient identifiers, overdue reviews, missing pages
 	fetch      fetch the sources' feeds into the wire's cache
 	inbox      list the wire items no note covers yet
 	new        create a note or an edition from a template
@@ -97,6 +98,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runNightly(args, stdout, stderr)
 	case "serve":
 		return runServe(args, stdout, stderr)
+	case "check":
+		return runCheck(args, stdout, stderr)
 	case "inbox":
 		return runInbox(args, stdout, stderr)
 	case "sources":
@@ -806,6 +809,19 @@ func runNightly(args []string, stdout, stderr io.Writer) int {
 					return err
 				}
 			}
+			findings, err := generator.CheckSite(cfg, now, generator.CheckOptions{})
+			if err != nil {
+				return err
+			}
+			var errs []error
+			for _, f := range findings {
+				if f.Severity == "error" {
+					errs = append(errs, errors.New(f.String()))
+				}
+			}
+			if len(errs) > 0 {
+				return errors.Join(errs...)
+			}
 			fmt.Fprintf(stdout, "nightly: check: %d notes, %d editions\n", len(site.Notes), len(site.Editions))
 			return nil
 		}},
@@ -914,6 +930,61 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "rounds serve: http://%s%s (drafts and scheduled notes shown; Ctrl-C to stop)\n", addr, srv.Base())
 	if err := hs.Serve(ln); err != nil && err != http.ErrServerClosed {
 		return fail(stderr, "serve", err)
+	}
+	return exitOK
+}
+
+func runCheck(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("check", "check [--config F] [--format text|json] [--now T]", stderr)
+	config := fs.String("config", "config.toml", "the newsletter's configuration `file`")
+	format := fs.String("format", "text", "print findings as `text` or json (one object a line)")
+	nowFlag := fs.String("now", "", "as of `time` (default $ROUNDS_NOW, $SOURCE_DATE_EPOCH or the clock)")
+	grade := fs.Float64("grade", 0, "the highest reading `grade` for a note for patients (default: [check] reading_grade, 8)")
+	if code, ok := parse(fs, args, stdout); !ok {
+		return code
+	}
+	if fs.NArg() > 0 || (*format != "text" && *format != "json") {
+		fmt.Fprintln(stderr, "rounds check: want --format text or json, and no arguments")
+		fs.Usage()
+		return exitUsage
+	}
+	now, err := parseNow(*nowFlag)
+	if err != nil {
+		fmt.Fprintf(stderr, "rounds check: %v\n", err)
+		return exitUsage
+	}
+	cfg, err := generator.LoadConfig(*config)
+	if err != nil {
+		return fail(stderr, "check", err)
+	}
+	findings, err := generator.CheckSite(cfg, now, generator.CheckOptions{ReadingGrade: *grade})
+	if err != nil {
+		return fail(stderr, "check", err)
+	}
+	counts := map[string]int{}
+	enc := json.NewEncoder(stdout)
+	file := ""
+	for _, f := range findings {
+		counts[f.Severity]++
+		if *format == "json" {
+			enc.Encode(f)
+			continue
+		}
+		if f.File != file {
+			file = f.File
+			fmt.Fprintf(stdout, "%s\n", file)
+		}
+		pos := ""
+		if f.Line > 0 {
+			pos = fmt.Sprintf("%d:%d: ", f.Line, f.Column)
+		}
+		fmt.Fprintf(stdout, "  %s%s: %s: %s\n", pos, f.Severity, f.Kind, f.Message)
+	}
+	if *format == "text" {
+		fmt.Fprintf(stdout, "rounds check: %d errors, %d warnings, %d notes due for review soon\n", counts["error"], counts["warning"], counts["info"])
+	}
+	if counts["error"] > 0 {
+		return exitFail
 	}
 	return exitOK
 }

@@ -478,3 +478,43 @@ func copyDir(t *testing.T, src, dst string) {
 		t.Fatal(err)
 	}
 }
+
+func TestCheckCommand(t *testing.T) {
+	t.Parallel()
+	code, stdout, stderr := rounds("check", "--now", "2026-11-28")
+	if code != 0 || !strings.Contains(stdout, "rounds check: 0 errors") {
+		t.Errorf("check of the example: exit %d\n%s%s", code, stdout, stderr)
+	}
+	dir := t.TempDir()
+	for _, d := range []string{"themes"} {
+		abs, _ := filepath.Abs(d)
+		os.Symlink(abs, filepath.Join(dir, d))
+	}
+	copyDir(t, "content", filepath.Join(dir, "content"))
+	example, _ := os.ReadFile("config.toml")
+	os.WriteFile(filepath.Join(dir, "config.toml"), example, 0o644)
+	os.WriteFile(filepath.Join(dir, "content", "notes", "leak.md"), []byte("+++\ntitle = \"Leak\"\ndate = 2026-11-01T00:00:00Z\nsource = \"https://example.org/\"\n+++\n\nThe patient, DOB 04/12/1931, lives at 42 Elm Street.\n"), 0o644)
+	code, stdout, _ = rounds("check", "--config", filepath.Join(dir, "config.toml"), "--now", "2026-11-28", "--format", "json")
+	if code != 1 {
+		t.Fatalf("check with identifiers: exit %d\n%s", code, stdout)
+	}
+	var kinds []string
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var f struct {
+			File, Kind, Severity string
+			Line, Column         int
+		}
+		if err := json.Unmarshal([]byte(line), &f); err != nil {
+			t.Fatalf("--format json: %v: %s", err, line)
+		}
+		if f.File == "content/notes/leak.md" && f.Line == 7 {
+			kinds = append(kinds, f.Kind+"@"+fmt.Sprint(f.Column))
+		}
+	}
+	if strings.Join(kinds, " ") != "phi@18 phi@39" {
+		t.Errorf("findings on the leaking line: %v\n%s", kinds, stdout)
+	}
+	if code, _, stderr := rounds("check", "--format", "yaml"); code != 2 || !strings.Contains(stderr, "--format") {
+		t.Errorf("check --format yaml: exit %d %s", code, stderr)
+	}
+}

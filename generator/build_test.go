@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -406,4 +407,118 @@ func TestSubscriberDataNeverPublished(t *testing.T) {
 	// An address that is no subscriber's is content like any other.
 	os.WriteFile(filepath.Join(dir, "content", "notes", "b.md"), []byte(note("B", "2026-11-02")+"\nWrite to press@example.org.\n"), 0o644)
 	mustBuild(t, dir)
+}
+
+func TestInvalidIdentifiers(t *testing.T) {
+	t.Parallel()
+	dir := project(t, map[string]string{
+		"content/notes/a.md": note("A", "2026-11-01", `[source]`, `url = "https://example.org/a"`, `doi = "doi:10.1056/NEJMoa1911303"`, `pmid = "PMID 31535829"`, `nct = "NCT0303612"`, `pmcid = "6893803"`),
+	})
+	_, err := build(t, dir)
+	got := fmt.Sprint(err)
+	for _, want := range []string{
+		`content/notes/a.md:9: nct: source nct: "NCT0303612" is not a ClinicalTrials.gov number`,
+		`content/notes/a.md:10: pmcid: source pmcid: "6893803" is not a PubMed Central ID`,
+		`content/notes/a.md:8: pmid: source pmid: "PMID 31535829" is not a PubMed ID`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "is not a DOI") {
+		t.Error("a DOI written as doi:… was refused")
+	}
+}
+
+// TestJSONLD checks the schema.org MedicalWebPage of a note's page.
+func TestJSONLD(t *testing.T) {
+	t.Parallel()
+	dir := project(t, map[string]string{
+		"content/notes/a.md": note("A <b> & c", "2026-11-01", `topics = ["cardiology"]`, `audience = ["patients", "clinicians"]`,
+			`reviewed_by = "Dr Ann Lee"`, `last_reviewed = 2026-11-10`,
+			`[source]`, `url = "https://www.nejm.org/doi/full/10.1056/NEJMoa1911303"`, `title = "DAPA-HF"`, `publisher = "NEJM"`, `doi = "10.1056/NEJMoa1911303"`, `pmid = "31535829"`),
+	})
+	mustBuild(t, dir)
+	page := read(t, dir, "notes/a/index.html")
+	m := regexp.MustCompile(`<script type="application/ld\+json">(.*?)</script>`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("no JSON-LD on the note page")
+	}
+	var ld struct {
+		Type         string                          `json:"@type"`
+		Name         string                          `json:"name"`
+		URL          string                          `json:"url"`
+		LastReviewed string                          `json:"lastReviewed"`
+		ReviewedBy   struct{ Name string }           `json:"reviewedBy"`
+		Audience     []struct{ AudienceType string } `json:"medicalAudience"`
+		About        []struct{ Name string }         `json:"about"`
+		Citation     struct {
+			Name       string
+			SameAs     []string
+			Identifier []struct{ PropertyID, Value string }
+		} `json:"citation"`
+	}
+	if err := json.Unmarshal([]byte(m[1]), &ld); err != nil {
+		t.Fatalf("JSON-LD: %v\n%s", err, m[1])
+	}
+	if ld.Type != "MedicalWebPage" || ld.Name != "A <b> & c" || ld.URL != "https://example.org/newsletter/notes/a/" ||
+		ld.LastReviewed != "2026-11-10" || ld.ReviewedBy.Name != "Dr Ann Lee" || len(ld.Audience) != 2 || ld.Audience[0].AudienceType != "Patient" ||
+		len(ld.About) != 1 || ld.About[0].Name != "Cardiology" || ld.Citation.Name != "DAPA-HF" || len(ld.Citation.Identifier) != 2 ||
+		ld.Citation.SameAs[0] != "https://doi.org/10.1056/NEJMoa1911303" {
+		t.Errorf("JSON-LD %+v", ld)
+	}
+	if strings.Contains(m[1], "<b>") {
+		t.Error("the JSON-LD holds markup that could end its script")
+	}
+	if strings.Contains(read(t, dir, "index.html"), "application/ld+json") {
+		t.Error("JSON-LD on a page that is not a note")
+	}
+}
+
+// TestRetractions labels notes whose paper Retraction Watch lists, on
+// every page and feed they appear in, and rounds check reports them.
+func TestRetractions(t *testing.T) {
+	t.Parallel()
+	csv := "Record ID,Title,RetractionDate,RetractionDOI,RetractionPubMedID,OriginalPaperDate,OriginalPaperDOI,OriginalPaperPubMedID,RetractionNature,Reason\n" +
+		"1,\"A, with a comma\",3/4/2026 0:00,10.1016/S0140-6736(26)99999-9,0,1/2/2020 0:00,10.1016/S0140-6736(20)31180-6,32450107,Retraction,+Concerns/Issues About Data;\n" +
+		"2,Other,5/6/2025 0:00,,0,,,39999999,Expression of concern,+Investigation;\n"
+	dir := project(t, map[string]string{
+		"config.toml":            testConfig + "[check]\nretractions = \"data/retractions.csv\"\n",
+		"data/retractions.csv":   csv,
+		"content/notes/hcq.md":   note("Hydroxychloroquine registry", "2026-11-01", `topics = ["covid"]`, `[source]`, `url = "https://www.thelancet.com/"`, `doi = "10.1016/S0140-6736(20)31180-6"`),
+		"content/notes/eoc.md":   note("Under a cloud", "2026-11-02", `[source]`, `url = "https://example.org/"`, `pmid = "39999999"`),
+		"content/notes/clean.md": note("Sound", "2026-11-03", `source = "https://example.org/sound"`),
+	})
+	mustBuild(t, dir)
+	if p := read(t, dir, "notes/hcq/index.html"); !strings.Contains(p, `<p class="flag flag-retracted" role="note"><strong>Retracted.</strong>`) || !strings.Contains(p, "was retracted (4 March 2026)") || !strings.Contains(p, `href="https://doi.org/10.1016/S0140-6736%2826%2999999-9">the notice</a>`) {
+		t.Error("the note page lacks the retraction banner")
+	}
+	for _, page := range []string{"notes/page/2/index.html", "topics/covid/index.html"} {
+		if !strings.Contains(read(t, dir, page), `<li class="label label-retracted">Retracted</li>`) {
+			t.Errorf("%s: the list does not label the retracted note", page)
+		}
+	}
+	if !strings.Contains(read(t, dir, "feed.xml"), "<title>Retracted: Hydroxychloroquine registry</title>") || !strings.Contains(read(t, dir, "feed.json"), `"retraction":{"date":"4 March 2026","nature":"Retraction"`) {
+		t.Error("the feeds do not label the retracted note")
+	}
+	if p := read(t, dir, "notes/eoc/index.html"); !strings.Contains(p, "Expression of concern.") {
+		t.Error("an expression of concern is not shown")
+	}
+	if strings.Contains(read(t, dir, "notes/clean/index.html"), "flag-retracted") {
+		t.Error("a sound note is labelled")
+	}
+	cfg, _ := LoadConfig(filepath.Join(dir, "config.toml"))
+	findings, err := CheckSite(cfg, testNow, CheckOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range findings {
+		if f.Kind == "retraction" {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("rounds check reports %d notices, want 2", n)
+	}
 }

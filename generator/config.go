@@ -42,6 +42,7 @@ type Config struct {
 	Lists []*ListConfig `toml:"list"`
 	// Publish says where rounds publish puts the site.
 	Publish PublishConfig `toml:"publish"`
+	Check   CheckConfig   `toml:"check"`
 	// Params holds anything else a theme wants, as [params].
 	Params map[string]any `toml:"params"`
 
@@ -91,6 +92,7 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 		Wire:     defaultWire(),
 		Email:    defaultEmail(),
 		Publish:  defaultPublish(),
+		Check:    CheckConfig{ReadingGrade: 8},
 		File:     file,
 		Dir:      filepath.Dir(file),
 		source:   data,

@@ -93,6 +93,9 @@ type Note struct {
 	// Story is the wire story the note curates: the feed items about its
 	// source, if the wire has any.
 	Story *WireStory
+	// Retraction is the notice about the paper the note cites, if the
+	// Retraction Watch data has one.
+	Retraction *Retraction
 }
 
 // Source is the publication a note curates.
@@ -104,6 +107,7 @@ type Source struct {
 	DOI       string
 	PMID      string
 	NCT       string
+	PMCID     string
 }
 
 // An Edition is one issue of the newsletter: content/editions/SLUG.md.
@@ -265,14 +269,23 @@ func parseSource(f *fields) Source {
 					f.bad("published", dateFix, "source published: %v", err)
 				}
 				s.Published = t
-			case "doi":
-				s.DOI = str()
-			case "pmid":
-				s.PMID = str()
-			case "nct":
-				s.NCT = str()
+			case "doi", "pmid", "pmcid", "nct":
+				id, err := normalizeID(k, str())
+				if err != nil {
+					f.bad(k, "correct the identifier, or remove the key", "source %s: %v", k, err)
+				}
+				switch k {
+				case "doi":
+					s.DOI = id
+				case "pmid":
+					s.PMID = id
+				case "pmcid":
+					s.PMCID = id
+				case "nct":
+					s.NCT = id
+				}
 			default:
-				f.bad(k, "the source table takes url, title, publisher, published, doi, pmid and nct", "unknown source key %q", k)
+				f.bad(k, "the source table takes url, title, publisher, published, doi, pmid, pmcid and nct", "unknown source key %q", k)
 			}
 		}
 		return s

@@ -83,8 +83,14 @@ var rootLink = regexp.MustCompile(`( (?:href|src)=")/([^/])`)
 // works under any base_url, with or without a sub-path.
 func (c *Config) Markdown(src []byte) (template.HTML, error) {
 	h, err := renderMarkdown(src)
-	if err != nil || c.base.Path == "/" || !strings.Contains(string(h), `="/`) {
+	if err != nil {
 		return h, err
+	}
+	// Identifiers mentioned in the text (doi:…, PMID …, PMC…, NCT…)
+	// become links to where they resolve.
+	h = template.HTML(linkIdentifiers(string(h)))
+	if c.base.Path == "/" || !strings.Contains(string(h), `="/`) {
+		return h, nil
 	}
 	return template.HTML(rootLink.ReplaceAllString(string(h), "${1}"+c.base.Path+"${2}")), nil
 }

@@ -58,3 +58,35 @@ func TestMayAutolink(t *testing.T) {
 		}
 	}
 }
+
+func TestIdentifiersInText(t *testing.T) {
+	t.Parallel()
+	cfg, err := ParseConfig("config.toml", []byte(testConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := "The trial (NCT03036124; PMID: 31535829, doi:10.1056/NEJMoa1911303). Also PMCID: PMC6893803.\n\n" +
+		"`NCT03036124` in code, [a link about PMID 123](https://example.org/), and 2,400 patients in 2019.\n"
+	h, err := cfg.Markdown([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`<a href="https://clinicaltrials.gov/study/NCT03036124">NCT03036124</a>;`,
+		`<a href="https://pubmed.ncbi.nlm.nih.gov/31535829/">PMID: 31535829</a>,`,
+		`<a href="https://doi.org/10.1056/NEJMoa1911303">doi:10.1056/NEJMoa1911303</a>).`,
+		`<a href="https://pmc.ncbi.nlm.nih.gov/articles/PMC6893803/">PMCID: PMC6893803</a>.`,
+		`<code>NCT03036124</code>`,
+		`>a link about PMID 123</a>`,
+		`2,400 patients in 2019`,
+	} {
+		if !strings.Contains(string(h), want) {
+			t.Errorf("missing %s in\n%s", want, h)
+		}
+	}
+	for _, bad := range []string{"10.1056/x", "NCT123", "PMID 0"} {
+		if _, err := normalizeID(map[string]string{"10.1056/x": "pmid", "NCT123": "nct", "PMID 0": "pmid"}[bad], bad); err == nil {
+			t.Errorf("normalizeID accepted %q", bad)
+		}
+	}
+}

@@ -106,7 +106,7 @@ func BodyOnly(a, b *Note) bool {
 	x.Content, y.Content = "", ""
 	x.Editions, y.Editions = nil, nil
 	x.Story, y.Story = nil, nil
-	return reflect.DeepEqual(x, y)
+	return reflect.DeepEqual(x, y) && (a.Retraction == nil) == (b.Retraction == nil)
 }
 
 func equalStrings(a, b []string) bool {

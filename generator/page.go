@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"encoding/json"
 	"rounds/feeds"
 
 	"fmt"
@@ -141,9 +142,10 @@ func templateFuncs(cfg *Config) template.FuncMap {
 		},
 		"topicTitle": cfg.TopicTitle,
 		"join":       strings.Join,
-		"doiURL":     func(doi string) string { return "https://doi.org/" + doi },
-		"pmidURL":    func(pmid string) string { return "https://pubmed.ncbi.nlm.nih.gov/" + pmid + "/" },
-		"nctURL":     func(nct string) string { return "https://clinicaltrials.gov/study/" + nct },
+		"doiURL":     func(doi string) string { return idLink("doi", doi) },
+		"pmidURL":    func(pmid string) string { return idLink("pmid", pmid) },
+		"pmcidURL":   func(pmcid string) string { return idLink("pmcid", pmcid) },
+		"nctURL":     func(nct string) string { return idLink("nct", nct) },
 		// feedHTML shows HTML that came from a feed. It was sanitized when
 		// it was fetched; it is sanitized again here, so a cache edited
 		// or poisoned by hand cannot put anything unsafe on a page.
@@ -151,4 +153,79 @@ func templateFuncs(cfg *Config) template.FuncMap {
 		// excerpt is the first n words of a feed's HTML, as plain text.
 		"excerpt": func(n int, s string) string { return feeds.Excerpt(s, n) },
 	}
+}
+
+// JSONLD is the schema.org description of a note's page, a MedicalWebPage,
+// for search engines and health aggregators; "" on other pages.
+func (p *PageData) JSONLD() template.JS {
+	n := p.Note
+	if n == nil {
+		return ""
+	}
+	cfg := p.Site.Config
+	page := map[string]any{
+		"@context":      "https://schema.org",
+		"@type":         "MedicalWebPage",
+		"name":          n.Title,
+		"url":           p.Permalink,
+		"inLanguage":    cfg.Language,
+		"datePublished": n.Published.In(cfg.Location()).Format(time.RFC3339),
+		"isPartOf":      map[string]any{"@type": "WebSite", "name": cfg.Title, "url": cfg.BaseURL},
+		"publisher":     map[string]any{"@type": "Organization", "name": cfg.Title, "url": cfg.BaseURL},
+	}
+	if n.Summary != "" {
+		page["description"] = n.Summary
+	}
+	if !n.LastReviewed.IsZero() {
+		page["lastReviewed"] = n.LastReviewed.In(cfg.Location()).Format("2006-01-02")
+	}
+	if n.ReviewedBy != "" {
+		page["reviewedBy"] = map[string]any{"@type": "Person", "name": n.ReviewedBy}
+	}
+	var audiences []any
+	for _, a := range n.Audience {
+		t := map[string]string{"clinicians": "Clinician", "patients": "Patient", "public": "Public"}[a]
+		audiences = append(audiences, map[string]any{"@type": "MedicalAudience", "audienceType": t})
+	}
+	if len(audiences) > 0 {
+		page["medicalAudience"] = audiences
+	}
+	var about []any
+	for _, t := range n.Topics {
+		about = append(about, map[string]any{"@type": "Thing", "name": cfg.TopicTitle(t)})
+	}
+	if len(about) > 0 {
+		page["about"] = about
+	}
+	if src := n.Source; src.URL != "" || src.DOI != "" || src.PMID != "" {
+		c := map[string]any{"@type": "ScholarlyArticle"}
+		if src.Title != "" {
+			c["name"] = src.Title
+		}
+		if src.URL != "" {
+			c["url"] = src.URL
+		}
+		if src.Publisher != "" {
+			c["publisher"] = map[string]any{"@type": "Organization", "name": src.Publisher}
+		}
+		if !src.Published.IsZero() {
+			c["datePublished"] = src.Published.In(cfg.Location()).Format("2006-01-02")
+		}
+		var ids, same []any
+		for _, id := range []struct{ kind, prop, v string }{{"doi", "DOI", src.DOI}, {"pmid", "PMID", src.PMID}, {"pmcid", "PMCID", src.PMCID}, {"nct", "NCT", src.NCT}} {
+			if id.v != "" {
+				ids = append(ids, map[string]any{"@type": "PropertyValue", "propertyID": id.prop, "value": id.v})
+				same = append(same, idLink(id.kind, id.v))
+			}
+		}
+		if len(ids) > 0 {
+			c["identifier"], c["sameAs"] = ids, same
+		}
+		page["citation"] = c
+	}
+	data, err := json.Marshal(page) // escapes <, > and &, so it cannot end the script
+	if err != nil {
+		return ""
+	}
+	return template.JS(data)
 }

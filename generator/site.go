@@ -274,7 +274,7 @@ func contentKind(cfg *Config, abs string) (string, bool) {
 func assemble(cfg *Config, files []*contentFile, opts *Options) (*Site, error) {
 	for _, f := range files {
 		if f.note != nil {
-			f.note.Editions, f.note.Story = nil, nil
+			f.note.Editions, f.note.Story, f.note.Retraction = nil, nil, nil
 		}
 		if f.ed != nil {
 			f.ed.Notes, f.ed.Number = nil, 0
@@ -335,6 +335,15 @@ func assemble(cfg *Config, files []*contentFile, opts *Options) (*Site, error) {
 	})
 	errs = append(errs, s.linkEditions(editions, allNotes, opts)...)
 	s.group()
+	if cfg.Check.Retractions != "" {
+		notices, err := loadRetractions(cfg.abs(cfg.Check.Retractions))
+		if err != nil {
+			errs = append(errs, errorf(relTo(cfg.Dir, cfg.File), keyLine(cfg.source, "retractions"), "check.retractions", "", "%v", err))
+		}
+		for _, n := range all {
+			n.Retraction = retractionOf(n, notices)
+		}
+	}
 	s.Wire = LoadWire(cfg)
 	s.Wire.cover(s.Notes)
 	for _, n := range s.Notes {

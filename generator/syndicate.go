@@ -71,6 +71,9 @@ func (s *Site) noteEntry(n *Note) *feeds.Entry {
 	if n.Sponsored {
 		e.Title = "Sponsored: " + e.Title
 	}
+	if n.Retraction != nil && n.Retraction.Retracted() {
+		e.Title = "Retracted: " + e.Title
+	}
 	if s.Config.Feeds.Content == "full" {
 		e.ContentHTML = s.Absolute(string(n.Content)) + noteFooter(n)
 	}
@@ -120,12 +123,15 @@ func noteExtension(n *Note) map[string]any {
 	if len(n.Audience) > 0 {
 		x["audience"] = n.Audience
 	}
+	if r := n.Retraction; r != nil {
+		x["retraction"] = map[string]any{"nature": r.Nature, "date": r.Date, "notice": r.Notice}
+	}
 	if n.Sponsored {
 		x["sponsored"] = true
 		x["disclosure"] = n.Disclosure
 	}
 	src := map[string]any{}
-	for k, v := range map[string]string{"url": n.Source.URL, "title": n.Source.Title, "publisher": n.Source.Publisher, "doi": n.Source.DOI, "pmid": n.Source.PMID, "nct": n.Source.NCT} {
+	for k, v := range map[string]string{"url": n.Source.URL, "title": n.Source.Title, "publisher": n.Source.Publisher, "doi": n.Source.DOI, "pmid": n.Source.PMID, "nct": n.Source.NCT, "pmcid": n.Source.PMCID} {
 		if v != "" {
 			src[k] = v
 		}

@@ -1,0 +1,225 @@
+package generator
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// A Finding is something rounds check reports: where, what kind, how bad.
+type Finding struct {
+	File     string `json:"file"`
+	Line     int    `json:"line,omitempty"`
+	Column   int    `json:"column,omitempty"`
+	Kind     string `json:"kind"`     // phi, review, disclosure, pages, alt, readability
+	Severity string `json:"severity"` // error, warning, info
+	Message  string `json:"message"`
+}
+
+func (f Finding) String() string {
+	pos := f.File
+	if f.Line > 0 {
+		pos += fmt.Sprintf(":%d", f.Line)
+		if f.Column > 0 {
+			pos += fmt.Sprintf(":%d", f.Column)
+		}
+	}
+	return fmt.Sprintf("%s: %s: %s: %s", pos, f.Severity, f.Kind, f.Message)
+}
+
+// RequiredPages are the pages every health newsletter must publish.
+var RequiredPages = map[string]string{
+	"disclaimer":       "the medical disclaimer",
+	"editorial-policy": "the editorial policy (who writes, who reviews, how evidence is graded, how errors are corrected)",
+	"contact":          "how readers reach the editors",
+}
+
+// CheckOptions tune rounds check.
+type CheckOptions struct {
+	// ReadingGrade is the highest Flesch-Kincaid grade a note for
+	// patients may have before a warning; 0 means 8.
+	ReadingGrade float64
+	// DueWithin lists notes whose review falls due this soon.
+	DueWithin time.Duration
+}
+
+// CheckSite looks at everything the site holds, drafts and scheduled notes
+// included, for what a health newsletter must not publish or must fix:
+// identifiers of patients, overdue reviews, missing pages, images without
+// alt text, notes for patients that are hard to read. Findings come by
+// file, then line.
+func CheckSite(cfg *Config, now time.Time, o CheckOptions) ([]Finding, error) {
+	if o.ReadingGrade == 0 {
+		o.ReadingGrade = cfg.Check.ReadingGrade
+	}
+	if o.DueWithin == 0 {
+		o.DueWithin = 30 * 24 * time.Hour
+	}
+	site, err := LoadContent(cfg, &Options{Now: now, Drafts: true, Future: true, Expired: true})
+	if err != nil {
+		return nil, err
+	}
+	var out []Finding
+	var files []string
+	for _, kind := range contentKinds {
+		m, _ := filepath.Glob(filepath.Join(cfg.Dir, "content", kind, "*.md"))
+		files = append(files, m...)
+	}
+	for _, abs := range files {
+		rel := filepath.ToSlash(relTo(cfg.Dir, abs))
+		found, err := scanFile(abs, rel)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, found...)
+	}
+	for _, n := range site.Notes {
+		out = append(out, reviewFindings(n, now, o.DueWithin)...)
+		if slices.Contains(n.Audience, "patients") {
+			if grade, words := readingGrade(string(n.Content)); words >= 30 && grade > o.ReadingGrade {
+				out = append(out, Finding{File: n.File, Kind: "readability", Severity: "warning",
+					Message: fmt.Sprintf("Flesch-Kincaid grade %.1f for a note for patients (at most %.0f); use shorter sentences and plainer words", grade, o.ReadingGrade)})
+			}
+		}
+		out = append(out, altFindings(n.File, string(n.Content))...)
+		if r := n.Retraction; r != nil {
+			// A warning: the label must go out with the next build.
+			out = append(out, Finding{File: n.File, Kind: "retraction", Severity: "warning",
+				Message: fmt.Sprintf("the paper it cites has a notice: %s %s (%s); the note is labelled, but say so in its text or take it down", r.Nature, r.Date, r.Notice)})
+		}
+	}
+	for _, p := range site.Pages {
+		out = append(out, altFindings(p.File, string(p.Content))...)
+	}
+	for _, slug := range sortedKeys(RequiredPages) {
+		if !slices.ContainsFunc(site.Pages, func(p *Page) bool { return p.Slug == slug }) {
+			out = append(out, Finding{File: "content/pages/" + slug + ".md", Kind: "pages", Severity: "error",
+				Message: fmt.Sprintf("missing: every health newsletter publishes %s; write content/pages/%s.md", RequiredPages[slug], slug)})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Finding) int {
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column), cmp.Compare(a.Kind, b.Kind))
+	})
+	return out, nil
+}
+
+// scanFile looks for patient identifiers on every line of a content file,
+// front matter and body.
+func scanFile(abs, rel string) ([]Finding, error) {
+	data, err := os.ReadFile(abs)
+	if err != nil {
+		return nil, err
+	}
+	var out []Finding
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	inCode := false
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if strings.HasPrefix(strings.TrimSpace(line), "```") {
+			inCode = !inCode
+			continue
+		}
+		if inCode {
+			continue
+		}
+		for _, h := range ScanPHI(line) {
+			out = append(out, Finding{File: rel, Line: n, Column: h.Column, Kind: "phi", Severity: "error",
+				Message: fmt.Sprintf("%s %q may identify a person; remove it, or if it does not, add the comment %q on the line", phiNames[h.Kind], h.Text, "<!-- "+AllowMarker+" -->")})
+		}
+	}
+	return out, sc.Err()
+}
+
+var phiNames = map[string]string{
+	"email": "an email address", "phone": "a phone number", "fax": "a fax number", "ssn": "a Social Security number",
+	"mrn": "a record, account or health-plan number", "date": "a date about a person", "address": "a street address",
+	"zip": "a ZIP code or postcode", "ip": "an IP address", "age": "an age over 89",
+}
+
+// reviewFindings reports a note's review that is overdue (an error for a
+// note for patients, a warning otherwise) or falls due soon.
+func reviewFindings(n *Note, now time.Time, soon time.Duration) []Finding {
+	if n.ReviewBy.IsZero() {
+		return nil
+	}
+	day := n.ReviewBy.Format("2 January 2006")
+	switch {
+	case n.ReviewBy.Before(now):
+		sev := "warning"
+		if slices.Contains(n.Audience, "patients") {
+			sev = "error"
+		}
+		return []Finding{{File: n.File, Kind: "review", Severity: sev,
+			Message: fmt.Sprintf("review overdue since %s; review the note and set last_reviewed and a new review_by", day)}}
+	case n.ReviewBy.Before(now.Add(soon)):
+		return []Finding{{File: n.File, Kind: "review", Severity: "info", Message: "review due by " + day}}
+	}
+	return nil
+}
+
+var imgTag = regexp.MustCompile(`(?i)<img\b[^>]*>`)
+var altAttr = regexp.MustCompile(`(?i)\balt\s*=`)
+
+// altFindings reports images without alt text in rendered HTML.
+func altFindings(file, h string) []Finding {
+	var out []Finding
+	for _, img := range imgTag.FindAllString(h, -1) {
+		if !altAttr.MatchString(img) || strings.Contains(img, `alt=""`) && !strings.Contains(img, `role="presentation"`) {
+			out = append(out, Finding{File: file, Kind: "alt", Severity: "error",
+				Message: fmt.Sprintf("image without alt text (%s); describe it: ![what it shows](…)", img)})
+		}
+	}
+	return out
+}
+
+var (
+	codeBlock = regexp.MustCompile(`(?s)<(pre|code)\b.*?</(pre|code)>`)
+	anyTag    = regexp.MustCompile(`<[^>]+>`)
+	urlText   = regexp.MustCompile(`https?://\S+|\bdoi:\S+|\b10\.\d{4,9}/\S+`)
+	sentence  = regexp.MustCompile(`[.!?]+(?:\s|$)`)
+)
+
+// readingGrade returns the Flesch-Kincaid grade of the prose in HTML h,
+// leaving out code, links' addresses and citations, and the words counted.
+func readingGrade(h string) (float64, int) {
+	text := codeBlock.ReplaceAllString(h, " ")
+	text = anyTag.ReplaceAllString(text, " ")
+	text = urlText.ReplaceAllString(text, " ")
+	words, syllables := 0, 0
+	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) && r != '\'' && r != '’' }) {
+		words++
+		syllables += countSyllables(w)
+	}
+	sentences := max(1, len(sentence.FindAllString(text, -1)))
+	if words == 0 {
+		return 0, 0
+	}
+	return 0.39*float64(words)/float64(sentences) + 11.8*float64(syllables)/float64(words) - 15.59, words
+}
+
+// countSyllables estimates the syllables of an English word: groups of
+// vowels, less a silent final e, at least one.
+func countSyllables(w string) int {
+	w = strings.ToLower(w)
+	n, prev := 0, false
+	for _, r := range w {
+		v := strings.ContainsRune("aeiouy", r)
+		if v && !prev {
+			n++
+		}
+		prev = v
+	}
+	if strings.HasSuffix(w, "e") && !strings.HasSuffix(w, "le") && n > 1 {
+		n--
+	}
+	return max(n, 1)
+}

@@ -1,0 +1,130 @@
+package generator
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// pages are the pages every checked project needs.
+var requiredPages = map[string]string{
+	"content/pages/disclaimer.md":       "+++\ntitle = \"Disclaimer\"\n+++\n\nNot advice.\n",
+	"content/pages/editorial-policy.md": "+++\ntitle = \"Editorial policy\"\n+++\n\nHow we work.\n",
+	"content/pages/contact.md":          "+++\ntitle = \"Contact\"\n+++\n\nWrite to editors@example.org.\n",
+}
+
+func TestCheckSite(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{
+		"content/notes/vignette.md": note("A vignette", "2026-11-01", `audience = ["clinicians"]`) +
+			"A 93-year-old woman (MRN 00482913) was admitted on 3 March 2026.\n\n" +
+			"Call her daughter on (617) 555-0142.\n\n" +
+			"MRN 99999999 is a test record. <!-- rounds:allow -->\n\n" +
+			"The trial (NCT03036124, PMID 31535829) enrolled 4,744 patients and was published on 21 November 2019.\n\n" +
+			"![](/images/chart.png)\n",
+		"content/notes/overdue-patients.md":   note("Overdue for patients", "2026-10-01", `audience = ["patients"]`, `review_by = 2026-11-01`),
+		"content/notes/overdue-clinicians.md": note("Overdue for clinicians", "2026-10-01", `audience = ["clinicians"]`, `review_by = 2026-11-01`),
+		"content/notes/due-soon.md":           note("Due soon", "2026-10-01", `review_by = 2026-12-10`),
+		"content/notes/hard.md": note("Hard to read", "2026-10-02", `audience = ["patients"]`) +
+			"Pharmacokinetic heterogeneity notwithstanding, administration of glucagon-like peptide-1 receptor agonists demonstrated statistically significant cardiometabolic improvements, particularly regarding glycosylated haemoglobin, anthropometric measurements and microalbuminuria, in comparison with conventional sulphonylurea monotherapy across heterogeneous multinational populations.\n",
+		"content/pages/contact.md": requiredPages["content/pages/contact.md"],
+	}
+	_ = requiredPages
+	dir := project(t, files)
+	cfg, err := LoadConfig(filepath.Join(dir, "config.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	findings, err := CheckSite(cfg, testNow, CheckOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range findings {
+		got = append(got, f.String())
+	}
+	all := strings.Join(got, "\n")
+	for _, want := range []string{
+		"content/notes/vignette.md:9:3: error: phi: an age over 89",
+		"content/notes/vignette.md:9:26: error: phi: a record, account or health-plan number \"00482913\"",
+		"content/notes/vignette.md:9:52: error: phi: a date about a person \"3 March 2026\"",
+		"content/notes/vignette.md:11:22: error: phi: a phone number \"(617) 555-0142\"",
+		"content/notes/vignette.md: error: alt: image without alt text",
+		"content/notes/overdue-patients.md: error: review: review overdue since 1 November 2026",
+		"content/notes/overdue-clinicians.md: warning: review: review overdue since 1 November 2026",
+		"content/notes/due-soon.md: info: review: review due by 10 December 2026",
+		"content/notes/hard.md: warning: readability: Flesch-Kincaid grade",
+		"content/pages/disclaimer.md: error: pages: missing",
+		"content/pages/editorial-policy.md: error: pages: missing",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("missing %q in:\n%s", want, all)
+		}
+	}
+	for _, bad := range []string{"99999999", "NCT03036124", "31535829", "21 November 2019", "4,744", "contact.md", "vignette.md:13", "vignette.md:15"} {
+		if strings.Contains(all, bad) {
+			t.Errorf("a false finding about %q:\n%s", bad, all)
+		}
+	}
+}
+
+// TestPHIPrecisionRecall measures the patient-identifier rule on the
+// labelled lines of testdata/phi/labelled.tsv: each line's kinds as
+// labelled against the kinds ScanPHI finds.
+func TestPHIPrecisionRecall(t *testing.T) {
+	t.Parallel()
+	f, err := os.Open(filepath.Join("testdata", "phi", "labelled.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var tp, fp, fn, lines int
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "#") || strings.TrimSpace(sc.Text()) == "" {
+			continue
+		}
+		labels, text, ok := strings.Cut(sc.Text(), "\t")
+		if !ok {
+			t.Fatalf("line without a tab: %q", sc.Text())
+		}
+		lines++
+		var want []string
+		if labels != "-" {
+			want = strings.Split(labels, ",")
+		}
+		var got []string
+		for _, h := range ScanPHI(text) {
+			got = append(got, h.Kind)
+		}
+		sort.Strings(got)
+		got = slices.Compact(got)
+		for _, k := range got {
+			if slices.Contains(want, k) {
+				tp++
+			} else {
+				fp++
+				t.Logf("false positive %s: %s", k, text)
+			}
+		}
+		for _, k := range want {
+			if !slices.Contains(got, k) {
+				fn++
+				t.Logf("missed %s: %s", k, text)
+			}
+		}
+	}
+	precision := float64(tp) / float64(max(tp+fp, 1))
+	recall := float64(tp) / float64(max(tp+fn, 1))
+	t.Logf("PHI rule on %d labelled lines: precision %.3f (%d true, %d false positives), recall %.3f (%d missed)", lines, precision, tp, fp, recall, fn)
+	if lines < 200 {
+		t.Errorf("only %d labelled lines; the measure needs at least 200", lines)
+	}
+	if precision < 0.9 || recall < 0.9 {
+		t.Errorf("precision %.3f, recall %.3f: both should be at least 0.9", precision, recall)
+	}
+}
