@@ -148,6 +148,7 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "write the site into `dir` (default: public/ beside the config)")
 	nowFlag := fs.String("now", "", "build as of `time` (RFC 3339 or YYYY-MM-DD; default $ROUNDS_NOW, $SOURCE_DATE_EPOCH or the clock)")
 	drafts := fs.Bool("drafts", false, "include draft notes and editions")
+	strict := fs.Bool("strict", false, "fail on what rounds check finds that may identify a patient")
 	future := fs.Bool("future", false, "include notes and editions scheduled after now")
 	if code, ok := parse(fs, args, stdout); !ok {
 		return code
@@ -161,6 +162,15 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "rounds build: %v\n", err)
 		return exitUsage
+	}
+	if *strict {
+		cfg, err := generator.LoadConfig(*config)
+		if err != nil {
+			return fail(stderr, "build", err)
+		}
+		if err := phiGate(cfg, now); err != nil {
+			return fail(stderr, "build", err)
+		}
 	}
 	start := time.Now()
 	res, err := generator.Build(&generator.Options{
@@ -698,8 +708,31 @@ func runPublish(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// phiGate returns the findings of rounds check that may identify a
+// patient, as one error, or nil: they block build --strict, publish and
+// nightly.
+func phiGate(cfg *generator.Config, now time.Time) error {
+	findings, err := generator.CheckSite(cfg, now, generator.CheckOptions{})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, f := range findings {
+		if f.Kind == "phi" {
+			errs = append(errs, errors.New(f.String()))
+		}
+	}
+	if len(errs) > 0 {
+		errs = append(errs, errors.New("nothing was published: remove what may identify a patient, or mark a reviewed line with <!-- rounds:allow -->"))
+	}
+	return errors.Join(errs...)
+}
+
 // publishSite publishes the build in dir where cfg's [publish] says.
 func publishSite(ctx context.Context, cfg *generator.Config, dir string, dryRun, confirm bool, stdout io.Writer) error {
+	if err := phiGate(cfg, time.Now()); err != nil {
+		return err
+	}
 	p := cfg.Publish
 	client, err := publish.NewClient(ctx, storeOf(cfg))
 	if err != nil {

@@ -518,3 +518,26 @@ func TestCheckCommand(t *testing.T) {
 		t.Errorf("check --format yaml: exit %d %s", code, stderr)
 	}
 }
+
+// TestPHIBlocks checks that an identifier of a patient blocks build
+// --strict and publish.
+func TestPHIBlocks(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	abs, _ := filepath.Abs("themes")
+	os.Symlink(abs, filepath.Join(dir, "themes"))
+	copyDir(t, "content", filepath.Join(dir, "content"))
+	example, _ := os.ReadFile("config.toml")
+	config := filepath.Join(dir, "config.toml")
+	os.WriteFile(config, append(example, []byte("\n[publish]\nbucket = \"never-reached\"\nendpoint = \"http://127.0.0.1:1\"\n")...), 0o644)
+	os.WriteFile(filepath.Join(dir, "content", "notes", "leak.md"), []byte("+++\ntitle = \"Leak\"\ndate = 2026-11-01T00:00:00Z\nsource = \"https://example.org/\"\n+++\n\nCall the patient on (617) 555-0142.\n"), 0o644)
+	if code, _, stderr := rounds("build", "--config", config, "--now", "2026-11-28", "--strict"); code != 1 || !strings.Contains(stderr, "content/notes/leak.md:7:21: error: phi: a phone number") {
+		t.Errorf("build --strict: exit %d\n%s", code, stderr)
+	}
+	if code, _, _ := rounds("build", "--config", config, "--now", "2026-11-28"); code != 0 {
+		t.Errorf("build without --strict: exit %d", code)
+	}
+	if code, _, stderr := rounds("publish", "--config", config); code != 1 || !strings.Contains(stderr, "nothing was published") {
+		t.Errorf("publish: exit %d\n%s", code, stderr)
+	}
+}
