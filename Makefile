@@ -11,13 +11,18 @@ build:
 	$(GO) run . build
 
 # The feed checks use independent parsers from Debian's packages and the
-# theme is tested in Debian's headless Chromium; publishing is tested
+# theme is tested in Debian's headless Chromium, with axe-core from npm
+# for accessibility; publishing is tested
 # against versitygw, a real S3-compatible server built from source. The
 # test command installs them when they are missing, and the tests fail
 # (rather than skip) without them.
 VERSITYGW = github.com/versity/versitygw/cmd/versitygw@v1.8.0
 
+AXE = .cache/axe/node_modules/axe-core/axe.min.js
+
 tools:
+	@[ -f $(AXE) ] || { command -v npm >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }; \
+		echo "installing axe-core"; npm install --prefix .cache/axe --no-audit --no-fund axe-core@4.14.1 >/dev/null; }
 	@command -v versitygw >/dev/null 2>&1 || [ -x "$$($(GO) env GOPATH)/bin/versitygw" ] || \
 		{ echo "building versitygw (a few minutes, once)"; $(GO) install $(VERSITYGW); }
 	@need=""; \

@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"html"
 	"rounds/generator/browsertest"
 	"strings"
 
@@ -103,6 +104,43 @@ func TestWireAttacksInBrowser(t *testing.T) {
 		}
 		if page == "wire/safety/" && !strings.Contains(d, "Acme Nutrition Recalls Infant Formula") {
 			t.Errorf("/%s: the hostile feed's stories are not on the page", page)
+		}
+	}
+}
+
+// TestAccessibility runs axe-core's WCAG 2.2 A and AA rules in headless
+// Chromium on the example site's pages, at a phone's and a desktop's
+// width: no violations.
+func TestAccessibility(t *testing.T) {
+	t.Parallel()
+	chromium := browsertest.Tool(t, "chromium", "--version")
+	axe := browsertest.AxeScript(t, "..")
+	out := filepath.Join(t.TempDir(), "public")
+	if _, err := Build(&Options{Config: filepath.Join("..", "config.toml"), Out: out, Now: testNow}); err != nil {
+		t.Fatal(err)
+	}
+	srv := browsertest.Serve(t, out, "/rounds", browsertest.AxeProbe, axe)
+	pages := []string{"", "notes/", "notes/dexamethasone-covid-19-oxygen/", "notes/depression-treatment-choices-nice/", "editions/no-3-respiratory-season-and-second-looks/",
+		"archive/", "topics/", "topics/vaccines/", "audiences/patients/", "evidence/", "wire/", "sources/"}
+	for _, width := range []string{"375", "1024"} {
+		for _, page := range pages {
+			dom := browsertest.DumpDOM(t, chromium, srv.URL+"/rounds/"+page, width)
+			got := html.UnescapeString(browsertest.Attr(dom, "data-axe"))
+			if got != "[]" {
+				t.Errorf("/%s at %s px: axe-core: %s", page, width, got)
+			}
+		}
+	}
+	// The wire, with stories from real-world-shaped feeds.
+	feedSrv := wireServer(t)
+	dir := wireProject(t, feedSrv.URL)
+	fetch(t, dir)
+	mustBuild(t, dir)
+	wsrv := browsertest.Serve(t, filepath.Join(dir, "public"), "/newsletter", browsertest.AxeProbe, axe)
+	for _, page := range []string{"wire/", "wire/nutrition/", "sources/", "notes/upf-dementia/"} {
+		dom := browsertest.DumpDOM(t, chromium, wsrv.URL+"/newsletter/"+page, "1024")
+		if got := html.UnescapeString(browsertest.Attr(dom, "data-axe")); got != "[]" {
+			t.Errorf("/%s: axe-core: %s", page, got)
 		}
 	}
 }

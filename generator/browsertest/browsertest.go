@@ -34,11 +34,20 @@ func Tool(t testing.TB, name string, args ...string) string {
 }
 
 // Serve serves the folder dir under prefix on loopback, with script
-// injected at the end of every HTML page.
-func Serve(t testing.TB, dir, prefix, script string) *httptest.Server {
+// injected at the end of every HTML page, and axe-core's script, when
+// axe is set, at /_axe.js.
+func Serve(t testing.TB, dir, prefix, script string, axe ...string) *httptest.Server {
 	t.Helper()
+	axePath := ""
+	if len(axe) > 0 {
+		axePath = axe[0]
+	}
 	files := http.FileServer(http.Dir(dir))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/_axe.js" && axePath != "" {
+			http.ServeFile(w, r, axePath)
+			return
+		}
 		p := strings.TrimPrefix(r.URL.Path, prefix)
 		file := filepath.Join(dir, filepath.FromSlash(p))
 		if strings.HasSuffix(p, "/") {
@@ -103,3 +112,30 @@ func profileDir(t testing.TB) string {
 	})
 	return dir
 }
+
+// AxeScript returns the path of axe-core's script, which make test
+// installs with npm into .cache/axe at the repository's root; root is
+// the path of that root from the test's package.
+func AxeScript(t testing.TB, root string) string {
+	t.Helper()
+	p := filepath.Join(root, ".cache", "axe", "node_modules", "axe-core", "axe.min.js")
+	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("ROUNDS_REQUIRE_TOOLS") == "1" {
+			t.Fatalf("axe-core is needed: %v (make test installs it)", err)
+		}
+		t.Skipf("axe-core not installed (%v); run make test", err)
+	}
+	return p
+}
+
+// AxeProbe is injected into a page to run axe-core's WCAG 2.2 A and AA
+// rules once it has loaded; it records the violations, as JSON, in the
+// data-axe attribute of <html>, for DumpDOM to show.
+const AxeProbe = `<script src="/_axe.js"></script><script>
+window.addEventListener("load", function () {
+  axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}}).then(function (r) {
+    var v = r.violations.map(function (x) { return {id: x.id, impact: x.impact, nodes: x.nodes.slice(0, 3).map(function (n) { return n.target.join(" ") + " :: " + n.failureSummary; })}; });
+    document.documentElement.setAttribute("data-axe", JSON.stringify(v));
+  }, function (e) { document.documentElement.setAttribute("data-axe", "error " + e); });
+});
+</script>`

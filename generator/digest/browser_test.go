@@ -1,6 +1,7 @@
 package digest
 
 import (
+	"html"
 	"os"
 	"path/filepath"
 	"testing"
@@ -40,13 +41,14 @@ func TestEmailInBrowser(t *testing.T) {
 		if d == nil {
 			continue
 		}
-		html, _ := d.Personal(c.unsubscribeLink(l.ID, "reader@example.net"))
-		if err := os.WriteFile(filepath.Join(dir, l.ID+".html"), []byte(html), 0o644); err != nil {
+		page, _ := d.Personal(c.unsubscribeLink(l.ID, "reader@example.net"))
+		if err := os.WriteFile(filepath.Join(dir, l.ID+".html"), []byte(page), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		lists = append(lists, l.ID)
 	}
-	srv := browsertest.Serve(t, dir, "", overflowProbe)
+	axe := browsertest.AxeScript(t, filepath.Join("..", ".."))
+	srv := browsertest.Serve(t, dir, "", overflowProbe+browsertest.AxeProbe, axe)
 	for _, width := range []string{"375", "600"} {
 		for _, l := range lists {
 			dom := browsertest.DumpDOM(t, chromium, srv.URL+"/"+l+".html", width)
@@ -55,6 +57,9 @@ func TestEmailInBrowser(t *testing.T) {
 			}
 			if browsertest.Attr(dom, "data-overflow") != "false" || browsertest.Attr(dom, "data-wide") != "" {
 				t.Errorf("%s at %s px: overflows (%s)", l, width, browsertest.Attr(dom, "data-wide"))
+			}
+			if got := html.UnescapeString(browsertest.Attr(dom, "data-axe")); got != "[]" {
+				t.Errorf("%s at %s px: axe-core: %s", l, width, got)
 			}
 		}
 	}
