@@ -1,9 +1,12 @@
 package generator
 
 import (
+	"encoding/json"
 	"html"
 	"rounds/generator/browsertest"
+	"slices"
 	"strings"
+	"time"
 
 	"path/filepath"
 	"testing"
@@ -142,5 +145,56 @@ func TestAccessibility(t *testing.T) {
 		if got := html.UnescapeString(browsertest.Attr(dom, "data-axe")); got != "[]" {
 			t.Errorf("/%s: axe-core: %s", page, got)
 		}
+	}
+}
+
+// TestEvidenceFilter filters a topic page's notes by the strength of
+// their evidence in headless Chromium.
+func TestEvidenceFilter(t *testing.T) {
+	t.Parallel()
+	chromium := browsertest.Tool(t, "chromium", "--version")
+	out := filepath.Join(t.TempDir(), "public")
+	if _, err := Build(&Options{Config: filepath.Join("..", "config.toml"), Out: out, Now: testNow}); err != nil {
+		t.Fatal(err)
+	}
+	srv := browsertest.Serve(t, out, "/rounds", "")
+	page := browsertest.Open(t, chromium, srv.URL+"/rounds/topics/infectious-disease/")
+	// The filter shows itself once its script has run.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if s, err := page.Eval(`document.readyState === "complete" && !document.querySelector(".evidence-filter").hidden`); err == nil && s == "true" {
+			break
+		}
+		if time.Now().After(deadline) {
+			dbg, _ := page.Eval(`JSON.stringify(performance.getEntriesByType("resource").map(e => e.name + " " + e.responseStatus))`)
+			t.Fatalf("the filter never showed (resources: %s)", dbg)
+		}
+	}
+	all, err := page.Eval(`JSON.stringify([...document.querySelectorAll(".cards > li .card")].map(c => c.dataset.strength || ""))`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := page.Eval(`(function () {
+  var f = document.querySelector(".evidence-filter");
+  if (f.hidden) return "hidden";
+  f.querySelector("input[value=strong]").checked = true;
+  f.dispatchEvent(new Event("change", {bubbles: true}));
+  return JSON.stringify([...document.querySelectorAll(".cards > li")].filter(li => !li.hidden).map(li => li.querySelector(".card").dataset.strength));
+})()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var every, shown []string
+	json.Unmarshal([]byte(all), &every)
+	if err := json.Unmarshal([]byte(got), &shown); err != nil {
+		t.Fatalf("the filter: %s", got)
+	}
+	strong := 0
+	for _, s := range every {
+		if s == "strong" {
+			strong++
+		}
+	}
+	if strong == 0 || strong == len(every) || len(shown) != strong || slices.ContainsFunc(shown, func(s string) bool { return s != "strong" }) {
+		t.Errorf("notes %v; the filter for strong evidence shows %v", every, shown)
 	}
 }

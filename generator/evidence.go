@@ -80,3 +80,24 @@ func ParseEvidence(s string) (Evidence, error) {
 	}
 	return e, nil
 }
+
+// Strength places a grade of any scale in one of three bands readers can
+// filter by: "strong" (OCEBM 1–2, GRADE high, SORT A), "moderate" (OCEBM 3,
+// GRADE moderate, SORT B) or "weak" (the rest); "" without a grade.
+func (e Evidence) Strength() string {
+	switch e.Scale {
+	case "OCEBM":
+		return [...]string{"", "strong", "strong", "moderate", "weak", "weak"}[min(max(e.Rank, 0), 5)]
+	case "GRADE":
+		switch e.Level {
+		case "high":
+			return "strong"
+		case "moderate":
+			return "moderate"
+		}
+		return "weak"
+	case "SORT":
+		return map[string]string{"A": "strong", "B": "moderate", "C": "weak"}[e.Level]
+	}
+	return ""
+}
