@@ -1014,6 +1014,14 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "  %s%s: %s: %s\n", pos, f.Severity, f.Kind, f.Message)
 	}
 	if *format == "text" {
+		if site, err := generator.LoadContent(cfg, &generator.Options{Now: now, Drafts: true, Future: true}); err == nil {
+			if queue := generator.ReviewQueue(site, now, 30*24*time.Hour); len(queue) > 0 {
+				fmt.Fprintln(stdout, "Review next:")
+				for _, n := range queue {
+					fmt.Fprintf(stdout, "  %s  %s  %s (%s)\n", n.ReviewBy.Format("2006-01-02"), n.File, n.Title, strings.Join(n.Audience, ", "))
+				}
+			}
+		}
 		fmt.Fprintf(stdout, "rounds check: %d errors, %d warnings, %d notes due for review soon\n", counts["error"], counts["warning"], counts["info"])
 	}
 	if counts["error"] > 0 {

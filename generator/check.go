@@ -35,6 +35,24 @@ func (f Finding) String() string {
 	return fmt.Sprintf("%s: %s: %s: %s", pos, f.Severity, f.Kind, f.Message)
 }
 
+// StudyDesigns are the designs a note's design names.
+var StudyDesigns = []string{"systematic review", "meta-analysis", "randomised controlled trial", "randomized controlled trial", "rct",
+	"cohort", "cohort study", "case-control", "case-control study", "cross-sectional", "case series", "case report", "guideline",
+	"preprint", "regulatory action", "news", "diagnostic accuracy", "economic evaluation", "qualitative study", "modelling study", "expert opinion", "surveillance"}
+
+// ReviewQueue returns the notes whose review_by falls before now+within,
+// soonest first: what needs review next.
+func ReviewQueue(site *Site, now time.Time, within time.Duration) []*Note {
+	var out []*Note
+	for _, n := range site.Notes {
+		if !n.ReviewBy.IsZero() && n.ReviewBy.Before(now.Add(within)) {
+			out = append(out, n)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Note) int { return cmp.Or(a.ReviewBy.Compare(b.ReviewBy), cmp.Compare(a.Slug, b.Slug)) })
+	return out
+}
+
 // RequiredPages are the pages every health newsletter must publish.
 var RequiredPages = map[string]string{
 	"disclaimer":       "the medical disclaimer",
@@ -90,6 +108,10 @@ func CheckSite(cfg *Config, now time.Time, o CheckOptions) ([]Finding, error) {
 			}
 		}
 		out = append(out, altFindings(n.File, string(n.Content))...)
+		if d := strings.ToLower(n.Design); d != "" && !slices.Contains(StudyDesigns, d) {
+			out = append(out, Finding{File: n.File, Kind: "design", Severity: "warning",
+				Message: fmt.Sprintf("unknown study design %q; use one of: %s", n.Design, strings.Join(StudyDesigns, ", "))})
+		}
 		if r := n.Retraction; r != nil {
 			// A warning: the label must go out with the next build.
 			out = append(out, Finding{File: n.File, Kind: "retraction", Severity: "warning",

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // pages are the pages every checked project needs.
@@ -28,7 +29,7 @@ func TestCheckSite(t *testing.T) {
 			"![](/images/chart.png)\n",
 		"content/notes/overdue-patients.md":   note("Overdue for patients", "2026-10-01", `audience = ["patients"]`, `review_by = 2026-11-01`),
 		"content/notes/overdue-clinicians.md": note("Overdue for clinicians", "2026-10-01", `audience = ["clinicians"]`, `review_by = 2026-11-01`),
-		"content/notes/due-soon.md":           note("Due soon", "2026-10-01", `review_by = 2026-12-10`),
+		"content/notes/due-soon.md":           note("Due soon", "2026-10-01", `review_by = 2026-12-10`, `design = "Anecdote"`),
 		"content/notes/hard.md": note("Hard to read", "2026-10-02", `audience = ["patients"]`) +
 			"Pharmacokinetic heterogeneity notwithstanding, administration of glucagon-like peptide-1 receptor agonists demonstrated statistically significant cardiometabolic improvements, particularly regarding glycosylated haemoglobin, anthropometric measurements and microalbuminuria, in comparison with conventional sulphonylurea monotherapy across heterogeneous multinational populations.\n",
 		"content/pages/contact.md": requiredPages["content/pages/contact.md"],
@@ -59,11 +60,23 @@ func TestCheckSite(t *testing.T) {
 		"content/notes/due-soon.md: info: review: review due by 10 December 2026",
 		"content/notes/hard.md: warning: readability: Flesch-Kincaid grade",
 		"content/pages/disclaimer.md: error: pages: missing",
+		`content/notes/due-soon.md: warning: design: unknown study design "Anecdote"`,
 		"content/pages/editorial-policy.md: error: pages: missing",
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("missing %q in:\n%s", want, all)
 		}
+	}
+	site, err := LoadContent(cfg, &Options{Now: testNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var queue []string
+	for _, n := range ReviewQueue(site, testNow, 30*24*time.Hour) {
+		queue = append(queue, n.Slug)
+	}
+	if strings.Join(queue, " ") != "overdue-clinicians overdue-patients due-soon" {
+		t.Errorf("review queue %v", queue)
 	}
 	for _, bad := range []string{"99999999", "NCT03036124", "31535829", "21 November 2019", "4,744", "contact.md", "vignette.md:13", "vignette.md:15"} {
 		if strings.Contains(all, bad) {
