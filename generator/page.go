@@ -155,6 +155,49 @@ func templateFuncs(cfg *Config) template.FuncMap {
 	}
 }
 
+// The schema.org types of a note's page, as JSON-LD.
+type (
+	ldThing struct {
+		Type string `json:"@type"`
+		Name string `json:"name,omitempty"`
+		URL  string `json:"url,omitempty"`
+	}
+	ldAudience struct {
+		Type         string `json:"@type"`
+		AudienceType string `json:"audienceType"`
+	}
+	ldID struct {
+		Type       string `json:"@type"`
+		PropertyID string `json:"propertyID"`
+		Value      string `json:"value"`
+	}
+	ldCitation struct {
+		Type          string   `json:"@type"`
+		Name          string   `json:"name,omitempty"`
+		URL           string   `json:"url,omitempty"`
+		Publisher     *ldThing `json:"publisher,omitempty"`
+		DatePublished string   `json:"datePublished,omitempty"`
+		Identifier    []ldID   `json:"identifier,omitempty"`
+		SameAs        []string `json:"sameAs,omitempty"`
+	}
+	ldPage struct {
+		Context         string       `json:"@context"`
+		Type            string       `json:"@type"`
+		Name            string       `json:"name"`
+		Description     string       `json:"description,omitempty"`
+		URL             string       `json:"url"`
+		InLanguage      string       `json:"inLanguage"`
+		DatePublished   string       `json:"datePublished"`
+		LastReviewed    string       `json:"lastReviewed,omitempty"`
+		ReviewedBy      *ldThing     `json:"reviewedBy,omitempty"`
+		MedicalAudience []ldAudience `json:"medicalAudience,omitempty"`
+		About           []ldThing    `json:"about,omitempty"`
+		Citation        *ldCitation  `json:"citation,omitempty"`
+		IsPartOf        ldThing      `json:"isPartOf"`
+		Publisher       ldThing      `json:"publisher"`
+	}
+)
+
 // JSONLD is the schema.org description of a note's page, a MedicalWebPage,
 // for search engines and health aggregators; "" on other pages.
 func (p *PageData) JSONLD() template.JS {
@@ -163,65 +206,39 @@ func (p *PageData) JSONLD() template.JS {
 		return ""
 	}
 	cfg := p.Site.Config
-	page := map[string]any{
-		"@context":      "https://schema.org",
-		"@type":         "MedicalWebPage",
-		"name":          n.Title,
-		"url":           p.Permalink,
-		"inLanguage":    cfg.Language,
-		"datePublished": n.Published.In(cfg.Location()).Format(time.RFC3339),
-		"isPartOf":      map[string]any{"@type": "WebSite", "name": cfg.Title, "url": cfg.BaseURL},
-		"publisher":     map[string]any{"@type": "Organization", "name": cfg.Title, "url": cfg.BaseURL},
-	}
-	if n.Summary != "" {
-		page["description"] = n.Summary
+	site := ldThing{Type: "WebSite", Name: cfg.Title, URL: cfg.BaseURL}
+	page := ldPage{
+		Context: "https://schema.org", Type: "MedicalWebPage", Name: n.Title, Description: n.Summary,
+		URL: p.Permalink, InLanguage: cfg.Language, DatePublished: n.Published.In(cfg.Location()).Format(time.RFC3339),
+		IsPartOf: site, Publisher: ldThing{Type: "Organization", Name: cfg.Title, URL: cfg.BaseURL},
 	}
 	if !n.LastReviewed.IsZero() {
-		page["lastReviewed"] = n.LastReviewed.In(cfg.Location()).Format("2006-01-02")
+		page.LastReviewed = n.LastReviewed.In(cfg.Location()).Format("2006-01-02")
 	}
 	if n.ReviewedBy != "" {
-		page["reviewedBy"] = map[string]any{"@type": "Person", "name": n.ReviewedBy}
+		page.ReviewedBy = &ldThing{Type: "Person", Name: n.ReviewedBy}
 	}
-	var audiences []any
 	for _, a := range n.Audience {
-		t := map[string]string{"clinicians": "Clinician", "patients": "Patient", "public": "Public"}[a]
-		audiences = append(audiences, map[string]any{"@type": "MedicalAudience", "audienceType": t})
+		page.MedicalAudience = append(page.MedicalAudience, ldAudience{"MedicalAudience", map[string]string{"clinicians": "Clinician", "patients": "Patient", "public": "Public"}[a]})
 	}
-	if len(audiences) > 0 {
-		page["medicalAudience"] = audiences
-	}
-	var about []any
 	for _, t := range n.Topics {
-		about = append(about, map[string]any{"@type": "Thing", "name": cfg.TopicTitle(t)})
-	}
-	if len(about) > 0 {
-		page["about"] = about
+		page.About = append(page.About, ldThing{Type: "Thing", Name: cfg.TopicTitle(t)})
 	}
 	if src := n.Source; src.URL != "" || src.DOI != "" || src.PMID != "" {
-		c := map[string]any{"@type": "ScholarlyArticle"}
-		if src.Title != "" {
-			c["name"] = src.Title
-		}
-		if src.URL != "" {
-			c["url"] = src.URL
-		}
+		c := &ldCitation{Type: "ScholarlyArticle", Name: src.Title, URL: src.URL}
 		if src.Publisher != "" {
-			c["publisher"] = map[string]any{"@type": "Organization", "name": src.Publisher}
+			c.Publisher = &ldThing{Type: "Organization", Name: src.Publisher}
 		}
 		if !src.Published.IsZero() {
-			c["datePublished"] = src.Published.In(cfg.Location()).Format("2006-01-02")
+			c.DatePublished = src.Published.In(cfg.Location()).Format("2006-01-02")
 		}
-		var ids, same []any
 		for _, id := range []struct{ kind, prop, v string }{{"doi", "DOI", src.DOI}, {"pmid", "PMID", src.PMID}, {"pmcid", "PMCID", src.PMCID}, {"nct", "NCT", src.NCT}} {
 			if id.v != "" {
-				ids = append(ids, map[string]any{"@type": "PropertyValue", "propertyID": id.prop, "value": id.v})
-				same = append(same, idLink(id.kind, id.v))
+				c.Identifier = append(c.Identifier, ldID{"PropertyValue", id.prop, id.v})
+				c.SameAs = append(c.SameAs, idLink(id.kind, id.v))
 			}
 		}
-		if len(ids) > 0 {
-			c["identifier"], c["sameAs"] = ids, same
-		}
-		page["citation"] = c
+		page.Citation = c
 	}
 	data, err := json.Marshal(page) // escapes <, > and &, so it cannot end the script
 	if err != nil {
