@@ -244,6 +244,25 @@ func waitEvent(t testing.TB, ch <-chan [2]string, name string) string {
 	return ""
 }
 
+// waitReload waits for a reload, past the failures of rebuilds that
+// caught a file half-written (a save that is not atomic).
+func waitReload(t testing.TB, ch <-chan [2]string) {
+	t.Helper()
+	for {
+		select {
+		case ev := <-ch:
+			if ev[0] == "reload" {
+				return
+			}
+			if ev[0] != "failed" {
+				t.Fatalf("event %q (%s), want a reload", ev[0], ev[1])
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no reload event")
+		}
+	}
+}
+
 func get(t testing.TB, url string) string {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -286,7 +305,7 @@ func TestWatchAndReload(t *testing.T) {
 	tmp := filepath.Join(dir, "content", "notes", ".note-00003.md.swp")
 	os.WriteFile(tmp, bytes.Replace(data, []byte("## Why it matters\n"), []byte("## Why it matters\n\nSaved atomically.\n"), 1), 0o644)
 	os.Rename(tmp, note)
-	waitEvent(t, events, "reload")
+	waitReload(t, events)
 	if !strings.Contains(get(t, page), "Saved atomically.") {
 		t.Error("the page does not show the atomic save")
 	}
@@ -296,7 +315,7 @@ func TestWatchAndReload(t *testing.T) {
 	os.Rename(note, note+"~")
 	os.WriteFile(note, bytes.Replace(data, []byte("Saved atomically."), []byte("Saved by vim."), 1), 0o644)
 	os.Remove(note + "~")
-	waitEvent(t, events, "reload")
+	waitReload(t, events)
 	if !strings.Contains(get(t, page), "Saved by vim.") {
 		t.Error("the page does not show vim's save")
 	}
@@ -306,13 +325,13 @@ func TestWatchAndReload(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	os.WriteFile(filepath.Join(dir, "content", "pages", "colophon.md"), []byte("+++\ntitle = \"Colophon\"\n+++\n\nMade with Rounds.\n"), 0o644)
 	for !strings.Contains(get(t, base+"colophon/"), "Made with Rounds.") {
-		waitEvent(t, events, "reload")
+		waitReload(t, events)
 	}
 
 	// Drafts and scheduled notes are shown, and marked.
 	os.WriteFile(filepath.Join(dir, "content", "notes", "later.md"), []byte("+++\ntitle = \"Later\"\ndate = 2026-11-01T00:00:00Z\npublish_at = 2027-02-01T00:00:00Z\ndraft = true\nsource = \"https://example.org/\"\n+++\n\nNot yet.\n"), 0o644)
 	for !strings.Contains(get(t, base+"notes/later/"), "Not yet.") {
-		waitEvent(t, events, "reload")
+		waitReload(t, events)
 	}
 	if later := get(t, base+"notes/later/"); !strings.Contains(later, "Draft: not published") || !strings.Contains(later, "Scheduled: not published until 1 February 2027") {
 		t.Error("a draft scheduled note is not marked as such")
@@ -331,7 +350,7 @@ func TestWatchAndReload(t *testing.T) {
 		t.Error("a failed rebuild does not keep the last good page with its error")
 	}
 	os.Remove(filepath.Join(dir, "content", "notes", "broken.md"))
-	waitEvent(t, events, "reload")
+	waitReload(t, events)
 	if strings.Contains(get(t, page), "window.__roundsError") {
 		t.Error("the error stays after the fix")
 	}
