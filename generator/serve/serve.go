@@ -115,12 +115,23 @@ func (s *Server) rebuild(full bool, paths []string) {
 	if !unchanged {
 		s.version++
 	}
+	version := s.version
 	s.mu.Unlock()
 	if unchanged {
 		return // an editor's swap file, a save without changes: nothing to reload
 	}
 	if err != nil {
-		s.broadcast(event{"failed", err.Error()})
+		// A save that is not atomic (truncate, then write) can fail the
+		// rebuild that catches it half-written, and the next one mends
+		// it: the error shows only if no rebuild follows within a moment.
+		time.AfterFunc(150*time.Millisecond, func() {
+			s.mu.RLock()
+			current := s.version == version
+			s.mu.RUnlock()
+			if current {
+				s.broadcast(event{"failed", err.Error()})
+			}
+		})
 	} else {
 		s.broadcast(event{"reload", fmt.Sprint(s.version)})
 	}
