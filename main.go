@@ -700,6 +700,9 @@ func runPublish(args []string, stdout, stderr io.Writer) int {
 	if *dir == "" {
 		*dir = filepath.Join(cfg.Dir, "public")
 	}
+	if err := phiGate(cfg, time.Now()); err != nil {
+		return fail(stderr, "publish", err)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := publishSite(ctx, cfg, *dir, *dryRun, *confirm, stdout); err != nil {
@@ -729,10 +732,9 @@ func phiGate(cfg *generator.Config, now time.Time) error {
 }
 
 // publishSite publishes the build in dir where cfg's [publish] says.
+// The caller checks for patient identifiers first: rounds publish with
+// phiGate, rounds nightly in its check stage.
 func publishSite(ctx context.Context, cfg *generator.Config, dir string, dryRun, confirm bool, stdout io.Writer) error {
-	if err := phiGate(cfg, time.Now()); err != nil {
-		return err
-	}
 	p := cfg.Publish
 	client, err := publish.NewClient(ctx, storeOf(cfg))
 	if err != nil {
@@ -869,6 +871,11 @@ func runNightly(args []string, stdout, stderr io.Writer) int {
 			if cfg.Publish.Bucket == "" {
 				fmt.Fprintln(stdout, "nightly: publish: no [publish] bucket; skipped")
 				return nil
+			}
+			if skipped["check"] { // otherwise the check stage has looked
+				if err := phiGate(cfg, now); err != nil {
+					return err
+				}
 			}
 			return publishSite(ctx, cfg, filepath.Join(cfg.Dir, "public"), *dryRun, false, stdout)
 		}},

@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -66,20 +67,11 @@ func findPMID(s string) string {
 // findNCT adds the ClinicalTrials.gov numbers in s to ids, once each.
 func findNCT(ids []string, s string) []string {
 	for _, m := range nctPattern.FindAllString(s, -1) {
-		if !contains(ids, m) {
+		if !slices.Contains(ids, m) {
 			ids = append(ids, m)
 		}
 	}
 	return ids
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // identify fills in the identifiers found in the given strings, the most
@@ -121,7 +113,7 @@ func isTracking(host, name string) bool {
 			return true
 		}
 	}
-	return contains(hostTrackingParams[strings.TrimPrefix(host, "www.")], name)
+	return slices.Contains(hostTrackingParams[strings.TrimPrefix(host, "www.")], name)
 }
 
 // CleanURL resolves ref against base and removes tracking parameters. It

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -75,7 +76,7 @@ func ReadOPML(r io.Reader) ([]Subscription, error) {
 			s.Categories = append(s.Categories, folders...)
 			for _, c := range strings.Split(o.Category, ",") {
 				for _, part := range strings.Split(c, "/") {
-					if part = Plain(part); part != "" && !contains(s.Categories, part) {
+					if part = Plain(part); part != "" && !slices.Contains(s.Categories, part) {
 						s.Categories = append(s.Categories, part)
 					}
 				}

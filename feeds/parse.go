@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -137,13 +138,13 @@ func convert(sourceID string, base *url.URL, fi *gofeed.Item, now time.Time) *It
 	}
 	for _, a := range fi.Authors {
 		if a != nil {
-			if name := Plain(a.Name); name != "" && !contains(it.Authors, name) {
+			if name := Plain(a.Name); name != "" && !slices.Contains(it.Authors, name) {
 				it.Authors = append(it.Authors, name)
 			}
 		}
 	}
 	for _, c := range fi.Categories {
-		if c = Plain(c); c != "" && !contains(it.Categories, c) {
+		if c = Plain(c); c != "" && !slices.Contains(it.Categories, c) {
 			it.Categories = append(it.Categories, c)
 		}
 	}
@@ -161,7 +162,7 @@ func convert(sourceID string, base *url.URL, fi *gofeed.Item, now time.Time) *It
 		meta = append(meta, dc.Identifier...)
 		meta = append(meta, dc.Source...)
 		for _, c := range dc.Creator {
-			if name := Plain(c); name != "" && !contains(it.Authors, name) {
+			if name := Plain(c); name != "" && !slices.Contains(it.Authors, name) {
 				it.Authors = append(it.Authors, name)
 			}
 		}

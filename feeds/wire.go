@@ -1,7 +1,9 @@
 package feeds
 
 import (
+	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -43,7 +45,7 @@ func (s *Story) Identifiers() Identifiers {
 			ids.PMID = it.PMID
 		}
 		for _, n := range it.NCT {
-			if !contains(ids.NCT, n) {
+			if !slices.Contains(ids.NCT, n) {
 				ids.NCT = append(ids.NCT, n)
 			}
 		}
@@ -74,16 +76,9 @@ func (it *Item) Keys() []string {
 
 func hostOf(raw string) string {
 	if u := resolve(nil, raw); u != nil {
-		return trimWWW(u.Hostname())
+		return strings.TrimPrefix(u.Hostname(), "www.")
 	}
 	return ""
-}
-
-func trimWWW(host string) string {
-	if len(host) > 4 && host[:4] == "www." {
-		return host[4:]
-	}
-	return host
 }
 
 // Dedupe groups items from any number of sources into stories, newest

@@ -3,6 +3,7 @@ package generator
 import (
 	"bytes"
 	"reflect"
+	"slices"
 	"sync"
 )
 
@@ -95,7 +96,7 @@ func dependsOn(deps, notes []*Note) bool {
 func SameShape(a, b *Note) bool {
 	return a.Slug == b.Slug && a.ID == b.ID && a.Draft == b.Draft &&
 		a.Date.Equal(b.Date) && a.Published.Equal(b.Published) && a.PublishAt.Equal(b.PublishAt) && a.Expires.Equal(b.Expires) &&
-		equalStrings(a.Topics, b.Topics) && equalStrings(a.Audience, b.Audience) && a.Edition == b.Edition &&
+		slices.Equal(a.Topics, b.Topics) && slices.Equal(a.Audience, b.Audience) && a.Edition == b.Edition &&
 		a.Source.URL == b.Source.URL && a.Source.DOI == b.Source.DOI && a.Source.PMID == b.Source.PMID
 }
 
@@ -107,16 +108,4 @@ func BodyOnly(a, b *Note) bool {
 	x.Editions, y.Editions = nil, nil
 	x.Story, y.Story = nil, nil
 	return reflect.DeepEqual(x, y) && (a.Retraction == nil) == (b.Retraction == nil)
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -198,6 +198,9 @@ type (
 	}
 )
 
+// audienceTypes are schema.org's names for Rounds' audiences.
+var audienceTypes = map[string]string{"clinicians": "Clinician", "patients": "Patient", "public": "Public"}
+
 // JSONLD is the schema.org description of a note's page, a MedicalWebPage,
 // for search engines and health aggregators; "" on other pages.
 func (p *PageData) JSONLD() template.JS {
@@ -219,7 +222,7 @@ func (p *PageData) JSONLD() template.JS {
 		page.ReviewedBy = &ldThing{Type: "Person", Name: n.ReviewedBy}
 	}
 	for _, a := range n.Audience {
-		page.MedicalAudience = append(page.MedicalAudience, ldAudience{"MedicalAudience", map[string]string{"clinicians": "Clinician", "patients": "Patient", "public": "Public"}[a]})
+		page.MedicalAudience = append(page.MedicalAudience, ldAudience{"MedicalAudience", audienceTypes[a]})
 	}
 	for _, t := range n.Topics {
 		page.About = append(page.About, ldThing{Type: "Thing", Name: cfg.TopicTitle(t)})

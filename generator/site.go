@@ -235,9 +235,9 @@ func (c *ContentCache) load(cfg *Config, opts *Options, hint []string) (*Site, [
 		for abs := range c.files {
 			c.order = append(c.order, abs)
 		}
-		rank := map[string]int{"notes": 0, "editions": 1, "pages": 2}
+		rank := func(abs string) int { return slices.Index(contentKinds, c.files[abs].kind) }
 		slices.SortFunc(c.order, func(a, b string) int {
-			return cmp.Or(cmp.Compare(rank[c.files[a].kind], rank[c.files[b].kind]), cmp.Compare(a, b))
+			return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a, b))
 		})
 	}
 	files := make([]*contentFile, len(c.order))
