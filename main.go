@@ -574,7 +574,11 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := sendDigest(ctx, site, ed, l, *dryRun, now, stdout, stderr); err != nil {
+	tmpl, err := digest.LoadTemplates(site.Config)
+	if err != nil {
+		return fail(stderr, "send", err)
+	}
+	if err := sendDigest(ctx, site, tmpl, ed, l, *dryRun, now, stdout, stderr); err != nil {
 		return fail(stderr, "send", err)
 	}
 	return exitOK
@@ -582,12 +586,8 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 
 // sendDigest renders the edition for the list and sends it to the list's
 // subscribers still due, or with dryRun prints who they are.
-func sendDigest(ctx context.Context, site *generator.Site, ed *generator.Edition, l *generator.ListConfig, dryRun bool, now time.Time, stdout, stderr io.Writer) error {
+func sendDigest(ctx context.Context, site *generator.Site, tmpl *digest.Templates, ed *generator.Edition, l *generator.ListConfig, dryRun bool, now time.Time, stdout, stderr io.Writer) error {
 	cfg := site.Config
-	tmpl, err := digest.LoadTemplates(cfg)
-	if err != nil {
-		return err
-	}
 	d, err := digest.Render(tmpl, site, ed, l)
 	if err != nil {
 		return err
@@ -890,6 +890,10 @@ func runNightly(args []string, stdout, stderr io.Writer) int {
 					return err
 				}
 			}
+			tmpl, err := digest.LoadTemplates(cfg)
+			if err != nil {
+				return err
+			}
 			// Editions dated within the send window, oldest first; the
 			// ledgers make sending one again a no-op.
 			for i := len(site.Editions) - 1; i >= 0; i-- {
@@ -898,7 +902,7 @@ func runNightly(args []string, stdout, stderr io.Writer) int {
 					continue
 				}
 				for _, l := range cfg.Lists {
-					if err := sendDigest(ctx, site, ed, l, *dryRun, now, stdout, stderr); err != nil {
+					if err := sendDigest(ctx, site, tmpl, ed, l, *dryRun, now, stdout, stderr); err != nil {
 						return fmt.Errorf("%s to %s: %w", ed.Slug, l.ID, err)
 					}
 				}
