@@ -150,7 +150,7 @@ func (w *writer) run(dir string, workers int, prev map[string]ManifestItem) (*Ma
 			if err := mkdir(path.Dir(d)); err != nil {
 				return err
 			}
-			err := os.Mkdir(filepath.Join(dir, filepath.FromSlash(d)), 0o755)
+			err := makeDir(filepath.Join(dir, filepath.FromSlash(d)))
 			if err != nil && !errors.Is(err, fs.ErrExist) {
 				return err
 			}
