@@ -40,6 +40,9 @@ type PageData struct {
 	Feeds *FeedSet
 	// Preview is true when the site is built for a local preview.
 	Preview bool
+	// NoIndex is true for pages search engines should not index: every
+	// page of a preview, and the 404 page.
+	NoIndex bool
 	// Permalink is the page's absolute URL, for canonical and Open Graph
 	// links; RelPermalink its root-relative URL.
 	Permalink, RelPermalink string
@@ -52,6 +55,7 @@ func (p *PageData) finish() {
 	cfg := p.Site.Config
 	p.Permalink, p.RelPermalink = cfg.AbsURL(p.Path), cfg.RelURL(p.Path)
 	p.Nav = Nav{Site: p.Site}
+	p.NoIndex = p.Preview || p.Kind == "404"
 	if p.Path == "archive/" || p.Path == "notes/" || p.Path == "topics/" || p.Path == "wire/" || (p.Page != nil && p.Page.Menu) {
 		// Pages that are not in the navigation share one Nav, so that
 		// the header is rendered once for all of them (see partialCached).

@@ -15,7 +15,7 @@ import (
 // NewNote writes a new draft note titled title, dated now, and returns its
 // path. It never overwrites a file.
 func NewNote(cfg *Config, title string, now time.Time) (string, error) {
-	return writeNote(cfg, &Note{Dated: Dated{Title: title}, Audience: []string{"clinicians"}}, now)
+	return writeNote(cfg, &Note{Title: title, Audience: []string{"clinicians"}}, now)
 }
 
 // NewNoteFrom writes a new draft note about a wire item, its title,
@@ -29,7 +29,7 @@ func NewNoteFrom(cfg *Config, id string, now time.Time) (string, error) {
 		return "", fmt.Errorf("new note --from %s: no wire item has that ID (or the prefix is not unique); rounds inbox lists them", id)
 	}
 	src := w.sources[it.Source]
-	n := &Note{Dated: Dated{Title: it.Title}, Topics: src.Topics, Audience: src.Audience}
+	n := &Note{Title: it.Title, Topics: src.Topics, Audience: src.Audience}
 	if len(n.Audience) == 0 {
 		n.Audience = []string{"clinicians"}
 	}

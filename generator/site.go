@@ -107,6 +107,8 @@ type contentFile struct {
 	ed   *Edition
 	page *Page
 	errs ErrorList
+	// stamp is the file's size and modification time when it was read.
+	stamp fileStamp
 }
 
 // LoadContent reads the content of the site configured by cfg.
@@ -120,8 +122,7 @@ func LoadContent(cfg *Config, opts *Options) (*Site, error) {
 // what rounds serve rebuilds from.
 type ContentCache struct {
 	files map[string]*contentFile // by absolute path
-	stamp map[string]fileStamp
-	order []string // the paths of files, as a scan finds them; nil when stale
+	order []string                // the paths of files, as a scan finds them; nil when stale
 }
 
 type fileStamp struct {
@@ -153,24 +154,23 @@ func (c *ContentCache) load(cfg *Config, opts *Options, hint []string) (*Site, [
 		return nil, nil, errors.New("build: no present time set")
 	}
 	if c.files == nil {
-		c.files, c.stamp = map[string]*contentFile{}, map[string]fileStamp{}
+		c.files = map[string]*contentFile{}
 	}
 	var parse []*contentFile
 	var changed []string
 	// visit looks at one content file, at abs, that exists with info.
+	// A file parsed before is parsed again only if info differs from
+	// what it was when it was read; info may be nil for a new file.
 	visit := func(kind, abs string, info fs.FileInfo) {
-		var st fileStamp
-		if info != nil {
-			st = fileStamp{info.Size(), info.ModTime()}
-		}
-		if _, ok := c.files[abs]; ok && c.stamp[abs] == st && !st.mod.IsZero() {
+		old, known := c.files[abs]
+		if known && info != nil && old.stamp == (fileStamp{info.Size(), info.ModTime()}) && !old.stamp.mod.IsZero() {
 			return
 		}
 		f := &contentFile{kind: kind, path: filepath.ToSlash(filepath.Join("content", kind, filepath.Base(abs))), abs: abs}
-		if _, known := c.files[abs]; !known {
+		if !known {
 			c.order = nil
 		}
-		c.files[abs], c.stamp[abs] = f, st
+		c.files[abs] = f
 		parse = append(parse, f)
 		changed = append(changed, f.path)
 	}
@@ -178,7 +178,6 @@ func (c *ContentCache) load(cfg *Config, opts *Options, hint []string) (*Site, [
 		if f, ok := c.files[abs]; ok {
 			changed = append(changed, f.path)
 			delete(c.files, abs)
-			delete(c.stamp, abs)
 			c.order = nil
 		}
 	}
@@ -219,7 +218,12 @@ func (c *ContentCache) load(cfg *Config, opts *Options, hint []string) (*Site, [
 				}
 				abs := filepath.Join(dir, e.Name())
 				seen[abs] = true
-				info, _ := e.Info()
+				// A new file's size and time come from reading it, on
+				// the workers: a first load makes no stat calls.
+				var info fs.FileInfo
+				if _, known := c.files[abs]; known {
+					info, _ = os.Stat(abs) // as reading it sees it, through a link
+				}
 				visit(kind, abs, info)
 			}
 		}
@@ -325,6 +329,7 @@ func assemble(cfg *Config, files []*contentFile, opts *Options) (*Site, error) {
 	allNotes := map[string]*Note{}
 	for _, n := range all {
 		allNotes[n.Slug] = n
+		n.Scheduled = opts.Now.Before(n.Published)
 		if n.hidden(opts) == "" {
 			s.Notes = append(s.Notes, n)
 			s.notes[n.Slug] = n
@@ -371,7 +376,8 @@ func newestFirst(a, b *Note) int {
 
 // load reads and parses one content file.
 func (f *contentFile) load(cfg *Config) {
-	data, err := readFile(f.abs)
+	data, mod, err := readFile(f.abs)
+	f.stamp = fileStamp{int64(len(data)), mod}
 	if err != nil {
 		f.errs = append(f.errs, errorf(f.path, 0, "", "check the file's permissions", "%v", err))
 		return

@@ -3,6 +3,7 @@ package generator
 import (
 	"errors"
 	"fmt"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -61,18 +62,20 @@ func makeDir(path string) error {
 // atFDCWD is AT_FDCWD as a system call argument.
 const atFDCWD = uintptr(unix.AT_FDCWD & (1<<64 - 1))
 
-// readFile returns the contents of the file at path. Reading may wait for
-// the disk, so it calls the system the usual way.
-func readFile(path string) ([]byte, error) {
+// readFile returns the contents of the file at path and its modification
+// time. Reading may wait for the disk, so it calls the system the usual
+// way.
+func readFile(path string) ([]byte, time.Time, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, &pathError{Op: "open", Path: path, Err: err}
+		return nil, time.Time{}, &pathError{Op: "open", Path: path, Err: err}
 	}
 	defer unix.Close(fd)
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return nil, &pathError{Op: "stat", Path: path, Err: err}
+		return nil, time.Time{}, &pathError{Op: "stat", Path: path, Err: err}
 	}
+	mod := time.Unix(st.Mtim.Unix())
 	data := make([]byte, 0, st.Size+1)
 	for {
 		n, err := unix.Read(fd, data[len(data):cap(data)])
@@ -80,10 +83,10 @@ func readFile(path string) ([]byte, error) {
 			continue
 		}
 		if err != nil {
-			return nil, &pathError{Op: "read", Path: path, Err: err}
+			return nil, time.Time{}, &pathError{Op: "read", Path: path, Err: err}
 		}
 		if n == 0 {
-			return data, nil
+			return data, mod, nil
 		}
 		data = data[:len(data)+n]
 		if len(data) == cap(data) {

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Layouts are the page layouts a theme provides. base.html holds the page
@@ -40,6 +41,9 @@ type Theme struct {
 
 	partials *template.Template // base and partials, for partialCached
 	cache    sync.Map           // partialKey → template.HTML
+	// partialIndex numbers the templates partialCached can render, for
+	// the partials kept on notes.
+	partialIndex map[string]int
 }
 
 type partialKey struct {
@@ -140,6 +144,10 @@ func LoadTheme(cfg *Config, funcs template.FuncMap) (*Theme, error) {
 	if t.partials, err = root.Clone(); err != nil {
 		return nil, err
 	}
+	t.partialIndex = map[string]int{}
+	for _, p := range t.partials.Templates() {
+		t.partialIndex[p.Name()] = len(t.partialIndex)
+	}
 	for _, layout := range Layouts {
 		name := layout + ".html"
 		src, ok := sources[name]
@@ -205,6 +213,21 @@ func (t *Theme) Asset(rel string) (string, error) {
 // notes); its card is rendered once. data must be comparable, such as a
 // pointer; anything else is rendered every time.
 func (t *Theme) partialCached(name string, data any) (template.HTML, error) {
+	// A note's partials are kept on the note: a site has thousands, and
+	// a lookup in a map that large misses the processor's caches.
+	if n, ok := data.(*Note); ok && n != nil && n.memo != nil {
+		if i, ok := t.partialIndex[name]; ok {
+			slot := t.noteSlot(n, i)
+			if h := slot.Load(); h != nil {
+				return *h, nil
+			}
+			h, err := t.partial(name, data)
+			if err == nil {
+				slot.Store(&h)
+			}
+			return h, err
+		}
+	}
 	comparable := data == nil || reflect.TypeOf(data).Comparable()
 	key := partialKey{name, data}
 	if comparable {
@@ -212,17 +235,41 @@ func (t *Theme) partialCached(name string, data any) (template.HTML, error) {
 			return h.(template.HTML), nil
 		}
 	}
+	h, err := t.partial(name, data)
+	if err == nil && comparable {
+		t.cache.Store(key, h)
+	}
+	return h, err
+}
+
+// partial renders the partial template name with data.
+func (t *Theme) partial(name string, data any) (template.HTML, error) {
 	buf := bufPool.Get().(*bytes.Buffer)
 	defer bufPool.Put(buf)
 	buf.Reset()
 	if err := t.partials.ExecuteTemplate(buf, name, data); err != nil {
 		return "", err
 	}
-	h := template.HTML(buf.String())
-	if comparable {
-		t.cache.Store(key, h)
+	return template.HTML(buf.String()), nil
+}
+
+// A noteMemo holds the partials one theme rendered for one note.
+type noteMemo struct {
+	theme *Theme
+	html  []atomic.Pointer[template.HTML] // by t.partialIndex
+}
+
+// noteSlot returns where the partial numbered i is kept for n.
+func (t *Theme) noteSlot(n *Note, i int) *atomic.Pointer[template.HTML] {
+	m := n.memo.Load()
+	for m == nil || m.theme != t {
+		fresh := &noteMemo{theme: t, html: make([]atomic.Pointer[template.HTML], len(t.partialIndex))}
+		if n.memo.CompareAndSwap(m, fresh) {
+			return &fresh.html[i]
+		}
+		m = n.memo.Load()
 	}
-	return h, nil
+	return &m.html[i]
 }
 
 // Integrity returns the SRI hash of a fingerprinted asset, or "".
