@@ -11,11 +11,14 @@
 #
 # Each run builds into a new, empty folder and nothing is deleted while
 # the builds are timed: ext4 without a journal skips every inode freed in
-# the last 60 s (6 min while its table is unwritten) when it allocates a
-# new one, so a build that follows an rm -rf of the previous output pays
-# seconds of kernel time for it. The outputs of the last script run are
-# removed at the start instead, then the script syncs and waits
-# $BENCH_SETTLE seconds (by default 65 on ext4 when it removed anything).
+# the last 60 s when it allocates a new one, and the last 6 min when the
+# block of the inode table that holds it is dirty, as allocating a new
+# inode in that block makes it. A build that follows an rm -rf pays
+# seconds of kernel time for it (measured here: 5.1 s of system time for
+# a build that takes 1.1 s of it otherwise; Hugo pays it too). The
+# outputs of the last script run are removed at the start instead, then
+# the script syncs and waits $BENCH_SETTLE seconds (by default 370 on ext4
+# when it removed anything).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -446,10 +449,15 @@ EOF
 
 # time_run LABEL CMD...: one cold build, into a new folder that CMD names;
 # appends "wall KiB user sys" to $OUT/LABEL.times and keeps the command's
-# output in $OUT/LABEL.log.
+# output in $OUT/LABEL.log. It syncs first: the kernel writes a build's
+# files out some 30 s after it ends, and on ext4 that writeback allocates
+# the blocks, on the same CPUs; unsynced, each run would pay for the
+# runs before it (measured here: 1.3 s, 2.0 s, 2.9 s for three builds
+# in a row; 1.3-1.4 s with a sync before each).
 time_run() {
 	local label=$1
 	shift
+	sync
 	if ! /usr/bin/time -f '%e %M %U %S' -o "$OUT/$label.time" "$@" >"$OUT/$label.log" 2>&1; then
 		echo "$label failed:" >&2
 		cat "$OUT/$label.log" >&2
@@ -460,7 +468,7 @@ time_run() {
 }
 
 settle=0
-[[ $removed = 1 && $fstype = ext* ]] && settle=65
+[[ $removed = 1 && $fstype = ext* ]] && settle=370
 settle=${BENCH_SETTLE:-$settle}
 if [ "$settle" -gt 0 ]; then
 	echo "waiting ${settle} s after removing the last run's files, so that no build pays for them"
@@ -471,6 +479,13 @@ fi
 echo "== builds ($RUNS cold runs each, alternating, each into a new folder; load average $(cut -d' ' -f1-3 /proc/loadavg))"
 mkdir -p "$OUT/runs"
 rm -f "$OUT/rounds.times" "$OUT/hugo.times"
+# One untimed build each first: after the long wait the first build of
+# either is slower (measured here: 2.34 s then 1.81 and 1.56 s for
+# Rounds, 9.21 s then 8.10 and 7.25 s for Hugo), as caches and the
+# virtual CPUs warm up.
+echo "  warm-up: one untimed build each"
+"$OUT/rounds" build --config "$OUT/corpus/config.toml" --out "$OUT/runs/rounds-0" --now "$NOW" >/dev/null
+HUGO_RESOURCEDIR="$OUTABS/runs/hugo-resources-0" hugo --quiet -s "$site" -d "$OUTABS/runs/hugo-0" >/dev/null
 for i in $(seq "$RUNS"); do
 	time_run rounds \
 		"$OUT/rounds" build --config "$OUT/corpus/config.toml" --out "$OUT/runs/rounds-$i" --now "$NOW"

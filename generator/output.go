@@ -137,6 +137,25 @@ func (w *writer) run(dir string, workers int, prev map[string]ManifestItem) (*Ma
 		buf *bytes.Buffer
 	}
 	written := make(chan rendered, 8*workers)
+	// Page buffers go round between the workers and the writer. They are
+	// kept here rather than in a sync.Pool, which a collection empties:
+	// a new buffer grows, copying and clearing, to the size of a page.
+	free := make(chan *bytes.Buffer, cap(written)+2*workers)
+	get := func() *bytes.Buffer {
+		select {
+		case b := <-free:
+			b.Reset()
+			return b
+		default:
+			return new(bytes.Buffer)
+		}
+	}
+	put := func(b *bytes.Buffer) {
+		select {
+		case free <- b:
+		default:
+		}
+	}
 	var io sync.WaitGroup
 	io.Go(func() {
 		dirs := map[string]bool{".": true}
@@ -161,7 +180,7 @@ func (w *writer) run(dir string, workers int, prev map[string]ManifestItem) (*Ma
 		for r := range written {
 			p := w.jobs[r.i].path
 			if unchanged(dir, prev, items[r.i]) {
-				bufPool.Put(r.buf)
+				put(r.buf)
 				continue
 			}
 			err := mkdir(path.Dir(p))
@@ -171,13 +190,12 @@ func (w *writer) run(dir string, workers int, prev map[string]ManifestItem) (*Ma
 			if err != nil {
 				errs[r.i] = err
 			}
-			bufPool.Put(r.buf)
+			put(r.buf)
 		}
 	})
 	parallel(len(w.jobs), workers, func(i int) {
 		j := w.jobs[i]
-		buf := bufPool.Get().(*bytes.Buffer)
-		buf.Reset()
+		buf := get()
 		var err error
 		if j.fn != nil {
 			err = j.fn(buf)
@@ -189,7 +207,7 @@ func (w *writer) run(dir string, workers int, prev map[string]ManifestItem) (*Ma
 		}
 		if err != nil {
 			errs[i] = err
-			bufPool.Put(buf)
+			put(buf)
 			return
 		}
 		sum := sha256.Sum256(buf.Bytes())
