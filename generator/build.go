@@ -28,8 +28,16 @@ func Build(opts *Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The theme loads while the content does.
+	var theme *Theme
+	var themeErr error
+	loaded := make(chan struct{})
+	go func() {
+		defer close(loaded)
+		theme, themeErr = LoadTheme(cfg, templateFuncs(cfg))
+	}()
 	site, err := LoadContent(cfg, opts)
-	theme, themeErr := LoadTheme(cfg, templateFuncs(cfg))
+	<-loaded
 	if err != nil || themeErr != nil {
 		return nil, append(AsList(err), AsList(themeErr)...).Err()
 	}

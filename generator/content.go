@@ -116,6 +116,8 @@ type Note struct {
 	Edition      string // slug of the edition the note was written for
 	// Editions are the published editions that carry the note, oldest first.
 	Editions []*Edition
+	// TopicPages are the site's pages of the note's topics, in its order.
+	TopicPages []*Topic
 	// Story is the wire story the note curates: the feed items about its
 	// source, if the wire has any.
 	Story *WireStory

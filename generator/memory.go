@@ -107,6 +107,7 @@ func BodyOnly(a, b *Note) bool {
 	x.Content, y.Content = "", ""
 	x.Editions, y.Editions = nil, nil
 	x.Story, y.Story = nil, nil
+	x.TopicPages, y.TopicPages = nil, nil
 	x.memo, y.memo = nil, nil
 	return reflect.DeepEqual(x, y) && (a.Retraction == nil) == (b.Retraction == nil)
 }

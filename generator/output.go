@@ -127,6 +127,7 @@ func (w *writer) run(dir string, workers int, prev map[string]ManifestItem) (*Ma
 	}
 	slices.SortFunc(w.jobs, func(a, b job) int { return strings.Compare(a.path, b.path) })
 	items := make([]ManifestItem, len(w.jobs))
+	lines := make([][]byte, len(w.jobs)) // items as JSON, made by the workers
 	errs := make([]error, len(w.jobs))
 	// Rendering runs on every CPU; one goroutine makes the folders and
 	// files. Creating entries in the same folder from several threads
@@ -212,6 +213,11 @@ func (w *writer) run(dir string, workers int, prev map[string]ManifestItem) (*Ma
 		}
 		sum := sha256.Sum256(buf.Bytes())
 		items[i] = ManifestItem{Path: j.path, Size: int64(buf.Len()), SHA256: hex.EncodeToString(sum[:])}
+		if lines[i], err = json.Marshal(items[i]); err != nil {
+			errs[i] = err
+			put(buf)
+			return
+		}
 		written <- rendered{i, buf}
 	})
 	close(written)
@@ -238,15 +244,12 @@ func (w *writer) run(dir string, workers int, prev map[string]ManifestItem) (*Ma
 	m := &Manifest{Version: 1, Preview: w.preview, Files: items}
 	// One file a line: readable, and far cheaper than indenting.
 	buf := bytes.NewBufferString(`{"version":1,`)
+	buf.Grow(len(lines) * 128)
 	if w.preview {
 		buf.WriteString(`"preview":true,`)
 	}
 	buf.WriteString(`"files":[`)
-	for i, it := range items {
-		line, err := json.Marshal(it)
-		if err != nil {
-			return nil, err
-		}
+	for i, line := range lines {
 		if i > 0 {
 			buf.WriteByte(',')
 		}

@@ -70,7 +70,15 @@ type Topic struct {
 	Kind  string // "topics" or "audiences"
 	Slug  string
 	Title string
+	URL   string  // the root-relative URL of its page, for links
 	Notes []*Note // newest first
+}
+
+// newTopic returns the topic or audience of kind with the slug and title.
+func newTopic(cfg *Config, kind, slug, title string) *Topic {
+	t := &Topic{Kind: kind, Slug: slug, Title: title}
+	t.URL = cfg.RelURL(t.Path())
+	return t
 }
 
 // Path returns the topic's site path, e.g. "topics/vaccines/".
@@ -279,7 +287,7 @@ func contentKind(cfg *Config, abs string) (string, bool) {
 func assemble(cfg *Config, files []*contentFile, opts *Options) (*Site, error) {
 	for _, f := range files {
 		if f.note != nil {
-			f.note.Editions, f.note.Story, f.note.Retraction = nil, nil, nil
+			f.note.Editions, f.note.Story, f.note.Retraction, f.note.TopicPages = nil, nil, nil, nil
 		}
 		if f.ed != nil {
 			f.ed.Notes, f.ed.Number = nil, 0
@@ -475,15 +483,16 @@ func (s *Site) group() {
 		for _, t := range n.Topics {
 			tp := topics[t]
 			if tp == nil {
-				tp = &Topic{Kind: "topics", Slug: t, Title: s.Config.TopicTitle(t)}
+				tp = newTopic(s.Config, "topics", t, s.Config.TopicTitle(t))
 				topics[t] = tp
 			}
 			tp.Notes = append(tp.Notes, n)
+			n.TopicPages = append(n.TopicPages, tp)
 		}
 		for _, a := range n.Audience {
 			tp := audiences[a]
 			if tp == nil {
-				tp = &Topic{Kind: "audiences", Slug: a, Title: titleCase(a)}
+				tp = newTopic(s.Config, "audiences", a, titleCase(a))
 				audiences[a] = tp
 			}
 			tp.Notes = append(tp.Notes, n)

@@ -549,7 +549,7 @@ func (s *Site) planWire(w *writer, pg func(*PageData)) {
 	desc := fmt.Sprintf("What %d sources published in the last %d days, as their feeds carry it: not yet curated, not endorsed.", len(wire.Sources), cfg.Wire.Days)
 	pg(&PageData{Kind: "wire", Path: "wire/", Title: "Wire", Description: desc, WireDays: wire.Days(wire.Since(since, ""), loc)})
 	for _, t := range wire.TopicList() {
-		topic := &Topic{Kind: "wire", Slug: t, Title: cfg.TopicTitle(t)}
+		topic := newTopic(cfg, "wire", t, cfg.TopicTitle(t))
 		pg(&PageData{Kind: "wire", Path: topic.Path(), Title: "Wire: " + topic.Title, Topic: topic,
 			Description: fmt.Sprintf("What the sources on %s published in the last %d days.", topic.Title, cfg.Wire.Days),
 			WireDays:    wire.Days(wire.Since(since, t), loc)})
