@@ -235,7 +235,7 @@ func parseNote(f *fields) *Note {
 		Slug: d.Slug, File: d.File, Title: d.Title, Summary: d.Summary,
 		Date: d.Date, PublishAt: d.PublishAt, Expires: d.Expires, Published: d.Published,
 		Draft: d.Draft, ID: d.ID, Params: d.Params, Content: d.Content, Body: d.Body,
-		memo: new(atomic.Pointer[noteMemo]),
+		memo:         new(atomic.Pointer[noteMemo]),
 		Topics:       f.strs("topics"),
 		Audience:     f.strs("audience"),
 		Design:       f.str("design"),

@@ -158,6 +158,11 @@ func (w *writer) run(dir string, workers int, prev map[string]ManifestItem) (*Ma
 		}
 	}
 	var io sync.WaitGroup
+	out, err := openOut(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer out.close()
 	io.Go(func() {
 		dirs := map[string]bool{".": true}
 		var mkdir func(d string) error
@@ -170,7 +175,7 @@ func (w *writer) run(dir string, workers int, prev map[string]ManifestItem) (*Ma
 			if err := mkdir(path.Dir(d)); err != nil {
 				return err
 			}
-			err := makeDir(filepath.Join(dir, filepath.FromSlash(d)))
+			err := out.mkdir(d)
 			if err != nil && !errors.Is(err, fs.ErrExist) {
 				return err
 			}
@@ -186,7 +191,7 @@ func (w *writer) run(dir string, workers int, prev map[string]ManifestItem) (*Ma
 			}
 			err := mkdir(path.Dir(p))
 			if err == nil {
-				err = writeFile(filepath.Join(dir, filepath.FromSlash(p)), r.buf.Bytes())
+				err = out.writeFile(p, r.buf.Bytes())
 			}
 			if err != nil {
 				errs[r.i] = err

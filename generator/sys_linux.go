@@ -3,6 +3,7 @@ package generator
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 	"unsafe"
 
@@ -19,17 +20,36 @@ import (
 // output is written with raw calls, which keep the P: they are short (the
 // data goes to the page cache) and made from one goroutine.
 
-// writeFile creates the file at path with data.
-func writeFile(path string, data []byte) error {
-	p, err := unix.BytePtrFromString(path)
+// An outFolder is a folder the build writes into, open so that files and
+// folders are made in it by their path relative to it: the system then
+// looks up two or three names rather than every name of a long path.
+type outFolder struct {
+	path string
+	fd   int
+}
+
+// openOut opens the folder at path for writing into.
+func openOut(path string) (*outFolder, error) {
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return &pathError{Op: "open", Path: path, Err: err}
+		return nil, &pathError{Op: "open", Path: path, Err: err}
 	}
-	r, _, e := unix.RawSyscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(p)), unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644, 0, 0)
+	return &outFolder{path: path, fd: fd}, nil
+}
+
+// close closes the folder.
+func (o *outFolder) close() { unix.Close(o.fd) }
+
+// writeFile creates the file at the slash path rel with data.
+func (o *outFolder) writeFile(rel string, data []byte) error {
+	p, err := unix.BytePtrFromString(rel)
+	if err != nil {
+		return o.err("open", rel, err)
+	}
+	fd, _, e := unix.RawSyscall6(unix.SYS_OPENAT, uintptr(o.fd), uintptr(unsafe.Pointer(p)), unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644, 0, 0)
 	if e != 0 {
-		return &pathError{Op: "open", Path: path, Err: e}
+		return o.err("open", rel, e)
 	}
-	fd := r
 	for len(data) > 0 {
 		n, _, e := unix.RawSyscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(&data[0])), uintptr(len(data)))
 		if e == unix.EINTR {
@@ -37,30 +57,31 @@ func writeFile(path string, data []byte) error {
 		}
 		if e != 0 {
 			unix.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
-			return &pathError{Op: "write", Path: path, Err: e}
+			return o.err("write", rel, e)
 		}
 		data = data[n:]
 	}
 	if _, _, e := unix.RawSyscall(unix.SYS_CLOSE, fd, 0, 0); e != 0 {
-		return &pathError{Op: "close", Path: path, Err: e}
+		return o.err("close", rel, e)
 	}
 	return nil
 }
 
-// makeDir creates the folder at path.
-func makeDir(path string) error {
-	p, err := unix.BytePtrFromString(path)
+// mkdir creates the folder at the slash path rel.
+func (o *outFolder) mkdir(rel string) error {
+	p, err := unix.BytePtrFromString(rel)
 	if err != nil {
-		return &pathError{Op: "mkdir", Path: path, Err: err}
+		return o.err("mkdir", rel, err)
 	}
-	if _, _, e := unix.RawSyscall(unix.SYS_MKDIRAT, atFDCWD, uintptr(unsafe.Pointer(p)), 0o755); e != 0 {
-		return &pathError{Op: "mkdir", Path: path, Err: e}
+	if _, _, e := unix.RawSyscall(unix.SYS_MKDIRAT, uintptr(o.fd), uintptr(unsafe.Pointer(p)), 0o755); e != 0 {
+		return o.err("mkdir", rel, e)
 	}
 	return nil
 }
 
-// atFDCWD is AT_FDCWD as a system call argument.
-const atFDCWD = uintptr(unix.AT_FDCWD & (1<<64 - 1))
+func (o *outFolder) err(op, rel string, err error) error {
+	return &pathError{Op: op, Path: filepath.Join(o.path, filepath.FromSlash(rel)), Err: err}
+}
 
 // readFile returns the contents of the file at path and its modification
 // time. Reading may wait for the disk, so it calls the system the usual

@@ -5,14 +5,28 @@ package generator
 import (
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 )
 
-// writeFile creates the file at path with data.
-func writeFile(path string, data []byte) error { return os.WriteFile(path, data, 0o644) }
+// An outFolder is a folder the build writes into.
+type outFolder struct{ path string }
 
-// makeDir creates the folder at path.
-func makeDir(path string) error { return os.Mkdir(path, 0o755) }
+// openOut opens the folder at path for writing into.
+func openOut(path string) (*outFolder, error) { return &outFolder{path}, nil }
+
+// close closes the folder.
+func (o *outFolder) close() {}
+
+// writeFile creates the file at the slash path rel with data.
+func (o *outFolder) writeFile(rel string, data []byte) error {
+	return os.WriteFile(filepath.Join(o.path, filepath.FromSlash(rel)), data, 0o644)
+}
+
+// mkdir creates the folder at the slash path rel.
+func (o *outFolder) mkdir(rel string) error {
+	return os.Mkdir(filepath.Join(o.path, filepath.FromSlash(rel)), 0o755)
+}
 
 // readFile returns the contents of the file at path and its modification
 // time.
