@@ -127,6 +127,8 @@ type Note struct {
 	// Scheduled is true for a note whose publication time is still to
 	// come, which only a preview shows.
 	Scheduled bool
+	// URL is the root-relative URL of the note's page, for links.
+	URL string
 
 	// memo holds the partials rendered for the note (see
 	// Theme.partialCached); nil for a note that was not parsed.
@@ -155,6 +157,7 @@ type Edition struct {
 	From, To  time.Time
 	Notes     []*Note // resolved, in order
 	Number    int     // 1 for the first published edition
+	URL       string  // the root-relative URL of its page, for links
 
 	notesLine int // the file line of the notes key, for errors
 }

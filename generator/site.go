@@ -210,7 +210,12 @@ func (c *ContentCache) load(cfg *Config, opts *Options, hint []string) (*Site, [
 		}
 	}
 	if !hinted {
-		seen := map[string]bool{}
+		// A first load has nothing to forget.
+		var seen map[string]bool
+		if len(c.files) > 0 {
+			seen = map[string]bool{}
+		}
+		var scanned []string
 		for _, kind := range contentKinds {
 			dir := filepath.Join(cfg.Dir, "content", kind)
 			entries, err := os.ReadDir(dir)
@@ -225,7 +230,10 @@ func (c *ContentCache) load(cfg *Config, opts *Options, hint []string) (*Site, [
 					continue
 				}
 				abs := filepath.Join(dir, e.Name())
-				seen[abs] = true
+				if seen != nil {
+					seen[abs] = true
+				}
+				scanned = append(scanned, abs)
 				// A new file's size and time come from reading it, on
 				// the workers: a first load makes no stat calls.
 				var info fs.FileInfo
@@ -235,14 +243,17 @@ func (c *ContentCache) load(cfg *Config, opts *Options, hint []string) (*Site, [
 				visit(kind, abs, info)
 			}
 		}
-		for abs := range c.files {
-			if !seen[abs] {
-				forget(abs)
+		if seen != nil {
+			for abs := range c.files {
+				if !seen[abs] {
+					forget(abs)
+				}
 			}
 		}
+		c.order = scanned
 	}
 	// The files in the order a scan of the folders finds them: by kind,
-	// then by name.
+	// then by name (os.ReadDir sorts them).
 	if c.order == nil {
 		c.order = make([]string, 0, len(c.files))
 		for abs := range c.files {
@@ -338,6 +349,7 @@ func assemble(cfg *Config, files []*contentFile, opts *Options) (*Site, error) {
 	for _, n := range all {
 		allNotes[n.Slug] = n
 		n.Scheduled = opts.Now.Before(n.Published)
+		n.URL = cfg.RelURL(n.Path())
 		if n.hidden(opts) == "" {
 			s.Notes = append(s.Notes, n)
 			s.notes[n.Slug] = n
@@ -467,6 +479,7 @@ func (s *Site) linkEditions(editions []*Edition, all map[string]*Note, opts *Opt
 		prev = e.Date
 		s.Editions = append(s.Editions, e)
 		e.Number = len(s.Editions)
+		e.URL = s.Config.RelURL(e.Path())
 		for _, n := range e.Notes {
 			n.Editions = append(n.Editions, e)
 		}
