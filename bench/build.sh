@@ -4,6 +4,9 @@
 #
 #   bash bench/build.sh [N]      N notes over 20 topics (default $N or 10000)
 #
+# Each tool builds $RUNS times (default 5), alternating; the medians are
+# compared.
+#
 # Issue 2's targets: Rounds at least 5x faster than Hugo, with at most a
 # quarter of Hugo's peak memory. Everything is written under bench/out/,
 # or under $BENCH_OUT when set: BENCH_OUT=/dev/shm/rounds-bench times the
@@ -23,7 +26,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 N="${1:-${N:-10000}}"
-RUNS=3
+RUNS="${RUNS:-5}"
 NOW=2026-11-28
 OUT="${BENCH_OUT:-bench/out}"
 

@@ -244,6 +244,13 @@ func writeFeeds(w *writer, base string, channel func() *feeds.Channel, deps []*N
 		}
 		j.fn = func(buf *bytes.Buffer) error {
 			c := channel()
+			// A feed with whole notes is large: grow the buffer once,
+			// rather than by doubling, copying and clearing.
+			n := 4096
+			for _, e := range c.Entries {
+				n += len(e.ContentHTML) + len(e.Summary) + 1024
+			}
+			buf.Grow(n + n/4)
 			switch f.file {
 			case "feed.xml":
 				return feeds.WriteRSS(buf, c)
