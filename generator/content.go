@@ -85,8 +85,8 @@ func hidden(draft bool, published, expires time.Time, opts *Options) string {
 //
 // Its first fields are Dated's, written out rather than embedded: a theme
 // reads them on every page that shows the note, and html/template finds
-// a promoted field by a search that costs about a microsecond each time,
-// a tenth of the rendering of a 10,000-note site.
+// a promoted field by a search that allocates, about half a microsecond
+// more each time: some 6 µs of the 100 µs that rendering takes a note.
 type Note struct {
 	Slug      string
 	File      string
