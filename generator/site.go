@@ -298,7 +298,8 @@ func contentKind(cfg *Config, abs string) (string, bool) {
 func assemble(cfg *Config, files []*contentFile, opts *Options) (*Site, error) {
 	for _, f := range files {
 		if f.note != nil {
-			f.note.Editions, f.note.Story, f.note.Retraction, f.note.TopicPages = nil, nil, nil, nil
+			f.note.Editions, f.note.Story, f.note.Retraction = nil, nil, nil
+			f.note.TopicPages = f.note.TopicPages[:0] // the same topics, mostly: keep the room
 		}
 		if f.ed != nil {
 			f.ed.Notes, f.ed.Number = nil, 0
@@ -349,7 +350,6 @@ func assemble(cfg *Config, files []*contentFile, opts *Options) (*Site, error) {
 	for _, n := range all {
 		allNotes[n.Slug] = n
 		n.Scheduled = opts.Now.Before(n.Published)
-		n.URL = cfg.RelURL(n.Path())
 		if n.hidden(opts) == "" {
 			s.Notes = append(s.Notes, n)
 			s.notes[n.Slug] = n
@@ -423,6 +423,7 @@ func (f *contentFile) load(cfg *Config) {
 	case "notes":
 		f.note = parseNote(fl)
 		f.note.Content = out
+		f.note.URL = cfg.RelURL(f.note.Path())
 	case "editions":
 		f.ed = parseEdition(fl)
 		f.ed.Content, f.ed.Body = out, string(doc.body)
@@ -500,6 +501,9 @@ func (s *Site) group() {
 				topics[t] = tp
 			}
 			tp.Notes = append(tp.Notes, n)
+			if n.TopicPages == nil {
+				n.TopicPages = make([]*Topic, 0, len(n.Topics))
+			}
 			n.TopicPages = append(n.TopicPages, tp)
 		}
 		for _, a := range n.Audience {
