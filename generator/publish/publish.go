@@ -512,7 +512,7 @@ func readRecord(ctx context.Context, client *s3.Client, bucket, prefix string) (
 	out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: aws.String(prefix + recordKey)})
 	if err != nil {
 		var nk *types.NoSuchKey
-		if errors.As(err, &nk) || isStatus(err, 404) {
+		if errors.As(err, &nk) || s3lock.IsStatus(err, 404) {
 			return rec, nil
 		}
 		return nil, fmt.Errorf("reading the publish record: %w", explain(err))
@@ -562,12 +562,6 @@ func deleteKeys(ctx context.Context, client *s3.Client, bucket string, keys []st
 		keys = keys[n:]
 	}
 	return nil
-}
-
-// isStatus reports whether err is an HTTP response with the status.
-func isStatus(err error, status int) bool {
-	var re interface{ HTTPStatusCode() int }
-	return errors.As(err, &re) && re.HTTPStatusCode() == status
 }
 
 // explain adds what to do to the errors people can fix.

@@ -78,7 +78,7 @@ func Acquire(ctx context.Context, client *s3.Client, bucket, key, job string, tt
 		// (If-Match), so that whoever took it over meanwhile keeps it.
 		if heldETag != "" {
 			_, err := client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &key, IfMatch: aws.String(heldETag)})
-			if err != nil && !status(err, 404) && !status(err, 412) {
+			if err != nil && !IsStatus(err, 404) && !IsStatus(err, 412) {
 				return nil, fmt.Errorf("removing an expired lock s3://%s/%s: %w", bucket, key, err)
 			}
 		}
@@ -143,7 +143,7 @@ func read(ctx context.Context, client *s3.Client, bucket, key string) (Info, str
 	var info Info
 	out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
 	if err != nil {
-		if status(err, 404) {
+		if IsStatus(err, 404) {
 			return info, "", nil // released meanwhile
 		}
 		return info, "", fmt.Errorf("reading the lock s3://%s/%s: %w", bucket, key, err)
@@ -157,9 +157,10 @@ func read(ctx context.Context, client *s3.Client, bucket, key string) (Info, str
 
 // conflict reports whether a conditional write failed because the object
 // exists (412 Precondition Failed, or 409 from some stores).
-func conflict(err error) bool { return status(err, 412) || status(err, 409) }
+func conflict(err error) bool { return IsStatus(err, 412) || IsStatus(err, 409) }
 
-func status(err error, code int) bool {
+// IsStatus reports whether err is an S3 response with the HTTP status code.
+func IsStatus(err error, code int) bool {
 	var re interface{ HTTPStatusCode() int }
 	return errors.As(err, &re) && re.HTTPStatusCode() == code
 }
