@@ -371,7 +371,9 @@ func TestNightly(t *testing.T) {
 
 	dir := t.TempDir()
 	os.Symlink(must(filepath.Abs("themes")), filepath.Join(dir, "themes"))
-	copyDir(t, "content", filepath.Join(dir, "content"))
+	if err := os.CopyFS(filepath.Join(dir, "content"), os.DirFS("content")); err != nil {
+		t.Fatal(err)
+	}
 	example, _ := os.ReadFile("config.toml")
 	base, _, _ := strings.Cut(string(example), "\n[wire]")
 	email := string(example)[strings.Index(string(example), "\n[email]"):]
@@ -457,28 +459,6 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-// copyDir copies the folder src to dst.
-func copyDir(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestCheckCommand(t *testing.T) {
 	t.Parallel()
 	code, stdout, stderr := rounds("check", "--now", "2026-11-28")
@@ -490,7 +470,9 @@ func TestCheckCommand(t *testing.T) {
 		abs, _ := filepath.Abs(d)
 		os.Symlink(abs, filepath.Join(dir, d))
 	}
-	copyDir(t, "content", filepath.Join(dir, "content"))
+	if err := os.CopyFS(filepath.Join(dir, "content"), os.DirFS("content")); err != nil {
+		t.Fatal(err)
+	}
 	example, _ := os.ReadFile("config.toml")
 	os.WriteFile(filepath.Join(dir, "config.toml"), example, 0o644)
 	os.WriteFile(filepath.Join(dir, "content", "notes", "leak.md"), []byte("+++\ntitle = \"Leak\"\ndate = 2026-11-01T00:00:00Z\nsource = \"https://example.org/\"\n+++\n\nThe patient, DOB 04/12/1931, lives at 42 Elm Street.\n"), 0o644)
@@ -526,7 +508,9 @@ func TestPHIBlocks(t *testing.T) {
 	dir := t.TempDir()
 	abs, _ := filepath.Abs("themes")
 	os.Symlink(abs, filepath.Join(dir, "themes"))
-	copyDir(t, "content", filepath.Join(dir, "content"))
+	if err := os.CopyFS(filepath.Join(dir, "content"), os.DirFS("content")); err != nil {
+		t.Fatal(err)
+	}
 	example, _ := os.ReadFile("config.toml")
 	config := filepath.Join(dir, "config.toml")
 	os.WriteFile(config, append(example, []byte("\n[publish]\nbucket = \"never-reached\"\nendpoint = \"http://127.0.0.1:1\"\n")...), 0o644)

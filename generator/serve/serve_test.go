@@ -28,32 +28,13 @@ func project(t testing.TB, n int) string {
 	t.Helper()
 	dir := t.TempDir()
 	theme := filepath.Join(t.TempDir(), "theme")
-	copyDir(t, filepath.Join("..", "..", "themes", "default"), theme)
+	if err := os.CopyFS(theme, os.DirFS(filepath.Join("..", "..", "themes", "default"))); err != nil {
+		t.Fatal(err)
+	}
 	if err := corpus.Write(dir, n, theme); err != nil {
 		t.Fatal(err)
 	}
 	return dir
-}
-
-func copyDir(t testing.TB, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // fullBuild builds the project cleanly, as serve does (drafts and
