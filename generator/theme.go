@@ -8,7 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"html/template"
+	"rounds/generator/internal/template/html"
 	"io/fs"
 	"os"
 	"path"
