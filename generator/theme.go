@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"rounds/generator/internal/template/html"
 	"io/fs"
 	"os"
 	"path"
@@ -19,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	template "rounds/generator/internal/template/html"
 )
 
 // Layouts are the page layouts a theme provides. base.html holds the page
@@ -211,8 +212,9 @@ func (t *Theme) Asset(rel string) (string, error) {
 // build and returns the same HTML for every later call with the same
 // data. Lists show each note many times (home, edition, topics, all
 // notes); its card is rendered once. data must be comparable, such as a
-// pointer; anything else is rendered every time.
-func (t *Theme) partialCached(name string, data any) (template.HTML, error) {
+// pointer; anything else is rendered every time. The HTML is returned as
+// an any, a signature the template engine calls without reflection.
+func (t *Theme) partialCached(name string, data any) (any, error) {
 	// A note's partials are kept on the note: a site has thousands, and
 	// a lookup in a map that large misses the processor's caches.
 	if n, ok := data.(*Note); ok && n != nil && n.memo != nil {
@@ -222,33 +224,38 @@ func (t *Theme) partialCached(name string, data any) (template.HTML, error) {
 				return *h, nil
 			}
 			h, err := t.partial(name, data)
-			if err == nil {
-				slot.Store(&h)
+			if err != nil {
+				return nil, err
 			}
-			return h, err
+			slot.Store(&h)
+			return h, nil
 		}
 	}
 	comparable := data == nil || reflect.TypeOf(data).Comparable()
 	key := partialKey{name, data}
 	if comparable {
 		if h, ok := t.cache.Load(key); ok {
-			return h.(template.HTML), nil
+			return h, nil
 		}
 	}
 	h, err := t.partial(name, data)
-	if err == nil && comparable {
+	if err != nil {
+		return nil, err
+	}
+	if comparable {
 		t.cache.Store(key, h)
 	}
-	return h, err
+	return h, nil
 }
 
-// partial renders the partial template name with data.
-func (t *Theme) partial(name string, data any) (template.HTML, error) {
+// partial renders the partial template name with data: a template.HTML,
+// in an any so that it is boxed once, however often it is shown.
+func (t *Theme) partial(name string, data any) (any, error) {
 	buf := bufPool.Get().(*bytes.Buffer)
 	defer bufPool.Put(buf)
 	buf.Reset()
 	if err := t.partials.ExecuteTemplate(buf, name, data); err != nil {
-		return "", err
+		return nil, err
 	}
 	return template.HTML(buf.String()), nil
 }
@@ -256,14 +263,14 @@ func (t *Theme) partial(name string, data any) (template.HTML, error) {
 // A noteMemo holds the partials one theme rendered for one note.
 type noteMemo struct {
 	theme *Theme
-	html  []atomic.Pointer[template.HTML] // by t.partialIndex
+	html  []atomic.Pointer[any] // template.HTML, by t.partialIndex
 }
 
 // noteSlot returns where the partial numbered i is kept for n.
-func (t *Theme) noteSlot(n *Note, i int) *atomic.Pointer[template.HTML] {
+func (t *Theme) noteSlot(n *Note, i int) *atomic.Pointer[any] {
 	m := n.memo.Load()
 	for m == nil || m.theme != t {
-		fresh := &noteMemo{theme: t, html: make([]atomic.Pointer[template.HTML], len(t.partialIndex))}
+		fresh := &noteMemo{theme: t, html: make([]atomic.Pointer[any], len(t.partialIndex))}
 		if n.memo.CompareAndSwap(m, fresh) {
 			return &fresh.html[i]
 		}

@@ -129,18 +129,18 @@ func goodName(name string) bool {
 }
 
 // findFunction looks for a function in the template, and global map.
-func findFunction(name string, tmpl *Template) (v reflect.Value, isBuiltin, ok bool) {
+func findFunction(name string, tmpl *Template) (v reflect.Value, fn any, isBuiltin, ok bool) {
 	if tmpl != nil && tmpl.common != nil {
-		tmpl.muFuncs.RLock()
-		defer tmpl.muFuncs.RUnlock()
-		if fn := tmpl.execFuncs[name]; fn.IsValid() {
-			return fn, false, true
+		if m := tmpl.funcs.Load(); m != nil {
+			if e := (*m)[name]; e.value.IsValid() {
+				return e.value, e.fn, false, true
+			}
 		}
 	}
 	if fn := builtinFuncs()[name]; fn.IsValid() {
-		return fn, true, true
+		return fn, nil, true, true
 	}
-	return reflect.Value{}, false, false
+	return reflect.Value{}, nil, false, false
 }
 
 // prepareArg checks if value can be used as an argument of type argType, and
@@ -352,16 +352,20 @@ func call(name string, fn reflect.Value, args ...reflect.Value) (reflect.Value, 
 	return safeCall(fn, argv)
 }
 
+// panicError is the error a function's panic with r returns.
+func panicError(r any) error {
+	if e, ok := r.(error); ok {
+		return e
+	}
+	return fmt.Errorf("%v", r)
+}
+
 // safeCall runs fun.Call(args), and returns the resulting value and error, if
 // any. If the call panics, the panic value is returned as an error.
 func safeCall(fun reflect.Value, args []reflect.Value) (val reflect.Value, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			if e, ok := r.(error); ok {
-				err = e
-			} else {
-				err = fmt.Errorf("%v", r)
-			}
+			err = panicError(r)
 		}
 	}()
 	ret := fun.Call(args)
