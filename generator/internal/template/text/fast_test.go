@@ -7,6 +7,7 @@ package template_test
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -97,31 +98,21 @@ func fastInput() *fastData {
 	}
 }
 
-func execStd(text string, data any) (string, error) {
-	t, err := stdtemplate.New("t").Funcs(fastFuncs).Parse(text)
+// run executes a template just parsed, with fastInput.
+func run(t interface{ Execute(io.Writer, any) error }, err error) (string, error) {
 	if err != nil {
 		return "", err
 	}
 	var b strings.Builder
-	err = t.Execute(&b, data)
-	return b.String(), err
-}
-
-func execFork(text string, data any) (string, error) {
-	t, err := template.New("t").Funcs(fastFuncs).Parse(text)
-	if err != nil {
-		return "", err
-	}
-	var b strings.Builder
-	err = t.Execute(&b, data)
+	err = t.Execute(&b, fastInput())
 	return b.String(), err
 }
 
 func TestFastPathsAsStandard(t *testing.T) {
 	t.Parallel()
 	for _, text := range fastCases {
-		want, wantErr := execStd(text, fastInput())
-		got, gotErr := execFork(text, fastInput())
+		want, wantErr := run(stdtemplate.New("t").Funcs(fastFuncs).Parse(text))
+		got, gotErr := run(template.New("t").Funcs(fastFuncs).Parse(text))
 		if got != want || (gotErr == nil) != (wantErr == nil) {
 			t.Errorf("%s:\n fork     %q, %v\n standard %q, %v", text, got, gotErr, want, wantErr)
 		}
@@ -136,7 +127,7 @@ func TestFastPathsAsStandard(t *testing.T) {
 func TestFastPathsInParallel(t *testing.T) {
 	t.Parallel()
 	text := strings.Join(fastCases[:6], "|") + `{{range .List}}{{.Name}}{{.Pointer}}{{end}}`
-	want, wantErr := execStd(text, fastInput())
+	want, wantErr := run(stdtemplate.New("t").Funcs(fastFuncs).Parse(text))
 	tmpl := template.Must(template.New("t").Funcs(fastFuncs).Parse(text))
 	var wg sync.WaitGroup
 	errs := make(chan string, 8)
