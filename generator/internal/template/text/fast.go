@@ -5,11 +5,13 @@
 package template
 
 import (
+	"io"
 	"maps"
 	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"text/template/parse"
 	"time"
 )
 
@@ -84,16 +86,8 @@ func (s *state) fastCall(fn any, fun reflect.Value, args []reflect.Value) (val r
 	// a time.Time parameter one of type time.Time.
 	switch f := fn.(type) {
 	case escaper:
-		// The arguments go in a slice the state keeps: an escaper does
-		// not keep it, nor run this execution again.
-		a := s.args[:0]
-		for _, v := range args {
-			a = append(a, v.Interface())
-		}
-		r := f(a...)
-		clear(a)
-		s.args = a[:0]
-		return reflect.ValueOf(r), nil
+		r, err := s.escape(f, args)
+		return reflect.ValueOf(r), err
 	case func(...any) string:
 		a := make([]any, len(args))
 		for i, v := range args {
@@ -116,6 +110,71 @@ func (s *state) fastCall(fn any, fun reflect.Value, args []reflect.Value) (val r
 	}
 	return safeCall(fun, args)
 }
+
+// escape calls the escaper f with args. The arguments go in a slice the
+// state keeps: an escaper does not keep it, nor run this execution
+// again.
+func (s *state) escape(f escaper, args []reflect.Value) (r string, err error) {
+	defer func() {
+		if e := recover(); e != nil {
+			err = panicError(e)
+		}
+	}()
+	a := s.args[:0]
+	for _, v := range args {
+		a = append(a, v.Interface())
+	}
+	r = f(a...)
+	clear(a)
+	s.args = a[:0]
+	return r, nil
+}
+
+// printEscaped evaluates and prints the pipeline of an action that ends
+// in an escaper, as html/template leaves every action that prints, the
+// way evalPipeline and printValue would, but for writing the escaper's
+// string as it is rather than boxed in a reflect.Value. It reports
+// false, having done nothing, for any other action.
+func (s *state) printEscaped(dot reflect.Value, node *parse.ActionNode) bool {
+	pipe := node.Pipe
+	n := len(pipe.Cmds)
+	if len(pipe.Decl) != 0 || n < 2 || len(pipe.Cmds[n-1].Args) != 1 {
+		return false
+	}
+	last := pipe.Cmds[n-1]
+	id, ok := last.Args[0].(*parse.IdentifierNode)
+	if !ok {
+		return false
+	}
+	_, fn, _, _ := findFunction(id.Ident, s.tmpl)
+	f, ok := fn.(escaper)
+	if !ok {
+		return false
+	}
+	s.at(pipe)
+	value := missingVal
+	for _, cmd := range pipe.Cmds[:n-1] {
+		value = s.evalCommand(dot, cmd, value)
+		if value.Kind() == reflect.Interface && value.Type().NumMethod() == 0 {
+			value = value.Elem()
+		}
+	}
+	// The escaper's one argument, checked as evalCall checks it.
+	s.at(id)
+	arg := s.validateType(value, anyType)
+	r, err := s.escape(f, []reflect.Value{arg})
+	if err != nil {
+		s.at(last)
+		s.errorf("error calling %s: %w", id.Ident, err)
+	}
+	s.at(node)
+	if _, err := io.WriteString(s.wr, r); err != nil {
+		s.writeError(err)
+	}
+	return true
+}
+
+var anyType = reflect.TypeFor[any]()
 
 // timeOf returns the time.Time v holds, without copying it to the heap
 // as v.Interface() does when v is addressable.
