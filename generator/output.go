@@ -63,6 +63,8 @@ type job struct {
 	all  bool
 	// bodyDeps are the notes whose body the file shows.
 	bodyDeps []*Note
+	// page is what a page's layout executes with; nil for other files.
+	page *PageData
 }
 
 // writer gathers a build's output files and writes them in parallel.
@@ -101,7 +103,7 @@ func (w *writer) page(d *PageData) {
 	if d.Kind == "404" {
 		p = "404.html"
 	}
-	j := job{path: p, fn: func(buf *bytes.Buffer) error { return w.theme.execute(buf, d.Kind, d) }}
+	j := job{path: p, fn: func(buf *bytes.Buffer) error { return w.theme.execute(buf, d.Kind, d) }, page: d}
 	if d.Note != nil {
 		j.deps = append(j.deps, d.Note)
 		j.bodyDeps = []*Note{d.Note}
