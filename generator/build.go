@@ -62,7 +62,8 @@ func (s *Site) Write(theme *Theme, opts *Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &writer{site: s, theme: theme, seen: map[string]string{}, check: check, preview: opts.Drafts || opts.Future || opts.Expired}
+	w := s.newWriter(theme, opts)
+	w.check = check
 	s.plan(w, opts)
 
 	parent := filepath.Dir(filepath.Clean(out))

@@ -130,6 +130,9 @@ type Note struct {
 	// URL is the root-relative URL of the note's page, for links.
 	URL string
 
+	// path is Path, made once when the note is parsed: a build asks for
+	// it many times a note.
+	path string
 	// memo holds the partials rendered for the note (see
 	// Theme.partialCached); nil for a note that was not parsed.
 	memo *atomic.Pointer[noteMemo]
@@ -176,7 +179,12 @@ type Page struct {
 }
 
 // Path returns the note's site path, "notes/SLUG/".
-func (n *Note) Path() string { return "notes/" + n.Slug + "/" }
+func (n *Note) Path() string {
+	if n.path != "" {
+		return n.path
+	}
+	return "notes/" + n.Slug + "/"
+}
 
 // Path returns the edition's site path, "editions/SLUG/".
 func (e *Edition) Path() string { return "editions/" + e.Slug + "/" }
@@ -275,6 +283,7 @@ func parseNote(f *fields) *Note {
 	}
 	n.Source = parseSource(f)
 	n.Params = f.rest()
+	n.path = "notes/" + n.Slug + "/"
 	return n
 }
 

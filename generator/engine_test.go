@@ -29,7 +29,7 @@ func TestThemeAsStandardLibrary(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w := &writer{site: site, theme: theme, seen: map[string]string{}}
+		w := site.newWriter(theme, opts)
 		site.plan(w, opts)
 		pages := 0
 		for _, j := range w.jobs {

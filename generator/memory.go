@@ -19,7 +19,7 @@ type Edits struct {
 // those notes; the caller keeps the rest from before. The files are those
 // Write would write, but for the manifest.
 func (s *Site) RenderFiles(theme *Theme, opts *Options, edits *Edits) (map[string][]byte, error) {
-	w := &writer{site: s, theme: theme, seen: map[string]string{}, preview: opts.Drafts || opts.Future || opts.Expired}
+	w := s.newWriter(theme, opts)
 	s.plan(w, opts)
 	if err := w.errs.Err(); err != nil {
 		return nil, err

@@ -80,6 +80,14 @@ type writer struct {
 	preview bool
 }
 
+// newWriter returns a writer for the site's files, rendered with theme.
+func (s *Site) newWriter(theme *Theme, opts *Options) *writer {
+	// A page a note, and some more for lists and feeds: made to size, as
+	// a rebuild under rounds serve makes it again for every edit.
+	files := len(s.Notes) + len(s.Notes)/8 + 256
+	return &writer{site: s, theme: theme, jobs: make([]job, 0, files), seen: make(map[string]string, files), preview: opts.Drafts || opts.Future || opts.Expired}
+}
+
 // render schedules the file at p, made by fn.
 func (w *writer) render(p string, fn func(buf *bytes.Buffer) error) {
 	w.add(job{path: p, fn: fn}, p)

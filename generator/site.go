@@ -298,18 +298,22 @@ func contentKind(cfg *Config, abs string) (string, bool) {
 func assemble(cfg *Config, files []*contentFile, opts *Options) (*Site, error) {
 	for _, f := range files {
 		if f.note != nil {
-			f.note.Editions, f.note.Story, f.note.Retraction = nil, nil, nil
+			f.note.Story, f.note.Retraction = nil, nil
+			f.note.Editions = f.note.Editions[:0]     // keep the room, as for TopicPages
 			f.note.TopicPages = f.note.TopicPages[:0] // the same topics, mostly: keep the room
 		}
 		if f.ed != nil {
 			f.ed.Notes, f.ed.Number = nil, 0
 		}
 	}
-	s := &Site{Config: cfg, Now: opts.Now, notes: map[string]*Note{}}
+	// The maps are made to size: a site has thousands of notes, and a
+	// rebuild under rounds serve makes them again for every edit.
+	s := &Site{Config: cfg, Now: opts.Now, notes: make(map[string]*Note, len(files))}
 	var errs ErrorList
 	var all []*Note
 	var editions []*Edition
-	seen := map[string]string{} // kind/slug → file
+	type kindSlug struct{ kind, slug string }
+	seen := make(map[kindSlug]string, len(files)) // → file
 	for _, f := range files {
 		errs = append(errs, f.errs...)
 		slug := ""
@@ -323,7 +327,7 @@ func assemble(cfg *Config, files []*contentFile, opts *Options) (*Site, error) {
 		default:
 			continue
 		}
-		key := f.kind + "/" + slug
+		key := kindSlug{f.kind, slug}
 		if other, dup := seen[key]; dup {
 			errs = append(errs, errorf(f.path, 0, "slug", "rename one of the files or set a different slug in its front matter", "slug %q is also used by %s", slug, other))
 			continue
@@ -346,7 +350,7 @@ func assemble(cfg *Config, files []*contentFile, opts *Options) (*Site, error) {
 		}
 	}
 
-	allNotes := map[string]*Note{}
+	allNotes := make(map[string]*Note, len(all))
 	for _, n := range all {
 		allNotes[n.Slug] = n
 		n.Scheduled = opts.Now.Before(n.Published)
