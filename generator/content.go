@@ -283,7 +283,7 @@ func parseNote(f *fields) *Note {
 	}
 	n.Source = parseSource(f)
 	n.Params = f.rest()
-	n.path = "notes/" + n.Slug + "/"
+	n.path = n.Path()
 	return n
 }
 

@@ -526,19 +526,26 @@ func (s *state) walkTemplate(dot reflect.Value, t *parse.TemplateNode) {
 // pipeline has a variable declaration, the variable will be pushed on the
 // stack. Callers should therefore pop the stack after they are finished
 // executing commands depending on the pipeline value.
-func (s *state) evalPipeline(dot reflect.Value, pipe *parse.PipeNode) (value reflect.Value) {
-	if pipe == nil {
-		return
-	}
-	s.at(pipe)
-	value = missingVal
-	for _, cmd := range pipe.Cmds {
+// evalCommands evaluates a pipeline's commands, each with the value of
+// the one before as its final argument, and returns the last one's.
+func (s *state) evalCommands(dot reflect.Value, cmds []*parse.CommandNode) reflect.Value {
+	value := missingVal
+	for _, cmd := range cmds {
 		value = s.evalCommand(dot, cmd, value) // previous value is this one's final arg.
 		// If the object has type interface{}, dig down one level to the thing inside.
 		if value.Kind() == reflect.Interface && value.Type().NumMethod() == 0 {
 			value = value.Elem()
 		}
 	}
+	return value
+}
+
+func (s *state) evalPipeline(dot reflect.Value, pipe *parse.PipeNode) (value reflect.Value) {
+	if pipe == nil {
+		return
+	}
+	s.at(pipe)
+	value = s.evalCommands(dot, pipe.Cmds)
 	for _, variable := range pipe.Decl {
 		if pipe.IsAssign {
 			s.setVar(variable.Ident[0], value)

@@ -30,7 +30,7 @@ import (
 //   - A plain string is written as it is, without fmt.
 
 // A funcEntry is a template function: its reflect.Value, and the
-// function itself when it has a signature fastCall calls directly.
+// function itself, for fastCall.
 type funcEntry struct {
 	value reflect.Value
 	fn    any
@@ -41,14 +41,11 @@ type funcEntry struct {
 func (t *Template) publishFuncs() {
 	m := make(map[string]funcEntry, len(t.execFuncs))
 	for name, v := range t.execFuncs {
-		e := funcEntry{value: v}
-		if direct(v) {
-			e.fn = v.Interface()
-			if f, ok := e.fn.(func(...any) string); ok && strings.HasPrefix(name, "_html_template_") {
-				// html/template's own, which it adds under names no
-				// other function has.
-				e.fn = escaper(f)
-			}
+		e := funcEntry{value: v, fn: v.Interface()}
+		if f, ok := e.fn.(func(...any) string); ok && strings.HasPrefix(name, "_html_template_") {
+			// html/template's own, which it adds under names no other
+			// function has.
+			e.fn = escaper(f)
 		}
 		m[name] = e
 	}
@@ -59,19 +56,9 @@ func (t *Template) publishFuncs() {
 // escape their values.
 type escaper func(...any) string
 
-// direct reports whether fastCall calls functions of v's signature
-// directly.
-func direct(v reflect.Value) bool {
-	switch v.Interface().(type) {
-	case func(...any) string, func(string) string, func(string) (string, error),
-		func(time.Time) string, func(string, time.Time) string, func(string, any) (any, error):
-		return true
-	}
-	return false
-}
-
-// fastCall calls fun with args, as safeCall does. fn is fun itself when
-// direct says it can be called directly, or nil.
+// fastCall calls fun with args, as safeCall does. fn is fun itself, or
+// nil for a method or a builtin; a function of one of the signatures
+// below is called directly, any other through reflection.
 func (s *state) fastCall(fn any, fun reflect.Value, args []reflect.Value) (val reflect.Value, err error) {
 	if fn == nil {
 		return safeCall(fun, args)
@@ -152,13 +139,7 @@ func (s *state) printEscaped(dot reflect.Value, node *parse.ActionNode) bool {
 		return false
 	}
 	s.at(pipe)
-	value := missingVal
-	for _, cmd := range pipe.Cmds[:n-1] {
-		value = s.evalCommand(dot, cmd, value)
-		if value.Kind() == reflect.Interface && value.Type().NumMethod() == 0 {
-			value = value.Elem()
-		}
-	}
+	value := s.evalCommands(dot, pipe.Cmds[:n-1])
 	// The escaper's one argument, checked as evalCall checks it.
 	s.at(id)
 	arg := s.validateType(value, anyType)
