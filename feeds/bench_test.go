@@ -79,7 +79,7 @@ func BenchmarkFetchCold(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		cache := &Cache{Dir: b.TempDir()}
-		f := &Fetcher{Now: now}
+		f := &Fetcher{Now: now, AllowPrivate: true}
 		b.StartTimer()
 		reports, err := f.Fetch(context.Background(), cache, sources)
 		if err != nil {
@@ -98,12 +98,12 @@ func BenchmarkFetchNotModified(b *testing.B) {
 	sources := benchServers(b)
 	now := func() time.Time { return time.Date(2026, 11, 28, 6, 0, 0, 0, time.UTC) }
 	cache := &Cache{Dir: b.TempDir()}
-	if _, err := (&Fetcher{Now: now}).Fetch(context.Background(), cache, sources); err != nil {
+	if _, err := (&Fetcher{Now: now, AllowPrivate: true}).Fetch(context.Background(), cache, sources); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for range b.N {
-		reports, err := (&Fetcher{Now: now}).Fetch(context.Background(), cache, sources)
+		reports, err := (&Fetcher{Now: now, AllowPrivate: true}).Fetch(context.Background(), cache, sources)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -67,11 +69,32 @@ type Cache struct {
 
 const statesFile = "sources.json"
 
-// States returns the state of every source fetched before, by ID.
+// States returns the state of every source fetched before, by ID. Their
+// LastError and MovedTo are printable (see Printable), and a LastError
+// that an older Rounds recorded as the network told it, addresses and
+// all, is withheld: the site publishes LastError.
 func (c *Cache) States() (map[string]*State, error) {
 	states := map[string]*State{}
 	err := c.read(statesFile, &states)
+	for _, st := range states {
+		if st == nil {
+			continue
+		}
+		st.LastError, st.MovedTo = Printable(st.LastError), Printable(st.MovedTo)
+		if rawNetError(st.LastError) {
+			st.LastError = "the fetch failed (the next fetch tells why)"
+		}
+	}
 	return states, err
+}
+
+// rawNetError reports whether msg is an error of Go's network or HTTP
+// client as Rounds recorded it before it described failures instead:
+// `Get "http://10.0.0.5:8080/": dial tcp 10.0.0.5:8080: connect:
+// connection refused`, "read tcp 10.0.0.2:50122->10.0.0.5:8080: read:
+// connection reset by peer".
+func rawNetError(msg string) bool {
+	return strings.HasPrefix(msg, `Get "`) || strings.Contains(msg, "tcp ") || strings.Contains(msg, "udp ")
 }
 
 // SaveStates writes the state of every source.
@@ -80,14 +103,35 @@ func (c *Cache) SaveStates(states map[string]*State) error {
 }
 
 // Items returns the items kept of the source id, newest first; none for a
-// source never fetched.
+// source never fetched. Their text is free of control characters, as
+// Parse leaves it, even in items kept by an older Rounds that left them.
 func (c *Cache) Items(id string) ([]*Item, error) {
 	if !ValidID(id) {
 		return nil, fmt.Errorf("source id %q: use lower-case letters, digits and dashes", id)
 	}
 	var items []*Item
 	err := c.read(id+".json", &items)
+	items = slices.DeleteFunc(items, func(it *Item) bool { return it == nil })
+	for _, it := range items {
+		it.scrub()
+	}
 	return items, err
+}
+
+// scrub drops the control characters of an item's text: its one-line
+// fields are made printable, its HTML keeps its line breaks.
+func (it *Item) scrub() {
+	it.GUID, it.Title, it.URL = Printable(it.GUID), Printable(it.Title), Printable(it.URL)
+	it.Summary, it.Content = stripControls(it.Summary), stripControls(it.Content)
+	for _, list := range [][]string{it.Authors, it.Categories} {
+		for i, s := range list {
+			list[i] = Printable(s)
+		}
+	}
+	for i := range it.Enclosures {
+		e := &it.Enclosures[i]
+		e.URL, e.Type = Printable(e.URL), Printable(e.Type)
+	}
 }
 
 // SaveItems writes the items kept of the source id.

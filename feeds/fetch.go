@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"sync"
@@ -16,12 +17,23 @@ import (
 
 // A Fetcher fetches sources into a Cache, politely and defensively: a
 // bounded pool of workers, a few requests per host at a time, conditional
-// requests, a timeout, a size cap and a redirect cap on each request. A
-// failing source never stops the others; it keeps its last good items and
-// is tried again after a backoff that doubles with each failure.
+// requests, a timeout, a size cap and a redirect cap on each request, and
+// no connection to an address that is not public (see PublicAddr) unless
+// allowed. A failing source never stops the others; it keeps its last
+// good items and is tried again after a backoff that doubles with each
+// failure.
 type Fetcher struct {
 	// Client makes the requests; nil means one built from the fields
-	// below. A custom client's CheckRedirect is respected as it is.
+	// below, which connects directly, never through a proxy named by the
+	// environment, so that the address it checks is the real peer's; it
+	// checks the address of every connection it makes, redirects
+	// included, once the host's name is resolved (see Allowed).
+	//
+	// A custom client is used as it is: its transport's proxy, dialer and
+	// CheckRedirect are its own, and it checks no address unless its
+	// dialer does; AllowPrivate, Allow and Resolver do not apply to it.
+	// A permanent redirect is recorded in MovedTo only if it has a
+	// CheckRedirect.
 	Client       *http.Client
 	UserAgent    string        // sent with every request
 	Workers      int           // sources fetched at once; default 16
@@ -40,6 +52,22 @@ type Fetcher struct {
 	// Done, if set, is called as each source finishes, from the worker
 	// that fetched it.
 	Done func(Report)
+
+	// AllowPrivate lets the default client connect to any address: for a
+	// curator who really follows a feed inside their own network.
+	AllowPrivate bool
+	// Allow lists the ranges of addresses that are not public which the
+	// default client may connect to all the same, such as one intranet
+	// host's 10.1.2.3/32; the rest stay refused. Fill it with
+	// netip.ParsePrefix from the configuration's CIDR strings. An address
+	// is matched as it is dialed, an IPv4-mapped IPv6 address as its IPv4
+	// address; so a range of IPv4 addresses is given as IPv4, and a NAT64
+	// or 6to4 address matches only a range of IPv6 addresses.
+	Allow []netip.Prefix
+	// Resolver looks up the default client's host names; nil means
+	// net.DefaultResolver. The address checks apply to the addresses it
+	// returns.
+	Resolver *net.Resolver
 }
 
 // Status says how a source's fetch went.
@@ -60,8 +88,14 @@ type Report struct {
 	Code   int // HTTP status, 0 if no response
 	Items  int // items kept after the fetch
 	New    int // items never seen before
-	Err    error
-	Took   time.Duration
+	// Err is why the fetch failed, or for a source backing off why the
+	// last one did. Its message is the source's State.LastError: fit to
+	// publish, it names no address, port or host and holds no control
+	// character. The error it wraps, if any, is the detail (an address
+	// refused, a dial error), for the curator's eyes only; errors.Is
+	// sees through to it, as to ErrNotPublic.
+	Err  error
+	Took time.Duration
 	// Failures counts consecutive failures, this one included.
 	Failures   int
 	RetryAfter time.Time
@@ -103,10 +137,16 @@ func (f *Fetcher) defaults() Fetcher {
 		c.Now = time.Now
 	}
 	if c.Client == nil {
+		dialer := &net.Dialer{
+			Timeout:   10 * time.Second,
+			KeepAlive: 30 * time.Second,
+			Resolver:  c.Resolver,
+			Control:   c.control,
+		}
 		c.Client = &http.Client{
 			Transport: &http.Transport{
-				Proxy:                 http.ProxyFromEnvironment,
-				DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+				// No Proxy: a proxy's address would be the one checked.
+				DialContext:           dialer.DialContext,
 				ForceAttemptHTTP2:     true,
 				MaxIdleConns:          c.Workers * 2,
 				MaxIdleConnsPerHost:   c.PerHost,
@@ -116,10 +156,10 @@ func (f *Fetcher) defaults() Fetcher {
 			},
 			CheckRedirect: func(req *http.Request, via []*http.Request) error {
 				if len(via) > c.MaxRedirects {
-					return fmt.Errorf("more than %d redirects", c.MaxRedirects)
+					return &fetchError{msg: fmt.Sprintf("more than %d redirects", c.MaxRedirects)}
 				}
 				if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
-					return fmt.Errorf("redirect to a %s: URL", req.URL.Scheme)
+					return &fetchError{msg: fmt.Sprintf("redirect to a %s: URL", req.URL.Scheme)}
 				}
 				return nil
 			},
@@ -197,13 +237,13 @@ func (f *Fetcher) fetchOne(ctx context.Context, cache *Cache, hosts *hostLimit, 
 	r.Code, r.Took = res.code, f.Now().Sub(start)
 	switch {
 	case res.err != nil:
-		r.Status, r.Err = Failed, res.err
+		r.Status, r.Err = Failed, f.failure(res.err)
 	case res.code == http.StatusNotModified:
 		r.Status = NotModified
 	default:
 		fresh, err := Parse(src.ID, res.url, res.contentType, res.body, start)
 		if err != nil {
-			r.Status, r.Err = Failed, err
+			r.Status, r.Err = Failed, outside(err)
 			break
 		}
 		old, err := cache.Items(src.ID)
@@ -252,7 +292,7 @@ type response struct {
 func (f *Fetcher) get(ctx context.Context, hosts *hostLimit, src Source, st *State) (response, time.Duration) {
 	u, err := url.Parse(src.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return response{err: fmt.Errorf("url %q: not an http or https URL", src.URL)}, 0
+		return response{err: &fetchError{msg: "the source's URL is not an http or https URL", err: err}}, 0
 	}
 	release, err := hosts.acquire(ctx, u.Host)
 	if err != nil {
@@ -263,7 +303,7 @@ func (f *Fetcher) get(ctx context.Context, hosts *hostLimit, src Source, st *Sta
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src.URL, nil)
 	if err != nil {
-		return response{err: err}, 0
+		return response{err: &fetchError{msg: "the source's URL is not valid", err: err}}, 0
 	}
 	req.Header.Set("User-Agent", f.UserAgent)
 	req.Header.Set("Accept", "application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5")
@@ -281,16 +321,14 @@ func (f *Fetcher) get(ctx context.Context, hosts *hostLimit, src Source, st *Sta
 				return err
 			}
 			if len(via) == 1 && (req.Response.StatusCode == http.StatusMovedPermanently || req.Response.StatusCode == http.StatusPermanentRedirect) {
-				moved = req.URL.String()
+				// A URL's query may keep control characters.
+				moved = Printable(req.URL.String())
 			}
 			return nil
 		}
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		if ctx.Err() == context.DeadlineExceeded {
-			return response{err: fmt.Errorf("no answer within %s", f.Timeout)}, 0
-		}
 		return response{err: err}, 0
 	}
 	defer resp.Body.Close()
@@ -307,22 +345,19 @@ func (f *Fetcher) get(ctx context.Context, hosts *hostLimit, src Source, st *Sta
 		return res, 0
 	case resp.StatusCode != http.StatusOK:
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		res.err = fmt.Errorf("HTTP %s", resp.Status)
-		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
-			res.err = fmt.Errorf("HTTP %s; check the source's URL", resp.Status)
-		}
+		res.err = statusError(resp.StatusCode)
 		return res, retryAfter(resp.Header.Get("Retry-After"), f.Now())
 	}
 	res.body, err = io.ReadAll(io.LimitReader(resp.Body, f.MaxBytes+1))
 	if err != nil {
 		if ctx.Err() == context.DeadlineExceeded {
-			err = fmt.Errorf("body not received within %s", f.Timeout)
+			err = &fetchError{msg: fmt.Sprintf("body not received within %s", f.Timeout), err: err}
 		}
 		res.err = err
 		return res, 0
 	}
 	if int64(len(res.body)) > f.MaxBytes {
-		res.err = fmt.Errorf("response larger than %d bytes; raise max_bytes if the feed is really this big", f.MaxBytes)
+		res.err = &fetchError{msg: fmt.Sprintf("response larger than %d bytes; raise max_bytes if the feed is really this big", f.MaxBytes)}
 		res.body = nil
 	}
 	return res, 0

@@ -125,7 +125,7 @@ func TestFetchConditionalAndCache(t *testing.T) {
 	srv := newFeedServer(t, nil)
 	clk := newClock()
 	cache := &Cache{Dir: t.TempDir()}
-	f := &Fetcher{Now: clk.now}
+	f := &Fetcher{Now: clk.now, AllowPrivate: true}
 	sources := []Source{
 		{ID: "pubmed", URL: srv.URL + "/pubmed.xml", Kind: "database"},
 		{ID: "mmwr", URL: srv.URL + "/mmwr-windows1252.xml", Kind: "agency"},
@@ -174,6 +174,59 @@ func TestFetchConditionalAndCache(t *testing.T) {
 	}
 }
 
+// TestFetchConditionalOneValidator follows two servers that each know one
+// validator and ignore the other header: the second fetch of each is a
+// 304 only if the fetcher sends that server's header.
+func TestFetchConditionalOneValidator(t *testing.T) {
+	t.Parallel()
+	feed := testdata(t, "bmj.xml")
+	const etag, modified = `"bmj-1"`, "Fri, 27 Nov 2026 08:00:00 GMT"
+	var full atomic.Int64
+	mux := http.NewServeMux()
+	for path, v := range map[string]struct{ header, value, conditional string }{
+		"/etag":     {"ETag", etag, "If-None-Match"},
+		"/modified": {"Last-Modified", modified, "If-Modified-Since"},
+	} {
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set(v.header, v.value)
+			if r.Header.Get(v.conditional) == v.value {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+			full.Add(1)
+			w.Header().Set("Content-Type", "application/rss+xml")
+			w.Write(feed)
+		})
+	}
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	clk := newClock()
+	cache := &Cache{Dir: t.TempDir()}
+	f := &Fetcher{Now: clk.now, AllowPrivate: true}
+	sources := []Source{{ID: "etag-only", URL: srv.URL + "/etag"}, {ID: "modified-only", URL: srv.URL + "/modified"}}
+	for i, want := range []Status{Updated, NotModified} {
+		reports, err := f.Fetch(context.Background(), cache, sources)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range reports {
+			if r.Status != want || r.Items != 3 {
+				t.Errorf("fetch %d of %s: %s (HTTP %d), %d items; want %s", i+1, r.Source.ID, r.Status, r.Code, r.Items, want)
+			}
+		}
+		clk.add(time.Hour)
+	}
+	if n := full.Load(); n != 2 {
+		t.Errorf("%d full responses, want 2", n)
+	}
+	if st, _ := state(t, cache, "etag-only"); st.ETag != etag || st.LastModified != "" {
+		t.Errorf("etag-only validators: %q, %q", st.ETag, st.LastModified)
+	}
+	if st, _ := state(t, cache, "modified-only"); st.ETag != "" || st.LastModified != modified {
+		t.Errorf("modified-only validators: %q, %q", st.ETag, st.LastModified)
+	}
+}
+
 func TestFetchFailuresKeepLastGoodItems(t *testing.T) {
 	t.Parallel()
 	var mode atomic.Value
@@ -216,7 +269,7 @@ func TestFetchFailuresKeepLastGoodItems(t *testing.T) {
 	}))
 	clk := newClock()
 	cache := &Cache{Dir: t.TempDir()}
-	f := &Fetcher{Now: clk.now, Timeout: 300 * time.Millisecond, MaxBytes: 512 << 10, MaxRedirects: 3}
+	f := &Fetcher{Now: clk.now, AllowPrivate: true, Timeout: 300 * time.Millisecond, MaxBytes: 512 << 10, MaxRedirects: 3}
 	src := []Source{{ID: "bmj", URL: srv.URL + "/x/bmj", Kind: "journal"}}
 	reports, err := f.Fetch(context.Background(), cache, src)
 	if err != nil || reports[0].Status != Updated || reports[0].Items != 3 {
@@ -286,7 +339,7 @@ func TestBackoffDoubles(t *testing.T) {
 	}))
 	clk := newClock()
 	cache := &Cache{Dir: t.TempDir()}
-	f := &Fetcher{Now: clk.now, Backoff: time.Minute, MaxBackoff: time.Hour}
+	f := &Fetcher{Now: clk.now, AllowPrivate: true, Backoff: time.Minute, MaxBackoff: time.Hour}
 	src := []Source{{ID: "down", URL: srv.URL + "/x/down"}}
 	var waits []time.Duration
 	for range 9 {
@@ -321,7 +374,7 @@ func TestFetchPerHostLimit(t *testing.T) {
 	for i := range 12 {
 		sources = append(sources, Source{ID: fmt.Sprintf("s%d", i), URL: fmt.Sprintf("%s/x/%d", srv.URL, i)})
 	}
-	f := &Fetcher{Workers: 8, PerHost: 3}
+	f := &Fetcher{Workers: 8, PerHost: 3, AllowPrivate: true}
 	reports, err := f.Fetch(context.Background(), &Cache{Dir: t.TempDir()}, sources)
 	if err != nil {
 		t.Fatal(err)
@@ -339,16 +392,27 @@ func TestFetchPerHostLimit(t *testing.T) {
 func TestFetchPermanentRedirect(t *testing.T) {
 	t.Parallel()
 	srv := newFeedServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/x/control" {
+			// A query keeps the control characters of a Location.
+			w.Header().Set("Location", "/nih-news.xml?q=a\u009b2Jb")
+			w.WriteHeader(http.StatusPermanentRedirect)
+			return
+		}
 		http.Redirect(w, r, "/nih-news.xml", http.StatusMovedPermanently)
 	}))
 	cache := &Cache{Dir: t.TempDir()}
-	reports, err := (&Fetcher{}).Fetch(context.Background(), cache, []Source{{ID: "nih", URL: srv.URL + "/x/old"}})
+	reports, err := (&Fetcher{AllowPrivate: true}).Fetch(context.Background(), cache, []Source{
+		{ID: "nih", URL: srv.URL + "/x/old"},
+		{ID: "control", URL: srv.URL + "/x/control"},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := reports[0]
-	if r.Status != Updated || r.MovedTo != srv.URL+"/nih-news.xml" {
+	if r := reports[0]; r.Status != Updated || r.MovedTo != srv.URL+"/nih-news.xml" {
 		t.Errorf("permanent redirect: %+v", r)
+	}
+	if r := reports[1]; r.Status != Updated || r.MovedTo != srv.URL+"/nih-news.xml?q=a2Jb" {
+		t.Errorf("permanent redirect with a control character: %+v", r)
 	}
 }
 
@@ -367,7 +431,7 @@ func TestCacheSurvivesCorruption(t *testing.T) {
 	if _, err := cache.States(); err == nil || !strings.Contains(err.Error(), "sources.json") {
 		t.Errorf("corrupt record: error %v, want one naming the file", err)
 	}
-	reports, err := (&Fetcher{}).Fetch(context.Background(), cache, []Source{{ID: "nih", URL: srv.URL + "/nih-news.xml"}})
+	reports, err := (&Fetcher{AllowPrivate: true}).Fetch(context.Background(), cache, []Source{{ID: "nih", URL: srv.URL + "/nih-news.xml"}})
 	if err != nil || reports[0].Status != Updated {
 		t.Fatalf("fetch over a corrupt cache: %+v %v", reports[0], err)
 	}
@@ -376,5 +440,15 @@ func TestCacheSurvivesCorruption(t *testing.T) {
 	}
 	if _, err := cache.Items("../etc"); err == nil {
 		t.Error("a source id with a path in it was accepted")
+	}
+}
+
+// TestDefaultClientGoesDirect checks the default client uses no proxy the
+// environment names: the address it checks must be the feed's own.
+func TestDefaultClientGoesDirect(t *testing.T) {
+	t.Parallel()
+	c := (&Fetcher{}).defaults()
+	if tr, ok := c.Client.Transport.(*http.Transport); !ok || tr.Proxy != nil {
+		t.Errorf("the default client's transport is %T, with a proxy", c.Client.Transport)
 	}
 }

@@ -116,9 +116,10 @@ func isTracking(host, name string) bool {
 	return slices.Contains(hostTrackingParams[strings.TrimPrefix(host, "www.")], name)
 }
 
-// CleanURL resolves ref against base and removes tracking parameters. It
-// returns "" for anything that is not an absolute http or https URL, so a
-// javascript: or data: link never becomes an item's link.
+// CleanURL resolves ref against base and removes tracking parameters and
+// control characters. It returns "" for anything that is not an absolute
+// http or https URL, so a javascript: or data: link never becomes an
+// item's link.
 func CleanURL(base *url.URL, ref string) string {
 	u := resolve(base, ref)
 	if u == nil {
@@ -140,10 +141,10 @@ func CleanURL(base *url.URL, ref string) string {
 	return u.String()
 }
 
-// resolve parses ref, resolves it against base and returns it if it is an
-// absolute http or https URL with a host.
+// resolve parses ref, made printable (see Printable), resolves it against
+// base and returns it if it is an absolute http or https URL with a host.
 func resolve(base *url.URL, ref string) *url.URL {
-	ref = strings.TrimSpace(ref)
+	ref = Printable(ref)
 	if ref == "" {
 		return nil
 	}

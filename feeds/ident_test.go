@@ -114,12 +114,15 @@ func TestDedupe(t *testing.T) {
 func TestRepairXML(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
-		`<t>R&D &amp; more</t>`:                   `<t>R&amp;D &amp; more</t>`,
-		`<l>?a=1&b=2</l>`:                         `<l>?a=1&amp;b=2</l>`,
-		`<t>caf&eacute;&nbsp;x &#233; &#xE9;</t>`: `<t>caf&#233;&#160;x &#233; &#xE9;</t>`,
-		`<t><![CDATA[R&D &nbsp;]]> & </t>`:        `<t><![CDATA[R&D &nbsp;]]> &amp; </t>`,
-		`<t>&unknownentity; &#xZZ; &</t>`:         `<t>&amp;unknownentity; &amp;#xZZ; &amp;</t>`,
-		`<!-- a & b --><t>&lt;b&gt; &quot;</t>`:   `<!-- a & b --><t>&lt;b&gt; &quot;</t>`,
+		`<t>R&D &amp; more</t>`:                          `<t>R&amp;D &amp; more</t>`,
+		`<l>?a=1&b=2</l>`:                                `<l>?a=1&amp;b=2</l>`,
+		`<t>caf&eacute;&nbsp;x &#233; &#xE9;</t>`:        `<t>caf&#233;&#160;x &#233; &#xE9;</t>`,
+		`<t><![CDATA[R&D &nbsp;]]> & </t>`:               `<t><![CDATA[R&D &nbsp;]]> &amp; </t>`,
+		`<t>&unknownentity; &#xZZ; &</t>`:                `<t>&amp;unknownentity; &amp;#xZZ; &amp;</t>`,
+		`<!-- a & b --><t>&lt;b&gt; &quot;</t>`:          `<!-- a & b --><t>&lt;b&gt; &quot;</t>`,
+		"<t>\x1b[31mred\x1b[0m\x07\tok\r\n</t>":          "<t>[31mred[0m\tok\r\n</t>",
+		"<t><![CDATA[\x1b]0;x\x07 y]]></t>":              "<t><![CDATA[]0;x y]]></t>",
+		`<t>&#27;[2J &#x1B;&#0; &#9; &#xFFFE; &#65;</t>`: `<t>[2J  &#9;  &#65;</t>`,
 	} {
 		if got := string(repairXML([]byte(in))); got != want {
 			t.Errorf("repairXML(%q) = %q, want %q", in, got, want)

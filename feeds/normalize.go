@@ -7,6 +7,8 @@ import (
 	"html"
 	"mime"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -98,21 +100,31 @@ func declared(contentType string, body []byte) string {
 // xmlEntities are the only named entities XML knows without a DTD.
 var xmlEntities = map[string]bool{"amp": true, "lt": true, "gt": true, "quot": true, "apos": true}
 
-// repairXML escapes the ampersands that start no entity ("R&D", "?a=1&b=2")
-// and turns HTML's named entities (&nbsp;, &eacute;), which XML does not
-// define, into numeric references. CDATA sections and comments are copied
-// as they are.
+// repairXML escapes the ampersands that start no entity ("R&D", "?a=1&b=2"),
+// turns HTML's named entities (&nbsp;, &eacute;), which XML does not
+// define, into numeric references, and drops the control characters XML
+// forbids, written as they are or as references (an escape sequence in a
+// title): a parser would refuse the whole feed for one of them. CDATA
+// sections and comments are otherwise copied as they are.
 func repairXML(b []byte) []byte {
-	if bytes.IndexByte(b, '&') < 0 {
+	if bytes.IndexByte(b, '&') < 0 && !slices.ContainsFunc(b, illegalXMLByte) {
 		return b
 	}
 	out := make([]byte, 0, len(b)+len(b)/64)
 	for i := 0; i < len(b); {
+		if illegalXMLByte(b[i]) {
+			i++
+			continue
+		}
 		if end := verbatim(b[i:]); end != 0 {
 			if end < 0 {
-				return append(out, b[i:]...)
+				end = len(b) - i
 			}
-			out = append(out, b[i:i+end]...)
+			for _, c := range b[i : i+end] {
+				if !illegalXMLByte(c) {
+					out = append(out, c)
+				}
+			}
 			i += end
 			continue
 		}
@@ -161,7 +173,10 @@ func appendEntity(out, s []byte) ([]byte, int) {
 		ref := s[:n+1]
 		switch {
 		case name[0] == '#':
-			if validCharRef(name[1:]) {
+			if r, ok := charRef(name[1:]); ok {
+				if !legalXMLChar(r) {
+					return out, len(ref)
+				}
 				return append(out, ref...), len(ref)
 			}
 		case xmlEntities[name]:
@@ -178,26 +193,34 @@ func appendEntity(out, s []byte) ([]byte, int) {
 	return append(out, "&amp;"...), 1
 }
 
-func validCharRef(s string) bool {
-	if s == "" {
-		return false
+// charRef returns the character of a numeric reference's digits ("65",
+// "x41"), and whether they are digits.
+func charRef(s string) (rune, bool) {
+	base := 10
+	if s != "" && (s[0] == 'x' || s[0] == 'X') {
+		base, s = 16, s[1:]
 	}
-	if s[0] == 'x' || s[0] == 'X' {
-		s = s[1:]
-		if s == "" {
-			return false
-		}
-		for _, c := range []byte(s) {
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-				return false
-			}
-		}
-		return true
+	if s == "" {
+		return 0, false
 	}
 	for _, c := range []byte(s) {
-		if c < '0' || c > '9' {
-			return false
+		if !(c >= '0' && c <= '9' || base == 16 && (c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F')) {
+			return 0, false
 		}
 	}
-	return true
+	v, err := strconv.ParseUint(s, base, 32)
+	if err != nil || v > utf8.MaxRune {
+		return utf8.RuneError, true
+	}
+	return rune(v), true
+}
+
+// illegalXMLByte reports whether b is a control character XML 1.0 does
+// not allow in a document (all of C0 but tab, line feed and carriage
+// return).
+func illegalXMLByte(b byte) bool { return b < 0x20 && b != '\t' && b != '\n' && b != '\r' }
+
+// legalXMLChar reports whether XML 1.0 allows r in a document.
+func legalXMLChar(r rune) bool {
+	return r == '\t' || r == '\n' || r == '\r' || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= utf8.MaxRune
 }

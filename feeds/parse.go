@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mmcdole/gofeed"
 )
@@ -50,6 +51,16 @@ type Enclosure struct {
 	Length int64  `json:"length,omitempty"`
 }
 
+// The most of an entry's text that is kept, in bytes. The feed's own
+// text is cut, on a character's boundary, before it is sanitized, so
+// HTML cut in the middle of an element is still parsed and balanced
+// (see Sanitize); MaxBytes caps the whole feed.
+const (
+	MaxTitleBytes   = 1 << 10   // of the title, markup included
+	MaxSummaryBytes = 64 << 10  // of the summary's HTML
+	MaxContentBytes = 256 << 10 // of the content's HTML
+)
+
 // ErrEmpty is returned for a document that parsed but held no feed.
 var ErrEmpty = errors.New("the feed has no items and no title")
 
@@ -57,7 +68,9 @@ var ErrEmpty = errors.New("the feed has no items and no title")
 // JSON Feed 1.0/1.1, in whatever encoding it is really in. feedURL is
 // where it was fetched from (after redirects); relative links resolve
 // against the feed's site link, else against feedURL. Items without a date
-// are dated now. The items come in the feed's order, each GUID once.
+// are dated now. The items come in the feed's order, each GUID once,
+// their text cut to MaxTitleBytes, MaxSummaryBytes and MaxContentBytes and
+// free of control characters (see Printable).
 func Parse(sourceID, feedURL, contentType string, body []byte, now time.Time) ([]*Item, error) {
 	if looksLikeHTML(contentType, body) {
 		return nil, ErrNotFeed
@@ -109,13 +122,14 @@ func Parse(sourceID, feedURL, contentType string, body []byte, now time.Time) ([
 // convert makes an Item of a parsed feed item, or returns nil for an item
 // with neither a title nor a link.
 func convert(sourceID string, base *url.URL, fi *gofeed.Item, now time.Time) *Item {
+	summary, content := clip(fi.Description, MaxSummaryBytes), clip(fi.Content, MaxContentBytes)
 	it := &Item{
 		Source:  sourceID,
-		GUID:    strings.TrimSpace(fi.GUID),
-		Title:   Plain(fi.Title),
+		GUID:    Printable(fi.GUID),
+		Title:   Plain(clip(fi.Title, MaxTitleBytes)),
 		URL:     CleanURL(base, fi.Link),
-		Summary: Sanitize(base, fi.Description),
-		Content: Sanitize(base, fi.Content),
+		Summary: Sanitize(base, summary),
+		Content: Sanitize(base, content),
 	}
 	if it.URL == "" {
 		for _, l := range fi.Links {
@@ -178,7 +192,7 @@ func convert(sourceID string, base *url.URL, fi *gofeed.Item, now time.Time) *It
 	}
 	sort.Strings(meta)
 	meta = append(append(meta, it.URL, it.GUID, fi.Link), fi.Links...)
-	it.identify(append(meta, it.Title, fi.Description, fi.Content)...)
+	it.identify(append(meta, it.Title, summary, content)...)
 	it.Published, it.Undated = itemDate(fi, now)
 	if fi.UpdatedParsed != nil && !fi.UpdatedParsed.Equal(it.Published) {
 		it.Updated = fi.UpdatedParsed.UTC()
@@ -232,6 +246,18 @@ func itemDate(fi *gofeed.Item, now time.Time) (time.Time, bool) {
 		}
 	}
 	return now.UTC(), true
+}
+
+// clip returns at most the first n bytes of s, cut where a character
+// starts.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // firstWords returns the first n words of s, with an ellipsis if cut.

@@ -1,10 +1,16 @@
 package feeds
 
 import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	xhtml "golang.org/x/net/html"
 )
@@ -288,5 +294,204 @@ func TestParseHostile(t *testing.T) {
 	}
 	if !strings.Contains(items[4].Summary+items[4].Content, "&lt;script&gt;window.__pwned=1&lt;/script&gt;") {
 		t.Errorf("hostile #5: the double-escaped script is not shown as text: %s", items[4].Summary)
+	}
+}
+
+// controls returns the fields of v, an item, whose text holds a control
+// character: any at all in a one-line field, any but tab, line feed and
+// carriage return in the HTML of Summary and Content.
+func controls(v reflect.Value, path string) []string {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return nil
+		}
+		return controls(v.Elem(), path)
+	case reflect.Struct:
+		var bad []string
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				bad = append(bad, controls(v.Field(i), path+"."+v.Type().Field(i).Name)...)
+			}
+		}
+		return bad
+	case reflect.Slice:
+		var bad []string
+		for i := range v.Len() {
+			bad = append(bad, controls(v.Index(i), fmt.Sprintf("%s[%d]", path, i))...)
+		}
+		return bad
+	case reflect.String:
+		html := strings.HasSuffix(path, ".Summary") || strings.HasSuffix(path, ".Content")
+		for _, r := range v.String() {
+			if isControl(r) && !(html && (r == '\t' || r == '\n' || r == '\r')) {
+				return []string{fmt.Sprintf("%s %q", path, v.String())}
+			}
+		}
+	}
+	return nil
+}
+
+func TestParseDropsControls(t *testing.T) {
+	t.Parallel()
+	const esc = "\x1b[31m\x1b]0;title\x07\u009b2J\x7f"
+	jsonFeed, _ := json.Marshal(map[string]any{
+		"version": "https://jsonfeed.org/version/1.1",
+		"title":   "Feed" + esc,
+		"items": []map[string]any{{
+			"id":           "guid" + esc,
+			"url":          "https://feeds.example/a" + esc,
+			"title":        esc + "Recall\tof\x00 batch" + esc + " 42",
+			"summary":      "<p>sum" + esc + "mary &#27;[1m</p>",
+			"content_html": "<p title=\"t" + esc + "\">con" + esc + "tent</p>\n<pre>a\tb</pre>",
+			"authors":      []map[string]any{{"name": "Dr" + esc + " Who"}},
+			"tags":         []string{"tag" + esc},
+			"attachments":  []map[string]any{{"url": "https://feeds.example/a.mp3" + esc, "mime_type": "audio/mpeg" + esc}},
+		}},
+	})
+	rss := `<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>x</title><link>https://feeds.example/</link>
+<item><title>` + esc + `Recall of batch` + esc + ` 42</title><link>https://feeds.example/b` + esc + `</link>
+<guid isPermaLink="false">g` + esc + `</guid><dc:creator>Dr` + esc + ` Who</dc:creator><category>tag` + esc + `</category>
+<description>&lt;p&gt;sum&amp;#27;[1mmary` + "\u009b" + `&lt;/p&gt;</description>
+<enclosure url="https://feeds.example/b.mp3" type="audio/mpeg` + esc + `" length="1"/></item></channel></rss>`
+	for name, body := range map[string][]byte{"json": jsonFeed, "rss": []byte(rss)} {
+		items, err := Parse("ctl", "https://feeds.example/feed", "", body, parseNow)
+		if err != nil || len(items) != 1 {
+			t.Fatalf("%s: %d items, %v", name, len(items), err)
+		}
+		it := items[0]
+		if bad := controls(reflect.ValueOf(it), name); bad != nil {
+			t.Errorf("control characters survived: %q", bad)
+		}
+		if want := "[31m]0;title2JRecall of batch[31m]0;title2J 42"; it.Title != want {
+			t.Errorf("%s: title %q, want %q", name, it.Title, want)
+		}
+		if len(it.Authors) != 1 || it.Authors[0] != "Dr[31m]0;title2J Who" || len(it.Categories) != 1 || it.Categories[0] != "tag[31m]0;title2J" {
+			t.Errorf("%s: authors %q, categories %q", name, it.Authors, it.Categories)
+		}
+		if len(it.Enclosures) != 1 || it.Enclosures[0].Type != "audio/mpeg[31m]0;title2J" {
+			t.Errorf("%s: enclosures %+v", name, it.Enclosures)
+		}
+		if !strings.Contains(it.Summary, "sum") || !strings.Contains(it.Summary, "[1m") {
+			t.Errorf("%s: summary %q lost its text", name, it.Summary)
+		}
+	}
+}
+
+func TestCacheItemsDropControls(t *testing.T) {
+	t.Parallel()
+	cache := &Cache{Dir: t.TempDir()}
+	// Items kept by an older Rounds, which left control characters in.
+	old := `[{"id":"1","source":"old","guid":"g\u001b[2J","title":"\u001b]0;pwned\u0007Title\u009b","url":"https://feeds.example/\u001b",
+		"summary":"<p>a\u001b[31m\nb</p>","content":"<p>c\u0085</p>","authors":["A\u001b[1m"],"categories":["C\u0007"],
+		"enclosures":[{"url":"https://feeds.example/x\u001b","type":"audio/mpeg\u001b"}],"published":"2026-11-01T00:00:00Z","first_seen":"2026-11-01T00:00:00Z"}]`
+	if err := os.WriteFile(filepath.Join(cache.Dir, "old.json"), []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	items, err := cache.Items("old")
+	if err != nil || len(items) != 1 {
+		t.Fatalf("%d items, %v", len(items), err)
+	}
+	if bad := controls(reflect.ValueOf(items[0]), "item"); bad != nil {
+		t.Errorf("control characters survived the cache: %q", bad)
+	}
+	if it := items[0]; it.Title != "]0;pwnedTitle" || it.Summary != "<p>a[31m\nb</p>" {
+		t.Errorf("title %q, summary %q", it.Title, it.Summary)
+	}
+
+	states := `{"old":{"url":"https://feeds.example/","last_error":"HTTP 404 Not Found\u001b[2J","moved_to":"https://feeds.example/new\u001b","items":1},
+		"raw":{"url":"http://intranet.example/","last_error":"Get \"http://10.0.0.5:8080/\": dial tcp 10.0.0.5:8080: connect: connection refused"},
+		"read":{"url":"http://intranet.example/","last_error":"read tcp 10.0.0.2:50122->10.0.0.5:8080: read: connection reset by peer"}}`
+	if err := os.WriteFile(filepath.Join(cache.Dir, "sources.json"), []byte(states), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := cache.States()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := got["old"]; st.LastError != "HTTP 404 Not Found[2J" || st.MovedTo != "https://feeds.example/new" {
+		t.Errorf("old state: %+v", st)
+	}
+	for _, id := range []string{"raw", "read"} {
+		if m := unsafe.FindString(got[id].LastError); m != "" || got[id].LastError == "" {
+			t.Errorf("%s: an older Rounds' raw error is published: %q", id, got[id].LastError)
+		}
+	}
+}
+
+func TestParseCapsEntry(t *testing.T) {
+	t.Parallel()
+	// The title and the summary are cut inside a two-byte character ("é",
+	// "ü"), the content inside the start tag of a link.
+	title := "x" + strings.Repeat("é", MaxTitleBytes)
+	summary := "<div><p>" + strings.Repeat("ü", MaxSummaryBytes)
+	content := "<p>" + strings.Repeat("é", (MaxContentBytes-14)/2) +
+		`<a href="https://feeds.example/cut"><em>linked</em></a> and the rest` + strings.Repeat("<p>more</p>", 1000)
+	if cut := content[MaxContentBytes-11 : MaxContentBytes]; cut != `<a href="ht` {
+		t.Fatalf("the content is cut at %q", cut)
+	}
+	body, _ := json.Marshal(map[string]any{
+		"version": "https://jsonfeed.org/version/1.1",
+		"title":   "Big",
+		"items":   []map[string]any{{"id": "big", "url": "https://feeds.example/big", "title": title, "summary": summary, "content_html": content}},
+	})
+	items, err := Parse("big", "https://feeds.example/feed", "application/feed+json", body, parseNow)
+	if err != nil || len(items) != 1 {
+		t.Fatalf("%d items, %v", len(items), err)
+	}
+	it := items[0]
+	for _, f := range []struct {
+		name, text string
+		max        int
+	}{
+		{"title", it.Title, MaxTitleBytes},
+		{"summary", it.Summary, MaxSummaryBytes + len("</p></div>")},
+		{"content", it.Content, MaxContentBytes + len("</p>")},
+	} {
+		if len(f.text) > f.max || len(f.text) < f.max-64 {
+			t.Errorf("%s: %d bytes, want a little under %d", f.name, len(f.text), f.max)
+		}
+		if !utf8.ValidString(f.text) || strings.ContainsRune(f.text, utf8.RuneError) {
+			t.Errorf("%s: cut inside a character: %q", f.name, f.text[max(0, len(f.text)-16):])
+		}
+	}
+	for _, f := range []struct{ name, html, suffix string }{
+		{"summary", it.Summary, "ü</p></div>"},
+		{"content", it.Content, "é</p>"},
+	} {
+		if !strings.HasSuffix(f.html, f.suffix) {
+			t.Errorf("%s: ends %q, want %q", f.name, f.html[len(f.html)-32:], f.suffix)
+		}
+		if err := balanced(f.html); err != nil {
+			t.Errorf("%s: %v", f.name, err)
+		}
+	}
+}
+
+// balanced reports an error if s has an end tag that closes no element,
+// or elements left open.
+func balanced(s string) error {
+	var open []string
+	z := xhtml.NewTokenizer(strings.NewReader(s))
+	for {
+		switch z.Next() {
+		case xhtml.ErrorToken:
+			if len(open) > 0 {
+				return fmt.Errorf("unclosed %q", open)
+			}
+			return nil
+		case xhtml.StartTagToken:
+			name, _ := z.TagName()
+			if tag := string(name); tag != "br" && tag != "img" && tag != "hr" {
+				open = append(open, tag)
+			}
+		case xhtml.EndTagToken:
+			name, _ := z.TagName()
+			if len(open) == 0 || open[len(open)-1] != string(name) {
+				return fmt.Errorf("</%s> closes %q", name, open)
+			}
+			open = open[:len(open)-1]
+		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"html"
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/microcosm-cc/bluemonday"
 	xhtml "golang.org/x/net/html"
@@ -41,12 +43,13 @@ var policy = func() *bluemonday.Policy {
 // or an email. The HTML is parsed as a browser would parse it, its
 // relative links and images are resolved against base, and then only what
 // the policy allows is kept: whatever cannot be made an absolute http(s)
-// URL is dropped.
+// URL is dropped, and so are control characters but for tabs and line
+// breaks, written out or as references such as "&#27;".
 func Sanitize(base *url.URL, s string) string {
 	if strings.TrimSpace(s) == "" {
 		return ""
 	}
-	return strings.TrimSpace(policy.Sanitize(normalize(base, s)))
+	return strings.TrimSpace(stripControls(policy.Sanitize(normalize(base, s))))
 }
 
 // normalize parses HTML s the way a browser would, resolves its href and
@@ -88,12 +91,57 @@ func resolveAttrs(base *url.URL, n *xhtml.Node) {
 }
 
 // Plain turns a feed's title or other short text, which may hold markup
-// and entities, into plain text on one line.
+// and entities, into plain text on one line, printable (see Printable).
 func Plain(s string) string {
 	if strings.ContainsAny(s, "<&") {
 		s = html.UnescapeString(stripTags(s))
 	}
-	return strings.Join(strings.Fields(s), " ")
+	return Printable(s)
+}
+
+// Printable returns s, text that came from outside Rounds (a feed, a
+// server's answer), as one line fit to print on a terminal or to write
+// into a configuration file: without C0 control characters, DEL or C1
+// control characters (U+0080 to U+009F), which a terminal takes for
+// commands and TOML refuses, with every run of white space (tabs and
+// line breaks included) one space, trimmed, and with any byte that is
+// not UTF-8 replaced by U+FFFD. Print what came from outside through it.
+func Printable(s string) string {
+	if printable(s) {
+		return s
+	}
+	return strings.Join(strings.Fields(stripControls(s)), " ")
+}
+
+// printable reports whether Printable would return s as it is.
+func printable(s string) bool {
+	prevSpace := true // no leading space
+	for _, r := range s {
+		space := r == ' '
+		if space && prevSpace || isControl(r) || r == utf8.RuneError || r != ' ' && unicode.IsSpace(r) {
+			return false
+		}
+		prevSpace = space
+	}
+	return !prevSpace || s == ""
+}
+
+// isControl reports whether r is a C0 control character, DEL or a C1
+// control character.
+func isControl(r rune) bool {
+	return r < 0x20 || r >= 0x7f && r <= 0x9f
+}
+
+// stripControls drops the control characters of s but for tab, line feed
+// and carriage return, which are white space in HTML and on several lines,
+// and replaces any byte that is not UTF-8 with U+FFFD.
+func stripControls(s string) string {
+	return strings.Map(func(r rune) rune {
+		if isControl(r) && r != '\t' && r != '\n' && r != '\r' {
+			return -1
+		}
+		return r
+	}, s)
 }
 
 // stripTags removes tags from s, keeping their text and dropping the text

@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // attacks are real-world XSS vectors, each with the one thing the output
@@ -94,4 +95,53 @@ func TestPlain(t *testing.T) {
 			t.Errorf("Plain(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+func TestPrintable(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"":                                 "",
+		"Plain title, é ü ≥":               "Plain title, é ü ≥",
+		"\x1b[31mred\x1b[0m":               "[31mred[0m",
+		"\x1b]0;title\x07 after":           "]0;title after",
+		"csi\u009b2J and nel\u0085":        "csi2J and nel",
+		"del\x7f nul\x00 bell\x07":         "del nul bell",
+		"a\tb\nc\r\nd\v\fe":                "a b c de",
+		"  lead  and  trail  ":             "lead and trail",
+		"no\u00a0break and\u2028separator": "no break and separator",
+		"bad\xffbyte":                      "bad\uFFFDbyte",
+		"\uFFFD kept":                      "\uFFFD kept",
+	} {
+		if got := Printable(in); got != want {
+			t.Errorf("Printable(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestSanitizeDropsControls(t *testing.T) {
+	t.Parallel()
+	out := Sanitize(nil, "<p><abbr title=\"a\x1b[2J\">A</abbr>x\x1b[31my&#27;]0;z&#x7;\u009b1m</p>\n<pre>a\tb\r\nc</pre>")
+	if want := "<p><abbr title=\"a[2J\">A</abbr>x[31my]0;z1m</p>\n<pre>a\tb\nc</pre>"; out != want {
+		t.Errorf("Sanitize kept control characters:\n got %q\nwant %q", out, want)
+	}
+}
+
+// FuzzPrintable checks that Printable's shortcut for text already
+// printable changes nothing, and that its result is printable.
+func FuzzPrintable(f *testing.F) {
+	for _, s := range []string{"", "a b", " a", "a ", "a  b", "\x1b[31m", "é\u0085x", "\xffa", "a\u00a0b", "\uFFFD", "a\tb"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := Printable(s)
+		if want := strings.Join(strings.Fields(stripControls(s)), " "); got != want {
+			t.Errorf("Printable(%q) = %q, want %q", s, got, want)
+		}
+		if again := Printable(got); again != got {
+			t.Errorf("Printable(%q) = %q, then %q", s, got, again)
+		}
+		if !utf8.ValidString(got) || strings.ContainsFunc(got, isControl) {
+			t.Errorf("Printable(%q) = %q is not printable", s, got)
+		}
+	})
 }
