@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -28,10 +29,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"rounds/feeds"
 	"rounds/generator"
 	"rounds/generator/digest"
+	"rounds/generator/leak"
 	"rounds/generator/publish"
 	"rounds/generator/serve"
 )
@@ -163,25 +166,34 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rounds build: %v\n", err)
 		return exitUsage
 	}
-	if *strict {
-		cfg, err := generator.LoadConfig(*config)
-		if err != nil {
-			return fail(stderr, "build", err)
-		}
-		if err := phiGate(cfg, now); err != nil {
-			return fail(stderr, "build", err)
-		}
+	cfg, err := generator.LoadConfig(*config)
+	if err != nil {
+		return fail(stderr, "build", err)
+	}
+	guard, err := guardOf(context.Background(), cfg)
+	if err != nil {
+		return fail(stderr, "build", err)
 	}
 	start := time.Now()
 	res, err := generator.Build(&generator.Options{
-		Config: *config, Out: *out, Now: now, Drafts: *drafts, Future: *future,
+		Config: *config, Out: *out, Now: now, Drafts: *drafts, Future: *future, Strict: *strict, Guard: guard,
 	})
 	if err != nil {
 		return fail(stderr, "build", err)
 	}
 	fmt.Fprintf(stdout, "rounds: built %d notes, %d editions, %d files into %s in %s\n",
 		res.Notes, res.Editions, res.Files, res.Out, time.Since(start).Round(time.Millisecond))
+	warnPHI(stderr, "build", res)
 	return exitOK
+}
+
+// warnPHI says that a build holds what may identify a patient, which
+// publishing will refuse.
+func warnPHI(stderr io.Writer, cmd string, res *generator.Result) {
+	if n := len(res.PHI); n > 0 {
+		fmt.Fprintf(stderr, "rounds %s: warning: %d %s that may identify a patient (rounds check lists them); rounds publish refuses this build until they are fixed\n",
+			cmd, n, plural(n, "finding", "findings"))
+	}
 }
 
 func runNew(args []string, stdout, stderr io.Writer) int {
@@ -393,9 +405,11 @@ func runInbox(args []string, stdout, stderr io.Writer) int {
 		if len(s.Items) > 1 {
 			also = fmt.Sprintf(" (+%d)", len(s.Items)-1)
 		}
-		fmt.Fprintf(stdout, "%s  %s  %s%s: %s\n", p.ID, p.Published.In(cfg.Location()).Format("2006-01-02"), p.Source.Name, also, p.Title)
+		// Titles and links come from feeds: never a control character
+		// to the terminal.
+		fmt.Fprintf(stdout, "%s  %s  %s%s: %s\n", p.ID, p.Published.In(cfg.Location()).Format("2006-01-02"), feeds.Printable(p.Source.Name), also, feeds.Printable(p.Title))
 		if p.URL != "" {
-			fmt.Fprintf(stdout, "%14s%s\n", "", p.URL)
+			fmt.Fprintf(stdout, "%14s%s\n", "", feeds.Printable(p.URL))
 		}
 	}
 	if isTerminal(stdout) {
@@ -455,7 +469,7 @@ func runSources(args []string, stdout, stderr io.Writer) int {
 			case s.State.LastSuccess.IsZero():
 				status = "never fetched"
 			}
-			fmt.Fprintf(stdout, "%-24s %-10s %4d items  %s  %s\n", s.ID, s.Kind, s.State.Items, s.URL, status)
+			fmt.Fprintf(stdout, "%-24s %-10s %4d items  %s  %s\n", s.ID, s.Kind, s.State.Items, s.URL, feeds.Printable(status))
 		}
 	}
 	return exitOK
@@ -541,10 +555,12 @@ func runDigest(args []string, stdout, stderr io.Writer) int {
 }
 
 func runSend(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("send", "send [EDITION] --list L [--dry-run] [--config F]", stderr)
+	fs := newFlags("send", "send [EDITION] --list L [--dry-run] [--resend-unknown] [--force-unlock] [--config F]", stderr)
 	config := fs.String("config", "config.toml", "the newsletter's configuration `file`")
 	list := fs.String("list", "", "send to the subscribers of the list `id` (required)")
 	dryRun := fs.Bool("dry-run", false, "print what would be sent, and send nothing")
+	resendUnknown := fs.Bool("resend-unknown", false, "send again, with the same Message-ID, to the subscribers whose delivery is unknown (a send cut off after the final dot)")
+	forceUnlock := fs.Bool("force-unlock", false, "first break the lock of the send of this edition to this list (in a bucket), saying whose it was")
 	nowFlag := fs.String("now", "", "as of `time` (default $ROUNDS_NOW, $SOURCE_DATE_EPOCH or the clock)")
 	slug, rest, code, ok := parseInterspersed(fs, args, stdout)
 	if !ok {
@@ -574,19 +590,50 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if *forceUnlock {
+		if err := breakLedgerLock(ctx, site.Config, ed, l, stdout); err != nil {
+			return fail(stderr, "send", err)
+		}
+	}
 	tmpl, err := digest.LoadTemplates(site.Config)
 	if err != nil {
 		return fail(stderr, "send", err)
 	}
-	if err := sendDigest(ctx, site, tmpl, ed, l, *dryRun, now, stdout, stderr); err != nil {
+	if err := sendDigest(ctx, site, tmpl, ed, l, *dryRun, *resendUnknown, stdout, stderr); err != nil {
 		return fail(stderr, "send", err)
 	}
 	return exitOK
 }
 
+// breakLedgerLock removes the lock a send of the edition to the list left
+// on its ledger in a bucket, and says whose it was. A ledger in a folder
+// is locked with flock, which the system releases when a send dies.
+func breakLedgerLock(ctx context.Context, cfg *generator.Config, ed *generator.Edition, l *generator.ListConfig, stdout io.Writer) error {
+	loc := cfg.LedgerDir()
+	if !strings.HasPrefix(loc, "s3://") {
+		fmt.Fprintf(stdout, "rounds send: the ledger in %s is locked with flock, which the system releases when a send dies; no lock to break\n", loc)
+		return nil
+	}
+	client, err := publish.NewClient(ctx, storeOf(cfg))
+	if err != nil {
+		return err
+	}
+	info, err := digest.BreakLedgerLock(ctx, client, loc, ed.Slug, l.ID)
+	if err != nil {
+		return err
+	}
+	if info == nil {
+		fmt.Fprintf(stdout, "rounds send: %s to %s: no lock to break\n", ed.Slug, l.ID)
+		return nil
+	}
+	fmt.Fprintf(stdout, "rounds send: %s to %s: broke the lock of %s on %s, pid %d, since %s (it would have expired at %s)\n",
+		ed.Slug, l.ID, info.Job, info.Host, info.PID, info.Started.Format(time.RFC3339), info.Expires.Format(time.RFC3339))
+	return nil
+}
+
 // sendDigest renders the edition for the list and sends it to the list's
 // subscribers still due, or with dryRun prints who they are.
-func sendDigest(ctx context.Context, site *generator.Site, tmpl *digest.Templates, ed *generator.Edition, l *generator.ListConfig, dryRun bool, now time.Time, stdout, stderr io.Writer) error {
+func sendDigest(ctx context.Context, site *generator.Site, tmpl *digest.Templates, ed *generator.Edition, l *generator.ListConfig, dryRun, resendUnknown bool, stdout, stderr io.Writer) error {
 	cfg := site.Config
 	d, err := digest.Render(tmpl, site, ed, l)
 	if err != nil {
@@ -613,15 +660,29 @@ func sendDigest(ctx context.Context, site *generator.Site, tmpl *digest.Template
 		return err
 	}
 	defer ledger.Close()
-	todo, rep, err := digest.Pending(ledger, l.ID, subs, now, !dryRun)
+	plan, err := digest.PlanSend(ledger, l.ID, subs, digest.PlanOptions{Record: !dryRun, ResendUnknown: resendUnknown})
 	if err != nil {
 		return err
 	}
+	todo := plan.Todo()
 	if dryRun {
-		for _, s := range todo {
-			fmt.Fprintf(stdout, "would send  %s  %q\n", digest.Mask(s.Email), d.Subject)
+		for _, s := range plan.Send {
+			fmt.Fprintf(stdout, "would send  %s  %q\n", leak.Mask(s.Email), d.Subject)
 		}
-		fmt.Fprintf(stdout, "rounds send: dry run: %d to send, %d already handled (edition %s, list %s, %d notes)\n", len(todo), rep.Skipped, ed.Slug, l.ID, len(d.Notes))
+	}
+	// What a crash left unknown is said on every run, until it is resent.
+	for _, r := range plan.Unknown {
+		switch {
+		case resendUnknown && dryRun:
+			fmt.Fprintf(stdout, "would resend  %s  %q (unknown since %s: %s)\n", r.Masked, d.Subject, r.Time.Format(time.RFC3339), r.Reason)
+		case !resendUnknown:
+			fmt.Fprintf(stdout, "unknown   %s since %s: %s\n", r.Masked, r.Time.Format(time.RFC3339), r.Reason)
+		}
+	}
+	if dryRun {
+		rep := plan.Report(digest.SendReport{})
+		fmt.Fprintf(stdout, "rounds send: dry run: %d to send, %d to resend, %d unknown, %d already handled (edition %s, list %s, %d notes)\n",
+			len(plan.Send), len(plan.Resend), rep.Unknown, rep.Skipped, ed.Slug, l.ID, len(d.Notes))
 		return nil
 	}
 	smtpCfg := cfg.Email.SMTP
@@ -650,8 +711,12 @@ func sendDigest(ctx context.Context, site *generator.Site, tmpl *digest.Template
 	if tty {
 		fmt.Fprint(stdout, "\r\x1b[K")
 	}
+	rep := plan.Report(sent)
 	fmt.Fprintf(stdout, "rounds send: %s to %s: %d sent, %d failed, %d deferred (retried next run), %d unknown, %d already handled\n",
-		ed.Slug, l.ID, sent.Sent, sent.Failed, sent.Deferred, sent.Unknown, rep.Skipped)
+		ed.Slug, l.ID, rep.Sent, rep.Failed, rep.Deferred, rep.Unknown, rep.Skipped)
+	if rep.Unknown > 0 && err == nil {
+		fmt.Fprintf(stdout, "rounds send: the server may have the unknown ones; once you have decided, rounds send %s --list %s --resend-unknown sends them again, with the same Message-ID\n", ed.Slug, l.ID)
+	}
 	if err != nil {
 		return fmt.Errorf("%w; run the same command again to send to the rest", err)
 	}
@@ -659,7 +724,7 @@ func sendDigest(ctx context.Context, site *generator.Site, tmpl *digest.Template
 }
 
 func runPublish(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("publish", "publish [--bucket B] [--prefix P] [--endpoint URL] [--path-style] [--dry-run] [--confirm] [--config F] [--dir DIR]", stderr)
+	fs := newFlags("publish", "publish [--bucket B] [--prefix P] [--endpoint URL] [--path-style] [--dry-run] [--confirm] [--force-unlock] [--config F] [--dir DIR]", stderr)
 	config := fs.String("config", "config.toml", "the newsletter's configuration `file`")
 	dir := fs.String("dir", "", "publish the build in `dir` (default: public/ beside the config)")
 	bucket := fs.String("bucket", "", "the `bucket` (default: [publish] bucket)")
@@ -668,6 +733,7 @@ func runPublish(args []string, stdout, stderr io.Writer) int {
 	pathStyle := fs.Bool("path-style", false, "address the bucket in the path, as most S3-compatible stores need")
 	dryRun := fs.Bool("dry-run", false, "print the plan and change nothing")
 	confirm := fs.Bool("confirm", false, "delete even more objects than max_deletes")
+	forceUnlock := fs.Bool("force-unlock", false, "first break the bucket's publish lock, whoever holds it, saying whose it was (for a publish that died on another machine)")
 	if code, ok := parse(fs, args, stdout); !ok {
 		return code
 	}
@@ -700,49 +766,34 @@ func runPublish(args []string, stdout, stderr io.Writer) int {
 	if *dir == "" {
 		*dir = filepath.Join(cfg.Dir, "public")
 	}
-	if err := phiGate(cfg, time.Now()); err != nil {
-		return fail(stderr, "publish", err)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := publishSite(ctx, cfg, *dir, *dryRun, *confirm, stdout); err != nil {
+	guard, err := guardOf(ctx, cfg)
+	if err != nil {
+		return fail(stderr, "publish", err)
+	}
+	if err := publishSite(ctx, cfg, guard, *dir, publish.Options{DryRun: *dryRun, Confirm: *confirm, ForceUnlock: *forceUnlock}, stdout); err != nil {
 		return fail(stderr, "publish", err)
 	}
 	return exitOK
 }
 
-// phiGate returns the findings of rounds check that may identify a
-// patient, as one error, or nil: they block build --strict, publish and
-// nightly.
-func phiGate(cfg *generator.Config, now time.Time) error {
-	findings, err := generator.CheckSite(cfg, now, generator.CheckOptions{})
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, f := range findings {
-		if f.Kind == "phi" {
-			errs = append(errs, errors.New(f.String()))
-		}
-	}
-	if len(errs) > 0 {
-		errs = append(errs, errors.New("nothing was published: remove what may identify a patient, or mark a reviewed line with <!-- rounds:allow -->"))
-	}
-	return errors.Join(errs...)
-}
-
-// publishSite publishes the build in dir where cfg's [publish] says.
-// The caller checks for patient identifiers first: rounds publish with
-// phiGate, rounds nightly in its check stage.
-func publishSite(ctx context.Context, cfg *generator.Config, dir string, dryRun, confirm bool, stdout io.Writer) error {
+// publishSite publishes the build in dir where cfg's [publish] says, with
+// the run's choices in run (DryRun, Confirm, ForceUnlock). The guard
+// checks every file about to be uploaded for subscribers' addresses.
+// Publishing refuses a build whose manifest records findings that may
+// identify a patient, or no verdict at all.
+func publishSite(ctx context.Context, cfg *generator.Config, guard *leak.Guard, dir string, run publish.Options, stdout io.Writer) error {
 	p := cfg.Publish
 	client, err := publish.NewClient(ctx, storeOf(cfg))
 	if err != nil {
 		return err
 	}
-	opts := publish.Options{
-		Dir: dir, Bucket: p.Bucket, Prefix: p.Prefix, Types: map[string]string{}, Gzip: p.Gzip,
-		MaxDeletes: p.MaxDeletes, Confirm: confirm, DryRun: dryRun, Exclude: p.Exclude, Workers: p.Workers,
+	opts := run
+	opts.Dir, opts.Bucket, opts.Prefix, opts.Types, opts.Gzip = dir, p.Bucket, p.Prefix, map[string]string{}, p.Gzip
+	opts.MaxDeletes, opts.Exclude, opts.Workers = p.MaxDeletes, p.Exclude, p.Workers
+	if guard.Len() > 0 {
+		opts.Check = guard.Check
 	}
 	for ext, t := range p.Types {
 		opts.Types["."+ext] = t
@@ -771,7 +822,7 @@ func publishSite(ctx context.Context, cfg *generator.Config, dir string, dryRun,
 	if err != nil {
 		return err
 	}
-	if !dryRun {
+	if !run.DryRun {
 		fmt.Fprintf(stdout, "rounds publish: s3://%s/%s up to date: %d uploaded, %d headers updated, %d deleted in %s\n",
 			p.Bucket, p.Prefix, len(plan.Uploads), len(plan.Updates), len(plan.Deletes), time.Since(start).Round(time.Millisecond))
 	}
@@ -814,6 +865,13 @@ func runNightly(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "nightly", err)
 	}
 	var site *generator.Site
+	// The content is read and scanned once: the check stage parses it,
+	// the build stage takes what it parsed.
+	cache := new(generator.ContentCache)
+	guard, err := guardOf(ctx, cfg)
+	if err != nil {
+		return fail(stderr, "nightly", err)
+	}
 	stages := []struct {
 		name string
 		run  func() error
@@ -835,18 +893,17 @@ func runNightly(args []string, stdout, stderr io.Writer) int {
 			return err // only a cache that could not be written
 		}},
 		{"check", func() error {
-			var err error
-			if site, err = generator.Check(cfg, &generator.Options{Now: now}); err != nil {
+			findings, err := generator.CheckSite(cfg, now, generator.CheckOptions{Cache: cache})
+			if err != nil {
+				return err
+			}
+			if site, err = generator.Check(cfg, &generator.Options{Now: now, Cache: cache}); err != nil {
 				return err
 			}
 			if len(cfg.Lists) > 0 && cfg.Email.SMTP.Host != "" {
 				if _, err := digest.LoadTemplates(cfg); err != nil {
 					return err
 				}
-			}
-			findings, err := generator.CheckSite(cfg, now, generator.CheckOptions{})
-			if err != nil {
-				return err
 			}
 			var errs []error
 			for _, f := range findings {
@@ -861,9 +918,10 @@ func runNightly(args []string, stdout, stderr io.Writer) int {
 			return nil
 		}},
 		{"build", func() error {
-			res, err := generator.Build(&generator.Options{Config: cfg.File, Now: now})
+			res, err := generator.Build(&generator.Options{Config: cfg.File, Now: now, Cache: cache, Guard: guard})
 			if err == nil {
 				fmt.Fprintf(stdout, "nightly: build: %d files into %s\n", res.Files, res.Out)
+				warnPHI(stderr, "nightly", res)
 			}
 			return err
 		}},
@@ -872,12 +930,7 @@ func runNightly(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintln(stdout, "nightly: publish: no [publish] bucket; skipped")
 				return nil
 			}
-			if skipped["check"] { // otherwise the check stage has looked
-				if err := phiGate(cfg, now); err != nil {
-					return err
-				}
-			}
-			return publishSite(ctx, cfg, filepath.Join(cfg.Dir, "public"), *dryRun, false, stdout)
+			return publishSite(ctx, cfg, guard, filepath.Join(cfg.Dir, "public"), publish.Options{DryRun: *dryRun}, stdout)
 		}},
 		{"send", func() error {
 			if len(cfg.Lists) == 0 || cfg.Email.SMTP.Host == "" {
@@ -902,7 +955,7 @@ func runNightly(args []string, stdout, stderr io.Writer) int {
 					continue
 				}
 				for _, l := range cfg.Lists {
-					if err := sendDigest(ctx, site, tmpl, ed, l, *dryRun, now, stdout, stderr); err != nil {
+					if err := sendDigest(ctx, site, tmpl, ed, l, *dryRun, false, stdout, stderr); err != nil {
 						return fmt.Errorf("%s to %s: %w", ed.Slug, l.ID, err)
 					}
 				}
@@ -1001,7 +1054,8 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "check", err)
 	}
-	findings, err := generator.CheckSite(cfg, now, generator.CheckOptions{ReadingGrade: *grade})
+	cache := new(generator.ContentCache)
+	findings, err := generator.CheckSite(cfg, now, generator.CheckOptions{ReadingGrade: *grade, Cache: cache})
 	if err != nil {
 		return fail(stderr, "check", err)
 	}
@@ -1025,7 +1079,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "  %s%s: %s: %s\n", pos, f.Severity, f.Kind, f.Message)
 	}
 	if *format == "text" {
-		if site, err := generator.LoadContent(cfg, &generator.Options{Now: now, Drafts: true, Future: true}); err == nil {
+		if site, err := generator.LoadContent(cfg, &generator.Options{Now: now, Drafts: true, Future: true, Cache: cache}); err == nil {
 			if queue := generator.ReviewQueue(site, now, 30*24*time.Hour); len(queue) > 0 {
 				fmt.Fprintln(stdout, "Review next:")
 				for _, n := range queue {
@@ -1039,6 +1093,27 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	return exitOK
+}
+
+// guardOf returns the guard that keeps the subscribers' addresses out of
+// the site and its bucket: the address of everyone in the subscribers
+// file or object, whatever their status. No subscribers file is no
+// subscribers; one that cannot be read stops the command, since nothing
+// could then be checked.
+func guardOf(ctx context.Context, cfg *generator.Config) (*leak.Guard, error) {
+	subs, err := digest.ReadSubscribersFrom(ctx, func() (*s3.Client, error) { return publish.NewClient(ctx, storeOf(cfg)) }, cfg.SubscribersPath())
+	var noKey *types.NoSuchKey
+	if errors.Is(err, fs.ErrNotExist) || errors.As(err, &noKey) {
+		return leak.New(nil), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w; the subscribers are read to check that no address of theirs is published", err)
+	}
+	addrs := make([]string, len(subs))
+	for i, s := range subs {
+		addrs[i] = s.Email
+	}
+	return leak.New(addrs), nil
 }
 
 // storeOf is the S3-compatible store [publish] describes, which private

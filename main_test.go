@@ -3,27 +3,61 @@ package main
 import (
 	"bytes"
 	"context"
-	"regexp"
-
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"rounds/generator/s3test"
-
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"rounds/generator/smtptest"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"rounds/generator/digest"
+	"rounds/generator/s3test"
+	"rounds/generator/smtptest"
 )
+
+// messageID returns the Message-ID header of a raw message.
+func messageID(raw []byte) string {
+	m := regexp.MustCompile(`(?mi)^Message-ID:\s*(\S+)`).FindSubmatch(raw)
+	if m == nil {
+		return ""
+	}
+	return string(m[1])
+}
+
+// objectKeys returns the keys and ETags of the objects in the bucket.
+func objectKeys(t *testing.T, c *s3.Client, bucket string) []string {
+	t.Helper()
+	out, err := c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range out.Contents {
+		keys = append(keys, aws.ToString(o.Key)+" "+aws.ToString(o.ETag))
+	}
+	return keys
+}
+
+// copyTree copies the folder src into dst: a test's project gets copies
+// of the example's files, as a build does not follow links out of it.
+func copyTree(t *testing.T, dst, src string) {
+	t.Helper()
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // rounds runs the command with args and returns its exit code and output.
 func rounds(args ...string) (int, string, string) {
@@ -134,13 +168,7 @@ func TestNew(t *testing.T) {
 		t.Errorf("new edition: exit %d, %q", code, stdout)
 	}
 	// The scaffolds build: drafts with --drafts, and nothing without.
-	theme, _ := filepath.Abs("themes/default")
-	if err := os.MkdirAll(filepath.Join(dir, "themes"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(theme, filepath.Join(dir, "themes", "default")); err != nil {
-		t.Fatal(err)
-	}
+	copyTree(t, filepath.Join(dir, "themes", "default"), filepath.Join("themes", "default"))
 	if code, _, stderr := rounds("build", "--config", cfg, "--drafts", "--now", "2026-11-04"); code != 1 || !strings.Contains(stderr, `source.url`) && !strings.Contains(stderr, `url: "https://" is not an absolute`) {
 		t.Errorf("an unfilled scaffold should fail on its placeholder URL: exit %d, %q", code, stderr)
 	}
@@ -183,6 +211,7 @@ func TestWireCommands(t *testing.T) {
 base_url = "https://example.org/"
 [wire]
 days = 90
+allow_private = true
 [[source]]
 name = "BMJ"
 url = "`+srv.URL+`/bmj.xml"
@@ -231,6 +260,64 @@ kind = "journal"
 	}
 }
 
+// TestHostileFeedText fetches a feed whose titles carry terminal escape
+// sequences and TOML's special characters: rounds inbox prints none of
+// the escapes, rounds new note --from writes a note the next build
+// reads, and rounds sources import writes a config.toml that parses.
+func TestHostileFeedText(t *testing.T) {
+	t.Parallel()
+	const title = "Statins \x1b[31mafter\x1b[0m 75: \"quoted\" \\ 'single' \x1b]0;owned\x07\u009b2J"
+	feed := `<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><link>https://example.org/</link>
+<item><title>` + title + `</title><link>https://example.org/a</link><guid>a</guid><pubDate>Thu, 26 Nov 2026 08:00:00 GMT</pubDate>
+<description>Body &#27;[2J text</description></item></channel></rss>`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/rss+xml")
+		w.Write([]byte(feed))
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	copyTree(t, filepath.Join(dir, "themes"), "themes")
+	config := filepath.Join(dir, "config.toml")
+	os.WriteFile(config, []byte(`title = "T"
+base_url = "https://example.org/"
+[wire]
+days = 90
+allow_private = true
+[[source]]
+name = "Journal"
+url = "`+srv.URL+`/feed.xml"
+kind = "journal"
+`), 0o644)
+	if code, out, errOut := rounds("fetch", "--config", config); code != 0 || !strings.Contains(out, "1 updated") {
+		t.Fatalf("fetch: exit %d\n%q%s", code, out, errOut)
+	}
+	code, out, _ := rounds("inbox", "--config", config, "--now", "2026-11-28")
+	if code != 0 || !strings.Contains(out, "Statins") || strings.ContainsAny(out, "\x1b\x07\u009b") {
+		t.Fatalf("inbox: exit %d, a control character printed: %q", code, out)
+	}
+	id, _, _ := strings.Cut(out, " ")
+	code, out, errOut := rounds("new", "note", "--from", id, "--config", config, "--now", "2026-11-28")
+	if code != 0 {
+		t.Fatalf("new note --from: exit %d %s %s", code, out, errOut)
+	}
+	note, _ := os.ReadFile(strings.TrimSpace(out))
+	if strings.ContainsAny(string(note), "\x1b\x07") {
+		t.Errorf("the new note holds a control character:\n%s", note)
+	}
+	if code, _, errOut := rounds("build", "--config", config, "--drafts", "--now", "2026-11-28"); code != 0 {
+		t.Errorf("the note that new note --from wrote does not build: %s\n%s", errOut, note)
+	}
+	opml := filepath.Join(dir, "feeds.opml")
+	os.WriteFile(opml, []byte(`<?xml version="1.0"?><opml version="2.0"><head/><body>
+<outline text="A &quot;quoted&quot; \ journal&#27;[31m" type="rss" xmlUrl="https://journal.example/rss"/></body></opml>`), 0o644)
+	if code, out, errOut := rounds("sources", "import", opml, "--config", config); code != 0 {
+		t.Fatalf("sources import: exit %d %s %s", code, out, errOut)
+	}
+	if code, out, errOut := rounds("sources", "--config", config); code != 0 || !strings.Contains(out, "journal.example") {
+		t.Errorf("the imported config.toml: exit %d %s %s", code, out, errOut)
+	}
+}
+
 // TestDigestAndSend renders the example's latest edition for review, then
 // sends it to a list through a real SMTP server on loopback, twice: the
 // second run sends nothing.
@@ -238,8 +325,7 @@ func TestDigestAndSend(t *testing.T) {
 	ts := smtptest.New(t, true)
 	dir := t.TempDir()
 	for _, d := range []string{"content", "themes"} {
-		abs, _ := filepath.Abs(d)
-		os.Symlink(abs, filepath.Join(dir, d))
+		copyTree(t, filepath.Join(dir, d), d)
 	}
 	example, _ := os.ReadFile("config.toml")
 	base, _, _ := strings.Cut(string(example), "\n[email.smtp]")
@@ -290,6 +376,32 @@ audience = ["clinicians"]
 	if got := ts.Messages(); len(got) != 5 {
 		t.Errorf("%d recipients got mail, want 5", len(got))
 	}
+	// A send killed after reader1's final dot leaves it committing: every
+	// run says so, until --resend-unknown sends it again.
+	ledgers, _ := filepath.Glob(filepath.Join(dir, ".cache", "ledger", "*", "clinicians.jsonl"))
+	if len(ledgers) != 1 {
+		t.Fatalf("ledgers %v, want one", ledgers)
+	}
+	f, _ := os.OpenFile(ledgers[0], os.O_APPEND|os.O_WRONLY, 0)
+	fmt.Fprintf(f, `{"key":%q,"to":"r***@example.net","state":"committing","time":"2026-11-28T13:00:00Z"}`+"\n", digest.Key("reader1@example.net"))
+	f.Close()
+	for _, args := range [][]string{{"--dry-run"}, nil, nil} {
+		code, stdout, _ = rounds(append([]string{"send", "--config", config, "--list", "clinicians", "--now", "2026-11-28"}, args...)...)
+		if code != 0 || !strings.Contains(stdout, "unknown   r***@example.net since 2026-11-28T13:00:00Z") || !strings.Contains(stdout, "1 unknown") {
+			t.Errorf("send %v after a crash: exit %d\n%s", args, code, stdout)
+		}
+	}
+	code, stdout, _ = rounds("send", "--config", config, "--list", "clinicians", "--now", "2026-11-28", "--resend-unknown", "--dry-run")
+	if code != 0 || !strings.Contains(stdout, "would resend  r***@example.net") || !strings.Contains(stdout, "1 to resend") {
+		t.Errorf("send --resend-unknown --dry-run: exit %d\n%s", code, stdout)
+	}
+	code, stdout, _ = rounds("send", "--config", config, "--list", "clinicians", "--now", "2026-11-28", "--resend-unknown", "--force-unlock")
+	if code != 0 || !strings.Contains(stdout, "1 sent") || !strings.Contains(stdout, "0 unknown") || !strings.Contains(stdout, "no lock to break") {
+		t.Errorf("send --resend-unknown: exit %d\n%s", code, stdout)
+	}
+	if got := ts.Messages()["reader1@example.net"]; len(got) != 2 || messageID(got[0]) == "" || messageID(got[0]) != messageID(got[1]) {
+		t.Errorf("reader1 got %d messages; a resend must carry the first one's Message-ID", len(got))
+	}
 	if code, _, stderr := rounds("send", "--config", config, "--now", "2026-11-28"); code != 2 || !strings.Contains(stderr, "--list") {
 		t.Errorf("send without --list: exit %d %s", code, stderr)
 	}
@@ -318,8 +430,7 @@ func TestPublishCommand(t *testing.T) {
 	t.Setenv("AWS_REGION", "us-east-1")
 	dir := t.TempDir()
 	for _, d := range []string{"content", "themes"} {
-		abs, _ := filepath.Abs(d)
-		os.Symlink(abs, filepath.Join(dir, d))
+		copyTree(t, filepath.Join(dir, d), d)
 	}
 	example, _ := os.ReadFile("config.toml")
 	config := filepath.Join(dir, "config.toml")
@@ -338,10 +449,32 @@ func TestPublishCommand(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "rounds publish: s3://newsletter/ up to date:") {
 		t.Fatalf("publish: exit %d\n%s%s", code, stdout, stderr)
 	}
-	code, stdout, _ = rounds("publish", "--config", config, "--endpoint", srv.Endpoint, "--path-style")
-	if code != 0 || !strings.Contains(stdout, "0 uploaded, 0 headers updated, 0 deleted") {
-		t.Errorf("second publish: exit %d\n%s", code, stdout)
+	code, stdout, _ = rounds("publish", "--config", config, "--endpoint", srv.Endpoint, "--path-style", "--force-unlock")
+	if code != 0 || !strings.Contains(stdout, "no lock to break") || !strings.Contains(stdout, "0 uploaded, 0 headers updated, 0 deleted") {
+		t.Errorf("second publish, --force-unlock: exit %d\n%s", code, stdout)
 	}
+	// A reader whose address the built site holds (here the editors'
+	// address, on the contact page) subscribes after the build: publish
+	// checks the files it would upload and uploads none of them.
+	before := objectKeys(t, c, "newsletter")
+	contact := filepath.Join(dir, "content", "pages", "contact.md")
+	data, _ := os.ReadFile(contact)
+	os.WriteFile(contact, append(data, "\nUpdated.\n"...), 0o644)
+	if code, _, stderr := rounds("build", "--config", config, "--now", "2026-11-28"); code != 0 {
+		t.Fatalf("build: %s", stderr)
+	}
+	os.WriteFile(filepath.Join(dir, "subscribers.csv"), []byte("email,name,lists,status\nEditors@Example.org,Ed,everything,unsubscribed\n"), 0o600)
+	code, stdout, stderr = rounds("publish", "--config", config, "--endpoint", srv.Endpoint, "--path-style")
+	if code != 1 || !strings.Contains(stderr, "contact/index.html: holds the address of a subscriber (e***@example.org)") || !strings.Contains(stderr, "nothing was published") || strings.Contains(stderr+stdout, "editors@") {
+		t.Errorf("publish of files with a subscriber's address: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if after := objectKeys(t, c, "newsletter"); !slices.Equal(before, after) {
+		t.Error("the refused publish changed the bucket")
+	}
+	if code, _, stderr := rounds("build", "--config", config, "--now", "2026-11-28"); code != 1 || !strings.Contains(stderr, "holds the address of a subscriber") {
+		t.Errorf("build with a subscriber's address on a page: exit %d %s", code, stderr)
+	}
+	os.Remove(filepath.Join(dir, "subscribers.csv"))
 	if code, _, stderr := rounds("publish", "--config", config, "--bucket", ""); code != 2 || !strings.Contains(stderr, "no bucket") {
 		t.Errorf("publish without a bucket: exit %d %s", code, stderr)
 	}
@@ -370,9 +503,8 @@ func TestNightly(t *testing.T) {
 	t.Setenv("ROUNDS_DKIM_KEY", key)
 
 	dir := t.TempDir()
-	os.Symlink(must(filepath.Abs("themes")), filepath.Join(dir, "themes"))
-	if err := os.CopyFS(filepath.Join(dir, "content"), os.DirFS("content")); err != nil {
-		t.Fatal(err)
+	for _, d := range []string{"content", "themes"} {
+		copyTree(t, filepath.Join(dir, d), d)
 	}
 	example, _ := os.ReadFile("config.toml")
 	base, _, _ := strings.Cut(string(example), "\n[wire]")
@@ -384,6 +516,9 @@ func TestNightly(t *testing.T) {
 host = "127.0.0.1"
 port = %d
 security = "none"
+
+[wire]
+allow_private = true  # the test feeds are on loopback
 
 [[list]]
 id = "everything"
@@ -450,13 +585,32 @@ checksums = "when_required"
 	if len(after.Contents) != len(before.Contents) {
 		t.Error("a failed nightly changed the bucket")
 	}
-}
 
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
+	// The subscribers kept in a private bucket are known to the build: a
+	// note that names one stops the pipeline at build, before publish.
+	os.Remove(filepath.Join(dir, "content", "notes", "broken.md"))
+	private := s3srv.Bucket(t, "private")
+	if _, err := private.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("private"), Key: aws.String("subscribers.csv"),
+		Body: strings.NewReader(smtptest.Subscribers(3, "everything"))}); err != nil {
+		t.Fatal(err)
 	}
-	return v
+	os.Remove(filepath.Join(dir, "subscribers.csv"))
+	t.Setenv("ROUNDS_SUBSCRIBERS", "s3://private/subscribers.csv")
+	os.WriteFile(filepath.Join(dir, "content", "notes", "tip.md"), []byte(`+++
+title = "A tip"
+date = 2026-11-27T00:00:00Z
+source = "https://example.org/tip"
++++
+
+Thanks to Reader2@example.net for it. <!-- rounds:allow -->
+`), 0o644)
+	code, stdout, stderr = rounds("nightly", "--config", config, "--now", "2026-11-28T06:00:00Z", "--skip", "fetch")
+	if code != 1 || !strings.Contains(stderr, "notes/tip/index.html: holds the address of a subscriber (r***@example.net)") || !strings.Contains(stderr, "stopped at build") || strings.Contains(stdout+stderr, "reader2@") {
+		t.Errorf("nightly with a subscriber's address in a note: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if again, _ := c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("newsletter")}); len(again.Contents) != len(before.Contents) {
+		t.Error("a nightly stopped at build changed the bucket")
+	}
 }
 
 func TestCheckCommand(t *testing.T) {
@@ -466,12 +620,8 @@ func TestCheckCommand(t *testing.T) {
 		t.Errorf("check of the example: exit %d\n%s%s", code, stdout, stderr)
 	}
 	dir := t.TempDir()
-	for _, d := range []string{"themes"} {
-		abs, _ := filepath.Abs(d)
-		os.Symlink(abs, filepath.Join(dir, d))
-	}
-	if err := os.CopyFS(filepath.Join(dir, "content"), os.DirFS("content")); err != nil {
-		t.Fatal(err)
+	for _, d := range []string{"content", "themes"} {
+		copyTree(t, filepath.Join(dir, d), d)
 	}
 	example, _ := os.ReadFile("config.toml")
 	os.WriteFile(filepath.Join(dir, "config.toml"), example, 0o644)
@@ -506,10 +656,8 @@ func TestCheckCommand(t *testing.T) {
 func TestPHIBlocks(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	abs, _ := filepath.Abs("themes")
-	os.Symlink(abs, filepath.Join(dir, "themes"))
-	if err := os.CopyFS(filepath.Join(dir, "content"), os.DirFS("content")); err != nil {
-		t.Fatal(err)
+	for _, d := range []string{"content", "themes"} {
+		copyTree(t, filepath.Join(dir, d), d)
 	}
 	example, _ := os.ReadFile("config.toml")
 	config := filepath.Join(dir, "config.toml")

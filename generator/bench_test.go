@@ -45,3 +45,29 @@ func BenchmarkBuild(b *testing.B) {
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "notes/s")
 	b.ReportMetric(float64(files), "files")
 }
+
+// BenchmarkCheck times rounds check over the same corpus: every content
+// file scanned for patient identifiers, reviews, pages, alt text and
+// reading grade.
+//
+//	go test -run XXX -bench BenchmarkCheck ./generator
+func BenchmarkCheck(b *testing.B) {
+	n := 10000
+	if testing.Short() {
+		n = 1000
+	}
+	dir := b.TempDir()
+	if err := corpus.Write(dir, n, filepath.Join("..", "themes", "default")); err != nil {
+		b.Fatal(err)
+	}
+	cfg, err := generator.LoadConfig(filepath.Join(dir, "config.toml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := generator.CheckSite(cfg, time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC), generator.CheckOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "notes/s")
+}

@@ -3,6 +3,7 @@ package generator
 import (
 	"bytes"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,6 +17,9 @@ type Result struct {
 	Editions int    // published editions
 	Files    int    // files written
 	Manifest *Manifest
+	// PHI are the findings that may identify a patient; publishing
+	// refuses the build while there are any.
+	PHI []Finding
 }
 
 // Build loads the site named by opts and writes it to the output folder.
@@ -41,6 +45,9 @@ func Build(opts *Options) (*Result, error) {
 	if err != nil || themeErr != nil {
 		return nil, append(AsList(err), AsList(themeErr)...).Err()
 	}
+	if opts.Strict && len(site.PHI) > 0 {
+		return nil, PHIError(site.PHI, "nothing was built")
+	}
 	return site.Write(theme, opts)
 }
 
@@ -58,12 +65,13 @@ func (s *Site) Write(theme *Theme, opts *Options) (*Result, error) {
 	if err := checkReplaceable(out); err != nil {
 		return nil, err
 	}
-	check, err := s.Config.privateGuard(out)
-	if err != nil {
+	if err := s.Config.checkPrivate(out); err != nil {
 		return nil, err
 	}
 	w := s.newWriter(theme, opts)
-	w.check = check
+	if opts.Guard.Len() > 0 {
+		w.check = opts.Guard.Check
+	}
 	s.plan(w, opts)
 
 	parent := filepath.Dir(filepath.Clean(out))
@@ -91,7 +99,7 @@ func (s *Site) Write(theme *Theme, opts *Options) (*Result, error) {
 	if err := replaceDir(work, out); err != nil {
 		return nil, fmt.Errorf("replacing %s: %w", out, err)
 	}
-	return &Result{Out: out, Notes: len(s.Notes), Editions: len(s.Editions), Files: len(m.Files), Manifest: m}, nil
+	return &Result{Out: out, Notes: len(s.Notes), Editions: len(s.Editions), Files: len(m.Files), Manifest: m, PHI: s.PHI}, nil
 }
 
 // plan schedules every output file of the site.
@@ -226,4 +234,15 @@ func Check(cfg *Config, opts *Options) (*Site, error) {
 		return nil, append(AsList(err), AsList(themeErr)...).Err()
 	}
 	return site, nil
+}
+
+// PHIError returns findings that may identify a patient as one error,
+// ending with what was not done and how to go on.
+func PHIError(findings []Finding, notDone string) error {
+	errs := make([]error, 0, len(findings)+1)
+	for _, f := range findings {
+		errs = append(errs, errors.New(f.String()))
+	}
+	errs = append(errs, fmt.Errorf("%s: remove what may identify a patient, or mark a reviewed line with <!-- %s -->", notDone, AllowMarker))
+	return errors.Join(errs...)
 }

@@ -11,6 +11,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"rounds/generator/leak"
 )
 
 // siteFiles is a small newsletter with one of each kind of content.
@@ -378,7 +382,8 @@ func TestRefusesForeignOutput(t *testing.T) {
 
 // TestSubscriberDataNeverPublished checks that a build fails rather than
 // publish subscriber data: a subscribers file or ledger inside a
-// published folder, or a subscriber's address in a page.
+// published folder, or a subscriber's address in any output file, in
+// any of the forms text, HTML, URLs and JSON write it in.
 func TestSubscriberDataNeverPublished(t *testing.T) {
 	t.Parallel()
 	subs := "email,name,lists,status\nann.lee@example.net,Ann,clinicians,subscribed\n"
@@ -392,21 +397,45 @@ func TestSubscriberDataNeverPublished(t *testing.T) {
 		t.Errorf("a subscribers file under content/: %v", err)
 	}
 
-	dir = project(t, map[string]string{
-		"subscribers.csv":    subs,
-		"content/notes/a.md": note("A", "2026-11-01"),
-	})
-	mustBuild(t, dir)
+	guard := leak.New([]string{"ann.lee@example.net", "info@clinic.test"})
+	guarded := func(o *Options) { o.Guard = guard }
+	dir = project(t, map[string]string{"content/notes/a.md": note("A", "2026-11-01")})
+	mustBuild(t, dir, guarded)
 	before := tree(t, filepath.Join(dir, "public"))
-	os.WriteFile(filepath.Join(dir, "content", "notes", "b.md"), []byte(note("B", "2026-11-02")+"\nThanks to Ann.Lee@example.net for the tip.\n"), 0o644)
-	_, err = build(t, dir)
-	if err == nil || !strings.Contains(err.Error(), "notes/b/index.html") || !strings.Contains(err.Error(), "a***@example.net") || strings.Contains(err.Error(), "ann.lee") {
-		t.Errorf("a subscriber's address in a note: %v", err)
+	for name, text := range map[string]string{
+		"plain":           "Thanks to Ann.Lee@example.net for the tip.",
+		"full stop":       "Thanks to ann.lee@example.net.",
+		"in quotes":       `She wrote from "ann.lee@example.net" on Monday.`,
+		"code span":       "Write to `ann.lee@example.net`.",
+		"link query":      "[Unsubscribe](https://example.org/u?email=ann.lee@example.net)",
+		"percent-encoded": "[Unsubscribe](https://example.org/u?email=ann.lee%40example.net)",
+		"role address":    "Appointments: info@clinic.test.",
+		"html reference":  "Write to ann.lee&#64;example.net.",
+	} {
+		os.WriteFile(filepath.Join(dir, "content", "notes", "b.md"), []byte(note("B", "2026-11-02")+"\n"+text+"\n"), 0o644)
+		_, err = build(t, dir, guarded)
+		if msg := fmt.Sprint(err); err == nil || !strings.Contains(msg, "notes/b/index.html") || !strings.Contains(msg, "***@") || strings.Contains(msg, "ann.lee@") {
+			t.Errorf("%s: a subscriber's address in a note: %v", name, err)
+		}
+		sameTree(t, before, tree(t, filepath.Join(dir, "public")))
+	}
+	// Feeds, the JSON feed and a theme's assets are looked at too: the
+	// title is in every feed.
+	os.WriteFile(filepath.Join(dir, "content", "notes", "b.md"), []byte(note("A tip from ann.lee@example.net", "2026-11-02")), 0o644)
+	if _, err = build(t, dir, guarded); !strings.Contains(fmt.Sprint(err), "feed.json") || !strings.Contains(fmt.Sprint(err), "atom.xml") {
+		t.Errorf("a subscriber's address in a note's title, in the feeds: %v", err)
+	}
+	os.Remove(filepath.Join(dir, "content", "notes", "b.md"))
+	os.MkdirAll(filepath.Join(dir, "themes", "default", "static", "js"), 0o755)
+	os.WriteFile(filepath.Join(dir, "themes", "default", "static", "js", "contact.js"), []byte(`const to = "ann.lee\u0040example.net";`), 0o644)
+	if _, err = build(t, dir, guarded); !strings.Contains(fmt.Sprint(err), "contact") {
+		t.Errorf("a subscriber's address in a theme's script: %v", err)
 	}
 	sameTree(t, before, tree(t, filepath.Join(dir, "public")))
 	// An address that is no subscriber's is content like any other.
-	os.WriteFile(filepath.Join(dir, "content", "notes", "b.md"), []byte(note("B", "2026-11-02")+"\nWrite to press@example.org.\n"), 0o644)
-	mustBuild(t, dir)
+	os.Remove(filepath.Join(dir, "themes", "default", "static", "js", "contact.js"))
+	os.WriteFile(filepath.Join(dir, "content", "notes", "b.md"), []byte(note("B", "2026-11-02")+"\nWrite to press@example.org or xann.lee@example.net.\n"), 0o644)
+	mustBuild(t, dir, guarded)
 }
 
 func TestInvalidIdentifiers(t *testing.T) {
@@ -520,5 +549,131 @@ func TestRetractions(t *testing.T) {
 	}
 	if n != 2 {
 		t.Errorf("rounds check reports %d notices, want 2", n)
+	}
+}
+
+// TestBoundedInput checks that a build reads only regular files of the
+// project, of a bounded size: a named pipe, a link to a device or to a
+// file outside the project, a folder where a note should be, or a note
+// over max_note_bytes is a clear error naming the file, and the
+// previous site stays as it was.
+func TestBoundedInput(t *testing.T) {
+	t.Parallel()
+	outside := filepath.Join(t.TempDir(), "elsewhere.md")
+	os.WriteFile(outside, []byte(note("Elsewhere", "2026-11-01")), 0o644)
+	dir := project(t, map[string]string{"content/notes/a.md": note("A", "2026-11-01")})
+	mustBuild(t, dir)
+	before := tree(t, filepath.Join(dir, "public"))
+	notes := filepath.Join(dir, "content", "notes")
+	for name, tc := range map[string]struct {
+		make func(path string) error
+		want string
+	}{
+		"fifo":           {func(p string) error { return unix.Mkfifo(p, 0o644) }, "content/notes/b.md: is a named pipe (FIFO), not a file"},
+		"link to device": {func(p string) error { return os.Symlink("/dev/zero", p) }, "content/notes/b.md: is a link to /dev/zero, outside the project"},
+		"link outside":   {func(p string) error { return os.Symlink(outside, p) }, "content/notes/b.md: is a link to " + outside + ", outside the project; copy it into the project, or set [build] follow_symlinks = true"},
+		"dangling link":  {func(p string) error { return os.Symlink(filepath.Join(dir, "nowhere.md"), p) }, "content/notes/b.md: is a link to a file that does not exist"},
+		"folder":         {func(p string) error { return os.Mkdir(p, 0o755) }, "content/notes/b.md: is a folder, not a file"},
+		"link to folder": {func(p string) error { return os.Symlink(filepath.Join(dir, "themes"), p) }, "content/notes/b.md: is a folder, not a file"},
+		"too large": {func(p string) error {
+			return os.WriteFile(p, []byte(note("Big", "2026-11-01")+strings.Repeat("Words and more words.\n", 60000)), 0o644)
+		}, "content/notes/b.md: is 1320087 bytes, more than [build] max_note_bytes (1048576); split it into smaller notes, or raise max_note_bytes"},
+	} {
+		b := filepath.Join(notes, "b.md")
+		if err := tc.make(b); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := build(t, dir); !strings.Contains(fmt.Sprint(err), tc.want) {
+			t.Errorf("%s: %v, want %s", name, err, tc.want)
+		}
+		sameTree(t, before, tree(t, filepath.Join(dir, "public")))
+		os.RemoveAll(b)
+	}
+
+	// A link inside the project is read as the file it leads to.
+	os.WriteFile(filepath.Join(dir, "drafts.md"), []byte(note("Linked", "2026-11-02")), 0o644)
+	os.Symlink(filepath.Join(dir, "drafts.md"), filepath.Join(notes, "linked.md"))
+	mustBuild(t, dir)
+	if !strings.Contains(read(t, dir, "notes/linked/index.html"), "Linked") {
+		t.Error("a link to a file inside the project was not built")
+	}
+	// A theme's static file that leads out of the project is refused
+	// like a note; follow_symlinks lets both through, and a device is
+	// still refused then.
+	static := filepath.Join(dir, "themes", "default", "static", "secret.txt")
+	os.Symlink(outside, static)
+	if _, err := build(t, dir); !strings.Contains(fmt.Sprint(err), "themes/default/static/secret.txt: is a link to "+outside+", outside the project") {
+		t.Errorf("a theme file linked out of the project: %v", err)
+	}
+	cfg := filepath.Join(dir, "config.toml")
+	data, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, append(data, "\n[build]\nfollow_symlinks = true\nmax_note_bytes = 2048\n"...), 0o644)
+	os.Symlink(outside, filepath.Join(notes, "elsewhere.md"))
+	mustBuild(t, dir)
+	if !exists(dir, "secret.txt") || !exists(dir, "notes/elsewhere/index.html") {
+		t.Error("follow_symlinks = true: the files links lead to were not built")
+	}
+	os.Symlink("/dev/zero", filepath.Join(notes, "zero.md"))
+	if _, err := build(t, dir); !strings.Contains(fmt.Sprint(err), "content/notes/zero.md: is a device, not a file") {
+		t.Errorf("follow_symlinks = true, a link to a device: %v", err)
+	}
+	os.Remove(filepath.Join(notes, "zero.md"))
+	os.WriteFile(filepath.Join(notes, "c.md"), []byte(note("C", "2026-11-01")+strings.Repeat("x", 3000)), 0o644)
+	if _, err := build(t, dir); !strings.Contains(fmt.Sprint(err), "content/notes/c.md: is 3") || !strings.Contains(fmt.Sprint(err), "more than [build] max_note_bytes (2048)") {
+		t.Errorf("max_note_bytes = 2048: %v", err)
+	}
+	if _, err := ParseConfig("config.toml", []byte(testConfig+"[build]\nmax_note_bytes = 10\n")); !strings.Contains(fmt.Sprint(err), "config.toml:10: build.max_note_bytes: 10 bytes; use at least 1024") {
+		t.Errorf("max_note_bytes = 10: %v", err)
+	}
+}
+
+// TestFeedIDsChecked checks that a pinned feed ID is an absolute IRI, and
+// that no two notes or editions share one; the errors name both files.
+func TestFeedIDsChecked(t *testing.T) {
+	t.Parallel()
+	for id, want := range map[string]string{
+		"../../../x":           `content/notes/a.md:5: id: "../../../x" is not an absolute IRI: it has no scheme, such as tag or https`,
+		"tag:x y":              `content/notes/a.md:5: id: "tag:x y" holds " ", which an IRI cannot`,
+		"https:///no-host":     `content/notes/a.md:5: id: "https:///no-host" is an http(s) URL without a host`,
+		"urn:":                 `content/notes/a.md:5: id: "urn:" has a scheme and nothing else`,
+		"tag:a\u009b]0;x":      `holds "\u009b", which an IRI cannot`,
+		"tag:ex.org,2026:<b>":  `holds "<", which an IRI cannot`,
+		"javascript:alert(1)x": "",
+	} {
+		dir := project(t, map[string]string{"content/notes/a.md": note("A", "2026-11-01", "id = "+tomlValue(id))})
+		_, err := build(t, dir)
+		if want == "" {
+			if err != nil {
+				t.Errorf("id = %q: %v", id, err)
+			}
+			continue
+		}
+		if !strings.Contains(fmt.Sprint(err), want) {
+			t.Errorf("id = %q: %v, want %s", id, err, want)
+		}
+	}
+	dir := project(t, map[string]string{
+		"content/notes/a.md":      note("A", "2026-11-01", `id = "urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66"`),
+		"content/notes/b.md":      note("B", "2026-11-02", `draft = true`, `id = "urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66"`),
+		"content/notes/c.md":      note("C", "2026-11-03", `id = "tag:example.org,2026-11-01:/newsletter/notes/d/"`),
+		"content/notes/d.md":      note("D", "2026-11-01"),
+		"content/editions/e1.md":  "+++\ntitle = \"E1\"\ndate = 2026-11-05\nid = \"urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66\"\n+++\n",
+		"content/notes/ok.md":     note("OK", "2026-11-04", `id = "tag:example.org,2026:ok"`),
+		"content/editions/e2.md":  "+++\ntitle = \"E2\"\ndate = 2026-11-06\n+++\n",
+		"content/notes/other.md":  note("Other", "2026-11-04", `id = "https://example.org/other"`),
+		"content/notes/other2.md": note("Other 2", "2026-11-04", `id = "https://example.org/other2"`),
+	})
+	got := fmt.Sprint(func() error { _, err := build(t, dir); return err }())
+	for _, want := range []string{
+		`content/notes/b.md:6: id: "urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66" is also the id of content/notes/a.md`,
+		`content/editions/e1.md:4: id: "urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66" is also the id of content/notes/a.md`,
+		`content/notes/c.md:5: id: "tag:example.org,2026-11-01:/newsletter/notes/d/" is also the id of content/notes/d.md`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %s in:\n%s", want, got)
+		}
+	}
+	if n := strings.Count(got, "is also the id of"); n != 3 {
+		t.Errorf("%d duplicate IDs reported, want 3:\n%s", n, got)
 	}
 }

@@ -1,12 +1,9 @@
 package generator
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -67,6 +64,9 @@ type CheckOptions struct {
 	ReadingGrade float64
 	// DueWithin lists notes whose review falls due this soon.
 	DueWithin time.Duration
+	// Cache, if set, keeps the parsed content, so that a build that
+	// follows (rounds nightly's) parses and scans nothing again.
+	Cache *ContentCache
 }
 
 // CheckSite looks at everything the site holds, drafts and scheduled notes
@@ -75,31 +75,28 @@ type CheckOptions struct {
 // alt text, notes for patients that are hard to read. Findings come by
 // file, then line.
 func CheckSite(cfg *Config, now time.Time, o CheckOptions) ([]Finding, error) {
+	if o.Cache == nil {
+		o.Cache = new(ContentCache)
+	}
+	site, _, err := o.Cache.Load(cfg, &Options{Now: now, Drafts: true, Future: true, Expired: true})
+	if err != nil {
+		return nil, err
+	}
+	return site.Findings(now, o), nil
+}
+
+// Findings returns what rounds check finds in the site, which should be
+// loaded with drafts, scheduled and expired content, as CheckSite loads
+// it.
+func (s *Site) Findings(now time.Time, o CheckOptions) []Finding {
 	if o.ReadingGrade == 0 {
-		o.ReadingGrade = cfg.Check.ReadingGrade
+		o.ReadingGrade = s.Config.Check.ReadingGrade
 	}
 	if o.DueWithin == 0 {
 		o.DueWithin = 30 * 24 * time.Hour
 	}
-	site, err := LoadContent(cfg, &Options{Now: now, Drafts: true, Future: true, Expired: true})
-	if err != nil {
-		return nil, err
-	}
-	var out []Finding
-	var files []string
-	for _, kind := range contentKinds {
-		m, _ := filepath.Glob(filepath.Join(cfg.Dir, "content", kind, "*.md"))
-		files = append(files, m...)
-	}
-	for _, abs := range files {
-		rel := filepath.ToSlash(relTo(cfg.Dir, abs))
-		found, err := scanFile(abs, rel)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, found...)
-	}
-	for _, n := range site.Notes {
+	out := slices.Clone(s.PHI)
+	for _, n := range s.Notes {
 		out = append(out, reviewFindings(n, now, o.DueWithin)...)
 		if slices.Contains(n.Audience, "patients") {
 			if grade, words := readingGrade(string(n.Content)); words >= 30 && grade > o.ReadingGrade {
@@ -118,47 +115,58 @@ func CheckSite(cfg *Config, now time.Time, o CheckOptions) ([]Finding, error) {
 				Message: fmt.Sprintf("the paper it cites has a notice: %s %s (%s); the note is labelled, but say so in its text or take it down", r.Nature, r.Date, r.Notice)})
 		}
 	}
-	for _, p := range site.Pages {
+	for _, p := range s.Pages {
 		out = append(out, altFindings(p.File, string(p.Content))...)
 	}
 	for _, slug := range sortedKeys(RequiredPages) {
-		if !slices.ContainsFunc(site.Pages, func(p *Page) bool { return p.Slug == slug }) {
+		if !slices.ContainsFunc(s.Pages, func(p *Page) bool { return p.Slug == slug }) {
 			out = append(out, Finding{File: "content/pages/" + slug + ".md", Kind: "pages", Severity: "error",
 				Message: fmt.Sprintf("missing: every health newsletter publishes %s; write content/pages/%s.md", RequiredPages[slug], slug)})
 		}
 	}
+	sortFindings(out)
+	return out
+}
+
+// sortFindings puts findings in order: by file, line, column and kind.
+func sortFindings(out []Finding) {
 	slices.SortStableFunc(out, func(a, b Finding) int {
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column), cmp.Compare(a.Kind, b.Kind))
 	})
-	return out, nil
 }
 
-// scanFile looks for patient identifiers on every line of a content file,
-// front matter and body.
-func scanFile(abs, rel string) ([]Finding, error) {
-	data, err := os.ReadFile(abs)
-	if err != nil {
-		return nil, err
-	}
+// PHIRules is the version of the patient-identifier rules; a build
+// records it with its verdict, and publishing refuses a build checked by
+// other rules. Raise it when the rules change what they find.
+const PHIRules = 1
+
+// scanPHIFile looks for patient identifiers on every line of a content
+// file, front matter and body, except in fenced code.
+func scanPHIFile(rel string, data []byte) []Finding {
 	var out []Finding
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	var sc phiScanner
 	inCode := false
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		if strings.HasPrefix(strings.TrimSpace(line), "```") {
+	for n := 1; len(data) > 0; n++ {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		if bytes.HasPrefix(bytes.TrimSpace(line), []byte("```")) {
 			inCode = !inCode
 			continue
 		}
 		if inCode {
 			continue
 		}
-		for _, h := range ScanPHI(line) {
+		for _, h := range sc.scan(string(line), false) {
 			out = append(out, Finding{File: rel, Line: n, Column: h.Column, Kind: "phi", Severity: "error",
 				Message: fmt.Sprintf("%s %q may identify a person; remove it, or if it does not, add the comment %q on the line", phiNames[h.Kind], h.Text, "<!-- "+AllowMarker+" -->")})
 		}
 	}
-	return out, sc.Err()
+	return out
 }
 
 var phiNames = map[string]string{

@@ -43,6 +43,7 @@ type Config struct {
 	// Publish says where rounds publish puts the site.
 	Publish PublishConfig `toml:"publish"`
 	Check   CheckConfig   `toml:"check"`
+	Build   BuildConfig   `toml:"build"`
 	// Params holds anything else a theme wants, as [params].
 	Params map[string]any `toml:"params"`
 
@@ -55,6 +56,20 @@ type Config struct {
 	base     *url.URL
 	location *time.Location
 	source   []byte
+	// realDir is Dir after links, against which links in the project are
+	// judged.
+	realDir string
+}
+
+// BuildConfig is the [build] table: what a build reads.
+type BuildConfig struct {
+	// MaxNoteBytes caps the size of a content file (a note, an edition,
+	// a page); a larger one is an error.
+	MaxNoteBytes int64 `toml:"max_note_bytes"`
+	// FollowSymlinks lets content and theme files be links to files
+	// outside the project, which are then read and published (a theme
+	// shared by several newsletters, say).
+	FollowSymlinks bool `toml:"follow_symlinks"`
 }
 
 // Author names who writes the newsletter, for feeds and pages.
@@ -93,6 +108,7 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 		Email:    defaultEmail(),
 		Publish:  defaultPublish(),
 		Check:    CheckConfig{ReadingGrade: 8},
+		Build:    BuildConfig{MaxNoteBytes: 1 << 20},
 		File:     file,
 		Dir:      filepath.Dir(file),
 		source:   data,
@@ -136,6 +152,13 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 	}
 	if c.Theme == "" || strings.ContainsAny(c.Theme, `/\`) || c.Theme == "." || c.Theme == ".." {
 		bad("theme", "name a folder under themes/", "bad theme name %q", c.Theme)
+	}
+	if c.Build.MaxNoteBytes < 1024 {
+		errs = append(errs, errorf(file, section(data, "[build]").line("max_note_bytes"), "build.max_note_bytes", "use at least 1024", "%d bytes", c.Build.MaxNoteBytes))
+	}
+	c.realDir = c.Dir
+	if real, err := filepath.EvalSymlinks(c.Dir); err == nil {
+		c.realDir = real
 	}
 	errs = append(errs, c.checkWire(data)...)
 	errs = append(errs, c.checkEmail(data)...)

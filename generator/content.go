@@ -1,14 +1,17 @@
 package generator
 
 import (
+	"errors"
 	"fmt"
 	"html/template"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // Dated is what notes and editions share: who they are, their title,
@@ -27,7 +30,8 @@ type Dated struct {
 	Published time.Time
 	Draft     bool
 	// ID is the item's stable feed ID; set it in front matter to pin it.
-	ID string
+	ID     string
+	idLine int // the file line of the id key, for errors
 	// Params holds the front matter keys Rounds does not know, for themes.
 	Params map[string]any
 	// Content is the body rendered to HTML; Body is its Markdown, for
@@ -48,6 +52,12 @@ func parseDated(f *fields) Dated {
 		Expires:   f.time("expires"),
 		Draft:     f.boolean("draft"),
 		ID:        f.str("id"),
+		idLine:    f.line("id"),
+	}
+	if d.ID != "" {
+		if err := checkIRI(d.ID); err != nil {
+			f.bad("id", `use a tag: URI such as id = "tag:example.org,2026-11-02:notes/slug/", or remove the key for the default`, "%q %v", d.ID, err)
+		}
 	}
 	d.Published = firstSet(d.PublishAt, d.Date)
 	if d.Title == "" {
@@ -98,6 +108,7 @@ type Note struct {
 	Published time.Time
 	Draft     bool
 	ID        string
+	idLine    int
 	Params    map[string]any
 	Content   template.HTML
 	Body      string
@@ -245,7 +256,7 @@ func parseNote(f *fields) *Note {
 	n := &Note{
 		Slug: d.Slug, File: d.File, Title: d.Title, Summary: d.Summary,
 		Date: d.Date, PublishAt: d.PublishAt, Expires: d.Expires, Published: d.Published,
-		Draft: d.Draft, ID: d.ID, Params: d.Params, Content: d.Content, Body: d.Body,
+		Draft: d.Draft, ID: d.ID, idLine: d.idLine, Params: d.Params, Content: d.Content, Body: d.Body,
 		memo:         new(atomic.Pointer[noteMemo]),
 		Topics:       f.strs("topics"),
 		Audience:     f.strs("audience"),
@@ -377,6 +388,29 @@ func parsePage(f *fields) *Page {
 	}
 	p.Params = f.rest()
 	return p
+}
+
+// checkIRI checks that id can name a feed entry: an absolute IRI (RFC
+// 3987), with a scheme, and nothing a feed would have to escape.
+func checkIRI(id string) error {
+	if i := strings.IndexFunc(id, func(r rune) bool {
+		return r <= ' ' || r == 0x7f || r >= 0x80 && r <= 0x9f || strings.ContainsRune("<>\"{}|\\^`", r)
+	}); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(id[i:])
+		return fmt.Errorf("holds %q, which an IRI cannot", string(r))
+	}
+	u, err := url.Parse(id)
+	switch {
+	case err != nil:
+		return errors.New("is not an IRI")
+	case u.Scheme == "":
+		return errors.New("is not an absolute IRI: it has no scheme, such as tag or https")
+	case u.Opaque == "" && u.Host == "" && u.Path == "":
+		return errors.New("has a scheme and nothing else")
+	case (u.Scheme == "http" || u.Scheme == "https") && u.Host == "":
+		return errors.New("is an http(s) URL without a host")
+	}
+	return nil
 }
 
 // dedupe removes repeats from s, keeping the first of each.

@@ -1,7 +1,6 @@
 package generator
 
 import (
-	"fmt"
 	"net"
 	"net/mail"
 	"net/url"
@@ -253,26 +252,11 @@ func (c *Config) checkEmail(data []byte) ErrorList {
 	return errs
 }
 
-// MaskAddress hides most of an address for logs and messages:
-// "j***@example.org".
-func MaskAddress(email string) string {
-	local, domain, ok := strings.Cut(email, "@")
-	if local == "" {
-		return "***"
-	}
-	r := []rune(local)
-	if !ok {
-		return string(r[0]) + "***"
-	}
-	return string(r[0]) + "***@" + domain
-}
-
-// privateGuard checks that subscriber data cannot reach the site: the
+// checkPrivate checks that subscriber data cannot reach the site: the
 // subscribers file and the send ledgers must be outside content/,
-// themes/ and the output folder, and no output file may hold a
-// subscriber's address. It returns the check to run on each output file,
-// or nil when there are no subscribers to protect.
-func (c *Config) privateGuard(out string) (func(path string, data []byte) error, error) {
+// themes/ and the output folder. (The guard in Options keeps the
+// subscribers' addresses out of the output files.)
+func (c *Config) checkPrivate(out string) error {
 	var errs ErrorList
 	sec := section(c.source, "[email]")
 	for _, p := range []struct{ key, path string }{{"subscribers", c.SubscribersPath()}, {"ledger", c.LedgerDir()}} {
@@ -286,47 +270,7 @@ func (c *Config) privateGuard(out string) (func(path string, data []byte) error,
 			}
 		}
 	}
-	if err := errs.Err(); err != nil {
-		return nil, err
-	}
-	data, err := os.ReadFile(c.SubscribersPath())
-	if err != nil {
-		return nil, nil // no subscribers here: nothing to leak
-	}
-	addrs := map[string]bool{}
-	for _, f := range strings.FieldsFunc(string(data), func(r rune) bool {
-		return r == ',' || r == '\n' || r == '\r' || r == ';' || r == '"' || r == ' ' || r == '\t'
-	}) {
-		if strings.Contains(f, "@") {
-			addrs[strings.ToLower(f)] = true
-		}
-	}
-	if len(addrs) == 0 {
-		return nil, nil
-	}
-	return func(path string, data []byte) error {
-		for i := 0; i < len(data); i++ {
-			if data[i] != '@' {
-				continue
-			}
-			start, end := i, i+1
-			for start > 0 && isAddrByte(data[start-1]) {
-				start--
-			}
-			for end < len(data) && isAddrByte(data[end]) {
-				end++
-			}
-			if a := strings.ToLower(string(data[start:end])); addrs[a] {
-				return fmt.Errorf("holds the address of a subscriber (%s); subscriber data is never published: take it out of the content", MaskAddress(a))
-			}
-			i = end
-		}
-		return nil
-	}, nil
-}
-
-func isAddrByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(".!#$%&'*+/=?^_`{|}~-", c) >= 0
+	return errs.Err()
 }
 
 // within reports whether path is dir or inside it.

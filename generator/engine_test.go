@@ -65,7 +65,7 @@ func standardLayouts(t *testing.T, cfg *Config, theme *Theme) map[string]*stdtem
 	}
 	sources := map[string]string{}
 	for _, dir := range dirs {
-		if err := walkFiles(filepath.Join(dir, "layouts"), func(rel, abs string) error {
+		if err := cfg.walkFiles(filepath.Join(dir, "layouts"), func(rel, abs string) error {
 			data, err := os.ReadFile(abs)
 			sources[rel] = string(data)
 			return err

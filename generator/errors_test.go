@@ -23,6 +23,10 @@ func TestErrors(t *testing.T) {
 		"content/notes/source.md":   note("Source", "2026-10-01T08:00:00Z", `source = "not a url"`),
 		"content/notes/dup-a.md":    note("Dup A", "2026-10-01T08:00:00Z", `slug = "good"`),
 		"content/notes/yaml.md":     "---\ntitle: [unclosed\n---\n",
+		"content/notes/yaml2.md":    "---\ntitle: A\ndate: 2026-10-01\ntopics: [a, b\n---\n",
+		"content/notes/Dup B.md":    note("Dup B", "2026-10-01T08:00:00Z"),
+		"content/notes/dup-b.md":    note("Dup B again", "2026-10-01T08:00:00Z"),
+		"content/notes/folder.md/x": "a folder where a note should be",
 		"content/notes/types.md":    note("Types", "2026-10-01T08:00:00Z", `draft = "yes"`, `topics = "one"`),
 		"content/editions/ed.md":    "+++\ntitle = \"Ed\"\ndate = 2026-10-02T08:00:00Z\nnotes = [\"good\", \"missing-note\"]\n+++\n",
 		"content/editions/sched.md": "+++\ntitle = \"Sched\"\ndate = 2026-10-03T08:00:00Z\nnotes = [\"later\"]\n+++\n",
@@ -45,8 +49,11 @@ func TestErrors(t *testing.T) {
 		`content/notes/audience.md:5: audience: unknown audience "doctors"; use any of`,
 		"content/notes/sponsor.md:5: sponsored: a sponsored note needs a disclosure; add disclosure",
 		`content/notes/source.md:5: source: "not a url" is not an absolute http(s) URL`,
-		`content/notes/good.md: slug: slug "good" is also used by content/notes/dup-a.md; rename one of the files`,
-		"content/notes/yaml.md:2: ",
+		`content/notes/dup-a.md:5: slug: slug "good" is also used by content/notes/good.md; rename one of the files`,
+		`content/notes/dup-b.md: slug: its file name makes the slug "dup-b", which content/notes/Dup B.md also has`,
+		"content/notes/yaml.md:2: did not find expected ',' or ']'; fix the YAML",
+		"content/notes/yaml2.md:4: did not find expected ',' or ']'; fix the YAML",
+		"content/notes/folder.md: is a folder, not a file; put only files in content/",
 		"content/notes/types.md:5: draft: want true or false, got text \"yes\"",
 		`content/editions/ed.md:4: notes: no note "missing-note"; create content/notes/missing-note.md`,
 		`content/editions/sched.md:4: notes: note "later" is scheduled for 2027-01-01T00:00:00Z; publish the note first`,
@@ -58,6 +65,9 @@ func TestErrors(t *testing.T) {
 	for _, e := range list {
 		if strings.Contains(e.Error(), "\n") {
 			t.Errorf("error spans lines: %q", e.Error())
+		}
+		if strings.Contains(e.Error(), "line ") || strings.Contains(e.Error(), "permissions") {
+			t.Errorf("error repeats a parser's line, or blames permissions: %q", e.Error())
 		}
 	}
 	if len(list) < 14 {

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -62,7 +61,25 @@ func splitDocument(file string, data []byte) (*document, error) {
 	return nil, errorf(file, 1, "", fmt.Sprintf("close the front matter with a %q line", fence), "front matter is never closed")
 }
 
-var yamlLine = regexp.MustCompile(`line (\d+)`)
+// yamlLine is the line number in a YAML error's message, which Rounds
+// finds itself (see yamlErrorLine).
+var yamlLine = regexp.MustCompile(`line \d+: `)
+
+// yamlErrorLine returns the line of YAML front matter that makes it
+// invalid: the line after the longest run of lines from the top that
+// parses. The YAML parser's own line numbers count from 0 for some errors
+// and from 1 for others, and point at where a construct began rather
+// than where it broke.
+func yamlErrorLine(front []byte) int {
+	lines := bytes.Split(bytes.TrimSuffix(front, []byte("\n")), []byte("\n"))
+	for n := len(lines) - 1; n > 0; n-- {
+		var m map[string]any
+		if yaml.Unmarshal(bytes.Join(lines[:n], []byte("\n")), &m) == nil {
+			return n + 1
+		}
+	}
+	return 1
+}
 
 // fields reads typed values out of decoded front matter, recording an Error
 // with file and line for each bad value and remembering which keys it read.
@@ -85,14 +102,9 @@ func decodeFields(d *document, loc *time.Location, errs *ErrorList) (*fields, bo
 		}
 	case "yaml":
 		if err := yaml.Unmarshal(d.front, &m); err != nil {
-			line := 1
-			msg := strings.TrimPrefix(err.Error(), "yaml: ")
-			if m := yamlLine.FindStringSubmatch(msg); m != nil {
-				n, _ := strconv.Atoi(m[1])
-				line += n
-			}
+			msg := yamlLine.ReplaceAllString(strings.TrimPrefix(err.Error(), "yaml: "), "")
 			msg = strings.Join(strings.Fields(msg), " ")
-			*errs = append(*errs, errorf(d.file, line, "", "fix the YAML front matter syntax", "%s", msg))
+			*errs = append(*errs, errorf(d.file, 1+yamlErrorLine(d.front), "", "fix the YAML front matter syntax", "%s", msg))
 			return nil, false
 		}
 		if m == nil {

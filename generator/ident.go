@@ -95,8 +95,8 @@ func linkIdentifiers(h string) string {
 				}
 			}
 		case xhtml.TextToken:
-			if skip == 0 {
-				b.WriteString(idMention.ReplaceAllStringFunc(string(raw), linkMention))
+			if skip == 0 && idMention.Match(raw) {
+				linkText(&b, xhtml.UnescapeString(string(raw)))
 				continue
 			}
 		}
@@ -104,8 +104,21 @@ func linkIdentifiers(h string) string {
 	}
 }
 
-// linkMention turns one mention into a link, leaving the punctuation that
-// ends a sentence outside it.
+// linkText writes text, unescaped, as HTML with its mentions linked. It
+// works on the text rather than its HTML, so that an entity (&gt;) is
+// never cut, nor taken for part of an identifier.
+func linkText(b *strings.Builder, text string) {
+	last := 0
+	for _, loc := range idMention.FindAllStringIndex(text, -1) {
+		b.WriteString(xhtml.EscapeString(text[last:loc[0]]))
+		b.WriteString(linkMention(text[loc[0]:loc[1]]))
+		last = loc[1]
+	}
+	b.WriteString(xhtml.EscapeString(text[last:]))
+}
+
+// linkMention turns one mention, plain text, into HTML: a link, leaving
+// the punctuation that ends a sentence outside it.
 func linkMention(m string) string {
 	trail := ""
 	for strings.ContainsAny(m[len(m)-1:], ".,;:)") {
@@ -126,9 +139,9 @@ func linkMention(m string) string {
 	default:
 		kind, id = "nct", up
 	}
-	id, err := normalizeID(kind, xhtml.UnescapeString(id))
+	id, err := normalizeID(kind, id)
 	if err != nil {
-		return m + trail
+		return xhtml.EscapeString(m + trail)
 	}
-	return `<a href="` + xhtml.EscapeString(idLink(kind, id)) + `">` + m + `</a>` + trail
+	return `<a href="` + xhtml.EscapeString(idLink(kind, id)) + `">` + xhtml.EscapeString(m) + `</a>` + xhtml.EscapeString(trail)
 }

@@ -66,7 +66,8 @@ func TestIdentifiersInText(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := "The trial (NCT03036124; PMID: 31535829, doi:10.1056/NEJMoa1911303). Also PMCID: PMC6893803.\n\n" +
-		"`NCT03036124` in code, [a link about PMID 123](https://example.org/), and 2,400 patients in 2019.\n"
+		"`NCT03036124` in code, [a link about PMID 123](https://example.org/), and 2,400 patients in 2019.\n\n" +
+		"See doi:10.1000/abc>5 & PMID:31535829&lt; too, and doi:10.1000/x&y;.\n"
 	h, err := cfg.Markdown([]byte(src))
 	if err != nil {
 		t.Fatal(err)
@@ -79,10 +80,16 @@ func TestIdentifiersInText(t *testing.T) {
 		`<code>NCT03036124</code>`,
 		`>a link about PMID 123</a>`,
 		`2,400 patients in 2019`,
+		`<a href="https://doi.org/10.1000/abc">doi:10.1000/abc</a>&gt;5 &amp; `,
+		`<a href="https://pubmed.ncbi.nlm.nih.gov/31535829/">PMID:31535829</a>&lt; too`,
+		`<a href="https://doi.org/10.1000/x&amp;y">doi:10.1000/x&amp;y</a>;.`,
 	} {
 		if !strings.Contains(string(h), want) {
 			t.Errorf("missing %s in\n%s", want, h)
 		}
+	}
+	if strings.Contains(string(h), "&gt</a>") || strings.Contains(string(h), "&gt;</a>") || strings.Contains(string(h), `&gt"`) {
+		t.Errorf("an entity cut into a link:\n%s", h)
 	}
 	for _, bad := range []string{"10.1056/x", "NCT123", "PMID 0"} {
 		if _, err := normalizeID(map[string]string{"10.1056/x": "pmid", "NCT123": "nct", "PMID 0": "pmid"}[bad], bad); err == nil {

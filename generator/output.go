@@ -27,8 +27,23 @@ type Manifest struct {
 	Version int `json:"version"`
 	// Preview is set on a build that shows drafts, scheduled or expired
 	// content: never to be published.
-	Preview bool           `json:"preview,omitempty"`
-	Files   []ManifestItem `json:"files"`
+	Preview bool `json:"preview,omitempty"`
+	// Check is the verdict of the scan for patient identifiers over the
+	// content the build was made from; publishing refuses a build without
+	// one, or with findings.
+	Check *Verdict       `json:"check,omitempty"`
+	Files []ManifestItem `json:"files"`
+}
+
+// A Verdict is what the scan for patient identifiers found in the content
+// files of a build, drafts included.
+type Verdict struct {
+	// Content is a digest of the files scanned, their paths and bytes.
+	Content string `json:"content"`
+	// Rules is the version of the rules they were scanned by (PHIRules).
+	Rules int `json:"rules"`
+	// PHI counts the findings that may identify a patient.
+	PHI int `json:"phi"`
 }
 
 // A ManifestItem is one output file.
@@ -256,13 +271,21 @@ func (w *writer) run(dir string, workers int, prev map[string]ManifestItem) (*Ma
 	if err := list.Err(); err != nil {
 		return nil, err
 	}
-	m := &Manifest{Version: 1, Preview: w.preview, Files: items}
+	verdict := w.site.Checked
+	m := &Manifest{Version: 1, Preview: w.preview, Check: &verdict, Files: items}
 	// One file a line: readable, and far cheaper than indenting.
 	buf := bytes.NewBufferString(`{"version":1,`)
 	buf.Grow(len(lines) * 128)
 	if w.preview {
 		buf.WriteString(`"preview":true,`)
 	}
+	check, err := json.Marshal(m.Check)
+	if err != nil {
+		return nil, err
+	}
+	buf.WriteString(`"check":`)
+	buf.Write(check)
+	buf.WriteString(",")
 	buf.WriteString(`"files":[`)
 	for i, line := range lines {
 		if i > 0 {
@@ -365,7 +388,7 @@ func checkReplaceable(dir string) error {
 
 // readInto appends the file at name to buf.
 func readInto(buf *bytes.Buffer, name string) error {
-	f, err := os.Open(name)
+	f, err := openRegular(name)
 	if err != nil {
 		return err
 	}

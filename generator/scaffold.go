@@ -7,9 +7,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pelletier/go-toml/v2"
 )
 
 // NewNote writes a new draft note titled title, dated now, and returns its
@@ -51,33 +52,26 @@ func writeNote(cfg *Config, n *Note, now time.Time) (string, error) {
 	if slug == "" {
 		return "", errors.New(`new note: the title needs letters or digits, e.g. rounds new note "Statins after 75"`)
 	}
-	q := func(list []string) string {
-		out := make([]string, len(list))
-		for i, s := range list {
-			out[i] = strconv.Quote(s)
-		}
-		return "[" + strings.Join(out, ", ") + "]"
-	}
 	opt := func(key, value, example string) string {
 		if value != "" {
-			return key + " = " + strconv.Quote(value) + "\n"
+			return key + " = " + tomlValue(value) + "\n"
 		}
 		return "# " + key + " = " + example + "\n"
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "+++\ntitle = %s\n", strconv.Quote(n.Title))
+	fmt.Fprintf(&b, "+++\ntitle = %s\n", tomlValue(n.Title))
 	fmt.Fprintf(&b, "date = %s\n", now.In(cfg.Location()).Format(time.RFC3339))
 	b.WriteString("summary = \"\"\n")
-	fmt.Fprintf(&b, "topics = %s\n", q(n.Topics))
-	fmt.Fprintf(&b, "audience = %-24s # clinicians, patients, public\n", q(n.Audience))
+	fmt.Fprintf(&b, "topics = %s\n", tomlValue(n.Topics))
+	fmt.Fprintf(&b, "audience = %-24s # clinicians, patients, public\n", tomlValue(n.Audience))
 	b.WriteString(`evidence = ""                      # OCEBM "1a"…"5", "GRADE:moderate", or SORT "A"/"B"/"C"` + "\n")
-	fmt.Fprintf(&b, "design = %-26s # e.g. \"randomised controlled trial\"\n", strconv.Quote(n.Design))
+	fmt.Fprintf(&b, "design = %-26s # e.g. \"randomised controlled trial\"\n", tomlValue(n.Design))
 	b.WriteString("draft = true                       # remove when the note is ready\n[source]\n")
 	url := n.Source.URL
 	if url == "" {
 		url = "https://"
 	}
-	fmt.Fprintf(&b, "url = %s\ntitle = %s\npublisher = %s\n", strconv.Quote(url), strconv.Quote(n.Source.Title), strconv.Quote(n.Source.Publisher))
+	fmt.Fprintf(&b, "url = %s\ntitle = %s\npublisher = %s\n", tomlValue(url), tomlValue(n.Source.Title), tomlValue(n.Source.Publisher))
 	if !n.Source.Published.IsZero() {
 		fmt.Fprintf(&b, "published = %s\n", n.Source.Published.In(cfg.Location()).Format("2006-01-02"))
 	} else {
@@ -119,7 +113,7 @@ func NewEdition(cfg *Config, title string, now time.Time) (string, error) {
 		return "", errors.New(`new edition: the title needs letters or digits`)
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "+++\ntitle = %s\n", strconv.Quote(title))
+	fmt.Fprintf(&b, "+++\ntitle = %s\n", tomlValue(title))
 	fmt.Fprintf(&b, "date = %s\n", now.In(cfg.Location()).Format(time.RFC3339))
 	b.WriteString(`summary = ""
 draft = true
@@ -131,6 +125,29 @@ draft = true
 A few lines from the curator: what this edition covers and why.
 `)
 	return create(filepath.Join(dir, slug+".md"), b.Bytes())
+}
+
+// tomlValue returns v, a string or a list of strings, written as TOML by
+// the TOML encoder: quotes, backslashes and control characters are
+// escaped as TOML escapes them, not as Go does. Bytes that are not UTF-8
+// become U+FFFD.
+func tomlValue[T string | []string](v T) string {
+	var x any
+	switch v := any(v).(type) {
+	case string:
+		x = strings.ToValidUTF8(v, "\uFFFD")
+	case []string:
+		list := make([]string, len(v))
+		for i, s := range v {
+			list[i] = strings.ToValidUTF8(s, "\uFFFD")
+		}
+		x = list
+	}
+	out, err := toml.Marshal(map[string]any{"v": x})
+	if err != nil {
+		panic(fmt.Sprintf("toml: %v", err)) // valid UTF-8 text always encodes
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(string(out), "v = "), "\n")
 }
 
 // create writes data to a new file at path, making its folder.

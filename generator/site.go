@@ -2,6 +2,8 @@ package generator
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,6 +18,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"rounds/generator/leak"
 )
 
 // Options control a build.
@@ -34,6 +38,17 @@ type Options struct {
 	Drafts, Future, Expired bool
 	// Workers bounds the parallel work; 0 means one per CPU.
 	Workers int
+	// Strict fails the build on anything in the content that may identify
+	// a patient. Without it such a build is written, but its manifest
+	// records the findings and publishing refuses it.
+	Strict bool
+	// Cache, if set, holds content parsed by an earlier load (rounds
+	// nightly's check): only files changed since are read again.
+	Cache *ContentCache
+	// Guard holds the subscribers' addresses: a build that would write
+	// one into any output file, or its name, fails. rounds build reads
+	// them from where rounds send does, a file or a private bucket.
+	Guard *leak.Guard
 }
 
 func (o *Options) workers() int {
@@ -61,6 +76,13 @@ type Site struct {
 	Now time.Time
 	// Wire is what the sources published, read from the wire's cache.
 	Wire *Wire
+	// PHI are the findings in every content file, drafts included, that
+	// may identify a patient: what rounds check reports and publishing
+	// refuses.
+	PHI []Finding
+	// Checked is the verdict of the patient-identifier scan: a digest of
+	// the content files it covered and how many findings it made.
+	Checked Verdict
 
 	notes map[string]*Note
 }
@@ -117,11 +139,24 @@ type contentFile struct {
 	errs ErrorList
 	// stamp is the file's size and modification time when it was read.
 	stamp fileStamp
+	// phi are the file's findings that may identify a patient, and sum
+	// the SHA-256 of the bytes they were found in.
+	phi []Finding
+	sum [sha256.Size]byte
+	// slugLine is the line of the file's slug key; 0 when its name gives
+	// its slug.
+	slugLine int
 }
 
 // LoadContent reads the content of the site configured by cfg.
+// With opts.Cache set, only the files changed since its last load are
+// parsed.
 func LoadContent(cfg *Config, opts *Options) (*Site, error) {
-	site, _, err := new(ContentCache).Load(cfg, opts)
+	cache := opts.Cache
+	if cache == nil {
+		cache = new(ContentCache)
+	}
+	site, _, err := cache.Load(cfg, opts)
 	return site, err
 }
 
@@ -222,12 +257,15 @@ func (c *ContentCache) load(cfg *Config, opts *Options, hint []string) (*Site, [
 			if errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
+			if err == nil {
+				_, err = cfg.realPath(dir) // a folder linked out of the project
+			}
 			if err != nil {
-				return nil, nil, fmt.Errorf("content/%s: %w", kind, err)
+				return nil, nil, ErrorList{problem("content/"+kind, err)}
 			}
 			for _, e := range entries {
-				if e.IsDir() || filepath.Ext(e.Name()) != ".md" || strings.HasPrefix(e.Name(), ".") {
-					continue
+				if filepath.Ext(e.Name()) != ".md" || strings.HasPrefix(e.Name(), ".") {
+					continue // a folder named x.md is read, and refused, as a file is
 				}
 				abs := filepath.Join(dir, e.Name())
 				if seen != nil {
@@ -313,9 +351,14 @@ func assemble(cfg *Config, files []*contentFile, opts *Options) (*Site, error) {
 	var all []*Note
 	var editions []*Edition
 	type kindSlug struct{ kind, slug string }
-	seen := make(map[kindSlug]string, len(files)) // → file
+	seen := make(map[kindSlug]*contentFile, len(files))
+	digest := sha256.New()
 	for _, f := range files {
 		errs = append(errs, f.errs...)
+		s.PHI = append(s.PHI, f.phi...)
+		digest.Write([]byte(f.path))
+		digest.Write([]byte{0})
+		digest.Write(f.sum[:])
 		slug := ""
 		switch {
 		case f.note != nil:
@@ -329,10 +372,18 @@ func assemble(cfg *Config, files []*contentFile, opts *Options) (*Site, error) {
 		}
 		key := kindSlug{f.kind, slug}
 		if other, dup := seen[key]; dup {
-			errs = append(errs, errorf(f.path, 0, "slug", "rename one of the files or set a different slug in its front matter", "slug %q is also used by %s", slug, other))
+			at, by := f, other
+			if at.slugLine == 0 && other.slugLine > 0 {
+				at, by = other, f // the error is where the slug is written
+			}
+			why := "slug %q is also used by %s"
+			if at.slugLine == 0 {
+				why = "its file name makes the slug %q, which %s also has"
+			}
+			errs = append(errs, errorf(at.path, at.slugLine, "slug", "rename one of the files or set a different slug in its front matter", why, slug, by.path))
 			continue
 		}
-		seen[key] = f.path
+		seen[key] = f
 		switch {
 		case f.note != nil:
 			all = append(all, f.note)
@@ -350,6 +401,9 @@ func assemble(cfg *Config, files []*contentFile, opts *Options) (*Site, error) {
 		}
 	}
 
+	sortFindings(s.PHI)
+	s.Checked = Verdict{Content: "sha256:" + hex.EncodeToString(digest.Sum(nil)), Rules: PHIRules, PHI: len(s.PHI)}
+
 	allNotes := make(map[string]*Note, len(all))
 	for _, n := range all {
 		allNotes[n.Slug] = n
@@ -363,6 +417,7 @@ func assemble(cfg *Config, files []*contentFile, opts *Options) (*Site, error) {
 	slices.SortFunc(s.Pages, func(a, b *Page) int {
 		return cmp.Or(cmp.Compare(a.Weight, b.Weight), cmp.Compare(a.Title, b.Title), cmp.Compare(a.Slug, b.Slug))
 	})
+	errs = append(errs, s.checkIDs(all, editions)...)
 	errs = append(errs, s.linkEditions(editions, allNotes, opts)...)
 	s.group()
 	if cfg.Check.Retractions != "" {
@@ -387,6 +442,37 @@ func assemble(cfg *Config, files []*contentFile, opts *Options) (*Site, error) {
 	return s, nil
 }
 
+// checkIDs checks that no two notes or editions, drafts included, have the
+// same feed ID, pinned or by default: a reader's feed reader would take
+// the second for the first.
+func (s *Site) checkIDs(notes []*Note, editions []*Edition) ErrorList {
+	var errs ErrorList
+	type owner struct {
+		file   string
+		line   int
+		pinned bool // by an id key
+	}
+	seen := make(map[string]owner, len(notes)+len(editions))
+	add := func(id string, o owner) {
+		prev, dup := seen[id]
+		if !dup {
+			seen[id] = o
+			return
+		}
+		if prev.pinned && !o.pinned {
+			prev, o = o, prev // the error is where the id is written
+		}
+		errs = append(errs, errorf(o.file, o.line, "id", "give one of them another id, or remove the key for the default", "%q is also the id of %s", id, prev.file))
+	}
+	for _, n := range notes {
+		add(s.noteID(n), owner{n.File, n.idLine, n.ID != ""})
+	}
+	for _, e := range editions {
+		add(s.editionID(e), owner{e.File, e.idLine, e.ID != ""})
+	}
+	return errs
+}
+
 // reserved are the site paths Rounds writes itself.
 var reserved = map[string]bool{
 	"notes": true, "editions": true, "topics": true, "audiences": true, "archive": true,
@@ -400,16 +486,17 @@ func newestFirst(a, b *Note) int {
 
 // load reads and parses one content file.
 func (f *contentFile) load(cfg *Config) {
-	data, mod, err := readFile(f.abs)
+	data, mod, err := cfg.readSource(f.abs, cfg.Build.MaxNoteBytes)
 	f.stamp = fileStamp{int64(len(data)), mod}
 	if err != nil {
-		f.errs = append(f.errs, errorf(f.path, 0, "", "check the file's permissions", "%v", err))
+		f.errs = append(f.errs, problem(f.path, err))
 		return
 	}
 	if !utf8.Valid(data) {
 		f.errs = append(f.errs, errorf(f.path, 0, "", "save the file as UTF-8", "not valid UTF-8 text"))
 		return
 	}
+	f.phi, f.sum = scanPHIFile(f.path, data), sha256.Sum256(data)
 	doc, err := splitDocument(f.path, data)
 	if err != nil {
 		f.errs = append(f.errs, AsList(err)...)
@@ -422,6 +509,9 @@ func (f *contentFile) load(cfg *Config) {
 	out, err := cfg.Markdown(doc.body)
 	if err != nil {
 		f.errs = append(f.errs, errorf(f.path, doc.bodyLine, "", "", "markdown: %v", err))
+	}
+	if _, set := fl.m["slug"]; set {
+		f.slugLine = fl.line("slug")
 	}
 	switch f.kind {
 	case "notes":

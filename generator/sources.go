@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 
 	"rounds/feeds"
 )
@@ -82,21 +81,17 @@ func ImportOPML(cfg *Config, r io.Reader) (*Import, error) {
 
 // writeSource writes s as a [[source]] table.
 func writeSource(b *bytes.Buffer, s *SourceConfig) {
-	fmt.Fprintf(b, "\n[[source]]\nid = %s\nname = %s\nurl = %s\n", strconv.Quote(s.ID), strconv.Quote(s.Name), strconv.Quote(s.URL))
+	fmt.Fprintf(b, "\n[[source]]\nid = %s\nname = %s\nurl = %s\n", tomlValue(s.ID), tomlValue(s.Name), tomlValue(s.URL))
 	if s.Site != "" {
-		fmt.Fprintf(b, "site = %s\n", strconv.Quote(s.Site))
+		fmt.Fprintf(b, "site = %s\n", tomlValue(s.Site))
 	}
 	if s.Kind != "" {
-		fmt.Fprintf(b, "kind = %s\n", strconv.Quote(s.Kind))
+		fmt.Fprintf(b, "kind = %s\n", tomlValue(s.Kind))
 	} else {
 		b.WriteString("kind = \"other\"  # journal, preprint, registry, regulator, agency, database, news\n")
 	}
 	if len(s.Topics) > 0 {
-		q := make([]string, len(s.Topics))
-		for i, t := range s.Topics {
-			q[i] = strconv.Quote(t)
-		}
-		fmt.Fprintf(b, "topics = [%s]\n", strings.Join(q, ", "))
+		fmt.Fprintf(b, "topics = %s\n", tomlValue(s.Topics))
 	}
 }
 

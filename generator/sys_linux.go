@@ -3,6 +3,7 @@ package generator
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"time"
 	"unsafe"
@@ -83,11 +84,17 @@ func (o *outFolder) err(op, rel string, err error) error {
 	return &pathError{Op: op, Path: filepath.Join(o.path, filepath.FromSlash(rel)), Err: err}
 }
 
-// readFile returns the contents of the file at path and its modification
-// time. Reading may wait for the disk, so it calls the system the usual
-// way.
-func readFile(path string) ([]byte, time.Time, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+// readFile returns the contents of the regular file at path, at most max
+// bytes of it (0: any size), and its modification time. It refuses a
+// path that is a symbolic link (errLink), and anything but a regular
+// file, without waiting: a named pipe is opened without blocking, and
+// refused. Reading may wait for the disk, so it calls the system the
+// usual way.
+func readFile(path string, max int64) ([]byte, time.Time, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err == unix.ELOOP {
+		return nil, time.Time{}, errLink
+	}
 	if err != nil {
 		return nil, time.Time{}, &pathError{Op: "open", Path: path, Err: err}
 	}
@@ -95,6 +102,12 @@ func readFile(path string) ([]byte, time.Time, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, time.Time{}, &pathError{Op: "stat", Path: path, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, time.Time{}, notRegular(fileType(st.Mode))
+	}
+	if max > 0 && st.Size > max {
+		return nil, time.Time{}, tooLarge(st.Size, max)
 	}
 	mod := time.Unix(st.Mtim.Unix())
 	data := make([]byte, 0, st.Size+1)
@@ -110,10 +123,32 @@ func readFile(path string) ([]byte, time.Time, error) {
 			return data, mod, nil
 		}
 		data = data[:len(data)+n]
+		if max > 0 && int64(len(data)) > max {
+			return nil, time.Time{}, tooLarge(int64(len(data)), max) // it grew while read
+		}
 		if len(data) == cap(data) {
 			data = append(data, 0)[:len(data)]
 		}
 	}
+}
+
+// fileType is the type of a file as fs.FileMode has it, from a stat's mode.
+func fileType(mode uint32) fs.FileMode {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		return fs.ModeDir
+	case unix.S_IFIFO:
+		return fs.ModeNamedPipe
+	case unix.S_IFCHR:
+		return fs.ModeDevice | fs.ModeCharDevice
+	case unix.S_IFBLK:
+		return fs.ModeDevice
+	case unix.S_IFSOCK:
+		return fs.ModeSocket
+	case unix.S_IFLNK:
+		return fs.ModeSymlink
+	}
+	return fs.ModeIrregular
 }
 
 // exchange swaps the folders at a and b atomically.

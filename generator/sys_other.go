@@ -4,6 +4,7 @@ package generator
 
 import (
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -28,19 +29,36 @@ func (o *outFolder) mkdir(rel string) error {
 	return os.Mkdir(filepath.Join(o.path, filepath.FromSlash(rel)), 0o755)
 }
 
-// readFile returns the contents of the file at path and its modification
-// time.
-func readFile(path string) ([]byte, time.Time, error) {
+// readFile returns the contents of the regular file at path, at most max
+// bytes of it (0: any size), and its modification time. It refuses a
+// path that is a symbolic link (errLink), and anything but a regular
+// file.
+func readFile(path string, max int64) ([]byte, time.Time, error) {
+	st, err := os.Lstat(path)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	switch {
+	case st.Mode()&fs.ModeSymlink != 0:
+		return nil, time.Time{}, errLink
+	case !st.Mode().IsRegular():
+		return nil, time.Time{}, notRegular(st.Mode())
+	case max > 0 && st.Size() > max:
+		return nil, time.Time{}, tooLarge(st.Size(), max)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, time.Time{}, err
+	limit := int64(-1) >> 1
+	if max > 0 {
+		limit = max + 1
 	}
-	data, err := io.ReadAll(f)
+	data, err := io.ReadAll(io.LimitReader(f, limit))
+	if max > 0 && int64(len(data)) > max {
+		return nil, time.Time{}, tooLarge(int64(len(data)), max)
+	}
 	return data, st.ModTime(), err
 }
 

@@ -6,9 +6,7 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -98,13 +96,13 @@ func LoadTheme(cfg *Config, funcs template.FuncMap) (*Theme, error) {
 	}
 	sources := map[string][]byte{} // template name → text
 	for _, dir := range dirs {
-		if err := walkFiles(filepath.Join(dir, "layouts"), func(rel, abs string) error {
+		if err := cfg.walkFiles(filepath.Join(dir, "layouts"), func(rel, abs string) error {
 			if filepath.Ext(rel) != ".html" {
 				return nil
 			}
-			data, err := os.ReadFile(abs)
+			data, _, err := readFile(abs, 0)
 			if err != nil {
-				return err
+				return problem(relTo(cfg.Dir, abs), err)
 			}
 			sources[rel] = data
 			t.files[rel] = relTo(cfg.Dir, abs)
@@ -112,7 +110,7 @@ func LoadTheme(cfg *Config, funcs template.FuncMap) (*Theme, error) {
 		}); err != nil {
 			return nil, err
 		}
-		if err := walkFiles(filepath.Join(dir, "static"), func(rel, abs string) error {
+		if err := cfg.walkFiles(filepath.Join(dir, "static"), func(rel, abs string) error {
 			t.static[rel] = abs
 			return nil
 		}); err != nil {
@@ -180,7 +178,7 @@ func (t *Theme) fingerprint() error {
 		if ext != ".css" && ext != ".js" {
 			continue
 		}
-		data, err := os.ReadFile(t.static[rel])
+		data, _, err := readFile(t.static[rel], 0)
 		if err != nil {
 			return err
 		}
@@ -314,25 +312,6 @@ func (t *Theme) execute(buf *bytes.Buffer, layout string, data any) error {
 		return t.templateError(err, layout+".html")
 	}
 	return nil
-}
-
-// walkFiles calls fn for every regular file under dir with its slash
-// path relative to dir. A missing dir has no files.
-func walkFiles(dir string, fn func(rel, abs string) error) error {
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() || strings.HasPrefix(d.Name(), ".") {
-			return nil
-		}
-		rel, _ := filepath.Rel(dir, p)
-		return fn(filepath.ToSlash(rel), p)
-	})
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	return err
 }
 
 // relTo returns p relative to dir in slash form, or p if it is outside.

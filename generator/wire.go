@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -75,8 +76,16 @@ type WireConfig struct {
 	Timeout   string `toml:"timeout"` // a Go duration, such as "20s"
 	MaxBytes  int64  `toml:"max_bytes"`
 	UserAgent string `toml:"user_agent"`
+	// AllowPrivate lets the wire follow feeds inside the network: true
+	// for every address, or a list of networks ("10.1.0.0/16"). By
+	// default a feed, or a redirect, that leads to a loopback, private or
+	// link-local address is refused, so a feed cannot have Rounds fetch
+	// and publish a page of the network it runs in.
+	AllowPrivate any `toml:"allow_private"`
 
-	timeout time.Duration
+	timeout  time.Duration
+	allowAll bool
+	allow    []netip.Prefix
 }
 
 func defaultWire() WireConfig {
@@ -121,6 +130,24 @@ func (c *Config) checkWire(data []byte) ErrorList {
 		wbad("timeout", `use a duration such as "20s" or "1m"`, "%q is not a duration", c.Wire.Timeout)
 	} else {
 		c.Wire.timeout = d
+	}
+
+	switch v := c.Wire.AllowPrivate.(type) {
+	case nil:
+	case bool:
+		c.Wire.allowAll = v
+	case []any:
+		for _, e := range v {
+			str, _ := e.(string)
+			p, err := netip.ParsePrefix(strings.TrimSpace(str))
+			if err != nil {
+				wbad("allow_private", `list networks such as ["10.1.0.0/16", "fd00:1::/48"], or write true for every address`, "%q is not a network", fmt.Sprint(e))
+				continue
+			}
+			c.Wire.allow = append(c.Wire.allow, p.Masked())
+		}
+	default:
+		wbad("allow_private", `write true, or a list of networks such as ["10.1.0.0/16"]`, "want true, false or a list, got %s", describe(v))
 	}
 
 	starts := headerLines(data, "[[source]]")
@@ -275,13 +302,15 @@ func Fetch(ctx context.Context, cfg *Config, opts FetchOptions) ([]feeds.Report,
 		ua = fmt.Sprintf("Rounds/1 (feed reader for %s; +%s)", cfg.Title, cfg.BaseURL)
 	}
 	f := &feeds.Fetcher{
-		UserAgent: ua,
-		Workers:   cfg.Wire.Workers,
-		PerHost:   cfg.Wire.PerHost,
-		Timeout:   cfg.Wire.timeout,
-		MaxBytes:  cfg.Wire.MaxBytes,
-		Force:     opts.Force,
-		Done:      opts.Done,
+		UserAgent:    ua,
+		Workers:      cfg.Wire.Workers,
+		PerHost:      cfg.Wire.PerHost,
+		Timeout:      cfg.Wire.timeout,
+		MaxBytes:     cfg.Wire.MaxBytes,
+		AllowPrivate: cfg.Wire.allowAll,
+		Allow:        cfg.Wire.allow,
+		Force:        opts.Force,
+		Done:         opts.Done,
 	}
 	return f.Fetch(ctx, &feeds.Cache{Dir: cfg.CacheDir()}, sources)
 }
@@ -335,7 +364,7 @@ func LoadWire(cfg *Config) *Wire {
 		kept, err := cache.Items(s.ID)
 		if err != nil {
 			slog.Warn("wire: a source's items are unreadable; they are left out until the next fetch", "source", s.ID, "err", err)
-			st.LastError = "kept items unreadable: " + err.Error()
+			st.LastError = "kept items unreadable; the next fetch replaces them" // published: no local path
 		}
 		st.Items = len(kept)
 		ws := &WireSource{SourceConfig: s, State: st}

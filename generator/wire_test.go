@@ -2,6 +2,7 @@ package generator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -29,6 +30,7 @@ func wireProject(t *testing.T, srv string) string {
 	cfg := testConfig + fmt.Sprintf(`
 [wire]
 days = 60
+allow_private = true  # the test feeds are on loopback
 
 [[source]]
 name = "BMJ"
@@ -220,6 +222,7 @@ func TestWireHealthOff(t *testing.T) {
 	dir := project(t, map[string]string{"config.toml": testConfig + `
 [wire]
 health = false
+allow_private = true
 [[source]]
 name = "BMJ"
 url = "` + srv.URL + `/bmj.xml"
@@ -284,10 +287,10 @@ func TestInboxAndNoteFrom(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		`title = "Household Transmission of Influenza A(H5N1) Among Dairy Farm Workers: Serologic Follow-up"`,
-		`topics = ["vaccines"]`, `design = "preprint"`, `draft = true`,
-		`url = "https://www.medrxiv.org/content/10.1101/2026.10.20.26313001v2"`,
-		`publisher = "medRxiv"`, `published = 2026-10-27`, `doi = "10.1101/2026.10.20.26313001"`, `pmid = "40123459"`,
+		`title = 'Household Transmission of Influenza A(H5N1) Among Dairy Farm Workers: Serologic Follow-up'`,
+		`topics = ['vaccines']`, `design = 'preprint'`, `draft = true`,
+		`url = 'https://www.medrxiv.org/content/10.1101/2026.10.20.26313001v2'`,
+		`publisher = 'medRxiv'`, `published = 2026-10-27`, `doi = '10.1101/2026.10.20.26313001'`, `pmid = '40123459'`,
 	} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("the new note lacks %s:\n%s", want, data)
@@ -338,6 +341,49 @@ audience = ["everyone"]
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+}
+
+// TestWireRefusesPrivate checks that a feed on a loopback address is
+// refused unless [wire] allow_private lets it, by name or by network,
+// and that the site's feed-health page then says why without saying
+// where.
+func TestWireRefusesPrivate(t *testing.T) {
+	t.Parallel()
+	srv := wireServer(t)
+	source := `
+[[source]]
+name = "BMJ"
+url = "` + srv.URL + `/bmj.xml"
+kind = "journal"
+`
+	dir := project(t, map[string]string{"config.toml": testConfig + source})
+	r := fetch(t, dir)["bmj"]
+	if r.Status != feeds.Failed || !errors.Is(r.Err, feeds.ErrNotPublic) {
+		t.Fatalf("a loopback feed by default: %s, %v", r.Status, r.Err)
+	}
+	mustBuild(t, dir)
+	// The source's own URL is on the page (and in sources.opml); the
+	// status says why it fails, not where it led.
+	_, status, _ := strings.Cut(read(t, dir, "sources/index.html"), "<strong>Failing</strong>")
+	status, _, _ = strings.Cut(status, "</td>")
+	if !strings.Contains(status, "not public") || strings.Contains(status, "127.0.0.1") || strings.Contains(status, "dial") {
+		t.Errorf("the feed-health page should say the address is not public, and not which it is: %s", status)
+	}
+	for allow, ok := range map[string]bool{`["127.0.0.0/8"]`: true, `["10.0.0.0/8", "::1/128"]`: false, `true`: true} {
+		dir := project(t, map[string]string{"config.toml": testConfig + "[wire]\nallow_private = " + allow + "\n" + source})
+		if r := fetch(t, dir)["bmj"]; (r.Status == feeds.Updated) != ok {
+			t.Errorf("allow_private = %s: %s, %v", allow, r.Status, r.Err)
+		}
+	}
+	for allow, want := range map[string]string{
+		`"yes"`:                      `config.toml:10: wire.allow_private: want true, false or a list, got text "yes"`,
+		`["10.0.0.0/8", "intranet"]`: `config.toml:10: wire.allow_private: "intranet" is not a network`,
+	} {
+		_, err := ParseConfig("config.toml", []byte(testConfig+"[wire]\nallow_private = "+allow+"\n"))
+		if !strings.Contains(fmt.Sprint(err), want) {
+			t.Errorf("allow_private = %s: %v, want %s", allow, err, want)
 		}
 	}
 }

@@ -19,7 +19,7 @@ import (
 func main() {
 	n := flag.Int("n", 10000, "number of notes")
 	out := flag.String("out", "", "write the corpus into `dir` (required; must be missing or empty)")
-	theme := flag.String("theme", "themes/default", "the theme `folder` the corpus's themes/default links to")
+	theme := flag.String("theme", "themes/default", "the theme `folder` the corpus copies as its themes/default")
 	flag.Parse()
 	if *out == "" || flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "usage: corpus [-n N] -out DIR [-theme DIR]")

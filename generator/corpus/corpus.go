@@ -176,8 +176,8 @@ var (
 
 // Write writes a synthetic Rounds project of n notes into dir, which must
 // be missing or empty: config.toml, content/notes/note-00001.md and on,
-// one edition a month in content/editions, and a symbolic link
-// themes/default pointing at the theme folder, made absolute.
+// one edition a month in content/editions, and a copy of the theme
+// folder as themes/default.
 func Write(dir string, n int, theme string) error {
 	if n < 0 {
 		return fmt.Errorf("corpus: negative note count %d", n)
@@ -198,13 +198,14 @@ func Write(dir string, n int, theme string) error {
 	if len(entries) > 0 {
 		return fmt.Errorf("corpus: %s is not empty; remove it or choose another folder", dir)
 	}
-	for _, d := range []string{"content/notes", "content/editions", "themes"} {
+	for _, d := range []string{"content/notes", "content/editions"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			return fmt.Errorf("corpus: %w", err)
 		}
 	}
-	if err := os.Symlink(absTheme, filepath.Join(dir, "themes", "default")); err != nil {
-		return fmt.Errorf("corpus: linking the theme: %w", err)
+	// A copy: a build does not follow links out of the project.
+	if err := os.CopyFS(filepath.Join(dir, "themes", "default"), os.DirFS(absTheme)); err != nil {
+		return fmt.Errorf("corpus: copying the theme: %w", err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "config.toml"), config(), 0o644); err != nil {
 		return fmt.Errorf("corpus: %w", err)

@@ -19,6 +19,7 @@ import (
 	gomail "github.com/wneessen/go-mail"
 
 	"rounds/generator"
+	"rounds/generator/leak"
 )
 
 // A Composer makes the message of a digest for each subscriber.
@@ -135,7 +136,7 @@ func (c *Composer) Compose(d *Digest, sub *Subscriber, date time.Time) ([]byte, 
 		return nil, fmt.Errorf("from: %w", err)
 	}
 	if err := m.AddToFormat(oneLine(sub.Name), sub.Email); err != nil {
-		return nil, fmt.Errorf("to %s: %w", Mask(sub.Email), err)
+		return nil, fmt.Errorf("to %s: %w", leak.Mask(sub.Email), err)
 	}
 	if e.ReplyTo != "" {
 		if err := m.ReplyTo(e.ReplyTo); err != nil {

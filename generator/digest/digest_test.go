@@ -26,6 +26,7 @@ import (
 	"github.com/emersion/go-msgauth/dkim"
 
 	"rounds/generator"
+	"rounds/generator/leak"
 )
 
 var testNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
@@ -36,8 +37,7 @@ func project(t testing.TB, extra string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, d := range []string{"content", "themes"} {
-		abs, _ := filepath.Abs(filepath.Join("..", "..", d))
-		if err := os.Symlink(abs, filepath.Join(dir, d)); err != nil {
+		if err := os.CopyFS(filepath.Join(dir, d), os.DirFS(filepath.Join("..", "..", d))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -356,8 +356,8 @@ func TestReadSubscribers(t *testing.T) {
 	if len(subs) != 3 || !subs[0].Active("patients") || subs[1].Active("clinicians") || !subs[2].Active("patients") {
 		t.Errorf("subscribers %+v", subs)
 	}
-	if Mask("ann@example.org") != "a***@example.org" {
-		t.Errorf("Mask = %q", Mask("ann@example.org"))
+	if leak.Mask("ann@example.org") != "a***@example.org" {
+		t.Errorf("Mask = %q", leak.Mask("ann@example.org"))
 	}
 }
 
@@ -394,6 +394,16 @@ func newComposerWithSecret(cfg *generator.Config) (*Composer, error) {
 	return c, nil
 }
 
+// plan returns the plan of a send to the clinicians list.
+func plan(t testing.TB, l Ledger, subs []*Subscriber, opts PlanOptions) *Plan {
+	t.Helper()
+	p, err := PlanSend(l, "clinicians", subs, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func TestSendExactlyOnce(t *testing.T) {
 	t.Parallel()
 	ts := smtptest.New(t, false)
@@ -408,12 +418,10 @@ func TestSendExactlyOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		todo, rep, err := Pending(l, "clinicians", subs, testNow, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if run == 1 && (len(todo) != 25 || rep.Skipped != 0) || run == 2 && (len(todo) != 0 || rep.Skipped != 25) {
-			t.Fatalf("run %d: %d to send, %d skipped", run, len(todo), rep.Skipped)
+		p := plan(t, l, subs, PlanOptions{Record: true})
+		todo := p.Todo()
+		if run == 1 && (len(todo) != 25 || p.Handled != 0) || run == 2 && (len(todo) != 0 || p.Handled != 25) {
+			t.Fatalf("run %d: %d to send, %d handled", run, len(todo), p.Handled)
 		}
 		got, err := sender(t, ts, c, l).Send(context.Background(), d, todo)
 		l.Close()
@@ -479,7 +487,7 @@ func TestSendReplies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	todo, _, _ := Pending(l, "clinicians", subs, testNow, true)
+	todo := plan(t, l, subs, PlanOptions{Record: true}).Todo()
 	rep, err := sender(t, ts, c, l).Send(context.Background(), d, todo)
 	if err != nil {
 		t.Fatal(err)
@@ -497,7 +505,7 @@ func TestSendReplies(t *testing.T) {
 		t.Errorf("a 452 was tried %d times, want 1 + 2 retries", tries["reader3@example.net"])
 	}
 	// The next run retries only the deferred address.
-	todo, _, _ = Pending(l, "clinicians", subs, testNow, true)
+	todo = plan(t, l, subs, PlanOptions{Record: true}).Todo()
 	if len(todo) != 1 || todo[0].Email != "reader3@example.net" {
 		t.Errorf("the next run would send to %v", todo)
 	}
@@ -563,4 +571,51 @@ func TestSendAuthFailure(t *testing.T) {
 
 func htmlEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;").Replace(s)
+}
+
+// runPlan runs a send of d to subs as the CLI does, on the ledger open
+// gives, closed after: a real run (opts.Record) sends to the plan's Todo,
+// a dry run only plans. It returns the plan and the run's report.
+func runPlan(t *testing.T, open func() (Ledger, error), ts *smtptest.Server, c *Composer, d *Digest, subs []*Subscriber, opts PlanOptions) (*Plan, SendReport) {
+	t.Helper()
+	l, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := plan(t, l, subs, opts)
+	var rep SendReport
+	if opts.Record {
+		rep, err = sender(t, ts, c, l).Send(context.Background(), d, p.Todo())
+	}
+	if cerr := l.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, p.Report(rep)
+}
+
+// checkUnknown checks that the plan lists exactly the subscriber to as
+// unknown, masked.
+func checkUnknown(t *testing.T, p *Plan, to string) {
+	t.Helper()
+	if len(p.Unknown) != 1 {
+		t.Fatalf("%d unknown deliveries listed, want 1 (%s): %+v", len(p.Unknown), leak.Mask(to), p.Unknown)
+	}
+	r := p.Unknown[0]
+	local, _, _ := strings.Cut(to, "@")
+	if r.Key != Key(to) || r.State != Unknown || r.Masked != leak.Mask(to) || strings.Contains(r.Masked, local) {
+		t.Errorf("unknown delivery listed as %+v, want %s, state unknown, masked %s", r, Key(to), leak.Mask(to))
+	}
+}
+
+// messageID returns the Message-ID of a raw message.
+func messageID(t *testing.T, raw []byte) string {
+	t.Helper()
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Header.Get("Message-Id")
 }

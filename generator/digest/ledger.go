@@ -66,10 +66,18 @@ type Ledger interface {
 // Lines file per edition and list, synced to disk before Append returns,
 // and a lock file that keeps two sends of the same edition and list from
 // running at once. Appends from several goroutines share syncs.
+//
+// The lock is an flock(2) on the lock file: the system releases it when
+// the process holding it dies, however it dies, so a crashed send leaves
+// no lock behind and there is nothing to break (unlike an S3 ledger's;
+// see BreakLedgerLock). The lock file itself stays, and is harmless.
 type FileLedger struct {
 	path string
 	f    *os.File
 	lock *os.File
+	// torn is where a line torn by a crash starts, to be cut off before
+	// the next append; -1 when there is none.
+	torn int64
 
 	batcher batcher
 }
@@ -98,16 +106,11 @@ func OpenFileLedger(dir, edition, list string) (*FileLedger, error) {
 		lock.Close()
 		return nil, err
 	}
-	// A line torn by a crash is cut off, so that the next one starts on
-	// a line of its own.
+	l := &FileLedger{path: path, f: f, lock: lock, torn: -1}
 	if data, err := os.ReadFile(path); err == nil && len(data) > 0 && data[len(data)-1] != '\n' {
-		if err := f.Truncate(int64(bytes.LastIndexByte(data, '\n') + 1)); err != nil {
-			f.Close()
-			lock.Close()
-			return nil, err
-		}
+		l.torn = int64(bytes.LastIndexByte(data, '\n') + 1)
 	}
-	return &FileLedger{path: path, f: f, lock: lock}, nil
+	return l, nil
 }
 
 // Load reads the ledger. A last line cut short by a crash is ignored: its
@@ -131,9 +134,17 @@ func (l *FileLedger) Load() (map[string]Record, error) {
 }
 
 // Append writes the records and syncs the file; concurrent appends are
-// written together and share one sync.
+// written together and share one sync. The first cuts off a line torn by
+// a crash, so that its records start on a line of their own: until then
+// (in a dry run, say) the file is left as it was.
 func (l *FileLedger) Append(recs ...Record) error {
 	return l.batcher.append(recs, func(batch []byte) error {
+		if l.torn >= 0 { // only the batcher's one writer touches it
+			if err := l.f.Truncate(l.torn); err != nil {
+				return fmt.Errorf("%s: cutting off a line torn by a crash: %w", l.path, err)
+			}
+			l.torn = -1
+		}
 		if _, err := l.f.Write(batch); err != nil {
 			return err
 		}

@@ -45,25 +45,58 @@ func ParseS3(loc string) (bucket, key string, err error) {
 	return u.Host, strings.TrimPrefix(u.Path, "/"), nil
 }
 
-// OpenS3Ledger opens the ledger of the edition and list under the S3
-// location base ("s3://bucket/ledgers/") and takes its lock, held for
-// ttl and renewed while the send runs.
-func OpenS3Ledger(ctx context.Context, client *s3.Client, base, edition, list string, ttl time.Duration) (*S3Ledger, error) {
-	bucket, prefix, err := ParseS3(base)
+// lockName is the name of an S3 ledger's lock object, under its prefix.
+const lockName = "lock"
+
+// s3LedgerAt returns the bucket of the S3 ledger of the edition and list
+// under the S3 location base, and the prefix of its objects
+// (".../EDITION/LIST/").
+func s3LedgerAt(base, edition, list string) (bucket, prefix string, err error) {
+	bucket, prefix, err = ParseS3(base)
 	if err != nil {
-		return nil, err
+		return "", "", err
 	}
 	if prefix != "" && !strings.HasSuffix(prefix, "/") {
 		prefix += "/"
 	}
-	prefix += edition + "/" + list + "/"
-	lock, err := s3lock.Acquire(ctx, client, bucket, prefix+"lock", "rounds send "+edition+" to "+list, ttl, nil)
+	return bucket, prefix + edition + "/" + list + "/", nil
+}
+
+// OpenS3Ledger opens the ledger of the edition and list under the S3
+// location base ("s3://bucket/ledgers/") and takes its lock, held for
+// ttl and renewed while the send runs.
+func OpenS3Ledger(ctx context.Context, client *s3.Client, base, edition, list string, ttl time.Duration) (*S3Ledger, error) {
+	bucket, prefix, err := s3LedgerAt(base, edition, list)
+	if err != nil {
+		return nil, err
+	}
+	lock, err := s3lock.Acquire(ctx, client, bucket, prefix+lockName, "rounds send "+edition+" to "+list, ttl, nil)
 	if err != nil {
 		return nil, err
 	}
 	id := make([]byte, 4)
 	rand.Read(id)
 	return &S3Ledger{client: client, bucket: bucket, prefix: prefix, run: hex.EncodeToString(id), lock: lock}, nil
+}
+
+// BreakLedgerLock removes the lock of the S3 ledger of the edition and
+// list under base, the one OpenS3Ledger takes, whatever its state, and
+// returns what it said of its holder: nil if there was no lock. It is for
+// a curator who knows the send holding it is dead and will not wait for
+// its lease to run out; a send still running is not told, and a second
+// one could then run beside it. An unreadable lock is removed too, and
+// its error wraps s3lock.ErrUnreadable. A FileLedger has nothing to
+// break: its lock goes with the process that held it.
+func BreakLedgerLock(ctx context.Context, client *s3.Client, base, edition, list string) (*s3lock.Info, error) {
+	bucket, prefix, err := s3LedgerAt(base, edition, list)
+	if err != nil {
+		return nil, err
+	}
+	info, err := s3lock.Break(ctx, client, bucket, prefix+lockName)
+	if err != nil {
+		return nil, fmt.Errorf("breaking the ledger lock of %s to %s: %w", edition, list, err)
+	}
+	return info, nil
 }
 
 // Load reads every record object and returns the latest state of each
@@ -145,9 +178,13 @@ func (l *S3Ledger) Append(recs ...Record) error {
 
 // Close folds the record objects into one, so the next Load reads one
 // object, and releases the lock. The folded object is written before the
-// others are deleted, so a crash in between loses nothing.
+// others are deleted, so a crash in between loses nothing. A ledger this
+// run appended nothing to (in a dry run, say) is left as it was.
 func (l *S3Ledger) Close() error {
 	defer l.lock.Release()
+	if l.seq == 0 { // Append has returned, if it was called at all
+		return nil
+	}
 	ctx := context.Background()
 	keys, err := l.records(ctx)
 	if err != nil || len(keys) < 2 {

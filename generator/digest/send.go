@@ -9,10 +9,13 @@ import (
 	"net"
 	"net/smtp"
 	"net/textproto"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"rounds/generator/leak"
 )
 
 // A Sender sends a digest to subscribers over SMTP, at most once each,
@@ -52,23 +55,70 @@ type Sender struct {
 
 // A SendReport sums up a send.
 type SendReport struct {
-	Sent, Failed, Deferred, Unknown int
-	// Skipped counts subscribers the ledger says were already handled.
+	Sent, Failed, Deferred int
+	// Unknown counts the deliveries nobody knows the outcome of. In the
+	// report of Sender.Send, they are those cut off after their final dot
+	// in that run; in the report of Plan.Report, they are those and the
+	// ones earlier runs left unknown (or a crash left committing) that
+	// were not resent.
+	Unknown int
+	// Skipped counts subscribers the ledger says were already handled:
+	// sent, or failed for good.
 	Skipped int
 }
 
-// Pending returns the subscribers of the list that the ledger says still
-// need the digest: never tried, or deferred by 4xx replies. A delivery
-// left committing by a crash is not resent; with record set, it is
-// recorded as unknown.
-func Pending(l Ledger, list string, subs []*Subscriber, now time.Time, record bool) ([]*Subscriber, SendReport, error) {
-	var rep SendReport
+// PlanOptions say what PlanSend does with the deliveries whose outcome is
+// unknown.
+type PlanOptions struct {
+	// Record writes to the ledger, as unknown, the deliveries a crash
+	// left committing. A dry run leaves it unset, and nothing is written.
+	Record bool
+	// ResendUnknown puts the subscribers whose delivery is unknown back
+	// among those to send to, for when the curator has decided that a
+	// second copy is better than none. The message is composed again
+	// with the same Message-ID, on which many providers drop a copy they
+	// already have, and goes through the ledger as any other: committing,
+	// then the server's answer.
+	ResendUnknown bool
+}
+
+// A Plan is what a send of an edition to a list has left to do, by its
+// ledger.
+type Plan struct {
+	// Send lists the subscribers due: never tried, or deferred by 4xx
+	// replies.
+	Send []*Subscriber
+	// Resend lists the subscribers whose delivery is unknown, to be sent
+	// again; it is empty without PlanOptions.ResendUnknown.
+	Resend []*Subscriber
+	// Unknown holds the latest record of each subscriber whose delivery
+	// is unknown, resent or not: recorded unknown by an earlier run, or
+	// left committing by a crash and made unknown by this plan (in the
+	// ledger with PlanOptions.Record, in memory only without). Its
+	// records name the subscribers masked (Record.Masked, as Mask gives
+	// it), never by their address, and can be printed as they are; their
+	// Time is when the delivery was cut off.
+	Unknown []Record
+	// Handled counts the subscribers the ledger says were sent or failed
+	// for good: nothing more is done for them.
+	Handled int
+}
+
+// PlanSend reads the ledger and returns what a send of its edition to
+// the list still has to do for the active subscribers among subs. A
+// delivery left committing by a crash is not resent, since the server
+// may have the message: it is unknown from then on, recorded so with
+// opts.Record, and resent only with opts.ResendUnknown. Its unknown
+// record is dated as the committing one, when the crash cut it off, so
+// that it follows that one and precedes a resend in an S3 ledger's time
+// order whatever clock the caller goes by.
+func PlanSend(l Ledger, list string, subs []*Subscriber, opts PlanOptions) (*Plan, error) {
 	latest, err := l.Load()
 	if err != nil {
-		return nil, rep, err
+		return nil, fmt.Errorf("reading the ledger: %w", err)
 	}
-	var todo []*Subscriber
-	var unknown []Record
+	p := new(Plan)
+	var interrupted []Record
 	for _, s := range subs {
 		if !s.Active(list) {
 			continue
@@ -76,22 +126,48 @@ func Pending(l Ledger, list string, subs []*Subscriber, now time.Time, record bo
 		r, ok := latest[Key(s.Email)]
 		switch {
 		case !ok || r.State == Deferred:
-			todo = append(todo, s)
-			continue
-		case r.State == Committing:
-			unknown = append(unknown, Record{Key: r.Key, Masked: r.Masked, State: Unknown, Reason: "interrupted after the final dot; the server may have accepted it", Time: now.UTC()})
+			p.Send = append(p.Send, s)
+		case r.State == Committing || r.State == Unknown:
+			if r.State == Committing {
+				r = Record{Key: r.Key, Masked: leak.Mask(s.Email), State: Unknown, Reason: "interrupted after the final dot; the server may have accepted it", Time: r.Time}
+				interrupted = append(interrupted, r)
+			}
+			p.Unknown = append(p.Unknown, r)
+			if opts.ResendUnknown {
+				p.Resend = append(p.Resend, s)
+			}
+		default:
+			p.Handled++
 		}
-		rep.Skipped++
 	}
-	if len(unknown) > 0 && record {
-		if err := l.Append(unknown...); err != nil {
-			return nil, rep, err
+	if len(interrupted) > 0 && opts.Record {
+		if err := l.Append(interrupted...); err != nil {
+			return nil, fmt.Errorf("recording the deliveries a crash interrupted as unknown: %w", err)
 		}
 	}
-	return todo, rep, nil
+	return p, nil
 }
 
-// Send sends the digest to each subscriber in subs (see Pending). Its
+// Todo returns the subscribers to give Sender.Send: Send, then Resend.
+func (p *Plan) Todo() []*Subscriber {
+	return append(slices.Clip(p.Send), p.Resend...)
+}
+
+// Report sums up a run of the plan from r, what Sender.Send returned for
+// Todo (the zero SendReport for a dry run): r with Skipped set to
+// Handled, and Unknown counting, besides the deliveries r found unknown,
+// those of the plan that are not being resent. Subscribers being resent
+// count by their outcome in r; if Send stopped early with an error, any
+// it never reached are still unknown in the ledger, and not counted.
+func (p *Plan) Report(r SendReport) SendReport {
+	r.Skipped = p.Handled
+	if len(p.Resend) == 0 {
+		r.Unknown += len(p.Unknown)
+	}
+	return r
+}
+
+// Send sends the digest to each subscriber in subs (a Plan's Todo). Its
 // error is for what stops the whole send: a ledger that cannot be
 // written, a server that cannot be reached at all, a cancelled context.
 func (s *Sender) Send(ctx context.Context, d *Digest, subs []*Subscriber) (SendReport, error) {
@@ -144,7 +220,7 @@ func (s *Sender) Send(ctx context.Context, d *Digest, subs []*Subscriber) (SendR
 				}
 				mu.Unlock()
 				if s.Done != nil {
-					s.Done(Mask(sub.Email), r)
+					s.Done(leak.Mask(sub.Email), r)
 				}
 				if r.State == Sent {
 					consecutive.Store(0)
@@ -206,7 +282,7 @@ func (w *worker) abandon() {
 // records the outcome. Its error is only for the ledger or the context.
 func (w *worker) deliver(ctx context.Context, sub *Subscriber) (Record, error) {
 	s := w.s
-	rec := Record{Key: Key(sub.Email), Masked: Mask(sub.Email)}
+	rec := Record{Key: Key(sub.Email), Masked: leak.Mask(sub.Email)}
 	msg, err := s.Composer.Compose(w.d, sub, s.Now())
 	if err != nil {
 		rec.State, rec.Reason, rec.Time = Failed, err.Error(), s.Now().UTC()

@@ -13,7 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"rounds/generator"
+	"rounds/generator/leak"
 )
 
 // A Subscriber is one row of the subscribers file.
@@ -82,7 +82,7 @@ func ReadSubscribers(name string, r io.Reader) ([]*Subscriber, error) {
 		}
 		a, err := mail.ParseAddress(s.Email)
 		if err != nil || a.Address != s.Email || strings.ContainsAny(s.Email, "\r\n") {
-			errs = append(errs, fmt.Errorf("%s:%d: email: %q is not an address; write it as name@example.org", name, line, Mask(s.Email)))
+			errs = append(errs, fmt.Errorf("%s:%d: email: %q is not an address; write it as name@example.org", name, line, leak.Mask(s.Email)))
 			continue
 		}
 		s.Email = strings.ToLower(s.Email)
@@ -96,7 +96,7 @@ func ReadSubscribers(name string, r io.Reader) ([]*Subscriber, error) {
 		}
 		s.Lists = strings.FieldsFunc(field(rec, "lists"), func(r rune) bool { return r == ';' || r == ' ' || r == ',' })
 		if prev, dup := seen[s.Email]; dup {
-			errs = append(errs, fmt.Errorf("%s:%d: email: %s is also on line %d; keep one row per subscriber", name, line, Mask(s.Email), prev))
+			errs = append(errs, fmt.Errorf("%s:%d: email: %s is also on line %d; keep one row per subscriber", name, line, leak.Mask(s.Email), prev))
 			continue
 		}
 		seen[s.Email] = line
@@ -114,9 +114,6 @@ func LoadSubscribers(path string) ([]*Subscriber, error) {
 	defer f.Close()
 	return ReadSubscribers(path, f)
 }
-
-// Mask hides most of an address for logs and messages: "j***@example.org".
-func Mask(email string) string { return generator.MaskAddress(email) }
 
 // ReadSubscribersFrom reads the subscribers at loc: a file, or an object
 // of a private bucket ("s3://bucket/subscribers.csv") read with client.

@@ -3,8 +3,10 @@ package publish
 import (
 	"context"
 	"fmt"
+	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
@@ -21,7 +23,12 @@ type Store struct {
 	Checksums string
 }
 
-// NewClient returns an S3 client for the store.
+// maxConns is the most idle connections to the store NewClient's client
+// keeps: more than Publish's workers will use.
+const maxConns = 256
+
+// NewClient returns an S3 client for the store. It keeps the connections
+// that Publish's workers open (up to 256) for the next requests.
 func NewClient(ctx context.Context, st Store) (*s3.Client, error) {
 	var opts []func(*config.LoadOptions) error
 	if st.Region != "" {
@@ -35,6 +42,12 @@ func NewClient(ctx context.Context, st Store) (*s3.Client, error) {
 	default:
 		return nil, fmt.Errorf("checksums %q: use \"when_required\" or \"when_supported\"", st.Checksums)
 	}
+	// Keep every connection the workers open: the SDK's transport keeps
+	// 10 idle per host, and more workers than that would each open a new
+	// connection for most requests.
+	opts = append(opts, config.WithHTTPClient(awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConns, t.MaxIdleConnsPerHost = maxConns, maxConns
+	})))
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("loading the AWS configuration: %w", err)

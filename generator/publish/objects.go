@@ -1,8 +1,12 @@
 // Package publish puts a built site on S3 or an S3-compatible store: it
 // plans (what to upload, what headers to update, what to delete) from the
-// build's manifest and a listing of the bucket, prints the plan, then acts
-// in safe phases: assets, then pages and feeds, then deletes. It knows a
-// folder and its manifest, nothing of notes or themes.
+// build's manifest and a listing of the bucket, prints the plan, runs the
+// caller's check over the bytes to upload, then acts in safe phases:
+// assets, then pages and feeds, then header updates, then deletes, so
+// that a run that fails part-way has removed nothing. A lock object in the
+// bucket keeps two publishes apart (see package s3lock); a person can
+// break it with Options.ForceUnlock. It knows a folder and its manifest,
+// nothing of notes or themes.
 package publish
 
 import (

@@ -19,9 +19,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 
 	"rounds/generator"
 	"rounds/generator/s3lock"
@@ -48,8 +50,22 @@ type Options struct {
 	// Exclude lists key prefixes (under Prefix) that are never deleted.
 	Exclude []string
 	Workers int
-	// LockTTL is how long a lock left by a crashed publish holds.
+	// LockTTL is how long a lock left by a crashed publish holds. One
+	// left on this host by a process that is gone is taken over at once
+	// (see s3lock.Acquire).
 	LockTTL time.Duration
+	// ForceUnlock removes the publish lock before taking it, whoever
+	// holds it, and says on the plan writer whose it was: for a publish
+	// killed on another machine, whose lock holds until it expires. A dry
+	// run leaves the lock alone.
+	ForceUnlock bool
+	// Check, if set, is run on the bytes of every file to upload (the
+	// plan's Uploads, as built, before compression), from several
+	// goroutines at once, after the plan is made and before the first
+	// upload, in a dry run too. If it fails on any file, Publish changes
+	// nothing and returns an error naming each. The bytes checked are the
+	// bytes uploaded: each file is read once.
+	Check func(path string, data []byte) error
 	// Invalidator, if set, is told the changed paths after a run.
 	Invalidator Invalidator
 	// Progress, if set, is called after each upload.
@@ -138,9 +154,14 @@ func Publish(ctx context.Context, client *s3.Client, opts Options, planOut io.Wr
 		return nil, err
 	}
 	if !opts.DryRun {
+		if opts.ForceUnlock {
+			if err := breakLock(ctx, client, opts, planOut); err != nil {
+				return nil, err
+			}
+		}
 		l, err := s3lock.Acquire(ctx, client, opts.Bucket, opts.Prefix+lockKey, "rounds publish", opts.LockTTL, opts.Now)
 		if err != nil {
-			return nil, explain(err)
+			return nil, explainLock(err)
 		}
 		defer l.Release()
 	}
@@ -191,6 +212,14 @@ func Publish(ctx context.Context, client *s3.Client, opts Options, planOut io.Wr
 	if planOut != nil {
 		plan.Print(planOut, opts.DryRun)
 	}
+	// With a check, the bytes of each upload are read here once, checked
+	// and kept for the upload.
+	var bodies [][]byte
+	if opts.Check != nil {
+		if bodies, err = check(ctx, opts, plan.Uploads); err != nil {
+			return plan, err
+		}
+	}
 	if opts.DryRun {
 		return plan, nil
 	}
@@ -205,15 +234,17 @@ func Publish(ctx context.Context, client *s3.Client, opts Options, planOut io.Wr
 			opts.Progress(int(done.Add(1)), total)
 		}
 	}
-	for _, ph := range []int{0, 1} {
-		var batch []Object
-		for _, o := range plan.Uploads {
-			if phase(o.Path) == ph {
-				batch = append(batch, o)
+	// Uploads are sorted by phase: assets, then the rest.
+	assets, _ := slices.BinarySearchFunc(plan.Uploads, 1, func(o Object, ph int) int { return phase(o.Path) - ph })
+	for _, batch := range [][2]int{{0, assets}, {assets, len(plan.Uploads)}} {
+		if err := each(ctx, opts.Workers, batch[1]-batch[0], func(ctx context.Context, i int) error {
+			i += batch[0]
+			o := plan.Uploads[i]
+			var data []byte
+			if bodies != nil {
+				data, bodies[i] = bodies[i], nil
 			}
-		}
-		if err := each(ctx, opts.Workers, batch, func(ctx context.Context, o Object) error {
-			etag, err := upload(ctx, client, opts, o)
+			etag, err := upload(ctx, client, opts, o, data)
 			if err == nil {
 				put(o, etag)
 			}
@@ -222,7 +253,8 @@ func Publish(ctx context.Context, client *s3.Client, opts Options, planOut io.Wr
 			return plan, err
 		}
 	}
-	if err := each(ctx, opts.Workers, plan.Updates, func(ctx context.Context, o Object) error {
+	if err := each(ctx, opts.Workers, len(plan.Updates), func(ctx context.Context, i int) error {
+		o := plan.Updates[i]
 		etag, err := updateHeaders(ctx, client, opts.Bucket, o)
 		if err == nil {
 			put(o, etag)
@@ -258,6 +290,19 @@ func desired(opts Options) ([]Object, error) {
 	}
 	if m.Preview {
 		return nil, fmt.Errorf("%s was built with drafts or scheduled content (a preview); build it again without --drafts and --future", opts.Dir)
+	}
+	// The build scanned its content for patient identifiers; its verdict
+	// decides, so nothing is scanned again here.
+	switch v := m.Check; {
+	case v == nil || v.Rules != generator.PHIRules:
+		return nil, fmt.Errorf("%s was not scanned for patient identifiers by this version of Rounds; build it again (rounds build), then publish", opts.Dir)
+	case v.PHI > 0:
+		what := "findings"
+		if v.PHI == 1 {
+			what = "finding"
+		}
+		return nil, fmt.Errorf("%s was built from content with %d %s that may identify a patient (rounds check lists them); nothing was published: remove what may identify a patient, or mark a reviewed line with <!-- %s -->, then build again",
+			opts.Dir, v.PHI, what, generator.AllowMarker)
 	}
 	var objects []Object
 	index := false
@@ -320,28 +365,28 @@ func (p *Plan) changedPaths(prefix string) []string {
 	return out
 }
 
-// each runs fn on every object with at most n at once, and returns the
-// first error, after which it starts nothing new.
-func each(ctx context.Context, n int, objs []Object, fn func(context.Context, Object) error) error {
+// each runs fn(i) for i in [0, n) with at most workers at once, and
+// returns the first error, after which it starts nothing new.
+func each(ctx context.Context, workers, n int, fn func(context.Context, int) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
 	var once sync.Once
 	var first error
-	jobs := make(chan Object)
-	for range min(n, max(len(objs), 1)) {
+	jobs := make(chan int)
+	for range min(workers, max(n, 1)) {
 		wg.Go(func() {
-			for o := range jobs {
-				if err := fn(ctx, o); err != nil {
+			for i := range jobs {
+				if err := fn(ctx, i); err != nil {
 					once.Do(func() { first = err; cancel() })
 				}
 			}
 		})
 	}
 feed:
-	for _, o := range objs {
+	for i := range n {
 		select {
-		case jobs <- o:
+		case jobs <- i:
 		case <-ctx.Done():
 			break feed
 		}
@@ -354,14 +399,68 @@ feed:
 	return first
 }
 
-// upload stores one file and returns its ETag.
-func upload(ctx context.Context, client *s3.Client, opts Options, o Object) (string, error) {
-	data, err := os.ReadFile(filepath.Join(opts.Dir, filepath.FromSlash(o.Path)))
+// check reads every object to upload and runs opts.Check on its bytes. It
+// returns the bytes, or an error naming every file that could not be read
+// or failed the check.
+func check(ctx context.Context, opts Options, objs []Object) ([][]byte, error) {
+	bodies := make([][]byte, len(objs))
+	failed := make([]error, len(objs))
+	err := each(ctx, opts.Workers, len(objs), func(_ context.Context, i int) error {
+		data, err := readFile(opts.Dir, objs[i])
+		if err == nil {
+			if err = opts.Check(objs[i].Path, data); err != nil {
+				err = fmt.Errorf("%s: %w", objs[i].Path, err)
+			}
+		}
+		bodies[i], failed[i] = data, err
+		return nil
+	})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
+	var errs []error
+	for _, err := range failed {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		errs = append(errs, fmt.Errorf("%d of the %d files to upload failed the check: nothing was published", len(errs), len(objs)))
+		return nil, errors.Join(errs...)
+	}
+	return bodies, nil
+}
+
+// readFile returns the bytes of an object's file, checking that the file
+// still has the size the manifest gives it.
+func readFile(dir string, o Object) ([]byte, error) {
+	data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(o.Path)))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w; build again", o.Path, err)
+	}
+	if int64(len(data)) != o.Size {
+		return nil, fmt.Errorf("%s has changed since the build (%d bytes, %d in the manifest); build again", o.Path, len(data), o.Size)
+	}
+	return data, nil
+}
+
+// upload stores one file, from data if it was read already, and returns
+// its ETag.
+func upload(ctx context.Context, client *s3.Client, opts Options, o Object, data []byte) (string, error) {
+	if data == nil {
+		var err error
+		if data, err = readFile(opts.Dir, o); err != nil {
+			return "", err
+		}
+	}
+	var optFns []func(*s3.Options)
 	if o.Encoding == "gzip" {
 		data = gzipBytes(data)
+	} else {
+		// The manifest has the SHA-256 of the bytes: the SDK need not
+		// hash them again to sign the request (over plain HTTP), and
+		// the store checks them against it.
+		optFns = append(optFns, withPayloadHash(o.SHA256))
 	}
 	in := &s3.PutObjectInput{
 		Bucket:       &opts.Bucket,
@@ -374,11 +473,23 @@ func upload(ctx context.Context, client *s3.Client, opts Options, o Object) (str
 	if o.Encoding != "" {
 		in.ContentEncoding = &o.Encoding
 	}
-	out, err := client.PutObject(ctx, in)
+	out, err := client.PutObject(ctx, in, optFns...)
 	if err != nil {
 		return "", fmt.Errorf("uploading %s: %w", o.Key, explain(err))
 	}
 	return aws.ToString(out.ETag), nil
+}
+
+// withPayloadHash gives a request's signer the hex SHA-256 of its body.
+func withPayloadHash(sum string) func(*s3.Options) {
+	return func(o *s3.Options) {
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("RoundsPayloadHash",
+				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					return next.HandleInitialize(v4.SetPayloadHash(ctx, sum), in)
+				}), middleware.After)
+		})
+	}
 }
 
 // updateHeaders replaces an object's headers without sending its bytes.
@@ -564,11 +675,42 @@ func deleteKeys(ctx context.Context, client *s3.Client, bucket string, keys []st
 	return nil
 }
 
+// breakLock removes the publish lock, for opts.ForceUnlock, and says
+// whose it was on w.
+func breakLock(ctx context.Context, client *s3.Client, opts Options, w io.Writer) error {
+	held, err := s3lock.Break(ctx, client, opts.Bucket, opts.Prefix+lockKey)
+	var line string
+	switch {
+	case errors.Is(err, s3lock.ErrUnreadable):
+		line = "broke an unreadable lock"
+	case err != nil:
+		return fmt.Errorf("breaking the publish lock: %w", explain(err))
+	case held == nil:
+		line = "no lock to break"
+	default:
+		line = fmt.Sprintf("broke the lock of %s on %s, pid %d, since %s", held.Job, held.Host, held.PID, held.Started.Format(time.RFC3339))
+	}
+	if w != nil {
+		fmt.Fprintln(w, line)
+	}
+	return nil
+}
+
+// explainLock adds what to do to the errors of taking the lock.
+func explainLock(err error) error {
+	if errors.Is(err, s3lock.ErrHeld) || errors.Is(err, s3lock.ErrUnreadable) {
+		return fmt.Errorf("%w; if no publish is running, --force-unlock removes the lock", err)
+	}
+	return explain(err)
+}
+
 // explain adds what to do to the errors people can fix.
 func explain(err error) error {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		switch ae.ErrorCode() {
+		case "XAmzContentSHA256Mismatch", "BadDigest":
+			return fmt.Errorf("%w; a file changed since the build: build again", err)
 		case "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "Forbidden":
 			return fmt.Errorf("%w; check the credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the profile) and the bucket's permissions", err)
 		case "NoSuchBucket":

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -53,6 +54,22 @@ func rebuild(t testing.TB, dir string, mod ...func(*generator.Options)) string {
 func bucketState(t testing.TB, c *s3.Client, bucket string) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
+	for key := range listing(t, c, bucket) {
+		obj, err := c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(obj.Body)
+		obj.Body.Close()
+		out[key] = data
+	}
+	return out
+}
+
+// listing returns the bucket's keys with their ETags.
+func listing(t testing.TB, c *s3.Client, bucket string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
 	p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: &bucket})
 	for p.HasMorePages() {
 		page, err := p.NextPage(context.Background())
@@ -60,13 +77,7 @@ func bucketState(t testing.TB, c *s3.Client, bucket string) map[string][]byte {
 			t.Fatal(err)
 		}
 		for _, o := range page.Contents {
-			obj, err := c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: &bucket, Key: o.Key})
-			if err != nil {
-				t.Fatal(err)
-			}
-			data, _ := io.ReadAll(obj.Body)
-			obj.Body.Close()
-			out[aws.ToString(o.Key)] = data
+			out[aws.ToString(o.Key)] = aws.ToString(o.ETag)
 		}
 	}
 	return out
@@ -291,6 +302,26 @@ func TestPublishRefuses(t *testing.T) {
 	preview := rebuild(t, dir, func(o *generator.Options) { o.Out = filepath.Join(t.TempDir(), "preview"); o.Drafts = true })
 	if _, err := Publish(ctx, c, opts(preview, "site"), nil); err == nil || !strings.Contains(err.Error(), "preview") {
 		t.Errorf("a preview build: %v", err)
+	}
+	// A build whose content may identify a patient, and one that records
+	// no scan at all: refused on the build's own verdict.
+	leak := filepath.Join(dir, "content", "notes", "leak.md")
+	os.WriteFile(leak, []byte("+++\ntitle = \"Leak\"\ndate = 2026-11-01T00:00:00Z\n+++\n\nCall the patient on (617) 555-0142.\n"), 0o644)
+	phi := rebuild(t, dir, func(o *generator.Options) { o.Out = filepath.Join(t.TempDir(), "phi") })
+	os.Remove(leak)
+	if _, err := Publish(ctx, c, opts(phi, "site"), nil); err == nil || !strings.Contains(err.Error(), "1 finding that may identify a patient") || !strings.Contains(err.Error(), "nothing was published") {
+		t.Errorf("a build with a patient's phone number: %v", err)
+	}
+	unscanned := filepath.Join(t.TempDir(), "unscanned")
+	os.CopyFS(unscanned, os.DirFS(out))
+	manifest := filepath.Join(unscanned, generator.ManifestFile)
+	data, _ := os.ReadFile(manifest)
+	os.WriteFile(manifest, regexp.MustCompile(`"check":\{[^}]*\},`).ReplaceAll(data, nil), 0o644)
+	if _, err := Publish(ctx, c, opts(unscanned, "site"), nil); err == nil || !strings.Contains(err.Error(), "not scanned for patient identifiers") {
+		t.Errorf("a build whose manifest has no verdict: %v", err)
+	}
+	if n := len(bucketState(t, c, "site")); n != 0 {
+		t.Errorf("refused builds left %d objects", n)
 	}
 	// No build at all.
 	if _, err := Publish(ctx, c, opts(t.TempDir(), "site"), nil); err == nil || !strings.Contains(err.Error(), "run rounds build") {

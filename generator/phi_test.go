@@ -1,0 +1,123 @@
+package generator
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"rounds/generator/corpus"
+)
+
+// labelledLines returns the text of the lines of testdata/phi/labelled.tsv.
+func labelledLines(t testing.TB) []string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "phi", "labelled.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if _, text, ok := strings.Cut(l, "\t"); ok && !strings.HasPrefix(l, "#") {
+			lines = append(lines, text)
+		}
+	}
+	return lines
+}
+
+// phiCueCases are lines made to sit at the edge of each pattern's cue.
+var phiCueCases = []string{
+	"MRN: ABC-DEF-GHI", "chart no. AB-CD-EF", "ssn 123 45 6789", "Social security no. 123-45-6789",
+	"call (555) 123-4567 or +44 20 7946 0958, fax 020 7946 0959", "07700 900123",
+	"seen on 3-jan-2024 by her GP", "she was born 4 July 1931", "admitted March 3rd, 2024", "discharged 2024-01-05", "dob 1/2/33",
+	"lives at 12 Baker Street", "moved to 7 Kingsway NW", "lives in NY 10001", "home postcode SW1A 1AA", "SW1A1AA is her home", "address: 90210-1234", "postcode: EC1A 1BB", "post code 90210", "residence 10001", "located in 60614",
+	"a 95-year-old man", "aged 101", "ninety-three years old", "age: 99", "92F presented", "people aged 90 and over",
+	"95 y/o", "a 97yo woman", "110 yrs", "she is 93 F", "aged 950", "the 1190s", "91_x years",
+	"+1 555 123 4567", "555.123.4567", "(555) 123-4567", "1234 567-8901", "020 7946 0958", "07700900123", "2023-11-01T00:25:00Z",
+	"fe80::1 and 2001:db8:0:0:0:0:0:1", "dead::beef", "10.0.0.1 and 192.168.1.20", "v1.2.3 and version 10.4.1",
+	"doi:10.1056/NEJMoa1911303 PMID: 31535829 PMC6893803 NCT03036124 ISSN 1234-567X",
+	"https://example.org/a?b=123-45-6789 www.example.org/12345", "jane.doe@example.org, press@nhs.uk",
+	"Kelvin \u212a and long \u017f: \u017f\u017fn 123-45-6789, \u212aingsway", "MRN\u00a012345678",
+}
+
+// TestPHICuesExact scans the labelled lines, the edge cases and the lines
+// of a synthetic newsletter with and without the cues: the cues may only
+// skip patterns that would find nothing, so the hits must be the same.
+func TestPHICuesExact(t *testing.T) {
+	t.Parallel()
+	lines := append(labelledLines(t), phiCueCases...)
+	dir := t.TempDir()
+	if err := corpus.Write(dir, 300, filepath.Join("..", "themes", "default")); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "content", "*", "*.md"))
+	for _, f := range files {
+		file, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(file)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			lines = append(lines, sc.Text())
+		}
+		file.Close()
+	}
+	var fast, slow phiScanner
+	hits := 0
+	for _, l := range lines {
+		got, want := fast.scan(l, false), slow.scan(l, true)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%q: with cues %v, without %v", l, got, want)
+		}
+		hits += len(want)
+	}
+	if hits < 100 {
+		t.Errorf("only %d hits in %d lines: the comparison needs lines that match", hits, len(lines))
+	}
+}
+
+// FuzzPHICues compares the scan with and without cues on any line.
+//
+//	go test -run XXX -fuzz FuzzPHICues ./generator
+func FuzzPHICues(f *testing.F) {
+	for _, l := range append(labelledLines(f), phiCueCases...) {
+		f.Add(l)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		var fast, slow phiScanner
+		if got, want := fast.scan(line, false), slow.scan(line, true); !reflect.DeepEqual(got, want) {
+			t.Errorf("%q: with cues %v, without %v", line, got, want)
+		}
+	})
+}
+
+// BenchmarkScanPHI scans the notes of a synthetic newsletter for patient
+// identifiers, as a build does every content file.
+//
+//	go test -run XXX -bench BenchmarkScanPHI ./generator
+func BenchmarkScanPHI(b *testing.B) {
+	dir := b.TempDir()
+	if err := corpus.Write(dir, 1000, filepath.Join("..", "themes", "default")); err != nil {
+		b.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "content", "notes", "*.md"))
+	var data [][]byte
+	size := 0
+	for _, f := range files {
+		d, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		data = append(data, d)
+		size += len(d)
+	}
+	b.SetBytes(int64(size))
+	for b.Loop() {
+		for i, d := range data {
+			scanPHIFile(files[i], d)
+		}
+	}
+}

@@ -1,0 +1,35 @@
+package generator
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// TestTOMLValue writes strings that Go's quoting would write as invalid
+// TOML (control characters, \a, \v, \x escapes) and reads them back.
+func TestTOMLValue(t *testing.T) {
+	t.Parallel()
+	var controls strings.Builder
+	for c := range rune(0x20) {
+		controls.WriteRune(c)
+	}
+	for _, s := range []string{"plain", `"quoted" \ 'single'`, controls.String() + "\x7f\u0085\u202e", "é ✓ 🩺", "line\nbreak", ""} {
+		var got struct{ V string }
+		if err := toml.Unmarshal([]byte("v = "+tomlValue(s)), &got); err != nil || got.V != s {
+			t.Errorf("%q: written as %s, read back as %q, %v", s, tomlValue(s), got.V, err)
+		}
+	}
+	var list struct{ V []string }
+	if err := toml.Unmarshal([]byte("v = "+tomlValue([]string{"a\x1b", `b"`})), &list); err != nil || len(list.V) != 2 || list.V[0] != "a\x1b" {
+		t.Errorf("a list: %q, %v", list.V, err)
+	}
+	if v := tomlValue([]string(nil)); v != "[]" {
+		t.Errorf("no topics are written as %s, want []", v)
+	}
+	var bad struct{ V string }
+	if err := toml.Unmarshal([]byte("v = "+tomlValue("a\xffb")), &bad); err != nil || bad.V != "a\uFFFDb" {
+		t.Errorf("bytes that are not UTF-8: %q, %v", bad.V, err)
+	}
+}
