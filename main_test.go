@@ -36,20 +36,6 @@ func messageID(raw []byte) string {
 	return string(m[1])
 }
 
-// objectKeys returns the keys and ETags of the objects in the bucket.
-func objectKeys(t *testing.T, c *s3.Client, bucket string) []string {
-	t.Helper()
-	out, err := c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var keys []string
-	for _, o := range out.Contents {
-		keys = append(keys, aws.ToString(o.Key)+" "+aws.ToString(o.ETag))
-	}
-	return keys
-}
-
 // copyTree copies the folder src into dst: a test's project gets copies
 // of the example's files, as a build does not follow links out of it.
 func copyTree(t *testing.T, dst, src string) {
@@ -456,7 +442,7 @@ func TestPublishCommand(t *testing.T) {
 	// A reader whose address the built site holds (here the editors'
 	// address, on the contact page) subscribes after the build: publish
 	// checks the files it would upload and uploads none of them.
-	before := objectKeys(t, c, "newsletter")
+	before := s3test.Keys(t, c, "newsletter", "")
 	contact := filepath.Join(dir, "content", "pages", "contact.md")
 	data, _ := os.ReadFile(contact)
 	os.WriteFile(contact, append(data, "\nUpdated.\n"...), 0o644)
@@ -468,7 +454,7 @@ func TestPublishCommand(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "contact/index.html: holds the address of a subscriber (e***@example.org)") || !strings.Contains(stderr, "nothing was published") || strings.Contains(stderr+stdout, "editors@") {
 		t.Errorf("publish of files with a subscriber's address: exit %d\n%s%s", code, stdout, stderr)
 	}
-	if after := objectKeys(t, c, "newsletter"); !slices.Equal(before, after) {
+	if after := s3test.Keys(t, c, "newsletter", ""); !slices.Equal(before, after) {
 		t.Error("the refused publish changed the bucket")
 	}
 	if code, _, stderr := rounds("build", "--config", config, "--now", "2026-11-28"); code != 1 || !strings.Contains(stderr, "holds the address of a subscriber") {

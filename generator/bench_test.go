@@ -19,14 +19,7 @@ import (
 //
 //	go test -run XXX -bench BenchmarkBuild -benchmem ./generator
 func BenchmarkBuild(b *testing.B) {
-	n := 10000
-	if testing.Short() {
-		n = 1000
-	}
-	dir := b.TempDir()
-	if err := corpus.Write(dir, n, filepath.Join("..", "themes", "default")); err != nil {
-		b.Fatal(err)
-	}
+	dir, n := benchCorpus(b)
 	files := 0
 	for i := 0; b.Loop(); i++ {
 		res, err := generator.Build(&generator.Options{
@@ -52,14 +45,7 @@ func BenchmarkBuild(b *testing.B) {
 //
 //	go test -run XXX -bench BenchmarkCheck ./generator
 func BenchmarkCheck(b *testing.B) {
-	n := 10000
-	if testing.Short() {
-		n = 1000
-	}
-	dir := b.TempDir()
-	if err := corpus.Write(dir, n, filepath.Join("..", "themes", "default")); err != nil {
-		b.Fatal(err)
-	}
+	dir, n := benchCorpus(b)
 	cfg, err := generator.LoadConfig(filepath.Join(dir, "config.toml"))
 	if err != nil {
 		b.Fatal(err)
@@ -70,4 +56,20 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "notes/s")
+}
+
+// benchCorpus writes the benchmarks' synthetic newsletter, untimed, and
+// returns its folder and its number of notes: 10,000, or 1,000 with
+// -short.
+func benchCorpus(b *testing.B) (string, int) {
+	b.Helper()
+	n := 10000
+	if testing.Short() {
+		n = 1000
+	}
+	dir := b.TempDir()
+	if err := corpus.Write(dir, n, filepath.Join("..", "themes", "default")); err != nil {
+		b.Fatal(err)
+	}
+	return dir, n
 }

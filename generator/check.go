@@ -1,12 +1,12 @@
 package generator
 
 import (
-	"bytes"
 	"cmp"
 	"fmt"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 )
@@ -142,32 +142,36 @@ const PHIRules = 1
 
 // scanPHIFile looks for patient identifiers on every line of a content
 // file, front matter and body, except in fenced code.
-func scanPHIFile(rel string, data []byte) []Finding {
+func scanPHIFile(rel, text string) []Finding {
 	var out []Finding
-	var sc phiScanner
+	sc := scanners.Get().(*phiScanner)
+	defer scanners.Put(sc)
 	inCode := false
-	for n := 1; len(data) > 0; n++ {
-		line := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
+	for n := 1; len(text) > 0; n++ {
+		line := text
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			line, text = text[:i], text[i+1:]
 		} else {
-			data = nil
+			text = ""
 		}
-		line = bytes.TrimSuffix(line, []byte("\r"))
-		if bytes.HasPrefix(bytes.TrimSpace(line), []byte("```")) {
+		line = strings.TrimSuffix(line, "\r")
+		if strings.HasPrefix(strings.TrimSpace(line), "```") {
 			inCode = !inCode
 			continue
 		}
 		if inCode {
 			continue
 		}
-		for _, h := range sc.scan(string(line), false) {
+		for _, h := range sc.scan(line, false) {
 			out = append(out, Finding{File: rel, Line: n, Column: h.Column, Kind: "phi", Severity: "error",
 				Message: fmt.Sprintf("%s %q may identify a person; remove it, or if it does not, add the comment %q on the line", phiNames[h.Kind], h.Text, "<!-- "+AllowMarker+" -->")})
 		}
 	}
 	return out
 }
+
+// scanners keeps phiScanners and their scratch space between files.
+var scanners = sync.Pool{New: func() any { return new(phiScanner) }}
 
 var phiNames = map[string]string{
 	"email": "an email address", "phone": "a phone number", "fax": "a fax number", "ssn": "a Social Security number",

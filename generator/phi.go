@@ -367,6 +367,24 @@ var cueWords = func() (t [26][]cueWord) {
 	return t
 }()
 
+// cuePairs says, by the first and second letters of a word (the second
+// by its place in the alphabet, from 1), whether a keyword of cueWords
+// may start it, so that most words are passed over at a glance.
+var cuePairs = func() (t [26][32]bool) {
+	for first, words := range cueWords {
+		for _, w := range words {
+			if len(w.word) == 1 {
+				for i := range t[first] {
+					t[first][i] = true // "y", "m": any word may be it
+				}
+				continue
+			}
+			t[first][w.word[1]&31] = true
+		}
+	}
+	return t
+}()
+
 // The classes of bytes the cues look at.
 const (
 	classDigit = 1 << iota
@@ -511,7 +529,14 @@ func (sc *phiScanner) word(c *phiCues, s string, i, j, digits int, next byte, th
 			c.words |= cueMonth
 			sc.starts[startDate] = append(sc.starts[startDate], i)
 		}
+		var second byte // a word of one letter is looked up by the letter alone
+		if n > 1 {
+			second = w[1] | 0x20
+		}
 		for _, k := range cueWords[l-'a'] {
+			if second != 0 && !cuePairs[l-'a'][second&31] {
+				break // no keyword starts with the word's two letters
+			}
 			if (k.prefix || n == len(k.word)) && hasPrefixFold(w, k.word) {
 				c.words |= k.cue
 				if k.start != noStart && (len(sc.starts[k.start]) == 0 || sc.starts[k.start][len(sc.starts[k.start])-1] != i) {

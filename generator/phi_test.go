@@ -104,14 +104,14 @@ func BenchmarkScanPHI(b *testing.B) {
 		b.Fatal(err)
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "content", "notes", "*.md"))
-	var data [][]byte
+	var data []string
 	size := 0
 	for _, f := range files {
 		d, err := os.ReadFile(f)
 		if err != nil {
 			b.Fatal(err)
 		}
-		data = append(data, d)
+		data = append(data, string(d))
 		size += len(d)
 	}
 	b.SetBytes(int64(size))

@@ -496,7 +496,7 @@ func (f *contentFile) load(cfg *Config) {
 		f.errs = append(f.errs, errorf(f.path, 0, "", "save the file as UTF-8", "not valid UTF-8 text"))
 		return
 	}
-	f.phi, f.sum = scanPHIFile(f.path, data), sha256.Sum256(data)
+	f.phi, f.sum = scanPHIFile(f.path, string(data)), sha256.Sum256(data)
 	doc, err := splitDocument(f.path, data)
 	if err != nil {
 		f.errs = append(f.errs, AsList(err)...)

@@ -103,17 +103,7 @@ func TestS3LedgerUnknown(t *testing.T) {
 		}
 	}
 	l.lock.Release()
-	objects := func() []string {
-		out, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("private"), Prefix: aws.String("ledgers/")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var keys []string
-		for _, o := range out.Contents {
-			keys = append(keys, aws.ToString(o.Key)+" "+aws.ToString(o.ETag))
-		}
-		return keys
-	}
+	objects := func() []string { return s3test.Keys(t, c, "private", "ledgers/") }
 
 	before := objects()
 	p, rep := runPlan(t, open, ts, comp, d, subs, PlanOptions{})

@@ -63,16 +63,8 @@ func (g *Guard) Find(data []byte) string {
 	if g.Len() == 0 {
 		return ""
 	}
-	// An address in plain text: at each "@".
-	for i := 0; ; i++ {
-		j := bytes.IndexByte(data[i:], '@')
-		if j < 0 {
-			break
-		}
-		i += j
-		if a := g.at(data, i); a != "" {
-			return a
-		}
+	if a := g.plain(data); a != "" {
+		return a
 	}
 	// An address whose "@" is written in another form: the text around
 	// each such form is decoded and looked at again.
@@ -87,20 +79,27 @@ func (g *Guard) Find(data []byte) string {
 				continue
 			}
 			lo, hi := max(0, i-window), min(len(data), i+window)
-			text := decode(data[lo:hi])
-			for k := 0; ; k++ {
-				m := bytes.IndexByte(text[k:], '@')
-				if m < 0 {
-					break
-				}
-				k += m
-				if a := g.at(text, k); a != "" {
-					return a
-				}
+			if a := g.plain(decode(data[lo:hi])); a != "" {
+				return a
 			}
 		}
 	}
 	return ""
+}
+
+// plain returns the first address of the guard's written with a plain
+// "@" in data, or "".
+func (g *Guard) plain(data []byte) string {
+	for i := 0; ; i++ {
+		j := bytes.IndexByte(data[i:], '@')
+		if j < 0 {
+			return ""
+		}
+		i += j
+		if a := g.at(data, i); a != "" {
+			return a
+		}
+	}
 }
 
 // Check returns an error when the file at path (its name or its bytes)

@@ -113,3 +113,22 @@ func (s *Server) Bucket(t testing.TB, name string) *s3.Client {
 	}
 	return c
 }
+
+// Keys returns the key and ETag of every object in the bucket under
+// prefix, "key etag" each, in the order the store lists them: what a test
+// compares to show that a run changed nothing.
+func Keys(t testing.TB, c *s3.Client, bucket, prefix string) []string {
+	t.Helper()
+	var keys []string
+	p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range page.Contents {
+			keys = append(keys, aws.ToString(o.Key)+" "+aws.ToString(o.ETag))
+		}
+	}
+	return keys
+}
