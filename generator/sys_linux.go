@@ -6,20 +6,15 @@ import (
 	"io/fs"
 	"path/filepath"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
 // The build creates some 20,000 files and folders and reads as many
-// content files. These helpers call the system directly, for two reasons
-// that show in a 10,000-note build. The os package registers every file it
-// opens with the network poller, which costs five system calls a file for
-// nothing on a regular file. And a system call made the usual way hands
-// its P to another thread when it takes longer than 20 µs, as creating an
-// inode often does, so thousands of thread wake-ups go with it. The
-// output is written with raw calls, which keep the P: they are short (the
-// data goes to the page cache) and made from one goroutine.
+// content files. These helpers call the system through
+// golang.org/x/sys/unix rather than the os package, which registers every
+// file it opens with the network poller: five system calls a file for
+// nothing on a regular file.
 
 // An outFolder is a folder the build writes into, open so that files and
 // folders are made in it by their path relative to it: the system then
@@ -43,39 +38,31 @@ func (o *outFolder) close() { unix.Close(o.fd) }
 
 // writeFile creates the file at the slash path rel with data.
 func (o *outFolder) writeFile(rel string, data []byte) error {
-	p, err := unix.BytePtrFromString(rel)
+	fd, err := unix.Openat(o.fd, rel, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644)
 	if err != nil {
 		return o.err("open", rel, err)
 	}
-	fd, _, e := unix.RawSyscall6(unix.SYS_OPENAT, uintptr(o.fd), uintptr(unsafe.Pointer(p)), unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644, 0, 0)
-	if e != 0 {
-		return o.err("open", rel, e)
-	}
 	for len(data) > 0 {
-		n, _, e := unix.RawSyscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(&data[0])), uintptr(len(data)))
-		if e == unix.EINTR {
+		n, err := unix.Write(fd, data)
+		if err == unix.EINTR {
 			continue
 		}
-		if e != 0 {
-			unix.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
-			return o.err("write", rel, e)
+		if err != nil {
+			unix.Close(fd)
+			return o.err("write", rel, err)
 		}
 		data = data[n:]
 	}
-	if _, _, e := unix.RawSyscall(unix.SYS_CLOSE, fd, 0, 0); e != 0 {
-		return o.err("close", rel, e)
+	if err := unix.Close(fd); err != nil {
+		return o.err("close", rel, err)
 	}
 	return nil
 }
 
 // mkdir creates the folder at the slash path rel.
 func (o *outFolder) mkdir(rel string) error {
-	p, err := unix.BytePtrFromString(rel)
-	if err != nil {
+	if err := unix.Mkdirat(o.fd, rel, 0o755); err != nil {
 		return o.err("mkdir", rel, err)
-	}
-	if _, _, e := unix.RawSyscall(unix.SYS_MKDIRAT, uintptr(o.fd), uintptr(unsafe.Pointer(p)), 0o755); e != 0 {
-		return o.err("mkdir", rel, e)
 	}
 	return nil
 }
@@ -88,8 +75,7 @@ func (o *outFolder) err(op, rel string, err error) error {
 // bytes of it (0: any size), and its modification time. It refuses a
 // path that is a symbolic link (errLink), and anything but a regular
 // file, without waiting: a named pipe is opened without blocking, and
-// refused. Reading may wait for the disk, so it calls the system the
-// usual way.
+// refused.
 func readFile(path string, max int64) ([]byte, time.Time, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err == unix.ELOOP {

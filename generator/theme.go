@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"html/template"
 	"os"
 	"path"
 	"path/filepath"
@@ -16,8 +17,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-
-	template "rounds/generator/internal/template/html"
 )
 
 // Layouts are the page layouts a theme provides. base.html holds the page
@@ -210,8 +209,8 @@ func (t *Theme) Asset(rel string) (string, error) {
 // build and returns the same HTML for every later call with the same
 // data. Lists show each note many times (home, edition, topics, all
 // notes); its card is rendered once. data must be comparable, such as a
-// pointer; anything else is rendered every time. The HTML is returned as
-// an any, a signature the template engine calls without reflection.
+// pointer; anything else is rendered every time. The HTML is returned
+// boxed in an any, boxed once however often it is shown.
 func (t *Theme) partialCached(name string, data any) (any, error) {
 	// A note's partials are kept on the note: a site has thousands, and
 	// a lookup in a map that large misses the processor's caches.
