@@ -3,10 +3,11 @@ package generator
 import (
 	"encoding/json"
 	"html"
-	"rounds/generator/browsertest"
 	"slices"
 	"strings"
 	"time"
+
+	"rounds/generator/browsertest"
 
 	"path/filepath"
 	"testing"

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
 	"rounds/feeds"
+	"rounds/generator/phi"
 )
 
 // A Result describes a finished build.
@@ -243,6 +245,6 @@ func PHIError(findings []Finding, notDone string) error {
 	for _, f := range findings {
 		errs = append(errs, errors.New(f.String()))
 	}
-	errs = append(errs, fmt.Errorf("%s: remove what may identify a patient, or mark a reviewed line with <!-- %s -->", notDone, AllowMarker))
+	errs = append(errs, fmt.Errorf("%s: remove what may identify a patient, or mark a reviewed line with <!-- %s -->", notDone, phi.Marker))
 	return errors.Join(errs...)
 }

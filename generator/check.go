@@ -6,9 +6,10 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
+
+	"rounds/generator/phi"
 )
 
 // A Finding is something rounds check reports: where, what kind, how bad.
@@ -135,48 +136,15 @@ func sortFindings(out []Finding) {
 	})
 }
 
-// PHIRules is the version of the patient-identifier rules; a build
-// records it with its verdict, and publishing refuses a build checked by
-// other rules. Raise it when the rules change what they find.
-const PHIRules = 1
-
-// scanPHIFile looks for patient identifiers on every line of a content
-// file, front matter and body, except in fenced code.
+// scanPHIFile looks for patient identifiers in a content file, as
+// findings.
 func scanPHIFile(rel, text string) []Finding {
 	var out []Finding
-	sc := scanners.Get().(*phiScanner)
-	defer scanners.Put(sc)
-	inCode := false
-	for n := 1; len(text) > 0; n++ {
-		line := text
-		if i := strings.IndexByte(text, '\n'); i >= 0 {
-			line, text = text[:i], text[i+1:]
-		} else {
-			text = ""
-		}
-		line = strings.TrimSuffix(line, "\r")
-		if strings.HasPrefix(strings.TrimSpace(line), "```") {
-			inCode = !inCode
-			continue
-		}
-		if inCode {
-			continue
-		}
-		for _, h := range sc.scan(line, false) {
-			out = append(out, Finding{File: rel, Line: n, Column: h.Column, Kind: "phi", Severity: "error",
-				Message: fmt.Sprintf("%s %q may identify a person; remove it, or if it does not, add the comment %q on the line", phiNames[h.Kind], h.Text, "<!-- "+AllowMarker+" -->")})
-		}
+	for _, h := range phi.ScanFile(text) {
+		out = append(out, Finding{File: rel, Line: h.Line, Column: h.Column, Kind: "phi", Severity: "error",
+			Message: fmt.Sprintf("%s %q may identify a person; remove it, or if it does not, add the comment %q on the line", phi.Name(h.Kind), h.Text, "<!-- "+phi.Marker+" -->")})
 	}
 	return out
-}
-
-// scanners keeps phiScanners and their scratch space between files.
-var scanners = sync.Pool{New: func() any { return new(phiScanner) }}
-
-var phiNames = map[string]string{
-	"email": "an email address", "phone": "a phone number", "fax": "a fax number", "ssn": "a Social Security number",
-	"mrn": "a record, account or health-plan number", "date": "a date about a person", "address": "a street address",
-	"zip": "a ZIP code or postcode", "ip": "an IP address", "age": "an age over 89",
 }
 
 // reviewFindings reports a note's review that is overdue (an error for a

@@ -40,7 +40,7 @@ type Manifest struct {
 type Verdict struct {
 	// Content is a digest of the files scanned, their paths and bytes.
 	Content string `json:"content"`
-	// Rules is the version of the rules they were scanned by (PHIRules).
+	// Rules is the version of the rules they were scanned by (phi.Rules).
 	Rules int `json:"rules"`
 	// PHI counts the findings that may identify a patient.
 	PHI int `json:"phi"`

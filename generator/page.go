@@ -2,6 +2,7 @@ package generator
 
 import (
 	"encoding/json"
+
 	"rounds/feeds"
 
 	"fmt"

@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"rounds/generator/leak"
+	"rounds/generator/phi"
 )
 
 // Options control a build.
@@ -402,7 +403,7 @@ func assemble(cfg *Config, files []*contentFile, opts *Options) (*Site, error) {
 	}
 
 	sortFindings(s.PHI)
-	s.Checked = Verdict{Content: "sha256:" + hex.EncodeToString(digest.Sum(nil)), Rules: PHIRules, PHI: len(s.PHI)}
+	s.Checked = Verdict{Content: "sha256:" + hex.EncodeToString(digest.Sum(nil)), Rules: phi.Rules, PHI: len(s.PHI)}
 
 	allNotes := make(map[string]*Note, len(all))
 	for _, n := range all {

@@ -26,6 +26,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"rounds/generator"
+	"rounds/generator/phi"
 	"rounds/generator/s3lock"
 )
 
@@ -294,7 +295,7 @@ func desired(opts Options) ([]Object, error) {
 	// The build scanned its content for patient identifiers; its verdict
 	// decides, so nothing is scanned again here.
 	switch v := m.Check; {
-	case v == nil || v.Rules != generator.PHIRules:
+	case v == nil || v.Rules != phi.Rules:
 		return nil, fmt.Errorf("%s was not scanned for patient identifiers by this version of Rounds; build it again (rounds build), then publish", opts.Dir)
 	case v.PHI > 0:
 		what := "findings"
@@ -302,7 +303,7 @@ func desired(opts Options) ([]Object, error) {
 			what = "finding"
 		}
 		return nil, fmt.Errorf("%s was built from content with %d %s that may identify a patient (rounds check lists them); nothing was published: remove what may identify a patient, or mark a reviewed line with <!-- %s -->, then build again",
-			opts.Dir, v.PHI, what, generator.AllowMarker)
+			opts.Dir, v.PHI, what, phi.Marker)
 	}
 	var objects []Object
 	index := false

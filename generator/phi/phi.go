@@ -1,23 +1,82 @@
-package generator
+// Package phi finds what may identify a patient in a curator's text: the
+// HIPAA Safe Harbor identifiers that prose can carry (email addresses,
+// phone and fax numbers, Social Security, record and health-plan
+// numbers, dates, street addresses, ZIP codes and postcodes, IP
+// addresses, ages over 89), told from an organisation's, a study's or a
+// population's by the words around them.
+//
+// Every content file is scanned as it is read, by the build as by rounds
+// check; a build records its verdict, and publishing refuses a build with
+// findings or scanned by other Rules.
+package phi
 
 import (
 	"net"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
-// A PHIHit is an identifier of a person that a line of text reveals: one
+// Rules is the version of the rules; a build records it with its verdict,
+// and publishing refuses a build checked by other rules. Raise it when the
+// rules change what they find.
+const Rules = 1
+
+// A Hit is an identifier of a person that a line of text reveals: one
 // of the HIPAA Safe Harbor identifiers text can carry.
-type PHIHit struct {
+type Hit struct {
 	Kind   string // email, phone, fax, ssn, mrn, date, address, zip, ip, age
+	Line   int    // 1-based; set by ScanFile
 	Column int    // 1-based, in bytes
 	Text   string
 }
 
-// AllowMarker on a line suppresses its findings: a curator's note that a
+// Name returns what a kind of hit is called in a finding: "a phone number".
+func Name(kind string) string { return names[kind] }
+
+var names = map[string]string{
+	"email": "an email address", "phone": "a phone number", "fax": "a fax number", "ssn": "a Social Security number",
+	"mrn": "a record, account or health-plan number", "date": "a date about a person", "address": "a street address",
+	"zip": "a ZIP code or postcode", "ip": "an IP address", "age": "an age over 89",
+}
+
+// ScanFile looks for identifiers on every line of a content file, front
+// matter and body, except in fenced code.
+func ScanFile(text string) []Hit {
+	var out []Hit
+	sc := scanners.Get().(*scanner)
+	defer scanners.Put(sc)
+	inCode := false
+	for n := 1; len(text) > 0; n++ {
+		line := text
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			line, text = text[:i], text[i+1:]
+		} else {
+			text = ""
+		}
+		line = strings.TrimSuffix(line, "\r")
+		if strings.HasPrefix(strings.TrimSpace(line), "```") {
+			inCode = !inCode
+			continue
+		}
+		if inCode {
+			continue
+		}
+		for _, h := range sc.scan(line, false) {
+			h.Line = n
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// scanners keeps scanners and their scratch space between files.
+var scanners = sync.Pool{New: func() any { return new(scanner) }}
+
+// Marker on a line suppresses its findings: a curator's note that a
 // flagged line was reviewed and is not about a person.
-const AllowMarker = "rounds:allow"
+const Marker = "rounds:allow"
 
 // What is allowed before matching: research identifiers, numbers of
 // publications and versions, and links are never a person's. The two
@@ -93,16 +152,16 @@ func (p *phiPattern) find(text string, starts []int, exhaustive bool) [][]int {
 	return out
 }
 
-// ScanPHI returns the identifiers of people that a line of text reveals.
+// Scan returns the identifiers of people that a line of text reveals.
 // Research identifiers, links, sample sizes, publication dates and
-// population ages are not flagged; a line with AllowMarker is not looked
+// population ages are not flagged; a line with Marker is not looked
 // at.
-func ScanPHI(line string) []PHIHit {
-	var sc phiScanner
+func Scan(line string) []Hit {
+	var sc scanner
 	return sc.scan(line, false)
 }
 
-// A phiScanner scans lines for identifiers, keeping its scratch space
+// A scanner scans lines for identifiers, keeping its scratch space
 // from one line to the next.
 //
 // Running every pattern over every line costs some 60 µs a line, most of
@@ -114,13 +173,13 @@ func ScanPHI(line string) []PHIHit {
 // Both come from one pass over the line's bytes. The cues and starts only
 // ever over-approximate: a test scans with and without them and compares
 // the hits.
-type phiScanner struct {
+type scanner struct {
 	masked []byte
 	taken  []bool
 	starts [nStarts][]int
 }
 
-// The patterns tried at candidate starts, as they index phiScanner.starts.
+// The patterns tried at candidate starts, as they index scanner.starts.
 const (
 	startLink  = iota // http…, www.
 	startIDs          // the words of cueAllow
@@ -134,8 +193,8 @@ const (
 
 // scan returns the identifiers in line; exhaustive tries every pattern
 // everywhere, cue or not.
-func (sc *phiScanner) scan(line string, exhaustive bool) []PHIHit {
-	if strings.Contains(line, AllowMarker) {
+func (sc *scanner) scan(line string, exhaustive bool) []Hit {
+	if strings.Contains(line, Marker) {
 		return nil
 	}
 	// Case-insensitive patterns match two letters outside ASCII, the
@@ -166,7 +225,7 @@ func (sc *phiScanner) scan(line string, exhaustive bool) []PHIHit {
 		text = string(sc.masked)
 		c = sc.cues(text)
 	}
-	var hits []PHIHit
+	var hits []Hit
 	ready := false // sc.taken is for this line
 	add := func(kind string, loc []int) {
 		if !ready {
@@ -182,7 +241,7 @@ func (sc *phiScanner) scan(line string, exhaustive bool) []PHIHit {
 		for i := loc[0]; i < loc[1]; i++ {
 			sc.taken[i] = true
 		}
-		hits = append(hits, PHIHit{Kind: kind, Column: loc[0] + 1, Text: line[loc[0]:loc[1]]})
+		hits = append(hits, Hit{Kind: kind, Column: loc[0] + 1, Text: line[loc[0]:loc[1]]})
 	}
 	// before is the text of about n bytes before loc, from the start of a
 	// word: a word cut in two is no word of its own.
@@ -411,7 +470,7 @@ var byteClass = func() (t [256]uint8) {
 
 // cues finds the cues of a line and the candidate starts of its patterns,
 // in one pass over its bytes.
-func (sc *phiScanner) cues(s string) phiCues {
+func (sc *scanner) cues(s string) phiCues {
 	for i := range sc.starts {
 		sc.starts[i] = sc.starts[i][:0]
 	}
@@ -492,7 +551,7 @@ func (sc *phiScanner) cues(s string) phiCues {
 // numbers of phiPhone, which hold three digits, one space, dot or dash,
 // and four or more (555-0142), or start a word with 0 (020 7946 0958,
 // 07700).
-func (sc *phiScanner) word(c *phiCues, s string, i, j, digits int, next byte, three *int) {
+func (sc *scanner) word(c *phiCues, s string, i, j, digits int, next byte, three *int) {
 	w := s[i:j]
 	n := len(w)
 	first := w[0]

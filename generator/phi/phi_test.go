@@ -1,20 +1,22 @@
-package generator
+package phi
 
 import (
 	"bufio"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 
 	"rounds/generator/corpus"
 )
 
-// labelledLines returns the text of the lines of testdata/phi/labelled.tsv.
+// labelledLines returns the text of the lines of testdata/labelled.tsv.
 func labelledLines(t testing.TB) []string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", "phi", "labelled.tsv"))
+	data, err := os.ReadFile(filepath.Join("testdata", "labelled.tsv"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +51,7 @@ func TestPHICuesExact(t *testing.T) {
 	t.Parallel()
 	lines := append(labelledLines(t), phiCueCases...)
 	dir := t.TempDir()
-	if err := corpus.Write(dir, 300, filepath.Join("..", "themes", "default")); err != nil {
+	if err := corpus.Write(dir, 300, filepath.Join("..", "..", "themes", "default")); err != nil {
 		t.Fatal(err)
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "content", "*", "*.md"))
@@ -65,7 +67,7 @@ func TestPHICuesExact(t *testing.T) {
 		}
 		file.Close()
 	}
-	var fast, slow phiScanner
+	var fast, slow scanner
 	hits := 0
 	for _, l := range lines {
 		got, want := fast.scan(l, false), slow.scan(l, true)
@@ -81,26 +83,26 @@ func TestPHICuesExact(t *testing.T) {
 
 // FuzzPHICues compares the scan with and without cues on any line.
 //
-//	go test -run XXX -fuzz FuzzPHICues ./generator
+//	go test -run XXX -fuzz FuzzPHICues ./generator/phi
 func FuzzPHICues(f *testing.F) {
 	for _, l := range append(labelledLines(f), phiCueCases...) {
 		f.Add(l)
 	}
 	f.Fuzz(func(t *testing.T, line string) {
-		var fast, slow phiScanner
+		var fast, slow scanner
 		if got, want := fast.scan(line, false), slow.scan(line, true); !reflect.DeepEqual(got, want) {
 			t.Errorf("%q: with cues %v, without %v", line, got, want)
 		}
 	})
 }
 
-// BenchmarkScanPHI scans the notes of a synthetic newsletter for patient
+// BenchmarkScan scans the notes of a synthetic newsletter for patient
 // identifiers, as a build does every content file.
 //
-//	go test -run XXX -bench BenchmarkScanPHI ./generator
-func BenchmarkScanPHI(b *testing.B) {
+//	go test -run XXX -bench BenchmarkScan ./generator/phi
+func BenchmarkScan(b *testing.B) {
 	dir := b.TempDir()
-	if err := corpus.Write(dir, 1000, filepath.Join("..", "themes", "default")); err != nil {
+	if err := corpus.Write(dir, 1000, filepath.Join("..", "..", "themes", "default")); err != nil {
 		b.Fatal(err)
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "content", "notes", "*.md"))
@@ -116,8 +118,65 @@ func BenchmarkScanPHI(b *testing.B) {
 	}
 	b.SetBytes(int64(size))
 	for b.Loop() {
-		for i, d := range data {
-			scanPHIFile(files[i], d)
+		for _, d := range data {
+			ScanFile(d)
 		}
+	}
+}
+
+// TestPHIPrecisionRecall measures the patient-identifier rule on the
+// labelled lines of testdata/labelled.tsv: each line's kinds as
+// labelled against the kinds Scan finds.
+func TestPHIPrecisionRecall(t *testing.T) {
+	t.Parallel()
+	f, err := os.Open(filepath.Join("testdata", "labelled.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var tp, fp, fn, lines int
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "#") || strings.TrimSpace(sc.Text()) == "" {
+			continue
+		}
+		labels, text, ok := strings.Cut(sc.Text(), "\t")
+		if !ok {
+			t.Fatalf("line without a tab: %q", sc.Text())
+		}
+		lines++
+		var want []string
+		if labels != "-" {
+			want = strings.Split(labels, ",")
+		}
+		var got []string
+		for _, h := range Scan(text) {
+			got = append(got, h.Kind)
+		}
+		sort.Strings(got)
+		got = slices.Compact(got)
+		for _, k := range got {
+			if slices.Contains(want, k) {
+				tp++
+			} else {
+				fp++
+				t.Logf("false positive %s: %s", k, text)
+			}
+		}
+		for _, k := range want {
+			if !slices.Contains(got, k) {
+				fn++
+				t.Logf("missed %s: %s", k, text)
+			}
+		}
+	}
+	precision := float64(tp) / float64(max(tp+fp, 1))
+	recall := float64(tp) / float64(max(tp+fn, 1))
+	t.Logf("PHI rule on %d labelled lines: precision %.3f (%d true, %d false positives), recall %.3f (%d missed)", lines, precision, tp, fp, recall, fn)
+	if lines < 200 {
+		t.Errorf("only %d labelled lines; the measure needs at least 200", lines)
+	}
+	if precision < 0.9 || recall < 0.9 {
+		t.Errorf("precision %.3f, recall %.3f: both should be at least 0.9", precision, recall)
 	}
 }
