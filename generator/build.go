@@ -5,10 +5,10 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"rounds/feeds"
+	"rounds/generator/output"
 	"rounds/generator/phi"
 )
 
@@ -18,7 +18,7 @@ type Result struct {
 	Notes    int    // published notes
 	Editions int    // published editions
 	Files    int    // files written
-	Manifest *Manifest
+	Manifest *output.Manifest
 	// PHI are the findings that may identify a patient; publishing
 	// refuses the build while there are any.
 	PHI []Finding
@@ -64,42 +64,24 @@ func (o *Options) out(cfg *Config) string {
 // Write renders the site into the output folder opts name.
 func (s *Site) Write(theme *Theme, opts *Options) (*Result, error) {
 	out := opts.out(s.Config)
-	if err := checkReplaceable(out); err != nil {
+	if err := output.CheckReplaceable(out); err != nil {
 		return nil, err
 	}
 	if err := s.Config.checkPrivate(out); err != nil {
 		return nil, err
 	}
 	w := s.newWriter(theme, opts)
-	if opts.Guard.Len() > 0 {
-		w.check = opts.Guard.Check
-	}
 	s.plan(w, opts)
-
-	parent := filepath.Dir(filepath.Clean(out))
-	if err := os.MkdirAll(parent, 0o755); err != nil {
+	if err := w.errs.Err(); err != nil {
 		return nil, err
 	}
-	// The site is written into a work folder beside the output, which is
-	// then swapped with it. The swapped-out previous build stays as the
-	// next build's work folder: files whose bytes did not change are not
-	// written again, and nothing is deleted but what the site dropped.
-	work := filepath.Join(parent, "."+filepath.Base(out)+".work")
-	unlock, err := lock(work + ".lock")
+	oo := output.Options{Workers: opts.workers(), Preview: opts.Drafts || opts.Future || opts.Expired, Verdict: s.Checked}
+	if opts.Guard.Len() > 0 {
+		oo.Check = opts.Guard.Check
+	}
+	m, err := output.Write(out, w.files(), oo)
 	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	prev, err := prepareWork(work)
-	if err != nil {
-		return nil, err
-	}
-	m, err := w.run(work, opts.workers(), prev)
-	if err != nil {
-		return nil, err
-	}
-	if err := replaceDir(work, out); err != nil {
-		return nil, fmt.Errorf("replacing %s: %w", out, err)
+		return nil, fileErrors(err)
 	}
 	return &Result{Out: out, Notes: len(s.Notes), Editions: len(s.Editions), Files: len(m.Files), Manifest: m, PHI: s.PHI}, nil
 }
@@ -162,7 +144,7 @@ func (s *Site) plan(w *writer, opts *Options) {
 	writeFeeds(w, "", func() *feeds.Channel { return s.noteChannel(cfg.Title, cfg.Description, "", s.Notes) }, s.Notes[:min(len(s.Notes), cfg.Feeds.Limit)], cfg.Feeds.Content == "full")
 
 	// The sitemap dates every note: what lists show of it, not its body.
-	w.add(job{path: "sitemap.xml", fn: s.sitemap, deps: s.Notes}, "sitemap.xml")
+	w.add(job{File: output.File{Path: "sitemap.xml", Render: s.sitemap}, deps: s.Notes}, "sitemap.xml")
 	w.render("robots.txt", func(buf *bytes.Buffer) error {
 		fmt.Fprintf(buf, "User-agent: *\nAllow: /\n\nSitemap: %s\n", cfg.AbsURL("sitemap.xml"))
 		return nil

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"rounds/generator/leak"
+	"rounds/generator/output"
 )
 
 // siteFiles is a small newsletter with one of each kind of content.
@@ -294,16 +295,16 @@ func TestManifest(t *testing.T) {
 	dir := project(t, siteFiles())
 	res := mustBuild(t, dir)
 	public := filepath.Join(dir, "public")
-	m, err := ReadManifest(public)
+	m, err := output.ReadManifest(public)
 	if err != nil {
 		t.Fatal(err)
 	}
 	files := tree(t, public)
-	delete(files, ManifestFile)
+	delete(files, output.ManifestFile)
 	if len(m.Files) != len(files) || res.Files != len(files) {
 		t.Errorf("manifest lists %d files, result says %d, the folder has %d", len(m.Files), res.Files, len(files))
 	}
-	if !slices.IsSortedFunc(m.Files, func(a, b ManifestItem) int { return strings.Compare(a.Path, b.Path) }) {
+	if !slices.IsSortedFunc(m.Files, func(a, b output.Item) int { return strings.Compare(a.Path, b.Path) }) {
 		t.Error("manifest is not sorted")
 	}
 	for _, f := range m.Files {
@@ -313,7 +314,7 @@ func TestManifest(t *testing.T) {
 			t.Errorf("manifest entry %+v does not match the file", f)
 		}
 	}
-	raw, _ := os.ReadFile(filepath.Join(public, ManifestFile))
+	raw, _ := os.ReadFile(filepath.Join(public, output.ManifestFile))
 	var generic map[string]any
 	if err := json.Unmarshal(raw, &generic); err != nil {
 		t.Fatal(err)
@@ -356,7 +357,7 @@ func TestFailedBuildKeepsPublic(t *testing.T) {
 	sameTree(t, before, tree(t, filepath.Join(dir, "public")))
 	// What the failed build left in the work folder has no manifest, so
 	// the next build will not trust it.
-	if _, err := ReadManifest(filepath.Join(dir, ".public.work")); err == nil {
+	if _, err := output.ReadManifest(filepath.Join(dir, ".public.work")); err == nil {
 		t.Error("a failed build left a manifest in the work folder")
 	}
 }

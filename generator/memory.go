@@ -1,10 +1,10 @@
 package generator
 
 import (
-	"bytes"
 	"reflect"
 	"slices"
-	"sync"
+
+	"rounds/generator/output"
 )
 
 // Edits name the notes an incremental rebuild is for, by slug: Notes
@@ -37,43 +37,14 @@ func (s *Site) RenderFiles(theme *Theme, opts *Options, edits *Edits) (map[strin
 			}
 		}
 	}
-	var jobs []job
+	var files []output.File
 	for _, j := range w.jobs {
 		if edits == nil || j.all || dependsOn(j.deps, cards) || dependsOn(j.bodyDeps, bodies) {
-			jobs = append(jobs, j)
+			files = append(files, j.File)
 		}
 	}
-	out := make(map[string][]byte, len(jobs))
-	errs := make([]error, len(jobs))
-	var mu sync.Mutex
-	parallel(len(jobs), opts.workers(), func(i int) {
-		j := jobs[i]
-		var buf bytes.Buffer
-		var err error
-		if j.fn != nil {
-			err = j.fn(&buf)
-		} else {
-			err = readInto(&buf, j.src)
-		}
-		if err != nil {
-			errs[i] = err
-			return
-		}
-		mu.Lock()
-		out[j.path] = buf.Bytes()
-		mu.Unlock()
-	})
-	var list ErrorList
-	for i, err := range errs {
-		if err != nil {
-			e, ok := err.(*Error)
-			if !ok {
-				e = errorf(jobs[i].path, 0, "", "", "%v", err)
-			}
-			list = append(list, e)
-		}
-	}
-	return out, list.Err()
+	out, err := output.Render(files, opts.workers())
+	return out, fileErrors(err)
 }
 
 // dependsOn reports whether deps holds one of notes (few: those just

@@ -13,13 +13,12 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"rounds/generator/leak"
+	"rounds/generator/output"
 	"rounds/generator/phi"
 )
 
@@ -83,7 +82,7 @@ type Site struct {
 	PHI []Finding
 	// Checked is the verdict of the patient-identifier scan: a digest of
 	// the content files it covered and how many findings it made.
-	Checked Verdict
+	Checked output.Verdict
 
 	notes map[string]*Note
 }
@@ -309,7 +308,7 @@ func (c *ContentCache) load(cfg *Config, opts *Options, hint []string) (*Site, [
 	}
 	slices.Sort(changed)
 	changed = slices.Compact(changed)
-	parallel(len(parse), opts.workers(), func(i int) { parse[i].load(cfg) })
+	output.Parallel(len(parse), opts.workers(), func(i int) { parse[i].load(cfg) })
 	site, err := assemble(cfg, files, opts)
 	return site, changed, err
 }
@@ -403,7 +402,7 @@ func assemble(cfg *Config, files []*contentFile, opts *Options) (*Site, error) {
 	}
 
 	sortFindings(s.PHI)
-	s.Checked = Verdict{Content: "sha256:" + hex.EncodeToString(digest.Sum(nil)), Rules: phi.Rules, PHI: len(s.PHI)}
+	s.Checked = output.Verdict{Content: "sha256:" + hex.EncodeToString(digest.Sum(nil)), Rules: phi.Rules, PHI: len(s.PHI)}
 
 	allNotes := make(map[string]*Note, len(all))
 	for _, n := range all {
@@ -623,23 +622,4 @@ func (s *Site) group() {
 func titleCase(s string) string {
 	r, n := utf8.DecodeRuneInString(s)
 	return string(unicode.ToUpper(r)) + s[n:]
-}
-
-// parallel calls fn(i) for i in [0, n) on at most workers goroutines,
-// in about the order of i. Each goroutine takes the next i from a shared
-// counter: cheaper than a channel for thousands of small calls.
-func parallel(n, workers int, fn func(i int)) {
-	if workers > n {
-		workers = n
-	}
-	var wg sync.WaitGroup
-	var next atomic.Int64
-	for range workers {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				fn(i)
-			}
-		})
-	}
-	wg.Wait()
 }

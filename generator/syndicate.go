@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"rounds/feeds"
+	"rounds/generator/output"
 )
 
 // feedFormats are the formats every feed is written in, by file name.
@@ -238,11 +239,11 @@ func writeFeeds(w *writer, base string, channel func() *feeds.Channel, deps []*N
 	channel = sync.OnceValue(channel)
 	for _, f := range feedFormats {
 		p := base + f.file
-		j := job{path: p, deps: deps}
+		j := job{File: output.File{Path: p}, deps: deps}
 		if bodies {
 			j.bodyDeps = deps
 		}
-		j.fn = func(buf *bytes.Buffer) error {
+		j.Render = func(buf *bytes.Buffer) error {
 			c := channel()
 			// A feed with whole notes is large: grow the buffer once,
 			// rather than by doubling, copying and clearing.

@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"rounds/generator"
+	"rounds/generator/output"
 	"rounds/generator/s3test"
 )
 
@@ -27,7 +27,7 @@ func flatSite(tb testing.TB, n int) string {
 	tb.Helper()
 	out := tb.TempDir()
 	r := rand.New(rand.NewPCG(1, 2))
-	m := generator.Manifest{Version: 1}
+	m := output.Manifest{Version: 1}
 	add := func(p string, data []byte) {
 		full := filepath.Join(out, filepath.FromSlash(p))
 		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
@@ -37,7 +37,7 @@ func flatSite(tb testing.TB, n int) string {
 			tb.Fatal(err)
 		}
 		sum := sha256.Sum256(data)
-		m.Files = append(m.Files, generator.ManifestItem{Path: p, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])})
+		m.Files = append(m.Files, output.Item{Path: p, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])})
 	}
 	para := strings.Repeat("<p>A sentence of a note on a study of hearts and lungs.</p>\n", 40)
 	for i := range n {
@@ -56,7 +56,7 @@ func flatSite(tb testing.TB, n int) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	add(generator.ManifestFile, data)
+	add(output.ManifestFile, data)
 	return out
 }
 

@@ -18,7 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"rounds/generator"
+	"rounds/generator/output"
 	"rounds/generator/s3lock"
 	"rounds/generator/s3test"
 )
@@ -228,7 +228,7 @@ func TestPublishCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(out, "index.html"), home, 0o644)
-	m, _ := generator.ReadManifest(out)
+	m, _ := output.ReadManifest(out)
 	public := 0
 	for _, f := range m.Files {
 		if !private(f.Path) {

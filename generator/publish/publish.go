@@ -25,7 +25,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
-	"rounds/generator"
+	"rounds/generator/output"
 	"rounds/generator/phi"
 	"rounds/generator/s3lock"
 )
@@ -285,7 +285,7 @@ func Publish(ctx context.Context, client *s3.Client, opts Options, planOut io.Wr
 
 // desired reads the manifest of opts.Dir and returns the objects to store.
 func desired(opts Options) ([]Object, error) {
-	m, err := generator.ReadManifest(opts.Dir)
+	m, err := output.ReadManifest(opts.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("%s: no build to publish (%w); run rounds build first", opts.Dir, err)
 	}
@@ -337,7 +337,7 @@ func desired(opts Options) ([]Object, error) {
 // private reports whether a built file must never be published: the
 // manifest and anything else hidden.
 func private(p string) bool {
-	return strings.HasPrefix(p, ".") || strings.Contains(p, "/.") || p == generator.ManifestFile
+	return strings.HasPrefix(p, ".") || strings.Contains(p, "/.") || p == output.ManifestFile
 }
 
 // phase orders uploads: assets (0) before pages and feeds (1).

@@ -20,6 +20,7 @@ import (
 
 	"rounds/generator"
 	"rounds/generator/corpus"
+	"rounds/generator/output"
 	"rounds/generator/s3test"
 )
 
@@ -88,7 +89,7 @@ func listing(t testing.TB, c *s3.Client, bucket string) map[string]string {
 func sameAsSite(t testing.TB, c *s3.Client, bucket, out string) {
 	t.Helper()
 	state := bucketState(t, c, bucket)
-	m, err := generator.ReadManifest(out)
+	m, err := output.ReadManifest(out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +124,7 @@ func TestPublish(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, _ := generator.ReadManifest(out)
+	m, _ := output.ReadManifest(out)
 	if len(plan.Uploads) != len(m.Files) || len(plan.Deletes) != 0 {
 		t.Errorf("first publish: %d uploads for %d files", len(plan.Uploads), len(m.Files))
 	}
@@ -131,7 +132,7 @@ func TestPublish(t *testing.T) {
 		t.Errorf("plan not printed: %q", log.String())
 	}
 	sameAsSite(t, c, "site", out)
-	if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("site"), Key: aws.String(generator.ManifestFile)}); err == nil {
+	if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("site"), Key: aws.String(output.ManifestFile)}); err == nil {
 		t.Error("the private manifest was uploaded")
 	}
 	// Headers.
@@ -175,7 +176,7 @@ func TestPublish(t *testing.T) {
 	data, _ := os.ReadFile(note)
 	os.WriteFile(note, bytes.Replace(data, []byte("## Why it matters"), []byte("## Why it matters\n\nA sentence the curator added."), 1), 0o644)
 	out = rebuild(t, dir)
-	m2, _ := generator.ReadManifest(out)
+	m2, _ := output.ReadManifest(out)
 	var changed []string
 	old := map[string]string{}
 	for _, f := range m.Files {
@@ -236,7 +237,7 @@ func TestPublishDeletes(t *testing.T) {
 	if _, err := Publish(ctx, c, opts(out, "site"), nil); err != nil {
 		t.Fatal(err)
 	}
-	m1, _ := generator.ReadManifest(out)
+	m1, _ := output.ReadManifest(out)
 	// Files outside the site: one under an excluded prefix, one not.
 	for _, k := range []string{"uploads/report.pdf", "old-page/index.html"} {
 		c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("site"), Key: aws.String(k), Body: strings.NewReader("x")})
@@ -251,7 +252,7 @@ func TestPublishDeletes(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "more than max_deletes (5)") {
 		t.Fatalf("over the delete cap: %v", err)
 	}
-	m2, _ := generator.ReadManifest(out)
+	m2, _ := output.ReadManifest(out)
 	kept := map[string]bool{}
 	for _, f := range m2.Files {
 		kept[f.Path] = true
@@ -314,7 +315,7 @@ func TestPublishRefuses(t *testing.T) {
 	}
 	unscanned := filepath.Join(t.TempDir(), "unscanned")
 	os.CopyFS(unscanned, os.DirFS(out))
-	manifest := filepath.Join(unscanned, generator.ManifestFile)
+	manifest := filepath.Join(unscanned, output.ManifestFile)
 	data, _ := os.ReadFile(manifest)
 	os.WriteFile(manifest, regexp.MustCompile(`"check":\{[^}]*\},`).ReplaceAll(data, nil), 0o644)
 	if _, err := Publish(ctx, c, opts(unscanned, "site"), nil); err == nil || !strings.Contains(err.Error(), "not scanned for patient identifiers") {

@@ -1,4 +1,12 @@
-package generator
+// Package output writes a build into its folder. The files are rendered
+// on every CPU and written by one goroutine into a work folder beside the
+// output, which is then exchanged with the output in one atomic step, so a
+// failed build never damages the previous one; the previous build stays
+// as the next one's work folder, and a file whose bytes did not change is
+// not written again. The manifest the build leaves in the folder lists
+// every file with its size and SHA-256, for publishing to diff against a
+// bucket without reading the files again.
+package output
 
 import (
 	"bytes"
@@ -15,6 +23,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 )
 
 // ManifestFile is where a build records its output, inside the output
@@ -31,8 +41,8 @@ type Manifest struct {
 	// Check is the verdict of the scan for patient identifiers over the
 	// content the build was made from; publishing refuses a build without
 	// one, or with findings.
-	Check *Verdict       `json:"check,omitempty"`
-	Files []ManifestItem `json:"files"`
+	Check *Verdict `json:"check,omitempty"`
+	Files []Item   `json:"files"`
 }
 
 // A Verdict is what the scan for patient identifiers found in the content
@@ -46,8 +56,8 @@ type Verdict struct {
 	PHI int `json:"phi"`
 }
 
-// A ManifestItem is one output file.
-type ManifestItem struct {
+// An Item is one output file.
+type Item struct {
 	Path   string `json:"path"` // slash-separated, relative to the output folder
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256"` // hex
@@ -66,94 +76,152 @@ func ReadManifest(dir string) (*Manifest, error) {
 	return &m, nil
 }
 
-// A job makes one output file.
-type job struct {
-	path string
-	fn   func(buf *bytes.Buffer) error // renders the file's bytes
-	src  string                        // or: the file to copy
-	// deps are the notes the file shows; a file with all set depends on
-	// every note. An incremental rebuild re-renders the files whose notes
-	// changed.
-	deps []*Note
-	all  bool
-	// bodyDeps are the notes whose body the file shows.
-	bodyDeps []*Note
-	// page is what a page's layout executes with; nil for other files.
-	page *PageData
+// A File is one output file, made by Render or copied from Src.
+type File struct {
+	Path   string                        // slash-separated, relative to the output folder
+	Render func(buf *bytes.Buffer) error // writes the file's bytes
+	Src    string                        // or: the file to copy
 }
 
-// writer gathers a build's output files and writes them in parallel.
-type writer struct {
-	site  *Site
-	theme *Theme
-	jobs  []job
-	seen  map[string]string // output path → what made it, to catch clashes
-	errs  ErrorList
-	// check, if set, vets each file's bytes before it is written.
-	check func(path string, data []byte) error
-	// preview marks a build with drafts, scheduled or expired content.
-	preview bool
-}
-
-// newWriter returns a writer for the site's files, rendered with theme.
-func (s *Site) newWriter(theme *Theme, opts *Options) *writer {
-	// A page a note, and some more for lists and feeds: made to size, as
-	// a rebuild under rounds serve makes it again for every edit.
-	files := len(s.Notes) + len(s.Notes)/8 + 256
-	return &writer{site: s, theme: theme, jobs: make([]job, 0, files), seen: make(map[string]string, files), preview: opts.Drafts || opts.Future || opts.Expired}
-}
-
-// render schedules the file at p, made by fn.
-func (w *writer) render(p string, fn func(buf *bytes.Buffer) error) {
-	w.add(job{path: p, fn: fn}, p)
-}
-
-// copy schedules the file at p, copied from src.
-func (w *writer) copy(p, src string) { w.add(job{path: p, src: src}, src) }
-
-func (w *writer) add(j job, from string) {
-	if prev, dup := w.seen[j.path]; dup {
-		w.errs = append(w.errs, errorf(from, 0, "", "rename one of them", "writes %s, which %s also writes", j.path, prev))
-		return
+// Make writes the file's bytes into buf.
+func (f *File) Make(buf *bytes.Buffer) error {
+	if f.Render != nil {
+		return f.Render(buf)
 	}
-	w.seen[j.path] = from
-	w.jobs = append(w.jobs, j)
+	return readInto(buf, f.Src)
 }
 
-// page schedules an HTML page at its path.
-func (w *writer) page(d *PageData) {
-	p := d.Path + "index.html"
-	if d.Kind == "404" {
-		p = "404.html"
-	}
-	j := job{path: p, fn: func(buf *bytes.Buffer) error { return w.theme.execute(buf, d.Kind, d) }, page: d}
-	if d.Note != nil {
-		j.deps = append(j.deps, d.Note)
-		j.bodyDeps = []*Note{d.Note}
-	}
-	j.deps = append(j.deps, d.Notes...)
-	if d.Edition != nil {
-		j.deps = append(j.deps, d.Edition.Notes...)
-	}
-	// Wire pages name the notes that curate their stories.
-	if d.Kind == "wire" {
-		j.deps = w.site.Notes
-	}
-	w.add(j, p)
+// Options say how Write writes.
+type Options struct {
+	Workers int // files rendered at once
+	// Check, if set, vets each file's bytes before anything is written.
+	Check func(path string, data []byte) error
+	// Preview marks a build with drafts, scheduled or expired content,
+	// which publishing refuses.
+	Preview bool
+	// Verdict is the scan of the content the build was made from.
+	Verdict Verdict
 }
 
-// run writes every scheduled file into dir and returns the manifest. prev
-// is the manifest of the build already in dir, if any: its files whose
-// bytes are unchanged are kept, and those the site no longer has are
-// deleted.
-func (w *writer) run(dir string, workers int, prev map[string]ManifestItem) (*Manifest, error) {
-	if err := w.errs.Err(); err != nil {
+// A FileError is a file that could not be made or written.
+type FileError struct {
+	Path string
+	Err  error
+}
+
+func (e *FileError) Error() string { return e.Path + ": " + e.Err.Error() }
+func (e *FileError) Unwrap() error { return e.Err }
+
+// Errors are the files a build could not make.
+type Errors []*FileError
+
+func (l Errors) Error() string {
+	msgs := make([]string, len(l))
+	for i, e := range l {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// Write writes files into the folder out and returns its manifest. It
+// writes into a work folder beside out and replaces out only when every
+// file was written, so a failed build leaves the previous one untouched.
+// A file that cannot be made fails the build with Errors.
+func Write(out string, files []File, opts Options) (*Manifest, error) {
+	if err := CheckReplaceable(out); err != nil {
 		return nil, err
 	}
-	slices.SortFunc(w.jobs, func(a, b job) int { return strings.Compare(a.path, b.path) })
-	items := make([]ManifestItem, len(w.jobs))
-	lines := make([][]byte, len(w.jobs)) // items as JSON, made by the workers
-	errs := make([]error, len(w.jobs))
+	parent := filepath.Dir(filepath.Clean(out))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, err
+	}
+	// The swapped-out previous build stays as the next build's work
+	// folder: files whose bytes did not change are not written again, and
+	// nothing is deleted but what the site dropped.
+	work := filepath.Join(parent, "."+filepath.Base(out)+".work")
+	unlock, err := lock(work + ".lock")
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	prev, err := prepareWork(work)
+	if err != nil {
+		return nil, err
+	}
+	m, err := run(work, files, opts, prev)
+	if err != nil {
+		return nil, err
+	}
+	if err := replaceDir(work, out); err != nil {
+		return nil, fmt.Errorf("replacing %s: %w", out, err)
+	}
+	return m, nil
+}
+
+// Render makes files into memory, on workers goroutines, for a preview
+// server: what Write would write, but for the manifest.
+func Render(files []File, workers int) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(files))
+	errs := make([]error, len(files))
+	var mu sync.Mutex
+	Parallel(len(files), workers, func(i int) {
+		var buf bytes.Buffer
+		if err := files[i].Make(&buf); err != nil {
+			errs[i] = err
+			return
+		}
+		mu.Lock()
+		out[files[i].Path] = buf.Bytes()
+		mu.Unlock()
+	})
+	if err := collect(files, errs); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// collect returns the errors of files, by file.
+func collect(files []File, errs []error) error {
+	var list Errors
+	for i, err := range errs {
+		if err != nil {
+			list = append(list, &FileError{Path: files[i].Path, Err: err})
+		}
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	return list
+}
+
+// Parallel calls fn(i) for i in [0, n) on at most workers goroutines, in
+// about the order of i. Each goroutine takes the next i from a shared
+// counter: cheaper than a channel for thousands of small calls.
+func Parallel(n, workers int, fn func(i int)) {
+	if workers > n {
+		workers = n
+	}
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range workers {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// run writes files into dir and returns the manifest. prev is the
+// manifest of the build already in dir, if any: its files whose bytes are
+// unchanged are kept, and those the site no longer has are deleted.
+func run(dir string, files []File, opts Options, prev map[string]Item) (*Manifest, error) {
+	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+	workers := opts.Workers
+	items := make([]Item, len(files))
+	lines := make([][]byte, len(files)) // items as JSON, made by the workers
+	errs := make([]error, len(files))
 	// Rendering runs on every CPU; one goroutine makes the folders and
 	// files. Creating entries in the same folder from several threads
 	// contends on the folder's lock and, on ext4, has been measured to
@@ -207,9 +275,13 @@ func (w *writer) run(dir string, workers int, prev map[string]ManifestItem) (*Ma
 			dirs[d] = true
 			return nil
 		}
-		removeStale(dir, prev, w.seen)
+		keep := make(map[string]bool, len(files))
+		for _, f := range files {
+			keep[f.Path] = true
+		}
+		removeStale(dir, prev, keep)
 		for r := range written {
-			p := w.jobs[r.i].path
+			p := files[r.i].Path
 			if unchanged(dir, prev, items[r.i]) {
 				put(r.buf)
 				continue
@@ -224,17 +296,12 @@ func (w *writer) run(dir string, workers int, prev map[string]ManifestItem) (*Ma
 			put(r.buf)
 		}
 	})
-	parallel(len(w.jobs), workers, func(i int) {
-		j := w.jobs[i]
+	Parallel(len(files), workers, func(i int) {
+		f := &files[i]
 		buf := get()
-		var err error
-		if j.fn != nil {
-			err = j.fn(buf)
-		} else {
-			err = readInto(buf, j.src)
-		}
-		if err == nil && w.check != nil {
-			err = w.check(j.path, buf.Bytes())
+		err := f.Make(buf)
+		if err == nil && opts.Check != nil {
+			err = opts.Check(f.Path, buf.Bytes())
 		}
 		if err != nil {
 			errs[i] = err
@@ -242,7 +309,7 @@ func (w *writer) run(dir string, workers int, prev map[string]ManifestItem) (*Ma
 			return
 		}
 		sum := sha256.Sum256(buf.Bytes())
-		items[i] = ManifestItem{Path: j.path, Size: int64(buf.Len()), SHA256: hex.EncodeToString(sum[:])}
+		items[i] = Item{Path: f.Path, Size: int64(buf.Len()), SHA256: hex.EncodeToString(sum[:])}
 		if lines[i], err = json.Marshal(items[i]); err != nil {
 			errs[i] = err
 			put(buf)
@@ -252,31 +319,15 @@ func (w *writer) run(dir string, workers int, prev map[string]ManifestItem) (*Ma
 	})
 	close(written)
 	io.Wait()
-	var list ErrorList
-	seen := map[string]bool{}
-	for i, err := range errs {
-		if err == nil {
-			continue
-		}
-		e, ok := err.(*Error)
-		if !ok {
-			e = errorf(w.jobs[i].path, 0, "", "", "%v", err)
-		}
-		// A template error repeats on every page of its layout; say it once.
-		if key := e.Error(); !seen[key] {
-			seen[key] = true
-			list = append(list, e)
-		}
-	}
-	if err := list.Err(); err != nil {
+	if err := collect(files, errs); err != nil {
 		return nil, err
 	}
-	verdict := w.site.Checked
-	m := &Manifest{Version: 1, Preview: w.preview, Check: &verdict, Files: items}
+	verdict := opts.Verdict
+	m := &Manifest{Version: 1, Preview: opts.Preview, Check: &verdict, Files: items}
 	// One file a line: readable, and far cheaper than indenting.
 	buf := bytes.NewBufferString(`{"version":1,`)
 	buf.Grow(len(lines) * 128)
-	if w.preview {
+	if opts.Preview {
 		buf.WriteString(`"preview":true,`)
 	}
 	check, err := json.Marshal(m.Check)
@@ -306,7 +357,7 @@ func (w *writer) run(dir string, workers int, prev map[string]ManifestItem) (*Ma
 // manifest is what a failed or interrupted build left: it is emptied.
 // The manifest is removed before anything is written, so that a build
 // that stops half-way never leaves a manifest that does not match.
-func prepareWork(work string) (map[string]ManifestItem, error) {
+func prepareWork(work string) (map[string]Item, error) {
 	m, err := ReadManifest(work)
 	if err != nil {
 		if err := os.RemoveAll(work); err != nil {
@@ -317,7 +368,7 @@ func prepareWork(work string) (map[string]ManifestItem, error) {
 	if err := os.Remove(filepath.Join(work, ManifestFile)); err != nil {
 		return nil, err
 	}
-	prev := make(map[string]ManifestItem, len(m.Files))
+	prev := make(map[string]Item, len(m.Files))
 	for _, f := range m.Files {
 		prev[f.Path] = f
 	}
@@ -327,7 +378,7 @@ func prepareWork(work string) (map[string]ManifestItem, error) {
 // unchanged reports whether the file it describes is already in dir with
 // the same bytes, as the previous manifest records them and its size
 // confirms.
-func unchanged(dir string, prev map[string]ManifestItem, it ManifestItem) bool {
+func unchanged(dir string, prev map[string]Item, it Item) bool {
 	old, ok := prev[it.Path]
 	if !ok || old != it {
 		return false
@@ -338,10 +389,10 @@ func unchanged(dir string, prev map[string]ManifestItem, it ManifestItem) bool {
 
 // removeStale deletes from dir the files of the previous build that this
 // one does not write, then the folders that leaves empty.
-func removeStale(dir string, prev map[string]ManifestItem, keep map[string]string) {
+func removeStale(dir string, prev map[string]Item, keep map[string]bool) {
 	var dirs []string
 	for p := range prev {
-		if _, ok := keep[p]; !ok {
+		if !keep[p] {
 			os.Remove(filepath.Join(dir, filepath.FromSlash(p)))
 			for d := path.Dir(p); d != "."; d = path.Dir(d) {
 				dirs = append(dirs, d)
@@ -361,7 +412,7 @@ func removeStale(dir string, prev map[string]ManifestItem, keep map[string]strin
 // dir stays whole until the new one is complete; on Linux the two are
 // exchanged in one atomic step, and the previous build is left in work.
 func replaceDir(work, dir string) error {
-	if err := checkReplaceable(dir); err != nil {
+	if err := CheckReplaceable(dir); err != nil {
 		return err
 	}
 	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
@@ -370,9 +421,9 @@ func replaceDir(work, dir string) error {
 	return exchange(work, dir)
 }
 
-// checkReplaceable refuses to replace a folder a build did not write, so a
+// CheckReplaceable refuses to replace a folder a build did not write, so a
 // mistyped --out never deletes someone's files.
-func checkReplaceable(dir string) error {
+func CheckReplaceable(dir string) error {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) || (err == nil && len(entries) == 0) {
 		return nil
@@ -388,11 +439,17 @@ func checkReplaceable(dir string) error {
 
 // readInto appends the file at name to buf.
 func readInto(buf *bytes.Buffer, name string) error {
-	f, err := openRegular(name)
+	// A named pipe is opened without waiting, and refused.
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err != nil {
+		return err
+	} else if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s: not a regular file", name)
+	}
 	_, err = buf.ReadFrom(f)
 	return err
 }

@@ -1,0 +1,110 @@
+package generator
+
+import (
+	"bytes"
+	"errors"
+
+	"rounds/generator/output"
+)
+
+// A job makes one output file.
+type job struct {
+	output.File
+	// deps are the notes the file shows; a file with all set depends on
+	// every note. An incremental rebuild re-renders the files whose notes
+	// changed.
+	deps []*Note
+	all  bool
+	// bodyDeps are the notes whose body the file shows.
+	bodyDeps []*Note
+	// page is what a page's layout executes with; nil for other files.
+	page *PageData
+}
+
+// writer gathers a build's output files, for output to write.
+type writer struct {
+	site  *Site
+	theme *Theme
+	jobs  []job
+	seen  map[string]string // output path → what made it, to catch clashes
+	errs  ErrorList
+}
+
+// newWriter returns a writer for the site's files, rendered with theme.
+func (s *Site) newWriter(theme *Theme, opts *Options) *writer {
+	// A page a note, and some more for lists and feeds: made to size, as
+	// a rebuild under rounds serve makes it again for every edit.
+	files := len(s.Notes) + len(s.Notes)/8 + 256
+	return &writer{site: s, theme: theme, jobs: make([]job, 0, files), seen: make(map[string]string, files)}
+}
+
+// render schedules the file at p, made by fn.
+func (w *writer) render(p string, fn func(buf *bytes.Buffer) error) {
+	w.add(job{File: output.File{Path: p, Render: fn}}, p)
+}
+
+// copy schedules the file at p, copied from src.
+func (w *writer) copy(p, src string) { w.add(job{File: output.File{Path: p, Src: src}}, src) }
+
+func (w *writer) add(j job, from string) {
+	if prev, dup := w.seen[j.Path]; dup {
+		w.errs = append(w.errs, errorf(from, 0, "", "rename one of them", "writes %s, which %s also writes", j.Path, prev))
+		return
+	}
+	w.seen[j.Path] = from
+	w.jobs = append(w.jobs, j)
+}
+
+// page schedules an HTML page at its path.
+func (w *writer) page(d *PageData) {
+	p := d.Path + "index.html"
+	if d.Kind == "404" {
+		p = "404.html"
+	}
+	j := job{File: output.File{Path: p, Render: func(buf *bytes.Buffer) error { return w.theme.execute(buf, d.Kind, d) }}, page: d}
+	if d.Note != nil {
+		j.deps = append(j.deps, d.Note)
+		j.bodyDeps = []*Note{d.Note}
+	}
+	j.deps = append(j.deps, d.Notes...)
+	if d.Edition != nil {
+		j.deps = append(j.deps, d.Edition.Notes...)
+	}
+	// Wire pages name the notes that curate their stories.
+	if d.Kind == "wire" {
+		j.deps = w.site.Notes
+	}
+	w.add(j, p)
+}
+
+// files returns the jobs' files, for output to make.
+func (w *writer) files() []output.File {
+	files := make([]output.File, len(w.jobs))
+	for i := range w.jobs {
+		files[i] = w.jobs[i].File
+	}
+	return files
+}
+
+// fileErrors turns the files output could not make into an ErrorList
+// naming each file, keeping the theme's and content's own errors, each
+// said once: a template error repeats on every page of its layout.
+func fileErrors(err error) error {
+	var files output.Errors
+	if !errors.As(err, &files) {
+		return err
+	}
+	var list ErrorList
+	seen := map[string]bool{}
+	for _, f := range files {
+		e, ok := f.Err.(*Error)
+		if !ok {
+			e = errorf(f.Path, 0, "", "", "%v", f.Err)
+		}
+		if key := e.Error(); !seen[key] {
+			seen[key] = true
+			list = append(list, e)
+		}
+	}
+	return list.Err()
+}
