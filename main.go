@@ -33,6 +33,7 @@ import (
 
 	"rounds/feeds"
 	"rounds/generator"
+	project "rounds/generator/config"
 	"rounds/generator/digest"
 	"rounds/generator/leak"
 	"rounds/generator/publish"
@@ -166,7 +167,7 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rounds build: %v\n", err)
 		return exitUsage
 	}
-	cfg, err := generator.LoadConfig(*config)
+	cfg, err := project.LoadConfig(*config)
 	if err != nil {
 		return fail(stderr, "build", err)
 	}
@@ -219,7 +220,7 @@ func runNew(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rounds new: %v\n", err)
 		return exitUsage
 	}
-	cfg, err := generator.LoadConfig(*config)
+	cfg, err := project.LoadConfig(*config)
 	if err != nil {
 		return fail(stderr, "new", err)
 	}
@@ -273,7 +274,7 @@ func runFetch(args []string, stdout, stderr io.Writer) int {
 	if first != "" {
 		only = append([]string{first}, rest...)
 	}
-	cfg, err := generator.LoadConfig(*config)
+	cfg, err := project.LoadConfig(*config)
 	if err != nil {
 		return fail(stderr, "fetch", err)
 	}
@@ -371,7 +372,7 @@ func runInbox(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rounds inbox: %v\n", err)
 		return exitUsage
 	}
-	cfg, err := generator.LoadConfig(*config)
+	cfg, err := project.LoadConfig(*config)
 	if err != nil {
 		return fail(stderr, "inbox", err)
 	}
@@ -433,13 +434,13 @@ func runSources(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	cfg, err := generator.LoadConfig(*config)
+	cfg, err := project.LoadConfig(*config)
 	if err != nil {
 		return fail(stderr, "sources", err)
 	}
 	switch sub {
 	case "export":
-		if err := feeds.WriteOPML(stdout, cfg.Title+": sources", cfg.Subscriptions()); err != nil {
+		if err := feeds.WriteOPML(stdout, cfg.Title+": sources", generator.Subscriptions(cfg)); err != nil {
 			return fail(stderr, "sources", err)
 		}
 	case "import":
@@ -477,7 +478,7 @@ func runSources(args []string, stdout, stderr io.Writer) int {
 
 // loadSite loads the configuration and the published content as of now.
 func loadSite(config string, now time.Time) (*generator.Site, error) {
-	cfg, err := generator.LoadConfig(config)
+	cfg, err := project.LoadConfig(config)
 	if err != nil {
 		return nil, err
 	}
@@ -519,7 +520,7 @@ func runDigest(args []string, stdout, stderr io.Writer) int {
 		if l == nil {
 			return fail(stderr, "digest", fmt.Errorf("no list %q in %s", *list, cfg.File))
 		}
-		lists = []*generator.ListConfig{l}
+		lists = []*project.ListConfig{l}
 	}
 	tmpl, err := digest.LoadTemplates(cfg)
 	if err != nil {
@@ -608,7 +609,7 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 // breakLedgerLock removes the lock a send of the edition to the list left
 // on its ledger in a bucket, and says whose it was. A ledger in a folder
 // is locked with flock, which the system releases when a send dies.
-func breakLedgerLock(ctx context.Context, cfg *generator.Config, ed *generator.Edition, l *generator.ListConfig, stdout io.Writer) error {
+func breakLedgerLock(ctx context.Context, cfg *project.Config, ed *generator.Edition, l *project.ListConfig, stdout io.Writer) error {
 	loc := cfg.LedgerDir()
 	if !strings.HasPrefix(loc, "s3://") {
 		fmt.Fprintf(stdout, "rounds send: the ledger in %s is locked with flock, which the system releases when a send dies; no lock to break\n", loc)
@@ -633,7 +634,7 @@ func breakLedgerLock(ctx context.Context, cfg *generator.Config, ed *generator.E
 
 // sendDigest renders the edition for the list and sends it to the list's
 // subscribers still due, or with dryRun prints who they are.
-func sendDigest(ctx context.Context, site *generator.Site, tmpl *digest.Templates, ed *generator.Edition, l *generator.ListConfig, dryRun, resendUnknown bool, stdout, stderr io.Writer) error {
+func sendDigest(ctx context.Context, site *generator.Site, tmpl *digest.Templates, ed *generator.Edition, l *project.ListConfig, dryRun, resendUnknown bool, stdout, stderr io.Writer) error {
 	cfg := site.Config
 	d, err := digest.Render(tmpl, site, ed, l)
 	if err != nil {
@@ -742,7 +743,7 @@ func runPublish(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	cfg, err := generator.LoadConfig(*config)
+	cfg, err := project.LoadConfig(*config)
 	if err != nil {
 		return fail(stderr, "publish", err)
 	}
@@ -783,7 +784,7 @@ func runPublish(args []string, stdout, stderr io.Writer) int {
 // checks every file about to be uploaded for subscribers' addresses.
 // Publishing refuses a build whose manifest records findings that may
 // identify a patient, or no verdict at all.
-func publishSite(ctx context.Context, cfg *generator.Config, guard *leak.Guard, dir string, run publish.Options, stdout io.Writer) error {
+func publishSite(ctx context.Context, cfg *project.Config, guard *leak.Guard, dir string, run publish.Options, stdout io.Writer) error {
 	p := cfg.Publish
 	client, err := publish.NewClient(ctx, storeOf(cfg))
 	if err != nil {
@@ -860,7 +861,7 @@ func runNightly(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	cfg, err := generator.LoadConfig(*config)
+	cfg, err := project.LoadConfig(*config)
 	if err != nil {
 		return fail(stderr, "nightly", err)
 	}
@@ -1050,7 +1051,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rounds check: %v\n", err)
 		return exitUsage
 	}
-	cfg, err := generator.LoadConfig(*config)
+	cfg, err := project.LoadConfig(*config)
 	if err != nil {
 		return fail(stderr, "check", err)
 	}
@@ -1100,7 +1101,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 // file or object, whatever their status. No subscribers file is no
 // subscribers; one that cannot be read stops the command, since nothing
 // could then be checked.
-func guardOf(ctx context.Context, cfg *generator.Config) (*leak.Guard, error) {
+func guardOf(ctx context.Context, cfg *project.Config) (*leak.Guard, error) {
 	subs, err := digest.ReadSubscribersFrom(ctx, func() (*s3.Client, error) { return publish.NewClient(ctx, storeOf(cfg)) }, cfg.SubscribersPath())
 	var noKey *types.NoSuchKey
 	if errors.Is(err, fs.ErrNotExist) || errors.As(err, &noKey) {
@@ -1118,14 +1119,14 @@ func guardOf(ctx context.Context, cfg *generator.Config) (*leak.Guard, error) {
 
 // storeOf is the S3-compatible store [publish] describes, which private
 // buckets (subscribers, ledgers) share.
-func storeOf(cfg *generator.Config) publish.Store {
+func storeOf(cfg *project.Config) publish.Store {
 	p := cfg.Publish
 	return publish.Store{Endpoint: p.Endpoint, Region: p.Region, PathStyle: p.PathStyle, Checksums: p.Checksums}
 }
 
 // fail prints every problem in err, one a line, and returns exit code 1.
 func fail(stderr io.Writer, cmd string, err error) int {
-	list := generator.AsList(err)
+	list := project.AsList(err)
 	if len(list) == 1 && list[0].File == "" {
 		fmt.Fprintf(stderr, "rounds %s: %v\n", cmd, err)
 		return exitFail

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"rounds/generator"
+	"rounds/generator/config"
 	"rounds/generator/corpus"
 )
 
@@ -46,7 +47,7 @@ func BenchmarkBuild(b *testing.B) {
 //	go test -run XXX -bench BenchmarkCheck ./generator
 func BenchmarkCheck(b *testing.B) {
 	dir, n := benchCorpus(b)
-	cfg, err := generator.LoadConfig(filepath.Join(dir, "config.toml"))
+	cfg, err := config.LoadConfig(filepath.Join(dir, "config.toml"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,9 +5,12 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 
 	"rounds/feeds"
+	"rounds/generator/config"
 	"rounds/generator/output"
 	"rounds/generator/phi"
 )
@@ -30,7 +33,7 @@ type Result struct {
 // previous site untouched. All problems are returned together as an
 // ErrorList.
 func Build(opts *Options) (*Result, error) {
-	cfg, err := LoadConfig(opts.Config)
+	cfg, err := config.LoadConfig(opts.Config)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +48,7 @@ func Build(opts *Options) (*Result, error) {
 	site, err := LoadContent(cfg, opts)
 	<-loaded
 	if err != nil || themeErr != nil {
-		return nil, append(AsList(err), AsList(themeErr)...).Err()
+		return nil, append(config.AsList(err), config.AsList(themeErr)...).Err()
 	}
 	if opts.Strict && len(site.PHI) > 0 {
 		return nil, PHIError(site.PHI, "nothing was built")
@@ -54,7 +57,7 @@ func Build(opts *Options) (*Result, error) {
 }
 
 // out returns the output folder opts name.
-func (o *Options) out(cfg *Config) string {
+func (o *Options) out(cfg *config.Config) string {
 	if o.Out != "" {
 		return o.Out
 	}
@@ -67,7 +70,7 @@ func (s *Site) Write(theme *Theme, opts *Options) (*Result, error) {
 	if err := output.CheckReplaceable(out); err != nil {
 		return nil, err
 	}
-	if err := s.Config.checkPrivate(out); err != nil {
+	if err := s.Config.CheckPrivate(out); err != nil {
 		return nil, err
 	}
 	w := s.newWriter(theme, opts)
@@ -149,10 +152,10 @@ func (s *Site) plan(w *writer, opts *Options) {
 		fmt.Fprintf(buf, "User-agent: *\nAllow: /\n\nSitemap: %s\n", cfg.AbsURL("sitemap.xml"))
 		return nil
 	})
-	for _, rel := range sortedKeys(w.theme.static) {
+	for _, rel := range slices.Sorted(maps.Keys(w.theme.static)) {
 		w.copy(rel, w.theme.static[rel])
 	}
-	for _, rel := range sortedKeys(w.theme.content) {
+	for _, rel := range slices.Sorted(maps.Keys(w.theme.content)) {
 		data := w.theme.content[rel]
 		w.render(rel, func(buf *bytes.Buffer) error { _, err := buf.Write(data); return err })
 	}
@@ -211,11 +214,11 @@ func (s *Site) sitemap(buf *bytes.Buffer) error {
 
 // Check loads the configuration's content and theme as a build would,
 // and returns the site or every problem found, writing nothing.
-func Check(cfg *Config, opts *Options) (*Site, error) {
+func Check(cfg *config.Config, opts *Options) (*Site, error) {
 	site, err := LoadContent(cfg, opts)
 	_, themeErr := LoadTheme(cfg, templateFuncs(cfg))
 	if err != nil || themeErr != nil {
-		return nil, append(AsList(err), AsList(themeErr)...).Err()
+		return nil, append(config.AsList(err), config.AsList(themeErr)...).Err()
 	}
 	return site, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"rounds/generator/config"
 	"rounds/generator/leak"
 	"rounds/generator/output"
 )
@@ -351,7 +352,7 @@ func TestFailedBuildKeepsPublic(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "themes/broken/layouts/note.html:1") {
 		t.Fatalf("want an error naming the template, got %v", err)
 	}
-	if list := AsList(err); len(list) != 1 {
+	if list := config.AsList(err); len(list) != 1 {
 		t.Errorf("one template error on every note page should be reported once, got %d", len(list))
 	}
 	sameTree(t, before, tree(t, filepath.Join(dir, "public")))
@@ -537,7 +538,7 @@ func TestRetractions(t *testing.T) {
 	if strings.Contains(read(t, dir, "notes/clean/index.html"), "flag-retracted") {
 		t.Error("a sound note is labelled")
 	}
-	cfg, _ := LoadConfig(filepath.Join(dir, "config.toml"))
+	cfg, _ := config.LoadConfig(filepath.Join(dir, "config.toml"))
 	findings, err := CheckSite(cfg, testNow, CheckOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -623,7 +624,7 @@ func TestBoundedInput(t *testing.T) {
 	if _, err := build(t, dir); !strings.Contains(fmt.Sprint(err), "content/notes/c.md: is 3") || !strings.Contains(fmt.Sprint(err), "more than [build] max_note_bytes (2048)") {
 		t.Errorf("max_note_bytes = 2048: %v", err)
 	}
-	if _, err := ParseConfig("config.toml", []byte(testConfig+"[build]\nmax_note_bytes = 10\n")); !strings.Contains(fmt.Sprint(err), "config.toml:10: build.max_note_bytes: 10 bytes; use at least 1024") {
+	if _, err := config.ParseConfig("config.toml", []byte(testConfig+"[build]\nmax_note_bytes = 10\n")); !strings.Contains(fmt.Sprint(err), "config.toml:10: build.max_note_bytes: 10 bytes; use at least 1024") {
 		t.Errorf("max_note_bytes = 10: %v", err)
 	}
 }

@@ -3,12 +3,14 @@ package generator
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
 	"unicode"
 
+	"rounds/generator/config"
 	"rounds/generator/phi"
 )
 
@@ -75,7 +77,7 @@ type CheckOptions struct {
 // identifiers of patients, overdue reviews, missing pages, images without
 // alt text, notes for patients that are hard to read. Findings come by
 // file, then line.
-func CheckSite(cfg *Config, now time.Time, o CheckOptions) ([]Finding, error) {
+func CheckSite(cfg *config.Config, now time.Time, o CheckOptions) ([]Finding, error) {
 	if o.Cache == nil {
 		o.Cache = new(ContentCache)
 	}
@@ -119,7 +121,7 @@ func (s *Site) Findings(now time.Time, o CheckOptions) []Finding {
 	for _, p := range s.Pages {
 		out = append(out, altFindings(p.File, string(p.Content))...)
 	}
-	for _, slug := range sortedKeys(RequiredPages) {
+	for _, slug := range slices.Sorted(maps.Keys(RequiredPages)) {
 		if !slices.ContainsFunc(s.Pages, func(p *Page) bool { return p.Slug == slug }) {
 			out = append(out, Finding{File: "content/pages/" + slug + ".md", Kind: "pages", Severity: "error",
 				Message: fmt.Sprintf("missing: every health newsletter publishes %s; write content/pages/%s.md", RequiredPages[slug], slug)})

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"rounds/generator/config"
 )
 
 // pages are the pages every checked project needs.
@@ -32,7 +34,7 @@ func TestCheckSite(t *testing.T) {
 	}
 	_ = requiredPages
 	dir := project(t, files)
-	cfg, err := LoadConfig(filepath.Join(dir, "config.toml"))
+	cfg, err := config.LoadConfig(filepath.Join(dir, "config.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}

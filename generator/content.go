@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"maps"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -12,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"rounds/generator/config"
 )
 
 // Dated is what notes and editions share: who they are, their title,
@@ -215,9 +218,6 @@ func firstSet(ts ...time.Time) time.Time {
 	return time.Time{}
 }
 
-// Audiences are the audiences a note may be written for.
-var Audiences = []string{"clinicians", "patients", "public"}
-
 var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 
 // slugOf returns the slug a content file gets from its name, or from f's
@@ -230,24 +230,7 @@ func slugOf(f *fields) string {
 		return s
 	}
 	name := strings.TrimSuffix(filepath.Base(f.doc.file), filepath.Ext(f.doc.file))
-	return slugify(name)
-}
-
-// slugify lowercases s and replaces what is not a letter or digit by "-".
-func slugify(s string) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(strings.TrimSpace(s)) {
-		switch {
-		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_':
-			b.WriteRune(r)
-			dash = false
-		case !dash && b.Len() > 0:
-			b.WriteByte('-')
-			dash = true
-		}
-	}
-	return strings.TrimRight(b.String(), "-")
+	return config.Slugify(name)
 }
 
 // parseNote reads a note's front matter.
@@ -269,7 +252,7 @@ func parseNote(f *fields) *Note {
 		Edition:      f.str("edition"),
 	}
 	for i, t := range n.Topics {
-		s := slugify(t)
+		s := config.Slugify(t)
 		if s == "" {
 			f.bad("topics", "use names such as \"vaccines\"", "empty topic")
 		}
@@ -277,7 +260,7 @@ func parseNote(f *fields) *Note {
 	}
 	n.Topics = dedupe(n.Topics)
 	for _, a := range n.Audience {
-		if !slices.Contains(Audiences, a) {
+		if !slices.Contains(config.Audiences, a) {
 			f.bad("audience", `use any of "clinicians", "patients", "public"`, "unknown audience %q", a)
 		}
 	}
@@ -309,12 +292,12 @@ func parseSource(f *fields) Source {
 		return Source{URL: f.url("source", v)}
 	case map[string]any:
 		var s Source
-		for _, k := range sortedKeys(v) {
+		for _, k := range slices.Sorted(maps.Keys(v)) {
 			val := v[k]
 			str := func() string {
 				x, ok := val.(string)
 				if !ok {
-					f.bad(k, fmt.Sprintf(`quote it: %s = "…"`, k), "source %s: want text, got %s", k, describe(val))
+					f.bad(k, fmt.Sprintf(`quote it: %s = "…"`, k), "source %s: want text, got %s", k, config.Describe(val))
 				}
 				return strings.TrimSpace(x)
 			}
@@ -352,7 +335,7 @@ func parseSource(f *fields) Source {
 		}
 		return s
 	}
-	f.bad("source", `write source = "https://…" or a [source] table with url, title, publisher, published, doi, pmid, nct`, "want a URL or a table, got %s", describe(v))
+	f.bad("source", `write source = "https://…" or a [source] table with url, title, publisher, published, doi, pmid, nct`, "want a URL or a table, got %s", config.Describe(v))
 	return Source{}
 }
 
@@ -422,4 +405,11 @@ func dedupe(s []string) []string {
 		}
 	}
 	return out
+}
+
+// Carries reports whether the list's digest carries the note.
+func Carries(l *config.ListConfig, n *Note) bool {
+	aud := len(l.Audience) == 0 || slices.ContainsFunc(n.Audience, func(a string) bool { return slices.Contains(l.Audience, a) })
+	top := len(l.Topics) == 0 || slices.ContainsFunc(n.Topics, func(t string) bool { return slices.Contains(l.Topics, t) })
+	return aud && top
 }

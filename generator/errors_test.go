@@ -3,6 +3,8 @@ package generator
 import (
 	"strings"
 	"testing"
+
+	"rounds/generator/config"
 )
 
 // TestErrors checks that each kind of bad input is reported as one line
@@ -37,7 +39,7 @@ func TestErrors(t *testing.T) {
 	if err == nil {
 		t.Fatal("build succeeded")
 	}
-	list := AsList(err)
+	list := config.AsList(err)
 	got := err.Error()
 	for _, want := range []string{
 		"content/notes/syntax.md:4: summary: basic strings cannot have new lines; fix the TOML syntax",

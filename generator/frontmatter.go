@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
+
+	"rounds/generator/config"
 
 	"github.com/pelletier/go-toml/v2"
 	"go.yaml.in/yaml/v3"
@@ -34,7 +35,7 @@ func splitDocument(file string, data []byte) (*document, error) {
 	case "---":
 		d.format = "yaml"
 	default:
-		return nil, errorf(file, 1, "", `start the file with a "+++" line, TOML keys such as title = "…", and another "+++" line`, "no front matter")
+		return nil, config.Errorf(file, 1, "", `start the file with a "+++" line, TOML keys such as title = "…", and another "+++" line`, "no front matter")
 	}
 	fence := string(bytes.TrimRight(first, " \t\r"))
 	line := 2
@@ -58,7 +59,7 @@ func splitDocument(file string, data []byte) (*document, error) {
 		off += end + 1
 		line++
 	}
-	return nil, errorf(file, 1, "", fmt.Sprintf("close the front matter with a %q line", fence), "front matter is never closed")
+	return nil, config.Errorf(file, 1, "", fmt.Sprintf("close the front matter with a %q line", fence), "front matter is never closed")
 }
 
 // yamlLine is the line number in a YAML error's message, which Rounds
@@ -88,23 +89,23 @@ type fields struct {
 	m    map[string]any
 	loc  *time.Location
 	used map[string]bool
-	errs *ErrorList
+	errs *config.ErrorList
 }
 
 // decodeFields decodes d's front matter.
-func decodeFields(d *document, loc *time.Location, errs *ErrorList) (*fields, bool) {
+func decodeFields(d *document, loc *time.Location, errs *config.ErrorList) (*fields, bool) {
 	m := map[string]any{}
 	switch d.format {
 	case "toml":
 		if err := toml.Unmarshal(d.front, &m); err != nil {
-			*errs = append(*errs, AsList(tomlErrors(d.file, d.front, 1, err, "TOML front matter looks like title = \"…\""))...)
+			*errs = append(*errs, config.AsList(config.TOMLErrors(d.file, d.front, 1, err, "TOML front matter looks like title = \"…\""))...)
 			return nil, false
 		}
 	case "yaml":
 		if err := yaml.Unmarshal(d.front, &m); err != nil {
 			msg := yamlLine.ReplaceAllString(strings.TrimPrefix(err.Error(), "yaml: "), "")
 			msg = strings.Join(strings.Fields(msg), " ")
-			*errs = append(*errs, errorf(d.file, 1+yamlErrorLine(d.front), "", "fix the YAML front matter syntax", "%s", msg))
+			*errs = append(*errs, config.Errorf(d.file, 1+yamlErrorLine(d.front), "", "fix the YAML front matter syntax", "%s", msg))
 			return nil, false
 		}
 		if m == nil {
@@ -116,14 +117,14 @@ func decodeFields(d *document, loc *time.Location, errs *ErrorList) (*fields, bo
 
 // line is the file line that sets key, or the front matter's first line.
 func (f *fields) line(key string) int {
-	if n := keyLine(f.doc.front, key); n > 0 {
+	if n := config.KeyLine(f.doc.front, key); n > 0 {
 		return n + 1
 	}
 	return 1
 }
 
 func (f *fields) bad(key, fix, format string, args ...any) {
-	*f.errs = append(*f.errs, errorf(f.doc.file, f.line(key), key, fix, format, args...))
+	*f.errs = append(*f.errs, config.Errorf(f.doc.file, f.line(key), key, fix, format, args...))
 }
 
 func (f *fields) get(key string) (any, bool) {
@@ -140,7 +141,7 @@ func (f *fields) str(key string) string {
 	}
 	s, isStr := v.(string)
 	if !isStr {
-		f.bad(key, fmt.Sprintf("quote it: %s = \"…\"", key), "want text, got %s", describe(v))
+		f.bad(key, fmt.Sprintf("quote it: %s = \"…\"", key), "want text, got %s", config.Describe(v))
 		return ""
 	}
 	return strings.TrimSpace(s)
@@ -160,14 +161,14 @@ func (f *fields) strs(key string) []string {
 		for _, e := range v {
 			s, isStr := e.(string)
 			if !isStr {
-				f.bad(key, fmt.Sprintf(`write a list of quoted names: %s = ["a", "b"]`, key), "want a list of text, found %s", describe(e))
+				f.bad(key, fmt.Sprintf(`write a list of quoted names: %s = ["a", "b"]`, key), "want a list of text, found %s", config.Describe(e))
 				return nil
 			}
 			out = append(out, strings.TrimSpace(s))
 		}
 		return out
 	}
-	f.bad(key, fmt.Sprintf(`write a list of quoted names: %s = ["a", "b"]`, key), "want a list of text, got %s", describe(v))
+	f.bad(key, fmt.Sprintf(`write a list of quoted names: %s = ["a", "b"]`, key), "want a list of text, got %s", config.Describe(v))
 	return nil
 }
 
@@ -179,7 +180,7 @@ func (f *fields) boolean(key string) bool {
 	}
 	b, isBool := v.(bool)
 	if !isBool {
-		f.bad(key, fmt.Sprintf("write %s = true or %s = false, unquoted", key, key), "want true or false, got %s", describe(v))
+		f.bad(key, fmt.Sprintf("write %s = true or %s = false, unquoted", key, key), "want true or false, got %s", config.Describe(v))
 	}
 	return b
 }
@@ -196,7 +197,7 @@ func (f *fields) integer(key string) int {
 	case int:
 		return n
 	}
-	f.bad(key, fmt.Sprintf("write a whole number: %s = 10", key), "want a whole number, got %s", describe(v))
+	f.bad(key, fmt.Sprintf("write a whole number: %s = 10", key), "want a whole number, got %s", config.Describe(v))
 	return 0
 }
 
@@ -220,7 +221,7 @@ func (f *fields) time(key string) time.Time {
 func (f *fields) url(key string, v any) string {
 	s, ok := v.(string)
 	if !ok {
-		f.bad(key, fmt.Sprintf(`quote it: %s = "https://…"`, key), "want a URL, got %s", describe(v))
+		f.bad(key, fmt.Sprintf(`quote it: %s = "https://…"`, key), "want a URL, got %s", config.Describe(v))
 		return ""
 	}
 	s = strings.TrimSpace(s)
@@ -286,33 +287,5 @@ func toTime(v any, loc *time.Location) (time.Time, error) {
 		}
 		return time.Time{}, fmt.Errorf("cannot read %q as a date", s)
 	}
-	return time.Time{}, fmt.Errorf("want a date, got %s", describe(v))
-}
-
-func describe(v any) string {
-	switch v := v.(type) {
-	case string:
-		return fmt.Sprintf("text %q", v)
-	case bool:
-		return fmt.Sprintf("%v", v)
-	case int64, int, float64:
-		return fmt.Sprintf("the number %v", v)
-	case []any:
-		return "a list"
-	case map[string]any:
-		return "a table"
-	case time.Time, toml.LocalDate, toml.LocalDateTime, toml.LocalTime:
-		return fmt.Sprintf("the date %v", v)
-	}
-	return fmt.Sprintf("%T", v)
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
+	return time.Time{}, fmt.Errorf("want a date, got %s", config.Describe(v))
 }

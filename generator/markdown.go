@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 
+	"rounds/generator/config"
+
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
 	"github.com/yuin/goldmark/parser"
@@ -81,7 +83,7 @@ var rootLink = regexp.MustCompile(`( (?:href|src)=")/([^/])`)
 // Markdown converts a curator's Markdown to HTML. A link or image whose
 // URL starts with "/" is taken from the site's root, so "/disclaimer/"
 // works under any base_url, with or without a sub-path.
-func (c *Config) Markdown(src []byte) (template.HTML, error) {
+func Markdown(c *config.Config, src []byte) (template.HTML, error) {
 	h, err := renderMarkdown(src)
 	if err != nil {
 		return h, err
@@ -89,10 +91,11 @@ func (c *Config) Markdown(src []byte) (template.HTML, error) {
 	// Identifiers mentioned in the text (doi:…, PMID …, PMC…, NCT…)
 	// become links to where they resolve.
 	h = template.HTML(linkIdentifiers(string(h)))
-	if c.base.Path == "/" || !strings.Contains(string(h), `="/`) {
+	base := c.Base().Path
+	if base == "/" || !strings.Contains(string(h), `="/`) {
 		return h, nil
 	}
-	return template.HTML(rootLink.ReplaceAllString(string(h), "${1}"+c.base.Path+"${2}")), nil
+	return template.HTML(rootLink.ReplaceAllString(string(h), "${1}"+base+"${2}")), nil
 }
 
 // renderMarkdown converts src to HTML.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"rounds/generator/config"
 )
 
 // TestMarkdownAutolinkShortcut checks that skipping the autolinker for
@@ -61,14 +63,14 @@ func TestMayAutolink(t *testing.T) {
 
 func TestIdentifiersInText(t *testing.T) {
 	t.Parallel()
-	cfg, err := ParseConfig("config.toml", []byte(testConfig))
+	cfg, err := config.ParseConfig("config.toml", []byte(testConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
 	src := "The trial (NCT03036124; PMID: 31535829, doi:10.1056/NEJMoa1911303). Also PMCID: PMC6893803.\n\n" +
 		"`NCT03036124` in code, [a link about PMID 123](https://example.org/), and 2,400 patients in 2019.\n\n" +
 		"See doi:10.1000/abc>5 & PMID:31535829&lt; too, and doi:10.1000/x&y;.\n"
-	h, err := cfg.Markdown([]byte(src))
+	h, err := Markdown(cfg, []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}

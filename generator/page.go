@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	"rounds/feeds"
+	"rounds/generator/config"
 
 	"fmt"
 	"html/template"
@@ -120,7 +121,7 @@ type FeedLink struct {
 
 // templateFuncs are the template functions every layout has, besides
 // "asset" and "integrity" which the theme adds.
-func templateFuncs(cfg *Config) template.FuncMap {
+func templateFuncs(cfg *config.Config) template.FuncMap {
 	return template.FuncMap{
 		"relURL": cfg.RelURL,
 		"absURL": cfg.AbsURL,
@@ -137,7 +138,7 @@ func templateFuncs(cfg *Config) template.FuncMap {
 			return t.In(cfg.Location()).Format(time.RFC3339)
 		},
 		"markdownify": func(s string) (template.HTML, error) {
-			h, err := cfg.Markdown([]byte(s))
+			h, err := Markdown(cfg, []byte(s))
 			// One paragraph is inlined so it can sit inside the caller's markup.
 			t := strings.TrimSpace(string(h))
 			if strings.Count(t, "<p>") == 1 && strings.HasPrefix(t, "<p>") && strings.HasSuffix(t, "</p>") {

@@ -22,17 +22,6 @@ type Retraction struct {
 // Retracted reports whether the notice withdraws the paper.
 func (r *Retraction) Retracted() bool { return strings.EqualFold(r.Nature, "Retraction") }
 
-// CheckConfig is the [check] table: what rounds check and the build know
-// of the wider literature.
-type CheckConfig struct {
-	// Retractions is a Retraction Watch CSV file, relative to config.toml:
-	// notes citing a paper it withdraws are labelled "Retracted".
-	Retractions string `toml:"retractions"`
-	// ReadingGrade is the highest Flesch-Kincaid grade of a note for
-	// patients before rounds check warns.
-	ReadingGrade float64 `toml:"reading_grade"`
-}
-
 // loadRetractions reads a Retraction Watch CSV file and returns its
 // notices by "doi:…" and "pmid:…" of the original paper.
 func loadRetractions(path string) (map[string]*Retraction, error) {

@@ -10,12 +10,14 @@ import (
 	"strings"
 	"time"
 
+	"rounds/generator/config"
+
 	"github.com/pelletier/go-toml/v2"
 )
 
 // NewNote writes a new draft note titled title, dated now, and returns its
 // path. It never overwrites a file.
-func NewNote(cfg *Config, title string, now time.Time) (string, error) {
+func NewNote(cfg *config.Config, title string, now time.Time) (string, error) {
 	return writeNote(cfg, &Note{Title: title, Audience: []string{"clinicians"}}, now)
 }
 
@@ -23,7 +25,7 @@ func NewNote(cfg *Config, title string, now time.Time) (string, error) {
 // topics, audience and source filled in from the item and its source, and
 // returns its path. id is the item's ID or a unique prefix of it, as
 // rounds inbox prints it.
-func NewNoteFrom(cfg *Config, id string, now time.Time) (string, error) {
+func NewNoteFrom(cfg *config.Config, id string, now time.Time) (string, error) {
 	w := LoadWire(cfg)
 	story, it := w.Find(id)
 	if it == nil {
@@ -47,8 +49,8 @@ func NewNoteFrom(cfg *Config, id string, now time.Time) (string, error) {
 
 // writeNote writes the front matter of a new draft note, with what n
 // says filled in, and the headings of a curation note.
-func writeNote(cfg *Config, n *Note, now time.Time) (string, error) {
-	slug := slugify(n.Title)
+func writeNote(cfg *config.Config, n *Note, now time.Time) (string, error) {
+	slug := config.Slugify(n.Title)
 	if slug == "" {
 		return "", errors.New(`new note: the title needs letters or digits, e.g. rounds new note "Statins after 75"`)
 	}
@@ -93,7 +95,7 @@ func writeNote(cfg *Config, n *Note, now time.Time) (string, error) {
 
 // NewEdition writes a new draft edition dated now and returns its path. An
 // empty title makes "Title No. N" from the count of existing editions.
-func NewEdition(cfg *Config, title string, now time.Time) (string, error) {
+func NewEdition(cfg *config.Config, title string, now time.Time) (string, error) {
 	dir := filepath.Join(cfg.Dir, "content", "editions")
 	if title == "" {
 		entries, err := os.ReadDir(dir)
@@ -108,7 +110,7 @@ func NewEdition(cfg *Config, title string, now time.Time) (string, error) {
 		}
 		title = fmt.Sprintf("%s No. %d", cfg.Title, n)
 	}
-	slug := slugify(title)
+	slug := config.Slugify(title)
 	if slug == "" {
 		return "", errors.New(`new edition: the title needs letters or digits`)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -14,9 +15,9 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
+	"rounds/generator/config"
 	"rounds/generator/leak"
 	"rounds/generator/output"
 	"rounds/generator/phi"
@@ -61,7 +62,7 @@ func (o *Options) workers() int {
 // A Site is the newsletter's content, loaded, checked and linked: what
 // every page, feed and email is made from.
 type Site struct {
-	Config *Config
+	Config *config.Config
 	// Notes are the published notes, newest first.
 	Notes []*Note
 	// Editions are the published editions, newest first.
@@ -97,7 +98,7 @@ type Topic struct {
 }
 
 // newTopic returns the topic or audience of kind with the slug and title.
-func newTopic(cfg *Config, kind, slug, title string) *Topic {
+func newTopic(cfg *config.Config, kind, slug, title string) *Topic {
 	t := &Topic{Kind: kind, Slug: slug, Title: title}
 	t.URL = cfg.RelURL(t.Path())
 	return t
@@ -136,7 +137,7 @@ type contentFile struct {
 	note *Note
 	ed   *Edition
 	page *Page
-	errs ErrorList
+	errs config.ErrorList
 	// stamp is the file's size and modification time when it was read.
 	stamp fileStamp
 	// phi are the file's findings that may identify a patient, and sum
@@ -151,7 +152,7 @@ type contentFile struct {
 // LoadContent reads the content of the site configured by cfg.
 // With opts.Cache set, only the files changed since its last load are
 // parsed.
-func LoadContent(cfg *Config, opts *Options) (*Site, error) {
+func LoadContent(cfg *config.Config, opts *Options) (*Site, error) {
 	cache := opts.Cache
 	if cache == nil {
 		cache = new(ContentCache)
@@ -176,14 +177,14 @@ type fileStamp struct {
 // Load reads the site's content, parsing only the files that are new or
 // changed since the last Load, and returns the site and the project paths
 // of the files that changed, were added or were removed.
-func (c *ContentCache) Load(cfg *Config, opts *Options) (*Site, []string, error) {
+func (c *ContentCache) Load(cfg *config.Config, opts *Options) (*Site, []string, error) {
 	return c.load(cfg, opts, nil)
 }
 
 // Update is Load when the caller knows which paths may have changed (from
 // a file watcher): only those are looked at. A path that is not a content
 // file, such as a folder, makes it look at everything.
-func (c *ContentCache) Update(cfg *Config, opts *Options, paths []string) (*Site, []string, error) {
+func (c *ContentCache) Update(cfg *config.Config, opts *Options, paths []string) (*Site, []string, error) {
 	if c.files == nil || paths == nil {
 		return c.load(cfg, opts, nil)
 	}
@@ -192,7 +193,7 @@ func (c *ContentCache) Update(cfg *Config, opts *Options, paths []string) (*Site
 
 var contentKinds = []string{"notes", "editions", "pages"}
 
-func (c *ContentCache) load(cfg *Config, opts *Options, hint []string) (*Site, []string, error) {
+func (c *ContentCache) load(cfg *config.Config, opts *Options, hint []string) (*Site, []string, error) {
 	if opts.Now.IsZero() {
 		return nil, nil, errors.New("build: no present time set")
 	}
@@ -258,10 +259,10 @@ func (c *ContentCache) load(cfg *Config, opts *Options, hint []string) (*Site, [
 				continue
 			}
 			if err == nil {
-				_, err = cfg.realPath(dir) // a folder linked out of the project
+				_, err = cfg.RealPath(dir) // a folder linked out of the project
 			}
 			if err != nil {
-				return nil, nil, ErrorList{problem("content/"+kind, err)}
+				return nil, nil, config.ErrorList{config.Problem("content/"+kind, err)}
 			}
 			for _, e := range entries {
 				if filepath.Ext(e.Name()) != ".md" || strings.HasPrefix(e.Name(), ".") {
@@ -316,7 +317,7 @@ func (c *ContentCache) load(cfg *Config, opts *Options, hint []string) (*Site, [
 // contentKind returns the kind of content the file at abs is ("notes",
 // "editions", "pages"), "" for a file in the content folders that is not
 // content, and false for a path elsewhere or a folder of content itself.
-func contentKind(cfg *Config, abs string) (string, bool) {
+func contentKind(cfg *config.Config, abs string) (string, bool) {
 	rel, err := filepath.Rel(filepath.Join(cfg.Dir, "content"), abs)
 	if err != nil {
 		return "", false
@@ -333,7 +334,7 @@ func contentKind(cfg *Config, abs string) (string, bool) {
 
 // assemble links parsed content files into a site. It sets every derived
 // field afresh, so files parsed for an earlier load can be assembled again.
-func assemble(cfg *Config, files []*contentFile, opts *Options) (*Site, error) {
+func assemble(cfg *config.Config, files []*contentFile, opts *Options) (*Site, error) {
 	for _, f := range files {
 		if f.note != nil {
 			f.note.Story, f.note.Retraction = nil, nil
@@ -347,7 +348,7 @@ func assemble(cfg *Config, files []*contentFile, opts *Options) (*Site, error) {
 	// The maps are made to size: a site has thousands of notes, and a
 	// rebuild under rounds serve makes them again for every edit.
 	s := &Site{Config: cfg, Now: opts.Now, notes: make(map[string]*Note, len(files))}
-	var errs ErrorList
+	var errs config.ErrorList
 	var all []*Note
 	var editions []*Edition
 	type kindSlug struct{ kind, slug string }
@@ -380,7 +381,7 @@ func assemble(cfg *Config, files []*contentFile, opts *Options) (*Site, error) {
 			if at.slugLine == 0 {
 				why = "its file name makes the slug %q, which %s also has"
 			}
-			errs = append(errs, errorf(at.path, at.slugLine, "slug", "rename one of the files or set a different slug in its front matter", why, slug, by.path))
+			errs = append(errs, config.Errorf(at.path, at.slugLine, "slug", "rename one of the files or set a different slug in its front matter", why, slug, by.path))
 			continue
 		}
 		seen[key] = f
@@ -391,7 +392,7 @@ func assemble(cfg *Config, files []*contentFile, opts *Options) (*Site, error) {
 			editions = append(editions, f.ed)
 		case f.page != nil:
 			if reserved[f.page.Slug] {
-				errs = append(errs, errorf(f.path, 0, "slug", "rename the page", "%q is reserved for the site's own pages", f.page.Slug))
+				errs = append(errs, config.Errorf(f.path, 0, "slug", "rename the page", "%q is reserved for the site's own pages", f.page.Slug))
 				continue
 			}
 			if f.page.Draft && !opts.Drafts {
@@ -421,9 +422,9 @@ func assemble(cfg *Config, files []*contentFile, opts *Options) (*Site, error) {
 	errs = append(errs, s.linkEditions(editions, allNotes, opts)...)
 	s.group()
 	if cfg.Check.Retractions != "" {
-		notices, err := loadRetractions(cfg.abs(cfg.Check.Retractions))
+		notices, err := loadRetractions(cfg.Abs(cfg.Check.Retractions))
 		if err != nil {
-			errs = append(errs, errorf(relTo(cfg.Dir, cfg.File), keyLine(cfg.source, "retractions"), "check.retractions", "", "%v", err))
+			errs = append(errs, config.Errorf(cfg.Rel(cfg.File), cfg.Line("retractions"), "check.retractions", "", "%v", err))
 		}
 		for _, n := range all {
 			n.Retraction = retractionOf(n, notices)
@@ -445,8 +446,8 @@ func assemble(cfg *Config, files []*contentFile, opts *Options) (*Site, error) {
 // checkIDs checks that no two notes or editions, drafts included, have the
 // same feed ID, pinned or by default: a reader's feed reader would take
 // the second for the first.
-func (s *Site) checkIDs(notes []*Note, editions []*Edition) ErrorList {
-	var errs ErrorList
+func (s *Site) checkIDs(notes []*Note, editions []*Edition) config.ErrorList {
+	var errs config.ErrorList
 	type owner struct {
 		file   string
 		line   int
@@ -462,7 +463,7 @@ func (s *Site) checkIDs(notes []*Note, editions []*Edition) ErrorList {
 		if prev.pinned && !o.pinned {
 			prev, o = o, prev // the error is where the id is written
 		}
-		errs = append(errs, errorf(o.file, o.line, "id", "give one of them another id, or remove the key for the default", "%q is also the id of %s", id, prev.file))
+		errs = append(errs, config.Errorf(o.file, o.line, "id", "give one of them another id, or remove the key for the default", "%q is also the id of %s", id, prev.file))
 	}
 	for _, n := range notes {
 		add(s.noteID(n), owner{n.File, n.idLine, n.ID != ""})
@@ -485,30 +486,30 @@ func newestFirst(a, b *Note) int {
 }
 
 // load reads and parses one content file.
-func (f *contentFile) load(cfg *Config) {
-	data, mod, err := cfg.readSource(f.abs, cfg.Build.MaxNoteBytes)
+func (f *contentFile) load(cfg *config.Config) {
+	data, mod, err := cfg.ReadSource(f.abs, cfg.Build.MaxNoteBytes)
 	f.stamp = fileStamp{int64(len(data)), mod}
 	if err != nil {
-		f.errs = append(f.errs, problem(f.path, err))
+		f.errs = append(f.errs, config.Problem(f.path, err))
 		return
 	}
 	if !utf8.Valid(data) {
-		f.errs = append(f.errs, errorf(f.path, 0, "", "save the file as UTF-8", "not valid UTF-8 text"))
+		f.errs = append(f.errs, config.Errorf(f.path, 0, "", "save the file as UTF-8", "not valid UTF-8 text"))
 		return
 	}
 	f.phi, f.sum = scanPHIFile(f.path, string(data)), sha256.Sum256(data)
 	doc, err := splitDocument(f.path, data)
 	if err != nil {
-		f.errs = append(f.errs, AsList(err)...)
+		f.errs = append(f.errs, config.AsList(err)...)
 		return
 	}
 	fl, ok := decodeFields(doc, cfg.Location(), &f.errs)
 	if !ok {
 		return
 	}
-	out, err := cfg.Markdown(doc.body)
+	out, err := Markdown(cfg, doc.body)
 	if err != nil {
-		f.errs = append(f.errs, errorf(f.path, doc.bodyLine, "", "", "markdown: %v", err))
+		f.errs = append(f.errs, config.Errorf(f.path, doc.bodyLine, "", "", "markdown: %v", err))
 	}
 	if _, set := fl.m["slug"]; set {
 		f.slugLine = fl.line("slug")
@@ -531,8 +532,8 @@ func (f *contentFile) load(cfg *Config) {
 }
 
 // linkEditions resolves each published edition's notes and numbers them.
-func (s *Site) linkEditions(editions []*Edition, all map[string]*Note, opts *Options) ErrorList {
-	var errs ErrorList
+func (s *Site) linkEditions(editions []*Edition, all map[string]*Note, opts *Options) config.ErrorList {
+	var errs config.ErrorList
 	slices.SortFunc(editions, func(a, b *Edition) int {
 		return cmp.Or(a.Published.Compare(b.Published), cmp.Compare(a.Slug, b.Slug))
 	})
@@ -541,11 +542,11 @@ func (s *Site) linkEditions(editions []*Edition, all map[string]*Note, opts *Opt
 		for _, slug := range e.NoteSlugs {
 			n, ok := all[slug]
 			if !ok {
-				errs = append(errs, errorf(e.File, e.notesLine, "notes", fmt.Sprintf("create content/notes/%s.md or remove %q from the list", slug, slug), "no note %q", slug))
+				errs = append(errs, config.Errorf(e.File, e.notesLine, "notes", fmt.Sprintf("create content/notes/%s.md or remove %q from the list", slug, slug), "no note %q", slug))
 				continue
 			}
 			if why := n.hidden(opts); why != "" && e.hidden(opts) == "" {
-				errs = append(errs, errorf(e.File, e.notesLine, "notes", "publish the note first or take it out of the edition", "note %q is %s", slug, why))
+				errs = append(errs, config.Errorf(e.File, e.notesLine, "notes", "publish the note first or take it out of the edition", "note %q is %s", slug, why))
 			}
 		}
 		if e.hidden(opts) != "" {
@@ -603,23 +604,18 @@ func (s *Site) group() {
 		for _, a := range n.Audience {
 			tp := audiences[a]
 			if tp == nil {
-				tp = newTopic(s.Config, "audiences", a, titleCase(a))
+				tp = newTopic(s.Config, "audiences", a, config.TitleCase(a))
 				audiences[a] = tp
 			}
 			tp.Notes = append(tp.Notes, n)
 		}
 	}
-	for _, k := range sortedKeys(topics) {
+	for _, k := range slices.Sorted(maps.Keys(topics)) {
 		s.Topics = append(s.Topics, topics[k])
 	}
-	for _, a := range Audiences {
+	for _, a := range config.Audiences {
 		if tp := audiences[a]; tp != nil {
 			s.Audiences = append(s.Audiences, tp)
 		}
 	}
-}
-
-func titleCase(s string) string {
-	r, n := utf8.DecodeRuneInString(s)
-	return string(unicode.ToUpper(r)) + s[n:]
 }

@@ -10,12 +10,13 @@ import (
 	"strconv"
 
 	"rounds/feeds"
+	"rounds/generator/config"
 )
 
 // An Import is what ImportOPML did: the sources it added to config.toml
 // and the feeds it skipped because config.toml already follows them.
 type Import struct {
-	Added   []*SourceConfig
+	Added   []*config.SourceConfig
 	Skipped []feeds.Subscription
 }
 
@@ -24,7 +25,7 @@ type Import struct {
 // layout. Folders and categories become topics. Feeds already followed
 // (the same URL, give or take tracking parameters and "www.") are skipped.
 // The new configuration is checked before it replaces the old one.
-func ImportOPML(cfg *Config, r io.Reader) (*Import, error) {
+func ImportOPML(cfg *config.Config, r io.Reader) (*Import, error) {
 	subs, err := feeds.ReadOPML(r)
 	if err != nil {
 		return nil, err
@@ -44,14 +45,14 @@ func ImportOPML(cfg *Config, r io.Reader) (*Import, error) {
 			continue
 		}
 		have[key] = true
-		s := &SourceConfig{Name: sub.Title, URL: sub.FeedURL, Site: sub.SiteURL, Kind: sub.Kind}
+		s := &config.SourceConfig{Name: sub.Title, URL: sub.FeedURL, Site: sub.SiteURL, Kind: sub.Kind}
 		if s.Name == "" {
 			s.Name = sub.FeedURL
 		}
-		if _, ok := SourceKinds[s.Kind]; !ok {
+		if _, ok := config.SourceKinds[s.Kind]; !ok {
 			s.Kind = ""
 		}
-		base := slugify(s.Name)
+		base := config.Slugify(s.Name)
 		if base == "" {
 			base = "source"
 		}
@@ -61,7 +62,7 @@ func ImportOPML(cfg *Config, r io.Reader) (*Import, error) {
 		}
 		ids[s.ID] = true
 		for _, c := range sub.Categories {
-			if t := slugify(c); t != "" && !slices.Contains(s.Topics, t) {
+			if t := config.Slugify(c); t != "" && !slices.Contains(s.Topics, t) {
 				s.Topics = append(s.Topics, t)
 			}
 		}
@@ -71,16 +72,16 @@ func ImportOPML(cfg *Config, r io.Reader) (*Import, error) {
 	if len(res.Added) == 0 {
 		return res, nil
 	}
-	data := bytes.TrimRight(cfg.source, "\n")
+	data := bytes.TrimRight(cfg.Data(), "\n")
 	data = append(append(append([]byte{}, data...), "\n"...), b.Bytes()...)
-	if _, err := ParseConfig(cfg.File, data); err != nil {
+	if _, err := config.ParseConfig(cfg.File, data); err != nil {
 		return nil, fmt.Errorf("the imported sources would not make a valid configuration: %w", err)
 	}
 	return res, replaceFile(cfg.File, data)
 }
 
 // writeSource writes s as a [[source]] table.
-func writeSource(b *bytes.Buffer, s *SourceConfig) {
+func writeSource(b *bytes.Buffer, s *config.SourceConfig) {
 	fmt.Fprintf(b, "\n[[source]]\nid = %s\nname = %s\nurl = %s\n", tomlValue(s.ID), tomlValue(s.Name), tomlValue(s.URL))
 	if s.Site != "" {
 		fmt.Fprintf(b, "site = %s\n", tomlValue(s.Site))

@@ -8,15 +8,19 @@ import (
 	"encoding/hex"
 	"fmt"
 	"html/template"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"rounds/generator/config"
 )
 
 // Layouts are the page layouts a theme provides. base.html holds the page
@@ -50,7 +54,7 @@ type partialKey struct {
 }
 
 // themeDirs returns the folders a theme is read from, default first.
-func themeDirs(cfg *Config) ([]string, error) {
+func themeDirs(cfg *config.Config) ([]string, error) {
 	root := filepath.Join(cfg.Dir, "themes")
 	var dirs []string
 	for _, name := range []string{"default", cfg.Theme} {
@@ -72,14 +76,14 @@ func themeDirs(cfg *Config) ([]string, error) {
 			if len(have) == 0 {
 				fix = "create themes/" + name + "/ with layouts/ and static/"
 			}
-			return nil, ErrorList{errorf(relTo(cfg.Dir, cfg.File), cfg.ThemeLine(), "theme", fix, "no theme %q in themes/", name)}
+			return nil, config.ErrorList{config.Errorf(cfg.Rel(cfg.File), cfg.ThemeLine(), "theme", fix, "no theme %q in themes/", name)}
 		}
 	}
 	return dirs, nil
 }
 
 // LoadTheme reads the theme cfg names, with the default theme beneath it.
-func LoadTheme(cfg *Config, funcs template.FuncMap) (*Theme, error) {
+func LoadTheme(cfg *config.Config, funcs template.FuncMap) (*Theme, error) {
 	dirs, err := themeDirs(cfg)
 	if err != nil {
 		return nil, err
@@ -95,21 +99,21 @@ func LoadTheme(cfg *Config, funcs template.FuncMap) (*Theme, error) {
 	}
 	sources := map[string][]byte{} // template name → text
 	for _, dir := range dirs {
-		if err := cfg.walkFiles(filepath.Join(dir, "layouts"), func(rel, abs string) error {
+		if err := cfg.WalkFiles(filepath.Join(dir, "layouts"), func(rel, abs string) error {
 			if filepath.Ext(rel) != ".html" {
 				return nil
 			}
-			data, _, err := readFile(abs, 0)
+			data, _, err := config.ReadFile(abs, 0)
 			if err != nil {
-				return problem(relTo(cfg.Dir, abs), err)
+				return config.Problem(cfg.Rel(abs), err)
 			}
 			sources[rel] = data
-			t.files[rel] = relTo(cfg.Dir, abs)
+			t.files[rel] = cfg.Rel(abs)
 			return nil
 		}); err != nil {
 			return nil, err
 		}
-		if err := cfg.walkFiles(filepath.Join(dir, "static"), func(rel, abs string) error {
+		if err := cfg.WalkFiles(filepath.Join(dir, "static"), func(rel, abs string) error {
 			t.static[rel] = abs
 			return nil
 		}); err != nil {
@@ -120,13 +124,13 @@ func LoadTheme(cfg *Config, funcs template.FuncMap) (*Theme, error) {
 		return nil, err
 	}
 
-	var errs ErrorList
+	var errs config.ErrorList
 	root := template.New("").Funcs(funcs).Funcs(template.FuncMap{
 		"asset":         t.Asset,
 		"integrity":     t.Integrity,
 		"partialCached": t.partialCached,
 	})
-	for _, name := range sortedKeys(sources) {
+	for _, name := range slices.Sorted(maps.Keys(sources)) {
 		if name == "base.html" || strings.HasPrefix(name, "partials/") {
 			if _, err := root.New(name).Parse(string(sources[name])); err != nil {
 				errs = append(errs, t.templateError(err, name))
@@ -134,7 +138,7 @@ func LoadTheme(cfg *Config, funcs template.FuncMap) (*Theme, error) {
 		}
 	}
 	if _, ok := sources["base.html"]; !ok {
-		errs = append(errs, errorf("themes/"+cfg.Theme+"/layouts/base.html", 0, "", "add the file, or use a theme built on the default theme", "missing"))
+		errs = append(errs, config.Errorf("themes/"+cfg.Theme+"/layouts/base.html", 0, "", "add the file, or use a theme built on the default theme", "missing"))
 	}
 	if len(errs) > 0 {
 		return nil, errs.Err()
@@ -150,7 +154,7 @@ func LoadTheme(cfg *Config, funcs template.FuncMap) (*Theme, error) {
 		name := layout + ".html"
 		src, ok := sources[name]
 		if !ok {
-			errs = append(errs, errorf("themes/"+cfg.Theme+"/layouts/"+name, 0, "", "add the layout; every theme needs "+strings.Join(Layouts, ", "), "missing"))
+			errs = append(errs, config.Errorf("themes/"+cfg.Theme+"/layouts/"+name, 0, "", "add the layout; every theme needs "+strings.Join(Layouts, ", "), "missing"))
 			continue
 		}
 		tmpl, err := root.Clone()
@@ -172,12 +176,12 @@ func LoadTheme(cfg *Config, funcs template.FuncMap) (*Theme, error) {
 // fingerprint names each CSS and JS file after a hash of its bytes, so that
 // it can be cached for ever, and records its subresource integrity.
 func (t *Theme) fingerprint() error {
-	for _, rel := range sortedKeys(t.static) {
+	for _, rel := range slices.Sorted(maps.Keys(t.static)) {
 		ext := path.Ext(rel)
 		if ext != ".css" && ext != ".js" {
 			continue
 		}
-		data, _, err := readFile(t.static[rel], 0)
+		data, _, err := config.ReadFile(t.static[rel], 0)
 		if err != nil {
 			return err
 		}
@@ -285,7 +289,7 @@ var templateErrRE = regexp.MustCompile(`template: ([^:]+):(\d+)(?::\d+)?: `)
 
 // templateError turns an html/template error into an Error naming the
 // theme file and line.
-func (t *Theme) templateError(err error, name string) *Error {
+func (t *Theme) templateError(err error, name string) *config.Error {
 	msg := err.Error()
 	line := 0
 	if m := templateErrRE.FindStringSubmatch(msg); m != nil {
@@ -298,7 +302,7 @@ func (t *Theme) templateError(err error, name string) *Error {
 	if file == "" {
 		file = "themes/" + t.Name + "/layouts/" + name
 	}
-	return errorf(file, line, "", "fix the template", "%s", msg)
+	return config.Errorf(file, line, "", "fix the template", "%s", msg)
 }
 
 // execute renders layout with data into buf.
@@ -313,18 +317,10 @@ func (t *Theme) execute(buf *bytes.Buffer, layout string, data any) error {
 	return nil
 }
 
-// relTo returns p relative to dir in slash form, or p if it is outside.
-func relTo(dir, p string) string {
-	if r, err := filepath.Rel(dir, p); err == nil && !strings.HasPrefix(r, "..") {
-		return filepath.ToSlash(r)
-	}
-	return p
-}
-
 // ThemeFile returns the path of the file rel (such as "email/digest.html")
 // in the theme cfg names, or in the default theme beneath it, and its path
 // relative to the project for messages.
-func ThemeFile(cfg *Config, rel string) (abs, name string, err error) {
+func ThemeFile(cfg *config.Config, rel string) (abs, name string, err error) {
 	dirs, err := themeDirs(cfg)
 	if err != nil {
 		return "", "", err
@@ -332,11 +328,11 @@ func ThemeFile(cfg *Config, rel string) (abs, name string, err error) {
 	for i := len(dirs) - 1; i >= 0; i-- {
 		p := filepath.Join(dirs[i], filepath.FromSlash(rel))
 		if _, err := os.Stat(p); err == nil {
-			return p, relTo(cfg.Dir, p), nil
+			return p, cfg.Rel(p), nil
 		}
 	}
-	return "", "", ErrorList{errorf("themes/"+cfg.Theme+"/"+rel, 0, "", "add the file, or use a theme built on the default theme", "missing")}
+	return "", "", config.ErrorList{config.Errorf("themes/"+cfg.Theme+"/"+rel, 0, "", "add the file, or use a theme built on the default theme", "missing")}
 }
 
 // TemplateFuncs are the functions every theme template can call.
-func TemplateFuncs(cfg *Config) map[string]any { return templateFuncs(cfg) }
+func TemplateFuncs(cfg *config.Config) map[string]any { return templateFuncs(cfg) }

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"rounds/feeds"
+	"rounds/generator/config"
 )
 
 // wireServer serves feeds/testdata/wire on loopback, every file with
@@ -88,7 +89,7 @@ enabled = false
 // fetch fetches the project's sources and fails the test on a cache error.
 func fetch(t *testing.T, dir string) map[string]feeds.Report {
 	t.Helper()
-	cfg, err := LoadConfig(filepath.Join(dir, "config.toml"))
+	cfg, err := config.LoadConfig(filepath.Join(dir, "config.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +247,7 @@ func TestInboxAndNoteFrom(t *testing.T) {
 	srv := wireServer(t)
 	dir := wireProject(t, srv.URL)
 	fetch(t, dir)
-	cfg, err := LoadConfig(filepath.Join(dir, "config.toml"))
+	cfg, err := config.LoadConfig(filepath.Join(dir, "config.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +330,7 @@ name = "Another A"
 url = "http://www.a.example/feed.xml?utm_source=x"
 audience = ["everyone"]
 `
-	_, err := ParseConfig("config.toml", []byte(cfg))
+	_, err := config.ParseConfig("config.toml", []byte(cfg))
 	got := fmt.Sprint(err)
 	for _, want := range []string{
 		`config.toml:11: wire.timeout: "soon" is not a duration`,
@@ -381,7 +382,7 @@ kind = "journal"
 		`"yes"`:                      `config.toml:10: wire.allow_private: want true, false or a list, got text "yes"`,
 		`["10.0.0.0/8", "intranet"]`: `config.toml:10: wire.allow_private: "intranet" is not a network`,
 	} {
-		_, err := ParseConfig("config.toml", []byte(testConfig+"[wire]\nallow_private = "+allow+"\n"))
+		_, err := config.ParseConfig("config.toml", []byte(testConfig+"[wire]\nallow_private = "+allow+"\n"))
 		if !strings.Contains(fmt.Sprint(err), want) {
 			t.Errorf("allow_private = %s: %v, want %s", allow, err, want)
 		}
@@ -396,7 +397,7 @@ func TestImportOPML(t *testing.T) {
 name = "CDC MMWR"
 url = "https://www.cdc.gov/mmwr/rss.xml"
 `})
-	cfg, err := LoadConfig(filepath.Join(dir, "config.toml"))
+	cfg, err := config.LoadConfig(filepath.Join(dir, "config.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -414,7 +415,7 @@ url = "https://www.cdc.gov/mmwr/rss.xml"
 	if len(res.Added) != 2 || len(res.Skipped) != 1 {
 		t.Fatalf("added %d, skipped %d; want 2 and 1", len(res.Added), len(res.Skipped))
 	}
-	again, err := LoadConfig(filepath.Join(dir, "config.toml"))
+	again, err := config.LoadConfig(filepath.Join(dir, "config.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 
+	"rounds/generator/config"
 	"rounds/generator/output"
 )
 
@@ -27,7 +28,7 @@ type writer struct {
 	theme *Theme
 	jobs  []job
 	seen  map[string]string // output path → what made it, to catch clashes
-	errs  ErrorList
+	errs  config.ErrorList
 }
 
 // newWriter returns a writer for the site's files, rendered with theme.
@@ -48,7 +49,7 @@ func (w *writer) copy(p, src string) { w.add(job{File: output.File{Path: p, Src:
 
 func (w *writer) add(j job, from string) {
 	if prev, dup := w.seen[j.Path]; dup {
-		w.errs = append(w.errs, errorf(from, 0, "", "rename one of them", "writes %s, which %s also writes", j.Path, prev))
+		w.errs = append(w.errs, config.Errorf(from, 0, "", "rename one of them", "writes %s, which %s also writes", j.Path, prev))
 		return
 	}
 	w.seen[j.Path] = from
@@ -94,12 +95,12 @@ func fileErrors(err error) error {
 	if !errors.As(err, &files) {
 		return err
 	}
-	var list ErrorList
+	var list config.ErrorList
 	seen := map[string]bool{}
 	for _, f := range files {
-		e, ok := f.Err.(*Error)
+		e, ok := f.Err.(*config.Error)
 		if !ok {
-			e = errorf(f.Path, 0, "", "", "%v", f.Err)
+			e = config.Errorf(f.Path, 0, "", "", "%v", f.Err)
 		}
 		if key := e.Error(); !seen[key] {
 			seen[key] = true

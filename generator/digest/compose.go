@@ -18,13 +18,13 @@ import (
 	"github.com/emersion/go-msgauth/dkim"
 	gomail "github.com/wneessen/go-mail"
 
-	"rounds/generator"
+	"rounds/generator/config"
 	"rounds/generator/leak"
 )
 
 // A Composer makes the message of a digest for each subscriber.
 type Composer struct {
-	cfg    *generator.Config
+	cfg    *config.Config
 	secret []byte
 	signer crypto.Signer
 }
@@ -34,7 +34,7 @@ type Composer struct {
 // links) and the DKIM key ($ROUNDS_DKIM_KEY, or [email] dkim_key_file).
 // With dkim_domain set, a missing key is an error if needKey, as when
 // sending; for review, messages are then left unsigned.
-func NewComposer(cfg *generator.Config, needKey bool) (*Composer, error) {
+func NewComposer(cfg *config.Config, needKey bool) (*Composer, error) {
 	e := &cfg.Email
 	if e.FromAddress() == nil {
 		return nil, fmt.Errorf("%s: email.from: missing; add from = \"Newsletter <editors@example.org>\" under [email]", cfg.File)

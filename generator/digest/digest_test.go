@@ -1,8 +1,10 @@
 package digest
 
 import (
-	"rounds/generator/smtptest"
 	"strconv"
+
+	"rounds/generator/config"
+	"rounds/generator/smtptest"
 
 	"bytes"
 	"context"
@@ -84,7 +86,7 @@ unsubscribe_mailto = "unsubscribe@example.org"
 // load loads the project's site and latest edition.
 func load(t testing.TB, cfgPath string) (*generator.Site, *generator.Edition, *Templates) {
 	t.Helper()
-	cfg, err := generator.LoadConfig(cfgPath)
+	cfg, err := config.LoadConfig(cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +123,7 @@ func TestRender(t *testing.T) {
 			t.Fatalf("%s: no digest", l.ID)
 		}
 		for _, n := range d.Notes {
-			if !l.Selects(n) {
+			if !generator.Carries(l, n) {
 				t.Errorf("%s: carries %s, which is not for it", l.ID, n.Slug)
 			}
 			if !strings.Contains(d.HTML, n.Title) && !strings.Contains(d.HTML, htmlEscape(n.Title)) {
@@ -389,7 +391,7 @@ func setup(t *testing.T) (*Digest, *Composer, string) {
 
 // newComposerWithSecret makes a composer without touching the process's
 // environment, so tests can run in parallel.
-func newComposerWithSecret(cfg *generator.Config) (*Composer, error) {
+func newComposerWithSecret(cfg *config.Config) (*Composer, error) {
 	c := &Composer{cfg: cfg, secret: []byte("a-long-enough-test-secret")}
 	return c, nil
 }

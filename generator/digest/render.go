@@ -22,6 +22,7 @@ import (
 	xhtml "golang.org/x/net/html"
 
 	"rounds/generator"
+	"rounds/generator/config"
 )
 
 // GmailClip is the size of HTML past which Gmail clips a message.
@@ -45,7 +46,7 @@ func (d *Digest) Personal(unsubscribe string) (htmlPart, textPart string) {
 type Digest struct {
 	Site    *generator.Site
 	Edition *generator.Edition
-	List    *generator.ListConfig
+	List    *config.ListConfig
 	// Notes are the edition's notes the list carries, in order.
 	Notes     []*generator.Note
 	Subject   string
@@ -61,7 +62,7 @@ type Digest struct {
 type Data struct {
 	Site      *generator.Site
 	Edition   *generator.Edition
-	List      *generator.ListConfig
+	List      *config.ListConfig
 	Notes     []*generator.Note
 	Subject   string
 	Preheader string
@@ -86,7 +87,7 @@ type Templates struct {
 
 // LoadTemplates reads email/digest.html and email/digest.txt from the
 // theme cfg names, each falling back to the default theme's.
-func LoadTemplates(cfg *generator.Config) (*Templates, error) {
+func LoadTemplates(cfg *config.Config) (*Templates, error) {
 	t := &Templates{funcs: generator.TemplateFuncs(cfg)}
 	abs := func(p string) string { return cfg.AbsURL(p) }
 	var errs []error
@@ -129,11 +130,11 @@ func LoadTemplates(cfg *generator.Config) (*Templates, error) {
 // when the list carries none of the edition's notes and the edition has
 // no intro: there is nothing to send. Problems that would make a broken
 // email (an image without alt text, a relative link) are errors.
-func Render(t *Templates, site *generator.Site, ed *generator.Edition, list *generator.ListConfig) (*Digest, error) {
+func Render(t *Templates, site *generator.Site, ed *generator.Edition, list *config.ListConfig) (*Digest, error) {
 	cfg := site.Config
 	d := &Digest{Site: site, Edition: ed, List: list}
 	for _, n := range ed.Notes {
-		if list.Selects(n) {
+		if generator.Carries(list, n) {
 			d.Notes = append(d.Notes, n)
 		}
 	}
@@ -152,7 +153,7 @@ func Render(t *Templates, site *generator.Site, ed *generator.Edition, list *gen
 	if utf8.RuneCountInString(d.Preheader) > 140 {
 		d.Preheader = string([]rune(d.Preheader)[:139]) + "…"
 	}
-	disclaimer, err := cfg.Markdown([]byte(cfg.Disclaimer))
+	disclaimer, err := generator.Markdown(cfg, []byte(cfg.Disclaimer))
 	if err != nil {
 		return nil, err
 	}

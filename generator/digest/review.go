@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"rounds/generator"
+	"rounds/generator/config"
 )
 
 // reviewer is the recipient of the messages written for review.
@@ -14,11 +15,11 @@ var reviewer = &Subscriber{Email: "reader@example.invalid", Name: "A Reader", St
 
 // Lists returns the configured lists, or, when there are none, one list
 // that carries every note.
-func Lists(cfg *generator.Config) []*generator.ListConfig {
+func Lists(cfg *config.Config) []*config.ListConfig {
 	if len(cfg.Lists) > 0 {
 		return cfg.Lists
 	}
-	return []*generator.ListConfig{{ID: "all", Name: cfg.Title}}
+	return []*config.ListConfig{{ID: "all", Name: cfg.Title}}
 }
 
 // Edition returns the published edition with the slug, or the latest one

@@ -26,6 +26,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"rounds/generator"
+	"rounds/generator/config"
 )
 
 // A Server builds a site in memory and serves it.
@@ -47,7 +48,7 @@ type Server struct {
 	lastErr error
 	version int
 
-	cfg   *generator.Config
+	cfg   *config.Config
 	cache *generator.ContentCache
 	site  *generator.Site
 	theme *generator.Theme
@@ -77,7 +78,7 @@ func (s *Server) opts() *generator.Options {
 // Build makes the first build. Its error is a bad configuration, which
 // nothing can be served without; content errors are shown in the page.
 func (s *Server) Build() error {
-	cfg, err := generator.LoadConfig(s.Config)
+	cfg, err := config.LoadConfig(s.Config)
 	if err != nil {
 		return err
 	}
@@ -145,7 +146,7 @@ func (s *Server) rebuild(full bool, paths []string) {
 func (s *Server) update(full bool, paths []string) (bool, error) {
 	opts := s.opts()
 	if full || s.theme == nil {
-		cfg, err := generator.LoadConfig(s.Config)
+		cfg, err := config.LoadConfig(s.Config)
 		if err != nil {
 			return false, err
 		}

@@ -1,4 +1,4 @@
-package generator
+package config
 
 import (
 	"net"
@@ -110,13 +110,6 @@ func (e *EmailConfig) FromAddress() *mail.Address { return e.from }
 func (s *SMTPConfig) PauseDuration() time.Duration   { return s.pause }
 func (s *SMTPConfig) TimeoutDuration() time.Duration { return s.timeout }
 
-// Selects reports whether the list's digest carries the note.
-func (l *ListConfig) Selects(n *Note) bool {
-	aud := len(l.Audience) == 0 || slices.ContainsFunc(n.Audience, func(a string) bool { return slices.Contains(l.Audience, a) })
-	top := len(l.Topics) == 0 || slices.ContainsFunc(n.Topics, func(t string) bool { return slices.Contains(l.Topics, t) })
-	return aud && top
-}
-
 // List returns the list with the id, or nil.
 func (c *Config) List(id string) *ListConfig {
 	for _, l := range c.Lists {
@@ -133,7 +126,7 @@ func (c *Config) SubscribersPath() string {
 	if p := os.Getenv("ROUNDS_SUBSCRIBERS"); p != "" {
 		return p
 	}
-	return c.abs(c.Email.Subscribers)
+	return c.Abs(c.Email.Subscribers)
 }
 
 // LedgerDir is the folder of send ledgers.
@@ -141,10 +134,12 @@ func (c *Config) LedgerDir() string {
 	if p := os.Getenv("ROUNDS_LEDGER"); p != "" {
 		return p
 	}
-	return c.abs(c.Email.Ledger)
+	return c.Abs(c.Email.Ledger)
 }
 
-func (c *Config) abs(p string) string {
+// Abs returns the path p, relative to config.toml, as an absolute path;
+// an absolute path or an s3:// URL is returned as it is.
+func (c *Config) Abs(p string) string {
 	if p == "" || filepath.IsAbs(p) || strings.HasPrefix(p, "s3://") {
 		return p
 	}
@@ -157,7 +152,7 @@ func (c *Config) checkEmail(data []byte) ErrorList {
 	e := &c.Email
 	sec := section(data, "[email]")
 	bad := func(key, fix, format string, args ...any) {
-		errs = append(errs, errorf(c.File, sec.line(key), "email."+key, fix, format, args...))
+		errs = append(errs, Errorf(c.File, sec.line(key), "email."+key, fix, format, args...))
 	}
 	if e.From != "" {
 		a, err := mail.ParseAddress(e.From)
@@ -196,7 +191,7 @@ func (c *Config) checkEmail(data []byte) ErrorList {
 	}
 	smtp := section(data, "[email.smtp]")
 	sbad := func(key, fix, format string, args ...any) {
-		errs = append(errs, errorf(c.File, smtp.line(key), "email.smtp."+key, fix, format, args...))
+		errs = append(errs, Errorf(c.File, smtp.line(key), "email.smtp."+key, fix, format, args...))
 	}
 	s := &e.SMTP
 	if s.Port < 1 || s.Port > 65535 {
@@ -233,7 +228,7 @@ func (c *Config) checkEmail(data []byte) ErrorList {
 	for i, l := range c.Lists {
 		var lbad func(key, fix, format string, args ...any)
 		l.line, lbad = c.arrayTable(data, "list", starts, i, &errs)
-		if l.ID == "" || slugify(l.ID) != l.ID {
+		if l.ID == "" || Slugify(l.ID) != l.ID {
 			lbad("id", `use lower-case letters, digits and dashes, such as id = "clinicians"`, "%q cannot name a list", l.ID)
 		} else if other, dup := ids[l.ID]; dup {
 			lbad("id", "give one of them another id", "%q is also the list at line %d", l.ID, other)
@@ -252,11 +247,11 @@ func (c *Config) checkEmail(data []byte) ErrorList {
 	return errs
 }
 
-// checkPrivate checks that subscriber data cannot reach the site: the
+// CheckPrivate checks that subscriber data cannot reach the site: the
 // subscribers file and the send ledgers must be outside content/,
 // themes/ and the output folder. (The guard in Options keeps the
 // subscribers' addresses out of the output files.)
-func (c *Config) checkPrivate(out string) error {
+func (c *Config) CheckPrivate(out string) error {
 	var errs ErrorList
 	sec := section(c.source, "[email]")
 	for _, p := range []struct{ key, path string }{{"subscribers", c.SubscribersPath()}, {"ledger", c.LedgerDir()}} {
@@ -265,8 +260,8 @@ func (c *Config) checkPrivate(out string) error {
 		}
 		for _, public := range []string{filepath.Join(c.Dir, "content"), filepath.Join(c.Dir, "themes"), out} {
 			if within(public, p.path) {
-				errs = append(errs, errorf(c.File, sec.line(p.key), "email."+p.key, "keep it outside content/, themes/ and the output folder, such as in .cache/ or a private bucket",
-					"%s is inside %s, which is published", relTo(c.Dir, p.path), relTo(c.Dir, public)))
+				errs = append(errs, Errorf(c.File, sec.line(p.key), "email."+p.key, "keep it outside content/, themes/ and the output folder, such as in .cache/ or a private bucket",
+					"%s is inside %s, which is published", c.Rel(p.path), c.Rel(public)))
 			}
 		}
 	}
@@ -282,4 +277,13 @@ func within(dir, path string) bool {
 	}
 	rel, err := filepath.Rel(a, b)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// Rel returns p relative to the project's folder in slash form, or p if it
+// is outside.
+func (c *Config) Rel(p string) string {
+	if r, err := filepath.Rel(c.Dir, p); err == nil && !strings.HasPrefix(r, "..") {
+		return filepath.ToSlash(r)
+	}
+	return p
 }

@@ -1,4 +1,4 @@
-package generator
+package config
 
 import (
 	"bytes"
@@ -115,11 +115,11 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 	}
 	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
 	if err := dec.Decode(c); err != nil {
-		return nil, tomlErrors(file, data, 0, err, "see the configuration reference in README.md")
+		return nil, TOMLErrors(file, data, 0, err, "see the configuration reference in README.md")
 	}
 	var errs ErrorList
 	bad := func(key, fix, format string, args ...any) {
-		errs = append(errs, errorf(file, keyLine(data, key), key, fix, format, args...))
+		errs = append(errs, Errorf(file, KeyLine(data, key), key, fix, format, args...))
 	}
 	if strings.TrimSpace(c.Title) == "" {
 		bad("title", `add title = "Your newsletter"`, "missing")
@@ -154,7 +154,7 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 		bad("theme", "name a folder under themes/", "bad theme name %q", c.Theme)
 	}
 	if c.Build.MaxNoteBytes < 1024 {
-		errs = append(errs, errorf(file, section(data, "[build]").line("max_note_bytes"), "build.max_note_bytes", "use at least 1024", "%d bytes", c.Build.MaxNoteBytes))
+		errs = append(errs, Errorf(file, section(data, "[build]").line("max_note_bytes"), "build.max_note_bytes", "use at least 1024", "%d bytes", c.Build.MaxNoteBytes))
 	}
 	c.realDir = c.Dir
 	if real, err := filepath.EvalSymlinks(c.Dir); err == nil {
@@ -187,17 +187,23 @@ func (c *Config) RelURL(path string) string {
 }
 
 // ThemeLine is the line of config.toml that names the theme, or 0.
-func (c *Config) ThemeLine() int { return keyLine(c.source, "theme") }
+func (c *Config) ThemeLine() int { return KeyLine(c.source, "theme") }
 
-// tomlErrors turns a go-toml error into Errors that name file and line,
+// Line returns the line of config.toml that sets the dotted key, or 0.
+func (c *Config) Line(key string) int { return KeyLine(c.source, key) }
+
+// Data returns the bytes config.toml was read from.
+func (c *Config) Data() []byte { return c.source }
+
+// TOMLErrors turns a go-toml error into Errors that name file and line,
 // offset by the line the TOML document starts after.
-func tomlErrors(file string, doc []byte, offset int, err error, fix string) error {
+func TOMLErrors(file string, doc []byte, offset int, err error, fix string) error {
 	var strict *toml.StrictMissingError
 	if errors.As(err, &strict) {
 		var l ErrorList
 		for _, e := range strict.Errors {
 			row, _ := e.Position()
-			l = append(l, errorf(file, row+offset, strings.Join(e.Key(), "."), "remove it or correct its spelling; "+fix, "unknown key"))
+			l = append(l, Errorf(file, row+offset, strings.Join(e.Key(), "."), "remove it or correct its spelling; "+fix, "unknown key"))
 		}
 		return l.Err()
 	}
@@ -209,14 +215,14 @@ func tomlErrors(file string, doc []byte, offset int, err error, fix string) erro
 			field = lineKey(doc, row)
 		}
 		msg := strings.TrimPrefix(de.Error(), "toml: ")
-		return ErrorList{errorf(file, row+offset, field, "fix the TOML syntax ("+fix+")", "%s", msg)}
+		return ErrorList{Errorf(file, row+offset, field, "fix the TOML syntax ("+fix+")", "%s", msg)}
 	}
-	return ErrorList{errorf(file, offset, "", fix, "%s", strings.TrimPrefix(err.Error(), "toml: "))}
+	return ErrorList{Errorf(file, offset, "", fix, "%s", strings.TrimPrefix(err.Error(), "toml: "))}
 }
 
-// keyLine returns the 1-based line of data where key is first set at the
+// KeyLine returns the 1-based line of data where key is first set at the
 // start of a line (`key = ...` or `key: ...`), or 0 if it is not found.
-func keyLine(data []byte, key string) int {
+func KeyLine(data []byte, key string) int {
 	line := 1
 	for len(data) > 0 {
 		l := data
@@ -257,5 +263,5 @@ func (c *Config) TopicTitle(slug string) string {
 	if t := c.Topics[slug]; t != "" {
 		return t
 	}
-	return titleCase(strings.ReplaceAll(slug, "-", " "))
+	return TitleCase(strings.ReplaceAll(slug, "-", " "))
 }

@@ -1,4 +1,4 @@
-package generator
+package config
 
 import (
 	"errors"
@@ -18,7 +18,7 @@ import (
 // not follow a link out of the project unless [build] follow_symlinks
 // says so.
 
-// errLink is readFile's error for a path that is a symbolic link, which
+// errLink is ReadFile's error for a path that is a symbolic link, which
 // the caller resolves and vets.
 var errLink = errors.New("a symbolic link")
 
@@ -50,25 +50,25 @@ func tooLarge(size, max int64) error {
 		"split it into smaller notes, or raise max_note_bytes in config.toml"}
 }
 
-// problem returns err, from reading the project's file rel, as an Error
+// Problem returns err, from reading the project's file rel, as an Error
 // naming the file and saying how to fix it.
-func problem(rel string, err error) *Error {
+func Problem(rel string, err error) *Error {
 	var re *readError
 	switch {
 	case errors.As(err, &re):
-		return errorf(rel, 0, "", re.fix, "%s", re.msg)
+		return Errorf(rel, 0, "", re.fix, "%s", re.msg)
 	case errors.Is(err, fs.ErrPermission):
-		return errorf(rel, 0, "", "check the file's permissions", "%v", err)
+		return Errorf(rel, 0, "", "check the file's permissions", "%v", err)
 	case errors.Is(err, fs.ErrNotExist):
-		return errorf(rel, 0, "", "the file went away while it was read; build again", "%v", err)
+		return Errorf(rel, 0, "", "the file went away while it was read; build again", "%v", err)
 	}
-	return errorf(rel, 0, "", "", "%v", err)
+	return Errorf(rel, 0, "", "", "%v", err)
 }
 
-// realPath returns where the file or folder at abs really is, after
+// RealPath returns where the file or folder at abs really is, after
 // links, or an error when that is outside the project and [build]
 // follow_symlinks does not allow it.
-func (c *Config) realPath(abs string) (string, error) {
+func (c *Config) RealPath(abs string) (string, error) {
 	real, err := filepath.EvalSymlinks(abs)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -83,31 +83,31 @@ func (c *Config) realPath(abs string) (string, error) {
 	return real, nil
 }
 
-// readSource reads a file of the project: a regular file of at most max
+// ReadSource reads a file of the project: a regular file of at most max
 // bytes (0: any size), through a link only to where realPath allows.
-func (c *Config) readSource(abs string, max int64) ([]byte, time.Time, error) {
-	data, mod, err := readFile(abs, max)
+func (c *Config) ReadSource(abs string, max int64) ([]byte, time.Time, error) {
+	data, mod, err := ReadFile(abs, max)
 	if !errors.Is(err, errLink) {
 		return data, mod, err
 	}
-	real, err := c.realPath(abs)
+	real, err := c.RealPath(abs)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	return readFile(real, max)
+	return ReadFile(real, max)
 }
 
-// walkFiles calls fn for every regular file under dir, a folder of the
+// WalkFiles calls fn for every regular file under dir, a folder of the
 // project, with its slash path relative to dir and the path it is read
 // from. Links are followed where realPath allows, into folders too. A
 // missing dir has no files.
-func (c *Config) walkFiles(dir string, fn func(rel, abs string) error) error {
+func (c *Config) WalkFiles(dir string, fn func(rel, abs string) error) error {
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	real, err := c.realPath(dir)
+	real, err := c.RealPath(dir)
 	if err != nil {
-		return problem(relTo(c.Dir, dir), err)
+		return Problem(c.Rel(dir), err)
 	}
 	return c.walk(dir, real, "", fn, 0)
 }
@@ -127,26 +127,26 @@ func (c *Config) walk(dir, real, prefix string, fn func(rel, abs string) error, 
 		named := filepath.Join(dir, r) // as the project names it, for errors
 		switch {
 		case d.Type()&fs.ModeSymlink != 0:
-			target, err := c.realPath(p)
+			target, err := c.RealPath(p)
 			if err != nil {
-				return problem(relTo(c.Dir, named), err)
+				return Problem(c.Rel(named), err)
 			}
 			st, err := os.Stat(target)
 			if err != nil {
-				return problem(relTo(c.Dir, named), err)
+				return Problem(c.Rel(named), err)
 			}
 			if st.IsDir() {
 				if depth >= 8 {
-					return problem(relTo(c.Dir, named), &readError{"is a link in a chain of more than 8 folders", "remove the loop of links"})
+					return Problem(c.Rel(named), &readError{"is a link in a chain of more than 8 folders", "remove the loop of links"})
 				}
 				return c.walk(named, target, rel+"/", fn, depth+1)
 			}
 			if !st.Mode().IsRegular() {
-				return problem(relTo(c.Dir, named), notRegular(st.Mode()))
+				return Problem(c.Rel(named), notRegular(st.Mode()))
 			}
 			return fn(rel, target)
 		case !d.Type().IsRegular():
-			return problem(relTo(c.Dir, named), notRegular(d.Type()))
+			return Problem(c.Rel(named), notRegular(d.Type()))
 		}
 		return fn(rel, p)
 	})

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package generator
+package config
 
 import (
 	"io"
@@ -9,11 +9,11 @@ import (
 	"time"
 )
 
-// readFile returns the contents of the regular file at path, at most max
+// ReadFile returns the contents of the regular file at path, at most max
 // bytes of it (0: any size), and its modification time. It refuses a
 // path that is a symbolic link (errLink), and anything but a regular
 // file.
-func readFile(path string, max int64) ([]byte, time.Time, error) {
+func ReadFile(path string, max int64) ([]byte, time.Time, error) {
 	st, err := os.Lstat(path)
 	if err != nil {
 		return nil, time.Time{}, err

@@ -1,4 +1,4 @@
-package generator
+package config
 
 import (
 	"cmp"
@@ -64,8 +64,8 @@ func (l ErrorList) Err() error {
 	return l
 }
 
-// errorf returns an *Error for file and line with a formatted message.
-func errorf(file string, line int, field, fix, format string, args ...any) *Error {
+// Errorf returns an *Error for file and line with a formatted message.
+func Errorf(file string, line int, field, fix, format string, args ...any) *Error {
 	return &Error{File: file, Line: line, Field: field, Err: fmt.Errorf(format, args...), Fix: fix}
 }
 

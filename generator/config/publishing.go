@@ -1,4 +1,4 @@
-package generator
+package config
 
 import (
 	"strings"
@@ -44,7 +44,7 @@ func (c *Config) checkPublish(data []byte) ErrorList {
 	p := &c.Publish
 	sec := section(data, "[publish]")
 	bad := func(key, fix, format string, args ...any) {
-		errs = append(errs, errorf(c.File, sec.line(key), "publish."+key, fix, format, args...))
+		errs = append(errs, Errorf(c.File, sec.line(key), "publish."+key, fix, format, args...))
 	}
 	if p.Prefix != "" && (strings.HasPrefix(p.Prefix, "/") || !strings.HasSuffix(p.Prefix, "/")) {
 		bad("prefix", `write it as a folder, such as "newsletter/"`, "%q", p.Prefix)
@@ -60,7 +60,7 @@ func (c *Config) checkPublish(data []byte) ErrorList {
 	}
 	for i, r := range p.Cache {
 		if r.Pattern == "" || r.CacheControl == "" {
-			errs = append(errs, errorf(c.File, sec.line("pattern"), "publish.cache", "give each [[publish.cache]] a pattern and a cache_control", "rule %d is incomplete", i+1))
+			errs = append(errs, Errorf(c.File, sec.line("pattern"), "publish.cache", "give each [[publish.cache]] a pattern and a cache_control", "rule %d is incomplete", i+1))
 		}
 	}
 	for ext, t := range p.Types {

@@ -1,4 +1,4 @@
-package generator
+package config
 
 import (
 	"io/fs"
@@ -11,12 +11,12 @@ import (
 // package, which registers every file it opens with the network poller:
 // five system calls a file for nothing on a regular file.
 
-// readFile returns the contents of the regular file at path, at most max
+// ReadFile returns the contents of the regular file at path, at most max
 // bytes of it (0: any size), and its modification time. It refuses a
 // path that is a symbolic link (errLink), and anything but a regular
 // file, without waiting: a named pipe is opened without blocking, and
 // refused.
-func readFile(path string, max int64) ([]byte, time.Time, error) {
+func ReadFile(path string, max int64) ([]byte, time.Time, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err == unix.ELOOP {
 		return nil, time.Time{}, errLink

@@ -1,0 +1,60 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// The words of a project: audience names, slugs, titles, and what a
+// value in a TOML file is called in a message.
+
+// Audiences are the audiences a note may be written for.
+var Audiences = []string{"clinicians", "patients", "public"}
+
+// Slugify lowercases s and replaces what is not a letter or digit by "-".
+func Slugify(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(strings.TrimSpace(s)) {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_':
+			b.WriteRune(r)
+			dash = false
+		case !dash && b.Len() > 0:
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.TrimRight(b.String(), "-")
+}
+
+// Describe says what a value read from TOML is, for messages: "text \"x\"",
+// "a list", "the number 3".
+func Describe(v any) string {
+	switch v := v.(type) {
+	case string:
+		return fmt.Sprintf("text %q", v)
+	case bool:
+		return fmt.Sprintf("%v", v)
+	case int64, int, float64:
+		return fmt.Sprintf("the number %v", v)
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a table"
+	case time.Time, toml.LocalDate, toml.LocalDateTime, toml.LocalTime:
+		return fmt.Sprintf("the date %v", v)
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// TitleCase raises the first letter of s.
+func TitleCase(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
+}
