@@ -176,8 +176,8 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "build", err)
 	}
 	start := time.Now()
-	res, err := generator.Build(&generator.Options{
-		Config: *config, Out: *out, Now: now, Drafts: *drafts, Future: *future, Strict: *strict, Guard: guard,
+	res, err := generator.Build(cfg, &generator.Options{
+		Out: *out, Now: now, Drafts: *drafts, Future: *future, Strict: *strict, Guard: guard,
 	})
 	if err != nil {
 		return fail(stderr, "build", err)
@@ -919,7 +919,7 @@ func runNightly(args []string, stdout, stderr io.Writer) int {
 			return nil
 		}},
 		{"build", func() error {
-			res, err := generator.Build(&generator.Options{Config: cfg.File, Now: now, Cache: cache, Guard: guard})
+			res, err := generator.Build(cfg, &generator.Options{Now: now, Cache: cache, Guard: guard})
 			if err == nil {
 				fmt.Fprintf(stdout, "nightly: build: %d files into %s\n", res.Files, res.Out)
 				warnPHI(stderr, "nightly", res)

@@ -23,10 +23,14 @@ func BenchmarkBuild(b *testing.B) {
 	dir, n := benchCorpus(b)
 	files := 0
 	for i := 0; b.Loop(); i++ {
-		res, err := generator.Build(&generator.Options{
-			Config: filepath.Join(dir, "config.toml"),
-			Out:    filepath.Join(dir, "out", strconv.Itoa(i)),
-			Now:    time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC),
+		// Each build loads config.toml, as rounds build does.
+		cfg, err := config.LoadConfig(filepath.Join(dir, "config.toml"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := generator.Build(cfg, &generator.Options{
+			Out: filepath.Join(dir, "out", strconv.Itoa(i)),
+			Now: time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC),
 		})
 		if err != nil {
 			b.Fatal(err)

@@ -40,7 +40,7 @@ func TestThemeInBrowser(t *testing.T) {
 	t.Parallel()
 	chromium := browsertest.Tool(t, "chromium", "--version")
 	out := filepath.Join(t.TempDir(), "public")
-	if _, err := Build(&Options{Config: filepath.Join("..", "config.toml"), Out: out, Now: testNow}); err != nil {
+	if _, err := buildFile(t, filepath.Join("..", "config.toml"), &Options{Out: out, Now: testNow}); err != nil {
 		t.Fatal(err)
 	}
 	srv := browsertest.Serve(t, out, "/rounds", probe)
@@ -120,7 +120,7 @@ func TestAccessibility(t *testing.T) {
 	chromium := browsertest.Tool(t, "chromium", "--version")
 	axe := browsertest.AxeScript(t, "..")
 	out := filepath.Join(t.TempDir(), "public")
-	if _, err := Build(&Options{Config: filepath.Join("..", "config.toml"), Out: out, Now: testNow}); err != nil {
+	if _, err := buildFile(t, filepath.Join("..", "config.toml"), &Options{Out: out, Now: testNow}); err != nil {
 		t.Fatal(err)
 	}
 	srv := browsertest.Serve(t, out, "/rounds", browsertest.AxeProbe, axe)
@@ -155,7 +155,7 @@ func TestEvidenceFilter(t *testing.T) {
 	t.Parallel()
 	chromium := browsertest.Tool(t, "chromium", "--version")
 	out := filepath.Join(t.TempDir(), "public")
-	if _, err := Build(&Options{Config: filepath.Join("..", "config.toml"), Out: out, Now: testNow}); err != nil {
+	if _, err := buildFile(t, filepath.Join("..", "config.toml"), &Options{Out: out, Now: testNow}); err != nil {
 		t.Fatal(err)
 	}
 	srv := browsertest.Serve(t, out, "/rounds", "")

@@ -27,16 +27,13 @@ type Result struct {
 	PHI []Finding
 }
 
-// Build loads the site named by opts and writes it to the output folder.
+// Build loads the content and theme of the project cfg describes and
+// writes the site to the output folder.
 // It renders into a temporary folder beside the output and replaces the
 // output only when every file was written, so a failed build leaves the
 // previous site untouched. All problems are returned together as an
 // ErrorList.
-func Build(opts *Options) (*Result, error) {
-	cfg, err := config.LoadConfig(opts.Config)
-	if err != nil {
-		return nil, err
-	}
+func Build(cfg *config.Config, opts *Options) (*Result, error) {
 	// The theme loads while the content does.
 	var theme *Theme
 	var themeErr error

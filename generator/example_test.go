@@ -11,7 +11,7 @@ import (
 func TestExampleSite(t *testing.T) {
 	t.Parallel()
 	out := filepath.Join(t.TempDir(), "public")
-	res, err := Build(&Options{Config: filepath.Join("..", "config.toml"), Out: out, Now: testNow})
+	res, err := buildFile(t, filepath.Join("..", "config.toml"), &Options{Out: out, Now: testNow})
 	if err != nil {
 		t.Fatalf("the example site does not build:\n%v", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"rounds/generator/config"
 )
 
 // testNow is the present of every test build.
@@ -57,11 +59,21 @@ func project(t testing.TB, files map[string]string) string {
 // build builds the project in dir as of testNow into dir/public.
 func build(t testing.TB, dir string, mod ...func(*Options)) (*Result, error) {
 	t.Helper()
-	opts := &Options{Config: filepath.Join(dir, "config.toml"), Now: testNow}
+	opts := &Options{Now: testNow}
 	for _, m := range mod {
 		m(opts)
 	}
-	return Build(opts)
+	return buildFile(t, filepath.Join(dir, "config.toml"), opts)
+}
+
+// buildFile builds the project whose config.toml is file.
+func buildFile(t testing.TB, file string, opts *Options) (*Result, error) {
+	t.Helper()
+	cfg, err := config.LoadConfig(file)
+	if err != nil {
+		return nil, err
+	}
+	return Build(cfg, opts)
 }
 
 // mustBuild builds and fails the test on error.

@@ -25,8 +25,6 @@ import (
 
 // Options control a build.
 type Options struct {
-	// Config is the path of config.toml.
-	Config string
 	// Out is the folder the site is written to; empty means "public" beside
 	// the configuration file.
 	Out string

@@ -12,6 +12,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"rounds/generator"
+	"rounds/generator/config"
 	"rounds/generator/corpus"
 )
 
@@ -127,10 +128,13 @@ func TestBuild(t *testing.T) {
 	if err := corpus.Write(dir, 50, theme); err != nil {
 		t.Fatal(err)
 	}
-	res, err := generator.Build(&generator.Options{
-		Config: filepath.Join(dir, "config.toml"),
-		Out:    filepath.Join(dir, "public"),
-		Now:    time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC),
+	cfg, err := config.LoadConfig(filepath.Join(dir, "config.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := generator.Build(cfg, &generator.Options{
+		Out: filepath.Join(dir, "public"),
+		Now: time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC),
 	})
 	if err != nil {
 		t.Fatal(err)

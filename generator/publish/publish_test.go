@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"rounds/generator"
+	"rounds/generator/config"
 	"rounds/generator/corpus"
 	"rounds/generator/output"
 	"rounds/generator/s3test"
@@ -40,11 +41,15 @@ func site(t testing.TB, n int) (string, string) {
 
 func rebuild(t testing.TB, dir string, mod ...func(*generator.Options)) string {
 	t.Helper()
-	opts := &generator.Options{Config: filepath.Join(dir, "config.toml"), Now: testNow}
+	opts := &generator.Options{Now: testNow}
 	for _, m := range mod {
 		m(opts)
 	}
-	res, err := generator.Build(opts)
+	cfg, err := config.LoadConfig(filepath.Join(dir, "config.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := generator.Build(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,7 +72,7 @@ func (s *Server) now() time.Time {
 }
 
 func (s *Server) opts() *generator.Options {
-	return &generator.Options{Config: s.Config, Now: s.now(), Drafts: true, Future: true}
+	return &generator.Options{Now: s.now(), Drafts: true, Future: true}
 }
 
 // Build makes the first build. Its error is a bad configuration, which

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"rounds/generator"
+	"rounds/generator/config"
 	"rounds/generator/corpus"
 )
 
@@ -42,7 +43,11 @@ func project(t testing.TB, n int) string {
 func fullBuild(t testing.TB, dir string) map[string][]byte {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "public")
-	if _, err := generator.Build(&generator.Options{Config: filepath.Join(dir, "config.toml"), Out: out, Now: testNow, Drafts: true, Future: true}); err != nil {
+	cfg, err := config.LoadConfig(filepath.Join(dir, "config.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := generator.Build(cfg, &generator.Options{Out: out, Now: testNow, Drafts: true, Future: true}); err != nil {
 		t.Fatal(err)
 	}
 	files := map[string][]byte{}
