@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -147,9 +146,11 @@ type Note struct {
 	// path is Path, made once when the note is parsed: a build asks for
 	// it many times a note.
 	path string
-	// memo holds the partials rendered for the note (see
-	// Theme.partialCached); nil for a note that was not parsed.
-	memo *atomic.Pointer[noteMemo]
+	// Serial numbers the file the note was read from, the same number
+	// for as long as the content cache that read it lives, edits and all;
+	// 0 for a note not read from a file. The theme keeps what it rendered
+	// of a note by this number.
+	Serial int
 }
 
 // Source is the publication a note curates.
@@ -240,7 +241,6 @@ func parseNote(f *fields) *Note {
 		Slug: d.Slug, File: d.File, Title: d.Title, Summary: d.Summary,
 		Date: d.Date, PublishAt: d.PublishAt, Expires: d.Expires, Published: d.Published,
 		Draft: d.Draft, ID: d.ID, idLine: d.idLine, Params: d.Params, Content: d.Content, Body: d.Body,
-		memo:         new(atomic.Pointer[noteMemo]),
 		Topics:       f.strs("topics"),
 		Audience:     f.strs("audience"),
 		Design:       f.str("design"),

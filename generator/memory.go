@@ -79,6 +79,5 @@ func BodyOnly(a, b *Note) bool {
 	x.Editions, y.Editions = nil, nil
 	x.Story, y.Story = nil, nil
 	x.TopicPages, y.TopicPages = nil, nil
-	x.memo, y.memo = nil, nil
 	return reflect.DeepEqual(x, y) && (a.Retraction == nil) == (b.Retraction == nil)
 }

@@ -132,10 +132,12 @@ type contentFile struct {
 	kind string // "notes", "editions" or "pages"
 	path string // relative to the project folder
 	abs  string
-	note *Note
-	ed   *Edition
-	page *Page
-	errs config.ErrorList
+	// serial numbers the file for as long as the cache lives (Note.Serial).
+	serial int
+	note   *Note
+	ed     *Edition
+	page   *Page
+	errs   config.ErrorList
 	// stamp is the file's size and modification time when it was read.
 	stamp fileStamp
 	// phi are the file's findings that may identify a patient, and sum
@@ -165,6 +167,22 @@ func LoadContent(cfg *config.Config, opts *Options) (*Site, error) {
 type ContentCache struct {
 	files map[string]*contentFile // by absolute path
 	order []string                // the paths of files, as a scan finds them; nil when stale
+	// serials numbers every file the cache has seen, by absolute path,
+	// from 1.
+	serials map[string]int
+}
+
+// serial returns the number of the file at abs.
+func (c *ContentCache) serial(abs string) int {
+	if c.serials == nil {
+		c.serials = map[string]int{}
+	}
+	n, ok := c.serials[abs]
+	if !ok {
+		n = len(c.serials) + 1
+		c.serials[abs] = n
+	}
+	return n
 }
 
 type fileStamp struct {
@@ -208,7 +226,7 @@ func (c *ContentCache) load(cfg *config.Config, opts *Options, hint []string) (*
 		if known && info != nil && old.stamp == (fileStamp{info.Size(), info.ModTime()}) && !old.stamp.mod.IsZero() {
 			return
 		}
-		f := &contentFile{kind: kind, path: filepath.ToSlash(filepath.Join("content", kind, filepath.Base(abs))), abs: abs}
+		f := &contentFile{kind: kind, path: filepath.ToSlash(filepath.Join("content", kind, filepath.Base(abs))), abs: abs, serial: c.serial(abs)}
 		if !known {
 			c.order = nil
 		}
@@ -515,6 +533,7 @@ func (f *contentFile) load(cfg *config.Config) {
 	switch f.kind {
 	case "notes":
 		f.note = parseNote(fl)
+		f.note.Serial = f.serial
 		f.note.Content = out
 		f.note.URL = cfg.RelURL(f.note.Path())
 	case "editions":

@@ -44,8 +44,10 @@ type Theme struct {
 	partials *template.Template // base and partials, for partialCached
 	cache    sync.Map           // partialKey → template.HTML
 	// partialIndex numbers the templates partialCached can render, for
-	// the partials kept on notes.
+	// the partials kept for notes; memos holds those, by Note.Serial.
 	partialIndex map[string]int
+	memos        atomic.Pointer[[]atomic.Pointer[noteMemo]]
+	grow         sync.Mutex
 }
 
 type partialKey struct {
@@ -216,9 +218,10 @@ func (t *Theme) Asset(rel string) (string, error) {
 // pointer; anything else is rendered every time. The HTML is returned
 // boxed in an any, boxed once however often it is shown.
 func (t *Theme) partialCached(name string, data any) (any, error) {
-	// A note's partials are kept on the note: a site has thousands, and
-	// a lookup in a map that large misses the processor's caches.
-	if n, ok := data.(*Note); ok && n != nil && n.memo != nil {
+	// A note's partials are kept in a table by its serial number: a site
+	// has thousands, and a lookup in a map that large misses the
+	// processor's caches.
+	if n, ok := data.(*Note); ok && n != nil && n.Serial > 0 {
 		if i, ok := t.partialIndex[name]; ok {
 			slot := t.noteSlot(n, i)
 			if h := slot.Load(); h != nil {
@@ -261,23 +264,51 @@ func (t *Theme) partial(name string, data any) (any, error) {
 	return template.HTML(buf.String()), nil
 }
 
-// A noteMemo holds the partials one theme rendered for one note.
+// A noteMemo holds the partials the theme rendered for one note.
 type noteMemo struct {
-	theme *Theme
-	html  []atomic.Pointer[any] // template.HTML, by t.partialIndex
+	note *Note
+	html []atomic.Pointer[any] // template.HTML, by t.partialIndex
 }
 
 // noteSlot returns where the partial numbered i is kept for n.
 func (t *Theme) noteSlot(n *Note, i int) *atomic.Pointer[any] {
-	m := n.memo.Load()
-	for m == nil || m.theme != t {
-		fresh := &noteMemo{theme: t, html: make([]atomic.Pointer[any], len(t.partialIndex))}
-		if n.memo.CompareAndSwap(m, fresh) {
+	memo := t.memo(n.Serial)
+	m := memo.Load()
+	// A slot holds the partials of the note last rendered with its serial
+	// number: an edited note is a new Note, and gets fresh ones.
+	for m == nil || m.note != n {
+		fresh := &noteMemo{note: n, html: make([]atomic.Pointer[any], len(t.partialIndex))}
+		if memo.CompareAndSwap(m, fresh) {
 			return &fresh.html[i]
 		}
-		m = n.memo.Load()
+		m = memo.Load()
 	}
 	return &m.html[i]
+}
+
+// memo returns the slot of the note numbered serial, growing the table
+// when the content cache has numbered more notes than it holds.
+func (t *Theme) memo(serial int) *atomic.Pointer[noteMemo] {
+	if tab := t.memos.Load(); tab != nil && serial < len(*tab) {
+		return &(*tab)[serial]
+	}
+	t.grow.Lock()
+	defer t.grow.Unlock()
+	tab := t.memos.Load()
+	if tab == nil || serial >= len(*tab) {
+		// Slots are pointers to memos, so the old table's stay valid for
+		// whoever holds one; the new table starts with the same memos.
+		size := max(2*serial, 1024)
+		bigger := make([]atomic.Pointer[noteMemo], size)
+		if tab != nil {
+			for i := range *tab {
+				bigger[i].Store((*tab)[i].Load())
+			}
+		}
+		tab = &bigger
+		t.memos.Store(tab)
+	}
+	return &(*tab)[serial]
 }
 
 // Integrity returns the SRI hash of a fingerprinted asset, or "".
