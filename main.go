@@ -34,6 +34,7 @@ import (
 	"rounds/feeds"
 	"rounds/generator"
 	project "rounds/generator/config"
+	"rounds/generator/content"
 	"rounds/generator/digest"
 	"rounds/generator/leak"
 	"rounds/generator/publish"
@@ -609,7 +610,7 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 // breakLedgerLock removes the lock a send of the edition to the list left
 // on its ledger in a bucket, and says whose it was. A ledger in a folder
 // is locked with flock, which the system releases when a send dies.
-func breakLedgerLock(ctx context.Context, cfg *project.Config, ed *generator.Edition, l *project.ListConfig, stdout io.Writer) error {
+func breakLedgerLock(ctx context.Context, cfg *project.Config, ed *content.Edition, l *project.ListConfig, stdout io.Writer) error {
 	loc := cfg.LedgerDir()
 	if !strings.HasPrefix(loc, "s3://") {
 		fmt.Fprintf(stdout, "rounds send: the ledger in %s is locked with flock, which the system releases when a send dies; no lock to break\n", loc)
@@ -634,7 +635,7 @@ func breakLedgerLock(ctx context.Context, cfg *project.Config, ed *generator.Edi
 
 // sendDigest renders the edition for the list and sends it to the list's
 // subscribers still due, or with dryRun prints who they are.
-func sendDigest(ctx context.Context, site *generator.Site, tmpl *digest.Templates, ed *generator.Edition, l *project.ListConfig, dryRun, resendUnknown bool, stdout, stderr io.Writer) error {
+func sendDigest(ctx context.Context, site *generator.Site, tmpl *digest.Templates, ed *content.Edition, l *project.ListConfig, dryRun, resendUnknown bool, stdout, stderr io.Writer) error {
 	cfg := site.Config
 	d, err := digest.Render(tmpl, site, ed, l)
 	if err != nil {

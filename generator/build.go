@@ -11,6 +11,7 @@ import (
 
 	"rounds/feeds"
 	"rounds/generator/config"
+	"rounds/generator/content"
 	"rounds/generator/output"
 	"rounds/generator/phi"
 )
@@ -107,7 +108,7 @@ func (s *Site) plan(w *writer, opts *Options) {
 	for _, n := range s.Notes {
 		pg(&PageData{Kind: "note", Path: n.Path(), Title: n.Title, Description: n.Summary, Note: n})
 	}
-	paginate("notes/", s.Notes, cfg.Paginate, func(p *Paginator, notes []*Note) {
+	paginate("notes/", s.Notes, cfg.Paginate, func(p *Paginator, notes []*content.Note) {
 		pg(&PageData{Kind: "list", Path: pagePath("notes/", p.Number), Title: "All notes", Description: "Every note in " + cfg.Title + ", newest first.", Notes: notes, Paginator: p})
 	})
 
@@ -116,7 +117,7 @@ func (s *Site) plan(w *writer, opts *Options) {
 		pg(&PageData{Kind: "edition", Path: e.Path(), Title: e.Title, Description: e.Summary, Edition: e, Notes: e.Notes, Feeds: edFeeds})
 	}
 	pg(&PageData{Kind: "list", Path: "archive/", Title: "Archive", Description: "Every edition of " + cfg.Title + ".", Editions: s.Editions, Feeds: edFeeds})
-	var edNotes []*Note
+	var edNotes []*content.Note
 	for _, e := range s.Editions {
 		edNotes = append(edNotes, e.Notes...)
 	}
@@ -124,13 +125,13 @@ func (s *Site) plan(w *writer, opts *Options) {
 
 	for _, group := range []struct {
 		kind, title string
-		topics      []*Topic
+		topics      []*content.Topic
 	}{{"topics", "Topics", s.Topics}, {"audiences", "Audiences", s.Audiences}} {
 		pg(&PageData{Kind: "list", Path: group.kind + "/", Title: group.title, Topics: group.topics})
 		for _, t := range group.topics {
 			title := cfg.Title + ": " + t.Title
 			links := feedLinks(title, t.Path(), siteFeeds)
-			paginate(t.Path(), t.Notes, cfg.Paginate, func(p *Paginator, notes []*Note) {
+			paginate(t.Path(), t.Notes, cfg.Paginate, func(p *Paginator, notes []*content.Note) {
 				pg(&PageData{Kind: "topic", Path: pagePath(t.Path(), p.Number), Title: t.Title, Description: fmt.Sprintf("Notes on %s from %s.", t.Title, cfg.Title), Topic: t, Notes: notes, Paginator: p, Feeds: links})
 			})
 			writeFeeds(w, t.Path(), func() *feeds.Channel { return s.noteChannel(title, "", t.Path(), t.Notes) }, t.Notes[:min(len(t.Notes), cfg.Feeds.Limit)], cfg.Feeds.Content == "full")

@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"rounds/generator/config"
+	"rounds/generator/content"
 	"rounds/generator/phi"
 )
 
@@ -42,14 +43,16 @@ var StudyDesigns = []string{"systematic review", "meta-analysis", "randomised co
 
 // ReviewQueue returns the notes whose review_by falls before now+within,
 // soonest first: what needs review next.
-func ReviewQueue(site *Site, now time.Time, within time.Duration) []*Note {
-	var out []*Note
+func ReviewQueue(site *Site, now time.Time, within time.Duration) []*content.Note {
+	var out []*content.Note
 	for _, n := range site.Notes {
 		if !n.ReviewBy.IsZero() && n.ReviewBy.Before(now.Add(within)) {
 			out = append(out, n)
 		}
 	}
-	slices.SortFunc(out, func(a, b *Note) int { return cmp.Or(a.ReviewBy.Compare(b.ReviewBy), cmp.Compare(a.Slug, b.Slug)) })
+	slices.SortFunc(out, func(a, b *content.Note) int {
+		return cmp.Or(a.ReviewBy.Compare(b.ReviewBy), cmp.Compare(a.Slug, b.Slug))
+	})
 	return out
 }
 
@@ -122,7 +125,7 @@ func (s *Site) Findings(now time.Time, o CheckOptions) []Finding {
 		out = append(out, altFindings(p.File, string(p.Content))...)
 	}
 	for _, slug := range slices.Sorted(maps.Keys(RequiredPages)) {
-		if !slices.ContainsFunc(s.Pages, func(p *Page) bool { return p.Slug == slug }) {
+		if !slices.ContainsFunc(s.Pages, func(p *content.Page) bool { return p.Slug == slug }) {
 			out = append(out, Finding{File: "content/pages/" + slug + ".md", Kind: "pages", Severity: "error",
 				Message: fmt.Sprintf("missing: every health newsletter publishes %s; write content/pages/%s.md", RequiredPages[slug], slug)})
 		}
@@ -151,7 +154,7 @@ func scanPHIFile(rel, text string) []Finding {
 
 // reviewFindings reports a note's review that is overdue (an error for a
 // note for patients, a warning otherwise) or falls due soon.
-func reviewFindings(n *Note, now time.Time, soon time.Duration) []Finding {
+func reviewFindings(n *content.Note, now time.Time, soon time.Duration) []Finding {
 	if n.ReviewBy.IsZero() {
 		return nil
 	}

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"slices"
 
+	"rounds/generator/content"
 	"rounds/generator/output"
 )
 
@@ -24,7 +25,7 @@ func (s *Site) RenderFiles(theme *Theme, opts *Options, edits *Edits) (map[strin
 	if err := w.errs.Err(); err != nil {
 		return nil, err
 	}
-	var cards, bodies []*Note
+	var cards, bodies []*content.Note
 	if edits != nil {
 		for slug := range edits.Notes {
 			if n := s.Note(slug); n != nil {
@@ -49,7 +50,7 @@ func (s *Site) RenderFiles(theme *Theme, opts *Options, edits *Edits) (map[strin
 
 // dependsOn reports whether deps holds one of notes (few: those just
 // edited), by pointer.
-func dependsOn(deps, notes []*Note) bool {
+func dependsOn(deps, notes []*content.Note) bool {
 	for _, d := range deps {
 		for _, n := range notes {
 			if d == n {
@@ -64,7 +65,7 @@ func dependsOn(deps, notes []*Note) bool {
 // in the site: the same visibility, date, order, topics, audiences,
 // editions and source. When they do, an edit re-renders only the files
 // that show the note; otherwise the whole site is rendered again.
-func SameShape(a, b *Note) bool {
+func SameShape(a, b *content.Note) bool {
 	return a.Slug == b.Slug && a.ID == b.ID && a.Draft == b.Draft &&
 		a.Date.Equal(b.Date) && a.Published.Equal(b.Published) && a.PublishAt.Equal(b.PublishAt) && a.Expires.Equal(b.Expires) &&
 		slices.Equal(a.Topics, b.Topics) && slices.Equal(a.Audience, b.Audience) && a.Edition == b.Edition &&
@@ -73,7 +74,7 @@ func SameShape(a, b *Note) bool {
 
 // BodyOnly reports whether two versions of a note differ in their body
 // alone: then only the files that show the body change.
-func BodyOnly(a, b *Note) bool {
+func BodyOnly(a, b *content.Note) bool {
 	x, y := *a, *b
 	x.Content, y.Content = "", ""
 	x.Editions, y.Editions = nil, nil

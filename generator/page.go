@@ -5,6 +5,7 @@ import (
 
 	"rounds/feeds"
 	"rounds/generator/config"
+	"rounds/generator/content"
 
 	"fmt"
 	"html/template"
@@ -23,19 +24,19 @@ type PageData struct {
 	Title       string
 	Description string
 	// Exactly one of these is set on note, edition, page and topic pages.
-	Note    *Note
-	Edition *Edition
-	Page    *Page
-	Topic   *Topic
+	Note    *content.Note
+	Edition *content.Edition
+	Page    *content.Page
+	Topic   *content.Topic
 	// Notes and Editions are what a list page shows, already paginated.
-	Notes    []*Note
-	Editions []*Edition
+	Notes    []*content.Note
+	Editions []*content.Edition
 	// Topics are what the topics index lists.
-	Topics []*Topic
+	Topics []*content.Topic
 	// WireDays are what a wire page shows, by day and source; Sources
 	// what the feed-health page lists.
 	WireDays  []*WireDay
-	Sources   []*WireSource
+	Sources   []*content.WireSource
 	Paginator *Paginator
 	// Feeds are the feeds to advertise in the page's head. Pages that
 	// advertise the same feeds share one FeedSet.
@@ -138,7 +139,7 @@ func templateFuncs(cfg *config.Config) template.FuncMap {
 			return t.In(cfg.Location()).Format(time.RFC3339)
 		},
 		"markdownify": func(s string) (template.HTML, error) {
-			h, err := Markdown(cfg, []byte(s))
+			h, err := content.Markdown(cfg, []byte(s))
 			// One paragraph is inlined so it can sit inside the caller's markup.
 			t := strings.TrimSpace(string(h))
 			if strings.Count(t, "<p>") == 1 && strings.HasPrefix(t, "<p>") && strings.HasSuffix(t, "</p>") {
@@ -148,10 +149,10 @@ func templateFuncs(cfg *config.Config) template.FuncMap {
 		},
 		"topicTitle": cfg.TopicTitle,
 		"join":       strings.Join,
-		"doiURL":     func(doi string) string { return idLink("doi", doi) },
-		"pmidURL":    func(pmid string) string { return idLink("pmid", pmid) },
-		"pmcidURL":   func(pmcid string) string { return idLink("pmcid", pmcid) },
-		"nctURL":     func(nct string) string { return idLink("nct", nct) },
+		"doiURL":     func(doi string) string { return content.IDLink("doi", doi) },
+		"pmidURL":    func(pmid string) string { return content.IDLink("pmid", pmid) },
+		"pmcidURL":   func(pmcid string) string { return content.IDLink("pmcid", pmcid) },
+		"nctURL":     func(nct string) string { return content.IDLink("nct", nct) },
 		// feedHTML shows HTML that came from a feed. It was sanitized when
 		// it was fetched; it is sanitized again here, so a cache edited
 		// or poisoned by hand cannot put anything unsafe on a page.
@@ -244,7 +245,7 @@ func (p *PageData) JSONLD() template.JS {
 		for _, id := range []struct{ kind, prop, v string }{{"doi", "DOI", src.DOI}, {"pmid", "PMID", src.PMID}, {"pmcid", "PMCID", src.PMCID}, {"nct", "NCT", src.NCT}} {
 			if id.v != "" {
 				c.Identifier = append(c.Identifier, ldID{"PropertyValue", id.prop, id.v})
-				c.SameAs = append(c.SameAs, idLink(id.kind, id.v))
+				c.SameAs = append(c.SameAs, content.IDLink(id.kind, id.v))
 			}
 		}
 		page.Citation = c

@@ -8,23 +8,13 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"rounds/generator/content"
 )
-
-// A Retraction is a notice that a paper was withdrawn, from the Retraction
-// Watch database.
-type Retraction struct {
-	Nature string // "Retraction", "Expression of concern", "Correction"…
-	Date   string // as the database gives it
-	Notice string // the DOI of the retraction notice, if any
-	Reason string
-}
-
-// Retracted reports whether the notice withdraws the paper.
-func (r *Retraction) Retracted() bool { return strings.EqualFold(r.Nature, "Retraction") }
 
 // loadRetractions reads a Retraction Watch CSV file and returns its
 // notices by "doi:…" and "pmid:…" of the original paper.
-func loadRetractions(path string) (map[string]*Retraction, error) {
+func loadRetractions(path string) (map[string]*content.Retraction, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w; download the Retraction Watch data or remove [check] retractions", path, err)
@@ -50,7 +40,7 @@ func loadRetractions(path string) (map[string]*Retraction, error) {
 	if _, ok := col["originalpaperdoi"]; !ok {
 		return nil, fmt.Errorf("%s:1: no OriginalPaperDOI column; is this the Retraction Watch CSV?", path)
 	}
-	out := map[string]*Retraction{}
+	out := map[string]*content.Retraction{}
 	for {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
@@ -60,14 +50,14 @@ func loadRetractions(path string) (map[string]*Retraction, error) {
 			line, _ := r.FieldPos(0)
 			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
 		}
-		n := &Retraction{Nature: get(rec, "retractionnature"), Date: rwDate(get(rec, "retractiondate")), Notice: get(rec, "retractiondoi"), Reason: get(rec, "reason")}
+		n := &content.Retraction{Nature: get(rec, "retractionnature"), Date: rwDate(get(rec, "retractiondate")), Notice: get(rec, "retractiondoi"), Reason: get(rec, "reason")}
 		if n.Nature == "" {
 			n.Nature = "Retraction"
 		}
-		if doi, err := normalizeID("doi", get(rec, "originalpaperdoi")); err == nil {
+		if doi, err := content.NormalizeID("doi", get(rec, "originalpaperdoi")); err == nil {
 			out["doi:"+strings.ToLower(doi)] = n
 		}
-		if pmid, err := normalizeID("pmid", get(rec, "originalpaperpubmedid")); err == nil {
+		if pmid, err := content.NormalizeID("pmid", get(rec, "originalpaperpubmedid")); err == nil {
 			out["pmid:"+pmid] = n
 		}
 	}
@@ -75,7 +65,7 @@ func loadRetractions(path string) (map[string]*Retraction, error) {
 }
 
 // retractionOf returns the notice about the paper a note cites, or nil.
-func retractionOf(n *Note, notices map[string]*Retraction) *Retraction {
+func retractionOf(n *content.Note, notices map[string]*content.Retraction) *content.Retraction {
 	if n.Source.DOI != "" {
 		if r := notices["doi:"+strings.ToLower(n.Source.DOI)]; r != nil {
 			return r

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"rounds/generator/config"
+	"rounds/generator/content"
 
 	"github.com/pelletier/go-toml/v2"
 )
@@ -18,7 +19,7 @@ import (
 // NewNote writes a new draft note titled title, dated now, and returns its
 // path. It never overwrites a file.
 func NewNote(cfg *config.Config, title string, now time.Time) (string, error) {
-	return writeNote(cfg, &Note{Title: title, Audience: []string{"clinicians"}}, now)
+	return writeNote(cfg, &content.Note{Title: title, Audience: []string{"clinicians"}}, now)
 }
 
 // NewNoteFrom writes a new draft note about a wire item, its title,
@@ -32,7 +33,7 @@ func NewNoteFrom(cfg *config.Config, id string, now time.Time) (string, error) {
 		return "", fmt.Errorf("new note --from %s: no wire item has that ID (or the prefix is not unique); rounds inbox lists them", id)
 	}
 	src := w.sources[it.Source]
-	n := &Note{Title: it.Title, Topics: src.Topics, Audience: src.Audience}
+	n := &content.Note{Title: it.Title, Topics: src.Topics, Audience: src.Audience}
 	if len(n.Audience) == 0 {
 		n.Audience = []string{"clinicians"}
 	}
@@ -40,7 +41,7 @@ func NewNoteFrom(cfg *config.Config, id string, now time.Time) (string, error) {
 		n.Design = "preprint"
 	}
 	ids := story.Identifiers()
-	n.Source = Source{URL: it.URL, Title: it.Title, Publisher: src.Name, Published: it.Published, DOI: ids.DOI, PMID: ids.PMID}
+	n.Source = content.Source{URL: it.URL, Title: it.Title, Publisher: src.Name, Published: it.Published, DOI: ids.DOI, PMID: ids.PMID}
 	if len(ids.NCT) > 0 {
 		n.Source.NCT = ids.NCT[0]
 	}
@@ -49,7 +50,7 @@ func NewNoteFrom(cfg *config.Config, id string, now time.Time) (string, error) {
 
 // writeNote writes the front matter of a new draft note, with what n
 // says filled in, and the headings of a curation note.
-func writeNote(cfg *config.Config, n *Note, now time.Time) (string, error) {
+func writeNote(cfg *config.Config, n *content.Note, now time.Time) (string, error) {
 	slug := config.Slugify(n.Title)
 	if slug == "" {
 		return "", errors.New(`new note: the title needs letters or digits, e.g. rounds new note "Statins after 75"`)

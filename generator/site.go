@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"rounds/generator/config"
+	"rounds/generator/content"
 	"rounds/generator/leak"
 	"rounds/generator/output"
 	"rounds/generator/phi"
@@ -50,6 +51,20 @@ type Options struct {
 	Guard *leak.Guard
 }
 
+// hides says why an item that is a draft or not, published and expiring
+// at the times given, does not show at the build's now, or "".
+func (o *Options) hides(draft bool, published, expires time.Time) string {
+	switch {
+	case draft && !o.Drafts:
+		return "a draft"
+	case published.After(o.Now) && !o.Future:
+		return "scheduled for " + published.Format(time.RFC3339)
+	case !expires.IsZero() && !o.Now.Before(expires) && !o.Expired:
+		return "expired on " + expires.Format(time.RFC3339)
+	}
+	return ""
+}
+
 func (o *Options) workers() int {
 	if o.Workers > 0 {
 		return o.Workers
@@ -62,15 +77,15 @@ func (o *Options) workers() int {
 type Site struct {
 	Config *config.Config
 	// Notes are the published notes, newest first.
-	Notes []*Note
+	Notes []*content.Note
 	// Editions are the published editions, newest first.
-	Editions []*Edition
+	Editions []*content.Edition
 	// Pages are the standalone pages, by weight then title.
-	Pages []*Page
+	Pages []*content.Page
 	// Topics are the topics the notes use, by slug.
-	Topics []*Topic
+	Topics []*content.Topic
 	// Audiences are the audiences that have notes, in the order of Audiences.
-	Audiences []*Topic
+	Audiences []*content.Topic
 	// Now is the build's present.
 	Now time.Time
 	// Wire is what the sources published, read from the wire's cache.
@@ -83,33 +98,21 @@ type Site struct {
 	// the content files it covered and how many findings it made.
 	Checked output.Verdict
 
-	notes map[string]*Note
-}
-
-// A Topic is a group of notes: a topic or an audience.
-type Topic struct {
-	Kind  string // "topics" or "audiences"
-	Slug  string
-	Title string
-	URL   string  // the root-relative URL of its page, for links
-	Notes []*Note // newest first
+	notes map[string]*content.Note
 }
 
 // newTopic returns the topic or audience of kind with the slug and title.
-func newTopic(cfg *config.Config, kind, slug, title string) *Topic {
-	t := &Topic{Kind: kind, Slug: slug, Title: title}
+func newTopic(cfg *config.Config, kind, slug, title string) *content.Topic {
+	t := &content.Topic{Kind: kind, Slug: slug, Title: title}
 	t.URL = cfg.RelURL(t.Path())
 	return t
 }
 
-// Path returns the topic's site path, e.g. "topics/vaccines/".
-func (t *Topic) Path() string { return t.Kind + "/" + t.Slug + "/" }
-
 // Note returns the published note with the slug, or nil.
-func (s *Site) Note(slug string) *Note { return s.notes[slug] }
+func (s *Site) Note(slug string) *content.Note { return s.notes[slug] }
 
 // LatestEdition returns the newest published edition, or nil.
-func (s *Site) LatestEdition() *Edition {
+func (s *Site) LatestEdition() *content.Edition {
 	if len(s.Editions) == 0 {
 		return nil
 	}
@@ -117,8 +120,8 @@ func (s *Site) LatestEdition() *Edition {
 }
 
 // MenuPages returns the pages marked menu = true.
-func (s *Site) MenuPages() []*Page {
-	var out []*Page
+func (s *Site) MenuPages() []*content.Page {
+	var out []*content.Page
 	for _, p := range s.Pages {
 		if p.Menu {
 			out = append(out, p)
@@ -134,9 +137,9 @@ type contentFile struct {
 	abs  string
 	// serial numbers the file for as long as the cache lives (Note.Serial).
 	serial int
-	note   *Note
-	ed     *Edition
-	page   *Page
+	note   *content.Note
+	ed     *content.Edition
+	page   *content.Page
 	errs   config.ErrorList
 	// stamp is the file's size and modification time when it was read.
 	stamp fileStamp
@@ -363,10 +366,10 @@ func assemble(cfg *config.Config, files []*contentFile, opts *Options) (*Site, e
 	}
 	// The maps are made to size: a site has thousands of notes, and a
 	// rebuild under rounds serve makes them again for every edit.
-	s := &Site{Config: cfg, Now: opts.Now, notes: make(map[string]*Note, len(files))}
+	s := &Site{Config: cfg, Now: opts.Now, notes: make(map[string]*content.Note, len(files))}
 	var errs config.ErrorList
-	var all []*Note
-	var editions []*Edition
+	var all []*content.Note
+	var editions []*content.Edition
 	type kindSlug struct{ kind, slug string }
 	seen := make(map[kindSlug]*contentFile, len(files))
 	digest := sha256.New()
@@ -421,17 +424,17 @@ func assemble(cfg *config.Config, files []*contentFile, opts *Options) (*Site, e
 	sortFindings(s.PHI)
 	s.Checked = output.Verdict{Content: "sha256:" + hex.EncodeToString(digest.Sum(nil)), Rules: phi.Rules, PHI: len(s.PHI)}
 
-	allNotes := make(map[string]*Note, len(all))
+	allNotes := make(map[string]*content.Note, len(all))
 	for _, n := range all {
 		allNotes[n.Slug] = n
 		n.Scheduled = opts.Now.Before(n.Published)
-		if n.hidden(opts) == "" {
+		if opts.hides(n.Draft, n.Published, n.Expires) == "" {
 			s.Notes = append(s.Notes, n)
 			s.notes[n.Slug] = n
 		}
 	}
 	slices.SortFunc(s.Notes, newestFirst)
-	slices.SortFunc(s.Pages, func(a, b *Page) int {
+	slices.SortFunc(s.Pages, func(a, b *content.Page) int {
 		return cmp.Or(cmp.Compare(a.Weight, b.Weight), cmp.Compare(a.Title, b.Title), cmp.Compare(a.Slug, b.Slug))
 	})
 	errs = append(errs, s.checkIDs(all, editions)...)
@@ -462,7 +465,7 @@ func assemble(cfg *config.Config, files []*contentFile, opts *Options) (*Site, e
 // checkIDs checks that no two notes or editions, drafts included, have the
 // same feed ID, pinned or by default: a reader's feed reader would take
 // the second for the first.
-func (s *Site) checkIDs(notes []*Note, editions []*Edition) config.ErrorList {
+func (s *Site) checkIDs(notes []*content.Note, editions []*content.Edition) config.ErrorList {
 	var errs config.ErrorList
 	type owner struct {
 		file   string
@@ -482,10 +485,10 @@ func (s *Site) checkIDs(notes []*Note, editions []*Edition) config.ErrorList {
 		errs = append(errs, config.Errorf(o.file, o.line, "id", "give one of them another id, or remove the key for the default", "%q is also the id of %s", id, prev.file))
 	}
 	for _, n := range notes {
-		add(s.noteID(n), owner{n.File, n.idLine, n.ID != ""})
+		add(s.noteID(n), owner{n.File, n.IDLine(), n.ID != ""})
 	}
 	for _, e := range editions {
-		add(s.editionID(e), owner{e.File, e.idLine, e.ID != ""})
+		add(s.editionID(e), owner{e.File, e.IDLine(), e.ID != ""})
 	}
 	return errs
 }
@@ -497,7 +500,7 @@ var reserved = map[string]bool{
 	"wire": true, "sources": true,
 }
 
-func newestFirst(a, b *Note) int {
+func newestFirst(a, b *content.Note) int {
 	return cmp.Or(b.Published.Compare(a.Published), cmp.Compare(a.Slug, b.Slug))
 }
 
@@ -514,34 +517,14 @@ func (f *contentFile) load(cfg *config.Config) {
 		return
 	}
 	f.phi, f.sum = scanPHIFile(f.path, string(data)), sha256.Sum256(data)
-	doc, err := splitDocument(f.path, data)
-	if err != nil {
-		f.errs = append(f.errs, config.AsList(err)...)
+	doc, errs := content.Parse(cfg, f.kind, f.path, data)
+	f.errs = append(f.errs, errs...)
+	if doc == nil {
 		return
 	}
-	fl, ok := decodeFields(doc, cfg.Location(), &f.errs)
-	if !ok {
-		return
-	}
-	out, err := Markdown(cfg, doc.body)
-	if err != nil {
-		f.errs = append(f.errs, config.Errorf(f.path, doc.bodyLine, "", "", "markdown: %v", err))
-	}
-	if _, set := fl.m["slug"]; set {
-		f.slugLine = fl.line("slug")
-	}
-	switch f.kind {
-	case "notes":
-		f.note = parseNote(fl)
+	f.note, f.ed, f.page, f.slugLine = doc.Note, doc.Edition, doc.Page, doc.SlugLine
+	if f.note != nil {
 		f.note.Serial = f.serial
-		f.note.Content = out
-		f.note.URL = cfg.RelURL(f.note.Path())
-	case "editions":
-		f.ed = parseEdition(fl)
-		f.ed.Content, f.ed.Body = out, string(doc.body)
-	case "pages":
-		f.page = parsePage(fl)
-		f.page.Content = out
 	}
 	if len(f.errs) > 0 {
 		f.note, f.ed, f.page = nil, nil, nil
@@ -549,9 +532,9 @@ func (f *contentFile) load(cfg *config.Config) {
 }
 
 // linkEditions resolves each published edition's notes and numbers them.
-func (s *Site) linkEditions(editions []*Edition, all map[string]*Note, opts *Options) config.ErrorList {
+func (s *Site) linkEditions(editions []*content.Edition, all map[string]*content.Note, opts *Options) config.ErrorList {
 	var errs config.ErrorList
-	slices.SortFunc(editions, func(a, b *Edition) int {
+	slices.SortFunc(editions, func(a, b *content.Edition) int {
 		return cmp.Or(a.Published.Compare(b.Published), cmp.Compare(a.Slug, b.Slug))
 	})
 	var prev time.Time
@@ -559,14 +542,14 @@ func (s *Site) linkEditions(editions []*Edition, all map[string]*Note, opts *Opt
 		for _, slug := range e.NoteSlugs {
 			n, ok := all[slug]
 			if !ok {
-				errs = append(errs, config.Errorf(e.File, e.notesLine, "notes", fmt.Sprintf("create content/notes/%s.md or remove %q from the list", slug, slug), "no note %q", slug))
+				errs = append(errs, config.Errorf(e.File, e.NotesLine(), "notes", fmt.Sprintf("create content/notes/%s.md or remove %q from the list", slug, slug), "no note %q", slug))
 				continue
 			}
-			if why := n.hidden(opts); why != "" && e.hidden(opts) == "" {
-				errs = append(errs, config.Errorf(e.File, e.notesLine, "notes", "publish the note first or take it out of the edition", "note %q is %s", slug, why))
+			if why := opts.hides(n.Draft, n.Published, n.Expires); why != "" && opts.hides(e.Draft, e.Published, e.Expires) == "" {
+				errs = append(errs, config.Errorf(e.File, e.NotesLine(), "notes", "publish the note first or take it out of the edition", "note %q is %s", slug, why))
 			}
 		}
-		if e.hidden(opts) != "" {
+		if opts.hides(e.Draft, e.Published, e.Expires) != "" {
 			continue
 		}
 		if len(e.NoteSlugs) > 0 {
@@ -603,8 +586,8 @@ func (s *Site) linkEditions(editions []*Edition, all map[string]*Note, opts *Opt
 
 // group fills the site's topics and audiences.
 func (s *Site) group() {
-	topics := map[string]*Topic{}
-	audiences := map[string]*Topic{}
+	topics := map[string]*content.Topic{}
+	audiences := map[string]*content.Topic{}
 	for _, n := range s.Notes {
 		for _, t := range n.Topics {
 			tp := topics[t]
@@ -614,7 +597,7 @@ func (s *Site) group() {
 			}
 			tp.Notes = append(tp.Notes, n)
 			if n.TopicPages == nil {
-				n.TopicPages = make([]*Topic, 0, len(n.Topics))
+				n.TopicPages = make([]*content.Topic, 0, len(n.Topics))
 			}
 			n.TopicPages = append(n.TopicPages, tp)
 		}

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"rounds/feeds"
+	"rounds/generator/content"
 	"rounds/generator/output"
 )
 
@@ -35,14 +36,14 @@ func feedLinks(title, base string, more *FeedSet) *FeedSet {
 // noteID returns a note's stable feed ID: its front matter id if set, else
 // a tag URI from the site's host, the note's date and its slug, none of
 // which change from one build to the next.
-func (s *Site) noteID(n *Note) string {
+func (s *Site) noteID(n *content.Note) string {
 	if n.ID != "" {
 		return n.ID
 	}
 	return s.tagURI(n.Date.In(s.Config.Location()).Format("2006-01-02"), n.Path())
 }
 
-func (s *Site) editionID(e *Edition) string {
+func (s *Site) editionID(e *content.Edition) string {
 	if e.ID != "" {
 		return e.ID
 	}
@@ -54,7 +55,7 @@ func (s *Site) tagURI(date, path string) string {
 }
 
 // noteEntry turns a note into a feed entry.
-func (s *Site) noteEntry(n *Note) *feeds.Entry {
+func (s *Site) noteEntry(n *content.Note) *feeds.Entry {
 	e := &feeds.Entry{
 		ID:          s.noteID(n),
 		Title:       n.Title,
@@ -83,7 +84,7 @@ func (s *Site) noteEntry(n *Note) *feeds.Entry {
 
 // noteFooter is the attribution a note carries into feeds: its source,
 // evidence and disclosure, so that no reader sees a note without them.
-func noteFooter(n *Note) string {
+func noteFooter(n *content.Note) string {
 	var b strings.Builder
 	src := n.Source
 	if src.URL != "" {
@@ -113,7 +114,7 @@ func noteFooter(n *Note) string {
 }
 
 // noteExtension is the note's "_rounds" JSON Feed extension.
-func noteExtension(n *Note) map[string]any {
+func noteExtension(n *content.Note) map[string]any {
 	x := map[string]any{}
 	if n.Evidence.Scale != "" {
 		x["evidence"] = map[string]any{"scale": n.Evidence.Scale, "level": n.Evidence.Level, "label": n.Evidence.Label}
@@ -167,7 +168,7 @@ func (s *Site) Absolute(h string) string {
 }
 
 // noteChannel builds a feed of notes for the page at path.
-func (s *Site) noteChannel(title, description, path string, notes []*Note) *feeds.Channel {
+func (s *Site) noteChannel(title, description, path string, notes []*content.Note) *feeds.Channel {
 	c := s.channel(title, description, path)
 	notes = notes[:min(len(notes), s.Config.Feeds.Limit)]
 	for _, n := range notes {
@@ -233,7 +234,7 @@ func (s *Site) channel(title, description, path string) *feeds.Channel {
 }
 
 // writeFeeds renders c in every format into files under base.
-func writeFeeds(w *writer, base string, channel func() *feeds.Channel, deps []*Note, bodies bool) {
+func writeFeeds(w *writer, base string, channel func() *feeds.Channel, deps []*content.Note, bodies bool) {
 	// The channel is made when a feed is rendered, once for its three
 	// formats: an incremental rebuild that renders none pays nothing.
 	channel = sync.OnceValue(channel)

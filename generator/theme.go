@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 
 	"rounds/generator/config"
+	"rounds/generator/content"
 )
 
 // Layouts are the page layouts a theme provides. base.html holds the page
@@ -221,7 +222,7 @@ func (t *Theme) partialCached(name string, data any) (any, error) {
 	// A note's partials are kept in a table by its serial number: a site
 	// has thousands, and a lookup in a map that large misses the
 	// processor's caches.
-	if n, ok := data.(*Note); ok && n != nil && n.Serial > 0 {
+	if n, ok := data.(*content.Note); ok && n != nil && n.Serial > 0 {
 		if i, ok := t.partialIndex[name]; ok {
 			slot := t.noteSlot(n, i)
 			if h := slot.Load(); h != nil {
@@ -264,14 +265,17 @@ func (t *Theme) partial(name string, data any) (any, error) {
 	return template.HTML(buf.String()), nil
 }
 
+// bufPool keeps the buffers partials are rendered into.
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // A noteMemo holds the partials the theme rendered for one note.
 type noteMemo struct {
-	note *Note
+	note *content.Note
 	html []atomic.Pointer[any] // template.HTML, by t.partialIndex
 }
 
 // noteSlot returns where the partial numbered i is kept for n.
-func (t *Theme) noteSlot(n *Note, i int) *atomic.Pointer[any] {
+func (t *Theme) noteSlot(n *content.Note, i int) *atomic.Pointer[any] {
 	memo := t.memo(n.Serial)
 	m := memo.Load()
 	// A slot holds the partials of the note last rendered with its serial

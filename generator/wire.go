@@ -12,6 +12,7 @@ import (
 
 	"rounds/feeds"
 	"rounds/generator/config"
+	"rounds/generator/content"
 )
 
 // FetchOptions control rounds fetch.
@@ -66,31 +67,22 @@ type Wire struct {
 	Stories []*feeds.Story
 	// Sources are the enabled sources, in config order, with their
 	// health.
-	Sources []*WireSource
+	Sources []*content.WireSource
 
-	sources map[string]*WireSource
+	sources map[string]*content.WireSource
 	byKey   map[string]*feeds.Story
-	covered map[*feeds.Story]*Note
-	views   map[*feeds.Story]*WireStory
+	covered map[*feeds.Story]*content.Note
+	views   map[*feeds.Story]*content.WireStory
 }
-
-// A WireSource is a source and the state of its cache.
-type WireSource struct {
-	*config.SourceConfig
-	State *feeds.State
-}
-
-// Label is what the wire says of the source's kind.
-func (s *WireSource) Label() string { return config.SourceKinds[s.Kind] }
 
 // Source returns the configured source of an item.
-func (w *Wire) Source(it *feeds.Item) *WireSource { return w.sources[it.Source] }
+func (w *Wire) Source(it *feeds.Item) *content.WireSource { return w.sources[it.Source] }
 
 // LoadWire reads the wire from the cache of cfg. A source never fetched
 // has no items, and neither has one whose cache file cannot be read: that
 // is logged and shown on the feed-health page, and the next fetch mends it.
 func LoadWire(cfg *config.Config) *Wire {
-	w := &Wire{sources: map[string]*WireSource{}, byKey: map[string]*feeds.Story{}, covered: map[*feeds.Story]*Note{}, views: map[*feeds.Story]*WireStory{}}
+	w := &Wire{sources: map[string]*content.WireSource{}, byKey: map[string]*feeds.Story{}, covered: map[*feeds.Story]*content.Note{}, views: map[*feeds.Story]*content.WireStory{}}
 	cache := &feeds.Cache{Dir: cfg.CacheDir()}
 	states, err := cache.States()
 	if err != nil {
@@ -111,7 +103,7 @@ func LoadWire(cfg *config.Config) *Wire {
 			st.LastError = "kept items unreadable; the next fetch replaces them" // published: no local path
 		}
 		st.Items = len(kept)
-		ws := &WireSource{SourceConfig: s, State: st}
+		ws := &content.WireSource{SourceConfig: s, State: st}
 		w.Sources = append(w.Sources, ws)
 		w.sources[s.ID] = ws
 		items = append(items, kept...)
@@ -128,7 +120,7 @@ func LoadWire(cfg *config.Config) *Wire {
 }
 
 // noteKeys are the keys by which a note's source matches a wire story.
-func noteKeys(n *Note) []string {
+func noteKeys(n *content.Note) []string {
 	var keys []string
 	if n.Source.DOI != "" {
 		keys = append(keys, "doi:"+strings.ToLower(n.Source.DOI))
@@ -143,7 +135,7 @@ func noteKeys(n *Note) []string {
 }
 
 // StoryFor returns the wire story a note's source is, or nil.
-func (w *Wire) StoryFor(n *Note) *feeds.Story {
+func (w *Wire) StoryFor(n *content.Note) *feeds.Story {
 	if len(w.byKey) == 0 {
 		return nil
 	}
@@ -156,7 +148,7 @@ func (w *Wire) StoryFor(n *Note) *feeds.Story {
 }
 
 // cover records the notes that curate wire stories.
-func (w *Wire) cover(notes []*Note) {
+func (w *Wire) cover(notes []*content.Note) {
 	for _, n := range notes {
 		if s := w.StoryFor(n); s != nil {
 			if prev, ok := w.covered[s]; !ok || n.Slug < prev.Slug {
@@ -167,7 +159,7 @@ func (w *Wire) cover(notes []*Note) {
 }
 
 // CoveredBy returns the note that curates a story, or nil.
-func (w *Wire) CoveredBy(s *feeds.Story) *Note { return w.covered[s] }
+func (w *Wire) CoveredBy(s *feeds.Story) *content.Note { return w.covered[s] }
 
 // Topics returns the topics of a story: those of its sources.
 func (w *Wire) Topics(s *feeds.Story) []string {
@@ -222,32 +214,14 @@ func (w *Wire) Since(t time.Time, topic string) []*feeds.Story {
 	return out
 }
 
-// A WireStory is a story as pages show it: each item with its source,
-// and the note that curates the story, if any.
-type WireStory struct {
-	*feeds.Story
-	Items []WireItem
-	// Note is the published note that curates the story, or nil.
-	Note *Note
-}
-
-// A WireItem is a story's item and the source it came from.
-type WireItem struct {
-	*feeds.Item
-	Source *WireSource
-}
-
-// Primary is the story's most primary item.
-func (s *WireStory) Primary() WireItem { return s.Items[0] }
-
 // view returns the page view of a story, made once.
-func (w *Wire) view(s *feeds.Story) *WireStory {
+func (w *Wire) view(s *feeds.Story) *content.WireStory {
 	if v, ok := w.views[s]; ok {
 		return v
 	}
-	v := &WireStory{Story: s, Note: w.covered[s]}
+	v := &content.WireStory{Story: s, Note: w.covered[s]}
 	for _, it := range s.Items {
-		v.Items = append(v.Items, WireItem{Item: it, Source: w.sources[it.Source]})
+		v.Items = append(v.Items, content.WireItem{Item: it, Source: w.sources[it.Source]})
 	}
 	w.views[s] = v
 	return v
@@ -262,8 +236,8 @@ type WireDay struct {
 // A WireGroup is the stories of one day whose primary item is from one
 // source.
 type WireGroup struct {
-	Source  *WireSource
-	Stories []*WireStory
+	Source  *content.WireSource
+	Stories []*content.WireStory
 }
 
 // Days groups stories (newest first) by the day of their date in loc,
@@ -285,7 +259,7 @@ func (w *Wire) Days(stories []*feeds.Story, loc *time.Location) []*WireDay {
 		}
 		cur.Sources[i].Stories = append(cur.Sources[i].Stories, w.view(s))
 	}
-	order := map[*WireSource]int{}
+	order := map[*content.WireSource]int{}
 	for i, s := range w.Sources {
 		order[s] = i
 	}
@@ -354,12 +328,12 @@ func Subscriptions(c *config.Config) []feeds.Subscription {
 // Inbox returns the wire stories dated at or after since that no note
 // covers, drafts and scheduled notes included, newest first; with topic,
 // only the stories of that topic's sources.
-func Inbox(cfg *config.Config, now, since time.Time, topic string) ([]*WireStory, error) {
+func Inbox(cfg *config.Config, now, since time.Time, topic string) ([]*content.WireStory, error) {
 	site, err := LoadContent(cfg, &Options{Now: now, Drafts: true, Future: true, Expired: true})
 	if err != nil {
 		return nil, err
 	}
-	var out []*WireStory
+	var out []*content.WireStory
 	for _, s := range site.Wire.Since(since, topic) {
 		if site.Wire.covered[s] == nil {
 			out = append(out, site.Wire.view(s))

@@ -14,6 +14,7 @@ import (
 
 	"rounds/feeds"
 	"rounds/generator/config"
+	"rounds/generator/content"
 )
 
 // wireServer serves feeds/testdata/wire on loopback, every file with
@@ -256,7 +257,7 @@ func TestInboxAndNoteFrom(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var h5n1 *WireStory
+	var h5n1 *content.WireStory
 	for _, s := range inbox {
 		if strings.Contains(s.Primary().Title, "Ultra-processed") {
 			t.Error("the inbox lists a story a note covers")

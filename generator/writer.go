@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"rounds/generator/config"
+	"rounds/generator/content"
 	"rounds/generator/output"
 )
 
@@ -14,10 +15,10 @@ type job struct {
 	// deps are the notes the file shows; a file with all set depends on
 	// every note. An incremental rebuild re-renders the files whose notes
 	// changed.
-	deps []*Note
+	deps []*content.Note
 	all  bool
 	// bodyDeps are the notes whose body the file shows.
-	bodyDeps []*Note
+	bodyDeps []*content.Note
 	// page is what a page's layout executes with; nil for other files.
 	page *PageData
 }
@@ -65,7 +66,7 @@ func (w *writer) page(d *PageData) {
 	j := job{File: output.File{Path: p, Render: func(buf *bytes.Buffer) error { return w.theme.execute(buf, d.Kind, d) }}, page: d}
 	if d.Note != nil {
 		j.deps = append(j.deps, d.Note)
-		j.bodyDeps = []*Note{d.Note}
+		j.bodyDeps = []*content.Note{d.Note}
 	}
 	j.deps = append(j.deps, d.Notes...)
 	if d.Edition != nil {

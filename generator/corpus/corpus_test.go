@@ -13,6 +13,7 @@ import (
 
 	"rounds/generator"
 	"rounds/generator/config"
+	"rounds/generator/content"
 	"rounds/generator/corpus"
 )
 
@@ -104,7 +105,7 @@ func TestNotesParse(t *testing.T) {
 			}
 		}
 		if ev, _ := m["evidence"].(string); ev != "" {
-			if _, err := generator.ParseEvidence(ev); err != nil {
+			if _, err := content.ParseEvidence(ev); err != nil {
 				t.Errorf("%s: %v", name, err)
 			}
 		}

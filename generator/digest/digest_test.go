@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"rounds/generator/config"
+	"rounds/generator/content"
 	"rounds/generator/smtptest"
 
 	"bytes"
@@ -84,7 +85,7 @@ unsubscribe_mailto = "unsubscribe@example.org"
 `
 
 // load loads the project's site and latest edition.
-func load(t testing.TB, cfgPath string) (*generator.Site, *generator.Edition, *Templates) {
+func load(t testing.TB, cfgPath string) (*generator.Site, *content.Edition, *Templates) {
 	t.Helper()
 	cfg, err := config.LoadConfig(cfgPath)
 	if err != nil {
@@ -123,7 +124,7 @@ func TestRender(t *testing.T) {
 			t.Fatalf("%s: no digest", l.ID)
 		}
 		for _, n := range d.Notes {
-			if !generator.Carries(l, n) {
+			if !content.Carries(l, n) {
 				t.Errorf("%s: carries %s, which is not for it", l.ID, n.Slug)
 			}
 			if !strings.Contains(d.HTML, n.Title) && !strings.Contains(d.HTML, htmlEscape(n.Title)) {

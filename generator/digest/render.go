@@ -23,6 +23,7 @@ import (
 
 	"rounds/generator"
 	"rounds/generator/config"
+	"rounds/generator/content"
 )
 
 // GmailClip is the size of HTML past which Gmail clips a message.
@@ -45,10 +46,10 @@ func (d *Digest) Personal(unsubscribe string) (htmlPart, textPart string) {
 // subscriber but for the unsubscribe link.
 type Digest struct {
 	Site    *generator.Site
-	Edition *generator.Edition
+	Edition *content.Edition
 	List    *config.ListConfig
 	// Notes are the edition's notes the list carries, in order.
-	Notes     []*generator.Note
+	Notes     []*content.Note
 	Subject   string
 	Preheader string
 	// HTML has its CSS inlined; Text is the plain-text part.
@@ -61,9 +62,9 @@ type Digest struct {
 // Data is what the email templates are executed with.
 type Data struct {
 	Site      *generator.Site
-	Edition   *generator.Edition
+	Edition   *content.Edition
 	List      *config.ListConfig
-	Notes     []*generator.Note
+	Notes     []*content.Note
 	Subject   string
 	Preheader string
 	// EditionURL is the edition's page: "view in browser".
@@ -130,11 +131,11 @@ func LoadTemplates(cfg *config.Config) (*Templates, error) {
 // when the list carries none of the edition's notes and the edition has
 // no intro: there is nothing to send. Problems that would make a broken
 // email (an image without alt text, a relative link) are errors.
-func Render(t *Templates, site *generator.Site, ed *generator.Edition, list *config.ListConfig) (*Digest, error) {
+func Render(t *Templates, site *generator.Site, ed *content.Edition, list *config.ListConfig) (*Digest, error) {
 	cfg := site.Config
 	d := &Digest{Site: site, Edition: ed, List: list}
 	for _, n := range ed.Notes {
-		if generator.Carries(list, n) {
+		if content.Carries(list, n) {
 			d.Notes = append(d.Notes, n)
 		}
 	}
@@ -153,7 +154,7 @@ func Render(t *Templates, site *generator.Site, ed *generator.Edition, list *con
 	if utf8.RuneCountInString(d.Preheader) > 140 {
 		d.Preheader = string([]rune(d.Preheader)[:139]) + "…"
 	}
-	disclaimer, err := generator.Markdown(cfg, []byte(cfg.Disclaimer))
+	disclaimer, err := content.Markdown(cfg, []byte(cfg.Disclaimer))
 	if err != nil {
 		return nil, err
 	}

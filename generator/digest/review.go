@@ -8,6 +8,7 @@ import (
 
 	"rounds/generator"
 	"rounds/generator/config"
+	"rounds/generator/content"
 )
 
 // reviewer is the recipient of the messages written for review.
@@ -24,7 +25,7 @@ func Lists(cfg *config.Config) []*config.ListConfig {
 
 // Edition returns the published edition with the slug, or the latest one
 // when slug is empty.
-func Edition(site *generator.Site, slug string) (*generator.Edition, error) {
+func Edition(site *generator.Site, slug string) (*content.Edition, error) {
 	if slug == "" {
 		if ed := site.LatestEdition(); ed != nil {
 			return ed, nil

@@ -1,4 +1,4 @@
-package generator
+package content
 
 import (
 	"fmt"
@@ -16,10 +16,10 @@ var (
 	nctForm   = regexp.MustCompile(`^NCT\d{8}$`)
 )
 
-// normalizeID checks an identifier of kind ("doi", "pmid", "pmcid",
+// NormalizeID checks an identifier of kind ("doi", "pmid", "pmcid",
 // "nct") and returns it in its canonical form: a DOI without "doi:" or a
 // resolver, a PMCID and an NCT number in capitals.
-func normalizeID(kind, v string) (string, error) {
+func NormalizeID(kind, v string) (string, error) {
 	v = strings.TrimSpace(v)
 	switch kind {
 	case "doi":
@@ -49,8 +49,8 @@ func normalizeID(kind, v string) (string, error) {
 	return v, nil
 }
 
-// idLink is the address an identifier resolves at.
-func idLink(kind, v string) string {
+// IDLink is the address an identifier resolves at.
+func IDLink(kind, v string) string {
 	switch kind {
 	case "doi":
 		return "https://doi.org/" + v
@@ -139,9 +139,9 @@ func linkMention(m string) string {
 	default:
 		kind, id = "nct", up
 	}
-	id, err := normalizeID(kind, id)
+	id, err := NormalizeID(kind, id)
 	if err != nil {
 		return xhtml.EscapeString(m + trail)
 	}
-	return `<a href="` + xhtml.EscapeString(idLink(kind, id)) + `">` + xhtml.EscapeString(m) + `</a>` + xhtml.EscapeString(trail)
+	return `<a href="` + xhtml.EscapeString(IDLink(kind, id)) + `">` + xhtml.EscapeString(m) + `</a>` + xhtml.EscapeString(trail)
 }

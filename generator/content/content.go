@@ -1,4 +1,4 @@
-package generator
+package content
 
 import (
 	"errors"
@@ -71,26 +71,6 @@ func parseDated(f *fields) Dated {
 		}
 	}
 	return d
-}
-
-// hidden says why the item does not show at the build's now, or "".
-func (d *Dated) hidden(opts *Options) string { return hidden(d.Draft, d.Published, d.Expires, opts) }
-
-// hidden says why the note does not show at the build's now, or "".
-func (n *Note) hidden(opts *Options) string { return hidden(n.Draft, n.Published, n.Expires, opts) }
-
-// hidden says why an item that is a draft or not, published and expiring
-// at the times given, does not show at the build's now, or "".
-func hidden(draft bool, published, expires time.Time, opts *Options) string {
-	switch {
-	case draft && !opts.Drafts:
-		return "a draft"
-	case published.After(opts.Now) && !opts.Future:
-		return "scheduled for " + published.Format(time.RFC3339)
-	case !expires.IsZero() && !opts.Now.Before(expires) && !opts.Expired:
-		return "expired on " + expires.Format(time.RFC3339)
-	}
-	return ""
 }
 
 // A Note is one curation note: content/notes/SLUG.md.
@@ -315,7 +295,7 @@ func parseSource(f *fields) Source {
 				}
 				s.Published = t
 			case "doi", "pmid", "pmcid", "nct":
-				id, err := normalizeID(k, str())
+				id, err := NormalizeID(k, str())
 				if err != nil {
 					f.bad(k, "correct the identifier, or remove the key", "source %s: %v", k, err)
 				}
@@ -413,3 +393,13 @@ func Carries(l *config.ListConfig, n *Note) bool {
 	top := len(l.Topics) == 0 || slices.ContainsFunc(n.Topics, func(t string) bool { return slices.Contains(l.Topics, t) })
 	return aud && top
 }
+
+// IDLine is the file line of the item's id key, 0 when it is not set.
+func (d *Dated) IDLine() int { return d.idLine }
+
+// IDLine is the file line of the note's id key, 0 when it is not set.
+func (n *Note) IDLine() int { return n.idLine }
+
+// NotesLine is the file line of the edition's notes key, 0 when it is
+// not set.
+func (e *Edition) NotesLine() int { return e.notesLine }

@@ -1,4 +1,4 @@
-package generator
+package content
 
 import (
 	"bytes"
@@ -63,7 +63,7 @@ func TestMayAutolink(t *testing.T) {
 
 func TestIdentifiersInText(t *testing.T) {
 	t.Parallel()
-	cfg, err := config.ParseConfig("config.toml", []byte(testConfig))
+	cfg, err := config.ParseConfig("config.toml", []byte("title = \"T\"\nbase_url = \"https://example.org/newsletter/\"\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestIdentifiersInText(t *testing.T) {
 		t.Errorf("an entity cut into a link:\n%s", h)
 	}
 	for _, bad := range []string{"10.1056/x", "NCT123", "PMID 0"} {
-		if _, err := normalizeID(map[string]string{"10.1056/x": "pmid", "NCT123": "nct", "PMID 0": "pmid"}[bad], bad); err == nil {
+		if _, err := NormalizeID(map[string]string{"10.1056/x": "pmid", "NCT123": "nct", "PMID 0": "pmid"}[bad], bad); err == nil {
 			t.Errorf("normalizeID accepted %q", bad)
 		}
 	}

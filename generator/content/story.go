@@ -1,0 +1,33 @@
+package content
+
+import (
+	"rounds/feeds"
+	"rounds/generator/config"
+)
+
+// A WireSource is a source and the state of its cache.
+type WireSource struct {
+	*config.SourceConfig
+	State *feeds.State
+}
+
+// Label is what the wire says of the source's kind.
+func (s *WireSource) Label() string { return config.SourceKinds[s.Kind] }
+
+// A WireStory is a story as pages show it: each item with its source,
+// and the note that curates the story, if any.
+type WireStory struct {
+	*feeds.Story
+	Items []WireItem
+	// Note is the published note that curates the story, or nil.
+	Note *Note
+}
+
+// A WireItem is a story's item and the source it came from.
+type WireItem struct {
+	*feeds.Item
+	Source *WireSource
+}
+
+// Primary is the story's most primary item.
+func (s *WireStory) Primary() WireItem { return s.Items[0] }
