@@ -39,6 +39,7 @@ import (
 	"rounds/generator/leak"
 	"rounds/generator/publish"
 	"rounds/generator/serve"
+	"rounds/generator/wire"
 )
 
 // version is set at link time with -ldflags "-X main.version=…".
@@ -229,11 +230,11 @@ func runNew(args []string, stdout, stderr io.Writer) int {
 	var path string
 	switch {
 	case *from != "":
-		path, err = generator.NewNoteFrom(cfg, *from, now)
+		path, err = wire.NewNoteFrom(cfg, *from, now)
 	case kind == "note":
-		path, err = generator.NewNote(cfg, title, now)
+		path, err = content.NewNote(cfg, title, now)
 	default:
-		path, err = generator.NewEdition(cfg, title, now)
+		path, err = content.NewEdition(cfg, title, now)
 	}
 	if err != nil {
 		return fail(stderr, "new", err)
@@ -291,7 +292,7 @@ func runFetch(args []string, stdout, stderr io.Writer) int {
 			total++
 		}
 	}
-	opts := generator.FetchOptions{Force: *force, Only: only}
+	opts := wire.FetchOptions{Force: *force, Only: only}
 	if tty {
 		opts.Done = func(r feeds.Report) {
 			mu.Lock()
@@ -302,7 +303,7 @@ func runFetch(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	reports, err := generator.Fetch(ctx, cfg, opts)
+	reports, err := wire.Fetch(ctx, cfg, opts)
 	if tty {
 		fmt.Fprint(stdout, "\r\x1b[K")
 	}
@@ -441,7 +442,7 @@ func runSources(args []string, stdout, stderr io.Writer) int {
 	}
 	switch sub {
 	case "export":
-		if err := feeds.WriteOPML(stdout, cfg.Title+": sources", generator.Subscriptions(cfg)); err != nil {
+		if err := feeds.WriteOPML(stdout, cfg.Title+": sources", wire.Subscriptions(cfg)); err != nil {
 			return fail(stderr, "sources", err)
 		}
 	case "import":
@@ -450,7 +451,7 @@ func runSources(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, "sources", err)
 		}
 		defer f.Close()
-		res, err := generator.ImportOPML(cfg, f)
+		res, err := wire.ImportOPML(cfg, f)
 		if err != nil {
 			return fail(stderr, "sources", fmt.Errorf("%s: %w", rest[0], err))
 		}
@@ -462,7 +463,7 @@ func runSources(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "rounds sources: %d added to %s, %d skipped\n", len(res.Added), cfg.File, len(res.Skipped))
 	default:
-		w := generator.LoadWire(cfg)
+		w := wire.Load(cfg)
 		for _, s := range w.Sources {
 			status := "ok"
 			switch {
@@ -883,7 +884,7 @@ func runNightly(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintln(stdout, "nightly: fetch: no sources")
 				return nil
 			}
-			reports, err := generator.Fetch(ctx, cfg, generator.FetchOptions{})
+			reports, err := wire.Fetch(ctx, cfg, wire.FetchOptions{})
 			failed := 0
 			for _, r := range reports {
 				if r.Status == feeds.Failed || r.Status == feeds.BackingOff {

@@ -642,7 +642,7 @@ func TestFeedIDsChecked(t *testing.T) {
 		"tag:ex.org,2026:<b>":  `holds "<", which an IRI cannot`,
 		"javascript:alert(1)x": "",
 	} {
-		dir := project(t, map[string]string{"content/notes/a.md": note("A", "2026-11-01", "id = "+tomlValue(id))})
+		dir := project(t, map[string]string{"content/notes/a.md": note("A", "2026-11-01", "id = "+config.TOMLValue(id))})
 		_, err := build(t, dir)
 		if want == "" {
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"rounds/feeds"
 	"rounds/generator/config"
 	"rounds/generator/content"
+	"rounds/generator/wire"
 
 	"fmt"
 	"html/template"
@@ -35,7 +36,7 @@ type PageData struct {
 	Topics []*content.Topic
 	// WireDays are what a wire page shows, by day and source; Sources
 	// what the feed-health page lists.
-	WireDays  []*WireDay
+	WireDays  []*wire.Day
 	Sources   []*content.WireSource
 	Paginator *Paginator
 	// Feeds are the feeds to advertise in the page's head. Pages that

@@ -22,6 +22,7 @@ import (
 	"rounds/generator/leak"
 	"rounds/generator/output"
 	"rounds/generator/phi"
+	"rounds/generator/wire"
 )
 
 // Options control a build.
@@ -89,7 +90,7 @@ type Site struct {
 	// Now is the build's present.
 	Now time.Time
 	// Wire is what the sources published, read from the wire's cache.
-	Wire *Wire
+	Wire *wire.Wire
 	// PHI are the findings in every content file, drafts included, that
 	// may identify a patient: what rounds check reports and publishing
 	// refuses.
@@ -449,11 +450,11 @@ func assemble(cfg *config.Config, files []*contentFile, opts *Options) (*Site, e
 			n.Retraction = retractionOf(n, notices)
 		}
 	}
-	s.Wire = LoadWire(cfg)
-	s.Wire.cover(s.Notes)
+	s.Wire = wire.Load(cfg)
+	s.Wire.Cover(s.Notes)
 	for _, n := range s.Notes {
 		if st := s.Wire.StoryFor(n); st != nil {
-			n.Story = s.Wire.view(st)
+			n.Story = s.Wire.View(st)
 		}
 	}
 	if err := errs.Err(); err != nil {

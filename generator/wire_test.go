@@ -15,6 +15,7 @@ import (
 	"rounds/feeds"
 	"rounds/generator/config"
 	"rounds/generator/content"
+	"rounds/generator/wire"
 )
 
 // wireServer serves feeds/testdata/wire on loopback, every file with
@@ -94,7 +95,7 @@ func fetch(t *testing.T, dir string) map[string]feeds.Report {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reports, err := Fetch(context.Background(), cfg, FetchOptions{})
+	reports, err := wire.Fetch(context.Background(), cfg, wire.FetchOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +281,7 @@ func TestInboxAndNoteFrom(t *testing.T) {
 		t.Errorf("--topic vaccines: %d of %d stories", len(vaccines), len(inbox))
 	}
 
-	path, err := NewNoteFrom(cfg, h5n1.Primary().ID[:8], testNow)
+	path, err := wire.NewNoteFrom(cfg, h5n1.Primary().ID[:8], testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +306,7 @@ func TestInboxAndNoteFrom(t *testing.T) {
 	if len(after) != len(inbox)-1 {
 		t.Errorf("after a draft note covers a story the inbox has %d stories, want %d", len(after), len(inbox)-1)
 	}
-	if _, err := NewNoteFrom(cfg, "ffffffffffff", testNow); err == nil {
+	if _, err := wire.NewNoteFrom(cfg, "ffffffffffff", testNow); err == nil {
 		t.Error("new note --from an unknown ID succeeded")
 	}
 }
@@ -409,7 +410,7 @@ url = "https://www.cdc.gov/mmwr/rss.xml"
 </outline>
 <outline text="CDC MMWR" xmlUrl="https://www.cdc.gov/other.xml"/>
 </body></opml>`
-	res, err := ImportOPML(cfg, strings.NewReader(opml))
+	res, err := wire.ImportOPML(cfg, strings.NewReader(opml))
 	if err != nil {
 		t.Fatal(err)
 	}

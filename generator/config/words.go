@@ -58,3 +58,26 @@ func TitleCase(s string) string {
 	r, n := utf8.DecodeRuneInString(s)
 	return string(unicode.ToUpper(r)) + s[n:]
 }
+
+// TOMLValue returns v, a string or a list of strings, written as TOML by
+// the TOML encoder: quotes, backslashes and control characters are
+// escaped as TOML escapes them, not as Go does. Bytes that are not UTF-8
+// become U+FFFD.
+func TOMLValue[T string | []string](v T) string {
+	var x any
+	switch v := any(v).(type) {
+	case string:
+		x = strings.ToValidUTF8(v, "\uFFFD")
+	case []string:
+		list := make([]string, len(v))
+		for i, s := range v {
+			list[i] = strings.ToValidUTF8(s, "\uFFFD")
+		}
+		x = list
+	}
+	out, err := toml.Marshal(map[string]any{"v": x})
+	if err != nil {
+		panic(fmt.Sprintf("toml: %v", err)) // valid UTF-8 text always encodes
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(string(out), "v = "), "\n")
+}

@@ -1,7 +1,6 @@
-package generator
+package wire
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -81,7 +80,7 @@ func (w *Wire) Source(it *feeds.Item) *content.WireSource { return w.sources[it.
 // LoadWire reads the wire from the cache of cfg. A source never fetched
 // has no items, and neither has one whose cache file cannot be read: that
 // is logged and shown on the feed-health page, and the next fetch mends it.
-func LoadWire(cfg *config.Config) *Wire {
+func Load(cfg *config.Config) *Wire {
 	w := &Wire{sources: map[string]*content.WireSource{}, byKey: map[string]*feeds.Story{}, covered: map[*feeds.Story]*content.Note{}, views: map[*feeds.Story]*content.WireStory{}}
 	cache := &feeds.Cache{Dir: cfg.CacheDir()}
 	states, err := cache.States()
@@ -147,8 +146,8 @@ func (w *Wire) StoryFor(n *content.Note) *feeds.Story {
 	return nil
 }
 
-// cover records the notes that curate wire stories.
-func (w *Wire) cover(notes []*content.Note) {
+// Cover records the notes that curate wire stories.
+func (w *Wire) Cover(notes []*content.Note) {
 	for _, n := range notes {
 		if s := w.StoryFor(n); s != nil {
 			if prev, ok := w.covered[s]; !ok || n.Slug < prev.Slug {
@@ -214,8 +213,8 @@ func (w *Wire) Since(t time.Time, topic string) []*feeds.Story {
 	return out
 }
 
-// view returns the page view of a story, made once.
-func (w *Wire) view(s *feeds.Story) *content.WireStory {
+// View returns the page view of a story, made once.
+func (w *Wire) View(s *feeds.Story) *content.WireStory {
 	if v, ok := w.views[s]; ok {
 		return v
 	}
@@ -228,43 +227,43 @@ func (w *Wire) view(s *feeds.Story) *content.WireStory {
 }
 
 // A WireDay is the wire's stories of one day, by source.
-type WireDay struct {
+type Day struct {
 	Date    time.Time
-	Sources []*WireGroup
+	Sources []*Group
 }
 
 // A WireGroup is the stories of one day whose primary item is from one
 // source.
-type WireGroup struct {
+type Group struct {
 	Source  *content.WireSource
 	Stories []*content.WireStory
 }
 
 // Days groups stories (newest first) by the day of their date in loc,
 // then by the source of their primary item, in config order.
-func (w *Wire) Days(stories []*feeds.Story, loc *time.Location) []*WireDay {
-	var days []*WireDay
+func (w *Wire) Days(stories []*feeds.Story, loc *time.Location) []*Day {
+	var days []*Day
 	for _, s := range stories {
 		d := s.Date().In(loc)
 		day := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc)
 		if len(days) == 0 || !days[len(days)-1].Date.Equal(day) {
-			days = append(days, &WireDay{Date: day})
+			days = append(days, &Day{Date: day})
 		}
 		cur := days[len(days)-1]
 		src := w.sources[s.Primary().Source]
-		i := slices.IndexFunc(cur.Sources, func(g *WireGroup) bool { return g.Source == src })
+		i := slices.IndexFunc(cur.Sources, func(g *Group) bool { return g.Source == src })
 		if i < 0 {
-			cur.Sources = append(cur.Sources, &WireGroup{Source: src})
+			cur.Sources = append(cur.Sources, &Group{Source: src})
 			i = len(cur.Sources) - 1
 		}
-		cur.Sources[i].Stories = append(cur.Sources[i].Stories, w.view(s))
+		cur.Sources[i].Stories = append(cur.Sources[i].Stories, w.View(s))
 	}
 	order := map[*content.WireSource]int{}
 	for i, s := range w.Sources {
 		order[s] = i
 	}
 	for _, d := range days {
-		slices.SortStableFunc(d.Sources, func(a, b *WireGroup) int { return cmp.Compare(order[a.Source], order[b.Source]) })
+		slices.SortStableFunc(d.Sources, func(a, b *Group) int { return cmp.Compare(order[a.Source], order[b.Source]) })
 	}
 	return days
 }
@@ -283,32 +282,6 @@ func (w *Wire) TopicList() []string {
 	return topics
 }
 
-// planWire schedules the wire's pages: the latest stories, by day and
-// source, for the whole wire and for each topic its sources cover; the
-// feed-health page; and sources.opml.
-func (s *Site) planWire(w *writer, pg func(*PageData)) {
-	wire, cfg := s.Wire, s.Config
-	if len(wire.Sources) == 0 {
-		return
-	}
-	since := s.Now.AddDate(0, 0, -cfg.Wire.Days)
-	loc := cfg.Location()
-	desc := fmt.Sprintf("What %d sources published in the last %d days, as their feeds carry it: not yet curated, not endorsed.", len(wire.Sources), cfg.Wire.Days)
-	pg(&PageData{Kind: "wire", Path: "wire/", Title: "Wire", Description: desc, WireDays: wire.Days(wire.Since(since, ""), loc)})
-	for _, t := range wire.TopicList() {
-		topic := newTopic(cfg, "wire", t, cfg.TopicTitle(t))
-		pg(&PageData{Kind: "wire", Path: topic.Path(), Title: "Wire: " + topic.Title, Topic: topic,
-			Description: fmt.Sprintf("What the sources on %s published in the last %d days.", topic.Title, cfg.Wire.Days),
-			WireDays:    wire.Days(wire.Since(since, t), loc)})
-	}
-	if cfg.Wire.ShowHealth() {
-		pg(&PageData{Kind: "sources", Path: "sources/", Title: "Sources", Description: "The feeds " + cfg.Title + " follows, and how each answered its last fetch.", Sources: wire.Sources})
-	}
-	w.render("sources.opml", func(buf *bytes.Buffer) error {
-		return feeds.WriteOPML(buf, cfg.Title+": sources", Subscriptions(cfg))
-	})
-}
-
 // sourceFeed returns the source as the feeds package knows it.
 func sourceFeed(s *config.SourceConfig) feeds.Source {
 	return feeds.Source{ID: s.ID, Name: s.Name, URL: s.URL, Kind: s.Kind, MaxItems: s.MaxItems}
@@ -325,19 +298,28 @@ func Subscriptions(c *config.Config) []feeds.Subscription {
 	return subs
 }
 
-// Inbox returns the wire stories dated at or after since that no note
-// covers, drafts and scheduled notes included, newest first; with topic,
-// only the stories of that topic's sources.
-func Inbox(cfg *config.Config, now, since time.Time, topic string) ([]*content.WireStory, error) {
-	site, err := LoadContent(cfg, &Options{Now: now, Drafts: true, Future: true, Expired: true})
-	if err != nil {
-		return nil, err
+// NewNoteFrom writes a new draft note about a wire item, its title,
+// topics, audience and source filled in from the item and its source, and
+// returns its path. id is the item's ID or a unique prefix of it, as
+// rounds inbox prints it.
+func NewNoteFrom(cfg *config.Config, id string, now time.Time) (string, error) {
+	w := Load(cfg)
+	story, it := w.Find(id)
+	if it == nil {
+		return "", fmt.Errorf("new note --from %s: no wire item has that ID (or the prefix is not unique); rounds inbox lists them", id)
 	}
-	var out []*content.WireStory
-	for _, s := range site.Wire.Since(since, topic) {
-		if site.Wire.covered[s] == nil {
-			out = append(out, site.Wire.view(s))
-		}
+	src := w.sources[it.Source]
+	n := &content.Note{Title: it.Title, Topics: src.Topics, Audience: src.Audience}
+	if len(n.Audience) == 0 {
+		n.Audience = []string{"clinicians"}
 	}
-	return out, nil
+	if src.Kind == "preprint" {
+		n.Design = "preprint"
+	}
+	ids := story.Identifiers()
+	n.Source = content.Source{URL: it.URL, Title: it.Title, Publisher: src.Name, Published: it.Published, DOI: ids.DOI, PMID: ids.PMID}
+	if len(ids.NCT) > 0 {
+		n.Source.NCT = ids.NCT[0]
+	}
+	return content.WriteNote(cfg, n, now)
 }

@@ -1,4 +1,4 @@
-package generator
+package config
 
 import (
 	"strings"
@@ -17,19 +17,19 @@ func TestTOMLValue(t *testing.T) {
 	}
 	for _, s := range []string{"plain", `"quoted" \ 'single'`, controls.String() + "\x7f\u0085\u202e", "é ✓ 🩺", "line\nbreak", ""} {
 		var got struct{ V string }
-		if err := toml.Unmarshal([]byte("v = "+tomlValue(s)), &got); err != nil || got.V != s {
-			t.Errorf("%q: written as %s, read back as %q, %v", s, tomlValue(s), got.V, err)
+		if err := toml.Unmarshal([]byte("v = "+TOMLValue(s)), &got); err != nil || got.V != s {
+			t.Errorf("%q: written as %s, read back as %q, %v", s, TOMLValue(s), got.V, err)
 		}
 	}
 	var list struct{ V []string }
-	if err := toml.Unmarshal([]byte("v = "+tomlValue([]string{"a\x1b", `b"`})), &list); err != nil || len(list.V) != 2 || list.V[0] != "a\x1b" {
+	if err := toml.Unmarshal([]byte("v = "+TOMLValue([]string{"a\x1b", `b"`})), &list); err != nil || len(list.V) != 2 || list.V[0] != "a\x1b" {
 		t.Errorf("a list: %q, %v", list.V, err)
 	}
-	if v := tomlValue([]string(nil)); v != "[]" {
+	if v := TOMLValue([]string(nil)); v != "[]" {
 		t.Errorf("no topics are written as %s, want []", v)
 	}
 	var bad struct{ V string }
-	if err := toml.Unmarshal([]byte("v = "+tomlValue("a\xffb")), &bad); err != nil || bad.V != "a\uFFFDb" {
+	if err := toml.Unmarshal([]byte("v = "+TOMLValue("a\xffb")), &bad); err != nil || bad.V != "a\uFFFDb" {
 		t.Errorf("bytes that are not UTF-8: %q, %v", bad.V, err)
 	}
 }

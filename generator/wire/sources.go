@@ -1,4 +1,4 @@
-package generator
+package wire
 
 import (
 	"bytes"
@@ -82,17 +82,17 @@ func ImportOPML(cfg *config.Config, r io.Reader) (*Import, error) {
 
 // writeSource writes s as a [[source]] table.
 func writeSource(b *bytes.Buffer, s *config.SourceConfig) {
-	fmt.Fprintf(b, "\n[[source]]\nid = %s\nname = %s\nurl = %s\n", tomlValue(s.ID), tomlValue(s.Name), tomlValue(s.URL))
+	fmt.Fprintf(b, "\n[[source]]\nid = %s\nname = %s\nurl = %s\n", config.TOMLValue(s.ID), config.TOMLValue(s.Name), config.TOMLValue(s.URL))
 	if s.Site != "" {
-		fmt.Fprintf(b, "site = %s\n", tomlValue(s.Site))
+		fmt.Fprintf(b, "site = %s\n", config.TOMLValue(s.Site))
 	}
 	if s.Kind != "" {
-		fmt.Fprintf(b, "kind = %s\n", tomlValue(s.Kind))
+		fmt.Fprintf(b, "kind = %s\n", config.TOMLValue(s.Kind))
 	} else {
 		b.WriteString("kind = \"other\"  # journal, preprint, registry, regulator, agency, database, news\n")
 	}
 	if len(s.Topics) > 0 {
-		fmt.Fprintf(b, "topics = %s\n", tomlValue(s.Topics))
+		fmt.Fprintf(b, "topics = %s\n", config.TOMLValue(s.Topics))
 	}
 }
 
