@@ -14,6 +14,7 @@ import (
 	"rounds/generator/content"
 	"rounds/generator/output"
 	"rounds/generator/phi"
+	"rounds/generator/theme"
 )
 
 // A Result describes a finished build.
@@ -36,12 +37,12 @@ type Result struct {
 // ErrorList.
 func Build(cfg *config.Config, opts *Options) (*Result, error) {
 	// The theme loads while the content does.
-	var theme *Theme
+	var th *theme.Theme
 	var themeErr error
 	loaded := make(chan struct{})
 	go func() {
 		defer close(loaded)
-		theme, themeErr = LoadTheme(cfg, templateFuncs(cfg))
+		th, themeErr = theme.Load(cfg)
 	}()
 	site, err := LoadContent(cfg, opts)
 	<-loaded
@@ -51,7 +52,7 @@ func Build(cfg *config.Config, opts *Options) (*Result, error) {
 	if opts.Strict && len(site.PHI) > 0 {
 		return nil, PHIError(site.PHI, "nothing was built")
 	}
-	return site.Write(theme, opts)
+	return site.Write(th, opts)
 }
 
 // out returns the output folder opts name.
@@ -63,7 +64,7 @@ func (o *Options) out(cfg *config.Config) string {
 }
 
 // Write renders the site into the output folder opts name.
-func (s *Site) Write(theme *Theme, opts *Options) (*Result, error) {
+func (s *Site) Write(th *theme.Theme, opts *Options) (*Result, error) {
 	out := opts.out(s.Config)
 	if err := output.CheckReplaceable(out); err != nil {
 		return nil, err
@@ -71,7 +72,7 @@ func (s *Site) Write(theme *Theme, opts *Options) (*Result, error) {
 	if err := s.Config.CheckPrivate(out); err != nil {
 		return nil, err
 	}
-	w := s.newWriter(theme, opts)
+	w := s.newWriter(th, opts)
 	s.plan(w, opts)
 	if err := w.errs.Err(); err != nil {
 		return nil, err
@@ -150,11 +151,11 @@ func (s *Site) plan(w *writer, opts *Options) {
 		fmt.Fprintf(buf, "User-agent: *\nAllow: /\n\nSitemap: %s\n", cfg.AbsURL("sitemap.xml"))
 		return nil
 	})
-	for _, rel := range slices.Sorted(maps.Keys(w.theme.static)) {
-		w.copy(rel, w.theme.static[rel])
+	for _, rel := range slices.Sorted(maps.Keys(w.theme.Static())) {
+		w.copy(rel, w.theme.Static()[rel])
 	}
-	for _, rel := range slices.Sorted(maps.Keys(w.theme.content)) {
-		data := w.theme.content[rel]
+	for _, rel := range slices.Sorted(maps.Keys(w.theme.Assets())) {
+		data := w.theme.Assets()[rel]
 		w.render(rel, func(buf *bytes.Buffer) error { _, err := buf.Write(data); return err })
 	}
 }
@@ -214,7 +215,7 @@ func (s *Site) sitemap(buf *bytes.Buffer) error {
 // and returns the site or every problem found, writing nothing.
 func Check(cfg *config.Config, opts *Options) (*Site, error) {
 	site, err := LoadContent(cfg, opts)
-	_, themeErr := LoadTheme(cfg, templateFuncs(cfg))
+	_, themeErr := theme.Load(cfg)
 	if err != nil || themeErr != nil {
 		return nil, append(config.AsList(err), config.AsList(themeErr)...).Err()
 	}

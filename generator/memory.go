@@ -6,6 +6,7 @@ import (
 
 	"rounds/generator/content"
 	"rounds/generator/output"
+	"rounds/generator/theme"
 )
 
 // Edits name the notes an incremental rebuild is for, by slug: Notes
@@ -19,8 +20,8 @@ type Edits struct {
 // server. With edits, it renders only the files that show what changed of
 // those notes; the caller keeps the rest from before. The files are those
 // Write would write, but for the manifest.
-func (s *Site) RenderFiles(theme *Theme, opts *Options, edits *Edits) (map[string][]byte, error) {
-	w := s.newWriter(theme, opts)
+func (s *Site) RenderFiles(th *theme.Theme, opts *Options, edits *Edits) (map[string][]byte, error) {
+	w := s.newWriter(th, opts)
 	s.plan(w, opts)
 	if err := w.errs.Err(); err != nil {
 		return nil, err

@@ -3,14 +3,11 @@ package generator
 import (
 	"encoding/json"
 
-	"rounds/feeds"
-	"rounds/generator/config"
 	"rounds/generator/content"
 	"rounds/generator/wire"
 
 	"fmt"
 	"html/template"
-	"strings"
 	"time"
 )
 
@@ -119,48 +116,6 @@ type FeedLink struct {
 	Title string
 	Type  string // MIME type
 	Path  string // site path
-}
-
-// templateFuncs are the template functions every layout has, besides
-// "asset" and "integrity" which the theme adds.
-func templateFuncs(cfg *config.Config) template.FuncMap {
-	return template.FuncMap{
-		"relURL": cfg.RelURL,
-		"absURL": cfg.AbsURL,
-		"date": func(layout string, t time.Time) string {
-			if t.IsZero() {
-				return ""
-			}
-			return t.In(cfg.Location()).Format(layout)
-		},
-		"isoDate": func(t time.Time) string {
-			if t.IsZero() {
-				return ""
-			}
-			return t.In(cfg.Location()).Format(time.RFC3339)
-		},
-		"markdownify": func(s string) (template.HTML, error) {
-			h, err := content.Markdown(cfg, []byte(s))
-			// One paragraph is inlined so it can sit inside the caller's markup.
-			t := strings.TrimSpace(string(h))
-			if strings.Count(t, "<p>") == 1 && strings.HasPrefix(t, "<p>") && strings.HasSuffix(t, "</p>") {
-				t = t[3 : len(t)-4]
-			}
-			return template.HTML(t), err
-		},
-		"topicTitle": cfg.TopicTitle,
-		"join":       strings.Join,
-		"doiURL":     func(doi string) string { return content.IDLink("doi", doi) },
-		"pmidURL":    func(pmid string) string { return content.IDLink("pmid", pmid) },
-		"pmcidURL":   func(pmcid string) string { return content.IDLink("pmcid", pmcid) },
-		"nctURL":     func(nct string) string { return content.IDLink("nct", nct) },
-		// feedHTML shows HTML that came from a feed. It was sanitized when
-		// it was fetched; it is sanitized again here, so a cache edited
-		// or poisoned by hand cannot put anything unsafe on a page.
-		"feedHTML": func(s string) template.HTML { return template.HTML(feeds.Sanitize(nil, s)) },
-		// excerpt is the first n words of a feed's HTML, as plain text.
-		"excerpt": func(n int, s string) string { return feeds.Excerpt(s, n) },
-	}
 }
 
 // The schema.org types of a note's page, as JSON-LD.

@@ -7,6 +7,7 @@ import (
 	"rounds/generator/config"
 	"rounds/generator/content"
 	"rounds/generator/output"
+	"rounds/generator/theme"
 )
 
 // A job makes one output file.
@@ -26,18 +27,18 @@ type job struct {
 // writer gathers a build's output files, for output to write.
 type writer struct {
 	site  *Site
-	theme *Theme
+	theme *theme.Theme
 	jobs  []job
 	seen  map[string]string // output path → what made it, to catch clashes
 	errs  config.ErrorList
 }
 
 // newWriter returns a writer for the site's files, rendered with theme.
-func (s *Site) newWriter(theme *Theme, opts *Options) *writer {
+func (s *Site) newWriter(th *theme.Theme, opts *Options) *writer {
 	// A page a note, and some more for lists and feeds: made to size, as
 	// a rebuild under rounds serve makes it again for every edit.
 	files := len(s.Notes) + len(s.Notes)/8 + 256
-	return &writer{site: s, theme: theme, jobs: make([]job, 0, files), seen: make(map[string]string, files)}
+	return &writer{site: s, theme: th, jobs: make([]job, 0, files), seen: make(map[string]string, files)}
 }
 
 // render schedules the file at p, made by fn.
@@ -63,7 +64,7 @@ func (w *writer) page(d *PageData) {
 	if d.Kind == "404" {
 		p = "404.html"
 	}
-	j := job{File: output.File{Path: p, Render: func(buf *bytes.Buffer) error { return w.theme.execute(buf, d.Kind, d) }}, page: d}
+	j := job{File: output.File{Path: p, Render: func(buf *bytes.Buffer) error { return w.theme.Execute(buf, d.Kind, d) }}, page: d}
 	if d.Note != nil {
 		j.deps = append(j.deps, d.Note)
 		j.bodyDeps = []*content.Note{d.Note}

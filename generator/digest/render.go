@@ -24,6 +24,7 @@ import (
 	"rounds/generator"
 	"rounds/generator/config"
 	"rounds/generator/content"
+	"rounds/generator/theme"
 )
 
 // GmailClip is the size of HTML past which Gmail clips a message.
@@ -89,11 +90,11 @@ type Templates struct {
 // LoadTemplates reads email/digest.html and email/digest.txt from the
 // theme cfg names, each falling back to the default theme's.
 func LoadTemplates(cfg *config.Config) (*Templates, error) {
-	t := &Templates{funcs: generator.TemplateFuncs(cfg)}
+	t := &Templates{funcs: theme.Funcs(cfg)}
 	abs := func(p string) string { return cfg.AbsURL(p) }
 	var errs []error
 	read := func(rel string) (string, string) {
-		path, name, err := generator.ThemeFile(cfg, rel)
+		path, name, err := theme.File(cfg, rel)
 		if err != nil {
 			errs = append(errs, err)
 			return "", name

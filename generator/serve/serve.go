@@ -27,6 +27,7 @@ import (
 
 	"rounds/generator"
 	"rounds/generator/config"
+	"rounds/generator/theme"
 )
 
 // A Server builds a site in memory and serves it.
@@ -51,7 +52,7 @@ type Server struct {
 	cfg   *config.Config
 	cache *generator.ContentCache
 	site  *generator.Site
-	theme *generator.Theme
+	theme *theme.Theme
 
 	subsMu sync.Mutex
 	subs   map[chan event]bool
@@ -150,7 +151,7 @@ func (s *Server) update(full bool, paths []string) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		theme, err := generator.LoadTheme(cfg, generator.TemplateFuncs(cfg))
+		theme, err := theme.Load(cfg)
 		if err != nil {
 			return false, err
 		}
@@ -188,7 +189,7 @@ func (s *Server) update(full bool, paths []string) (bool, error) {
 	}
 	if !incremental {
 		// A fresh theme, so that no partial cached for the old site stays.
-		theme, err := generator.LoadTheme(s.cfg, generator.TemplateFuncs(s.cfg))
+		theme, err := theme.Load(s.cfg)
 		if err != nil {
 			return false, err
 		}

@@ -1,4 +1,11 @@
-package generator
+// Package theme loads a newsletter's theme: the layouts and partials of
+// its pages, written with the standard library's html/template, its email
+// templates, and its static files, CSS and JS fingerprinted with their
+// subresource integrity. A theme other than "default" overrides the
+// default theme file by file. It gives templates their functions (dates,
+// URLs, Markdown, identifier links, sanitized feed HTML) and renders a
+// note's partials once, however many pages show them.
+package theme
 
 import (
 	"bytes"
@@ -19,7 +26,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	"rounds/feeds"
 	"rounds/generator/config"
 	"rounds/generator/content"
 )
@@ -86,7 +95,7 @@ func themeDirs(cfg *config.Config) ([]string, error) {
 }
 
 // LoadTheme reads the theme cfg names, with the default theme beneath it.
-func LoadTheme(cfg *config.Config, funcs template.FuncMap) (*Theme, error) {
+func Load(cfg *config.Config) (*Theme, error) {
 	dirs, err := themeDirs(cfg)
 	if err != nil {
 		return nil, err
@@ -128,7 +137,7 @@ func LoadTheme(cfg *config.Config, funcs template.FuncMap) (*Theme, error) {
 	}
 
 	var errs config.ErrorList
-	root := template.New("").Funcs(funcs).Funcs(template.FuncMap{
+	root := template.New("").Funcs(funcs(cfg)).Funcs(template.FuncMap{
 		"asset":         t.Asset,
 		"integrity":     t.Integrity,
 		"partialCached": t.partialCached,
@@ -340,8 +349,8 @@ func (t *Theme) templateError(err error, name string) *config.Error {
 	return config.Errorf(file, line, "", "fix the template", "%s", msg)
 }
 
-// execute renders layout with data into buf.
-func (t *Theme) execute(buf *bytes.Buffer, layout string, data any) error {
+// Execute renders layout with data into buf.
+func (t *Theme) Execute(buf *bytes.Buffer, layout string, data any) error {
 	tmpl := t.layouts[layout]
 	if tmpl == nil {
 		return fmt.Errorf("no layout %q", layout)
@@ -355,7 +364,7 @@ func (t *Theme) execute(buf *bytes.Buffer, layout string, data any) error {
 // ThemeFile returns the path of the file rel (such as "email/digest.html")
 // in the theme cfg names, or in the default theme beneath it, and its path
 // relative to the project for messages.
-func ThemeFile(cfg *config.Config, rel string) (abs, name string, err error) {
+func File(cfg *config.Config, rel string) (abs, name string, err error) {
 	dirs, err := themeDirs(cfg)
 	if err != nil {
 		return "", "", err
@@ -369,5 +378,56 @@ func ThemeFile(cfg *config.Config, rel string) (abs, name string, err error) {
 	return "", "", config.ErrorList{config.Errorf("themes/"+cfg.Theme+"/"+rel, 0, "", "add the file, or use a theme built on the default theme", "missing")}
 }
 
-// TemplateFuncs are the functions every theme template can call.
-func TemplateFuncs(cfg *config.Config) map[string]any { return templateFuncs(cfg) }
+// Funcs are the functions every theme template can call, pages' and
+// emails', besides "asset", "integrity" and "partialCached", which the
+// theme adds to its layouts.
+func Funcs(cfg *config.Config) template.FuncMap { return funcs(cfg) }
+
+// Static returns the theme's files that are copied as they are, by output
+// path.
+func (t *Theme) Static() map[string]string { return t.static }
+
+// Assets returns the fingerprinted CSS and JS files' bytes, by output path.
+func (t *Theme) Assets() map[string][]byte { return t.content }
+
+// funcs are the template functions every layout has, besides
+// "asset" and "integrity" which the theme adds.
+func funcs(cfg *config.Config) template.FuncMap {
+	return template.FuncMap{
+		"relURL": cfg.RelURL,
+		"absURL": cfg.AbsURL,
+		"date": func(layout string, t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.In(cfg.Location()).Format(layout)
+		},
+		"isoDate": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.In(cfg.Location()).Format(time.RFC3339)
+		},
+		"markdownify": func(s string) (template.HTML, error) {
+			h, err := content.Markdown(cfg, []byte(s))
+			// One paragraph is inlined so it can sit inside the caller's markup.
+			t := strings.TrimSpace(string(h))
+			if strings.Count(t, "<p>") == 1 && strings.HasPrefix(t, "<p>") && strings.HasSuffix(t, "</p>") {
+				t = t[3 : len(t)-4]
+			}
+			return template.HTML(t), err
+		},
+		"topicTitle": cfg.TopicTitle,
+		"join":       strings.Join,
+		"doiURL":     func(doi string) string { return content.IDLink("doi", doi) },
+		"pmidURL":    func(pmid string) string { return content.IDLink("pmid", pmid) },
+		"pmcidURL":   func(pmcid string) string { return content.IDLink("pmcid", pmcid) },
+		"nctURL":     func(nct string) string { return content.IDLink("nct", nct) },
+		// feedHTML shows HTML that came from a feed. It was sanitized when
+		// it was fetched; it is sanitized again here, so a cache edited
+		// or poisoned by hand cannot put anything unsafe on a page.
+		"feedHTML": func(s string) template.HTML { return template.HTML(feeds.Sanitize(nil, s)) },
+		// excerpt is the first n words of a feed's HTML, as plain text.
+		"excerpt": func(n int, s string) string { return feeds.Excerpt(s, n) },
+	}
+}
