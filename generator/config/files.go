@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -150,22 +149,4 @@ func (c *Config) walk(dir, real, prefix string, fn func(rel, abs string) error, 
 		}
 		return fn(rel, p)
 	})
-}
-
-// openRegular opens the regular file at path for reading, without waiting
-// if it is a named pipe, which it refuses, as anything but a regular file.
-func openRegular(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err == nil && !st.Mode().IsRegular() {
-		err = notRegular(st.Mode())
-	}
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
 }
