@@ -15,7 +15,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -28,15 +27,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-
 	"rounds/feeds"
 	"rounds/generator"
 	project "rounds/generator/config"
 	"rounds/generator/content"
 	"rounds/generator/digest"
-	"rounds/generator/leak"
+	"rounds/generator/nightly"
 	"rounds/generator/publish"
 	"rounds/generator/serve"
 	"rounds/generator/wire"
@@ -164,7 +160,7 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	now, err := parseNow(*nowFlag)
+	now, err := nightly.Now(*nowFlag)
 	if err != nil {
 		fmt.Fprintf(stderr, "rounds build: %v\n", err)
 		return exitUsage
@@ -173,7 +169,7 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "build", err)
 	}
-	guard, err := guardOf(context.Background(), cfg)
+	guard, err := nightly.Guard(context.Background(), cfg)
 	if err != nil {
 		return fail(stderr, "build", err)
 	}
@@ -186,17 +182,8 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "rounds: built %d notes, %d editions, %d files into %s in %s\n",
 		res.Notes, res.Editions, res.Files, res.Out, time.Since(start).Round(time.Millisecond))
-	warnPHI(stderr, "build", res)
+	nightly.WarnPHI(stderr, "build", res)
 	return exitOK
-}
-
-// warnPHI says that a build holds what may identify a patient, which
-// publishing will refuse.
-func warnPHI(stderr io.Writer, cmd string, res *generator.Result) {
-	if n := len(res.PHI); n > 0 {
-		fmt.Fprintf(stderr, "rounds %s: warning: %d %s that may identify a patient (rounds check lists them); rounds publish refuses this build until they are fixed\n",
-			cmd, n, plural(n, "finding", "findings"))
-	}
 }
 
 func runNew(args []string, stdout, stderr io.Writer) int {
@@ -217,7 +204,7 @@ func runNew(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	now, err := parseNow(*nowFlag)
+	now, err := nightly.Now(*nowFlag)
 	if err != nil {
 		fmt.Fprintf(stderr, "rounds new: %v\n", err)
 		return exitUsage
@@ -284,7 +271,7 @@ func runFetch(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rounds fetch: %s has no [[source]] tables; add one, or import an OPML file with rounds sources import\n", cfg.File)
 		return exitFail
 	}
-	tty := isTerminal(stdout)
+	tty := nightly.IsTerminal(stdout)
 	var mu sync.Mutex
 	done, total := 0, 0
 	for _, s := range cfg.Sources {
@@ -310,7 +297,7 @@ func runFetch(args []string, stdout, stderr io.Writer) int {
 	counts := map[feeds.Status]int{}
 	for _, r := range reports {
 		counts[r.Status]++
-		fmt.Fprintln(stdout, fetchLine(r))
+		fmt.Fprintln(stdout, nightly.FetchLine(r))
 	}
 	fmt.Fprintf(stdout, "rounds fetch: %d sources: %d updated, %d not modified, %d failed, %d backing off\n",
 		len(reports), counts[feeds.Updated], counts[feeds.NotModified], counts[feeds.Failed], counts[feeds.BackingOff])
@@ -322,36 +309,6 @@ func runFetch(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "rounds fetch: failing sources kept their last good items; the build uses them")
 	}
 	return exitOK
-}
-
-// fetchLine is the one-line summary of a source's fetch.
-func fetchLine(r feeds.Report) string {
-	took := r.Took.Round(time.Millisecond)
-	switch r.Status {
-	case feeds.Updated:
-		return fmt.Sprintf("ok    %-24s %d items, %d new (%s)", r.Source.ID, r.Items, r.New, took)
-	case feeds.NotModified:
-		return fmt.Sprintf("same  %-24s %d items, not modified (%s)", r.Source.ID, r.Items, took)
-	case feeds.BackingOff:
-		return fmt.Sprintf("wait  %-24s %d items kept; %d failures in a row, next try after %s (--force to try now): %v",
-			r.Source.ID, r.Items, r.Failures, r.RetryAfter.Format(time.RFC3339), r.Err)
-	}
-	line := fmt.Sprintf("FAIL  %-24s %v; %d items kept, %d failures in a row, retry after %s",
-		r.Source.ID, r.Err, r.Items, r.Failures, r.RetryAfter.Format(time.RFC3339))
-	if r.MovedTo != "" {
-		line += "; moved permanently to " + r.MovedTo + ", update its url in config.toml"
-	}
-	return line
-}
-
-// isTerminal reports whether w is a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 func runInbox(args []string, stdout, stderr io.Writer) int {
@@ -369,7 +326,7 @@ func runInbox(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	now, err := parseNow(*nowFlag)
+	now, err := nightly.Now(*nowFlag)
 	if err != nil {
 		fmt.Fprintf(stderr, "rounds inbox: %v\n", err)
 		return exitUsage
@@ -380,7 +337,7 @@ func runInbox(args []string, stdout, stderr io.Writer) int {
 	}
 	since := now.AddDate(0, 0, -cfg.Wire.Days)
 	if *sinceFlag != "" {
-		if since, err = parseNow(*sinceFlag); err != nil {
+		if since, err = nightly.Now(*sinceFlag); err != nil {
 			fmt.Fprintf(stderr, "rounds inbox: --since: %v\n", err)
 			return exitUsage
 		}
@@ -415,7 +372,7 @@ func runInbox(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "%14s%s\n", "", feeds.Printable(p.URL))
 		}
 	}
-	if isTerminal(stdout) {
+	if nightly.IsTerminal(stdout) {
 		fmt.Fprintf(stdout, "%d items not covered by a note. Start one with: rounds new note --from ID\n", len(stories))
 	}
 	return exitOK
@@ -502,7 +459,7 @@ func runDigest(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	now, err := parseNow(*nowFlag)
+	now, err := nightly.Now(*nowFlag)
 	if err != nil {
 		fmt.Fprintf(stderr, "rounds digest: %v\n", err)
 		return exitUsage
@@ -574,7 +531,7 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	now, err := parseNow(*nowFlag)
+	now, err := nightly.Now(*nowFlag)
 	if err != nil {
 		fmt.Fprintf(stderr, "rounds send: %v\n", err)
 		return exitUsage
@@ -594,7 +551,7 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if *forceUnlock {
-		if err := breakLedgerLock(ctx, site.Config, ed, l, stdout); err != nil {
+		if err := nightly.BreakLedgerLock(ctx, site.Config, ed, l, stdout); err != nil {
 			return fail(stderr, "send", err)
 		}
 	}
@@ -602,128 +559,10 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "send", err)
 	}
-	if err := sendDigest(ctx, site, tmpl, ed, l, *dryRun, *resendUnknown, stdout, stderr); err != nil {
+	if err := nightly.Send(ctx, site, tmpl, ed, l, nightly.SendOptions{DryRun: *dryRun, ResendUnknown: *resendUnknown}, stdout, stderr); err != nil {
 		return fail(stderr, "send", err)
 	}
 	return exitOK
-}
-
-// breakLedgerLock removes the lock a send of the edition to the list left
-// on its ledger in a bucket, and says whose it was. A ledger in a folder
-// is locked with flock, which the system releases when a send dies.
-func breakLedgerLock(ctx context.Context, cfg *project.Config, ed *content.Edition, l *project.ListConfig, stdout io.Writer) error {
-	loc := cfg.LedgerDir()
-	if !strings.HasPrefix(loc, "s3://") {
-		fmt.Fprintf(stdout, "rounds send: the ledger in %s is locked with flock, which the system releases when a send dies; no lock to break\n", loc)
-		return nil
-	}
-	client, err := publish.NewClient(ctx, storeOf(cfg))
-	if err != nil {
-		return err
-	}
-	info, err := digest.BreakLedgerLock(ctx, client, loc, ed.Slug, l.ID)
-	if err != nil {
-		return err
-	}
-	if info == nil {
-		fmt.Fprintf(stdout, "rounds send: %s to %s: no lock to break\n", ed.Slug, l.ID)
-		return nil
-	}
-	fmt.Fprintf(stdout, "rounds send: %s to %s: broke the lock of %s on %s, pid %d, since %s (it would have expired at %s)\n",
-		ed.Slug, l.ID, info.Job, info.Host, info.PID, info.Started.Format(time.RFC3339), info.Expires.Format(time.RFC3339))
-	return nil
-}
-
-// sendDigest renders the edition for the list and sends it to the list's
-// subscribers still due, or with dryRun prints who they are.
-func sendDigest(ctx context.Context, site *generator.Site, tmpl *digest.Templates, ed *content.Edition, l *project.ListConfig, dryRun, resendUnknown bool, stdout, stderr io.Writer) error {
-	cfg := site.Config
-	d, err := digest.Render(tmpl, site, ed, l)
-	if err != nil {
-		return err
-	}
-	if d == nil {
-		fmt.Fprintf(stdout, "rounds send: none of %s's notes are for list %s; nothing to send\n", ed.Slug, l.ID)
-		return nil
-	}
-	for _, w := range d.Warnings {
-		fmt.Fprintf(stderr, "rounds send: warning: %s\n", w)
-	}
-	composer, err := digest.NewComposer(cfg, !dryRun)
-	if err != nil {
-		return err
-	}
-	store := func() (*s3.Client, error) { return publish.NewClient(ctx, storeOf(cfg)) }
-	subs, err := digest.ReadSubscribersFrom(ctx, store, cfg.SubscribersPath())
-	if err != nil {
-		return err
-	}
-	ledger, err := digest.OpenLedger(ctx, store, cfg.LedgerDir(), ed.Slug, l.ID, 10*time.Minute)
-	if err != nil {
-		return err
-	}
-	defer ledger.Close()
-	plan, err := digest.PlanSend(ledger, l.ID, subs, digest.PlanOptions{Record: !dryRun, ResendUnknown: resendUnknown})
-	if err != nil {
-		return err
-	}
-	todo := plan.Todo()
-	if dryRun {
-		for _, s := range plan.Send {
-			fmt.Fprintf(stdout, "would send  %s  %q\n", leak.Mask(s.Email), d.Subject)
-		}
-	}
-	// What a crash left unknown is said on every run, until it is resent.
-	for _, r := range plan.Unknown {
-		switch {
-		case resendUnknown && dryRun:
-			fmt.Fprintf(stdout, "would resend  %s  %q (unknown since %s: %s)\n", r.Masked, d.Subject, r.Time.Format(time.RFC3339), r.Reason)
-		case !resendUnknown:
-			fmt.Fprintf(stdout, "unknown   %s since %s: %s\n", r.Masked, r.Time.Format(time.RFC3339), r.Reason)
-		}
-	}
-	if dryRun {
-		rep := plan.Report(digest.SendReport{})
-		fmt.Fprintf(stdout, "rounds send: dry run: %d to send, %d to resend, %d unknown, %d already handled (edition %s, list %s, %d notes)\n",
-			len(plan.Send), len(plan.Resend), rep.Unknown, rep.Skipped, ed.Slug, l.ID, len(d.Notes))
-		return nil
-	}
-	smtpCfg := cfg.Email.SMTP
-	sender := &digest.Sender{
-		Host: smtpCfg.Host, Port: smtpCfg.Port, Security: smtpCfg.Security,
-		Username: os.Getenv("ROUNDS_SMTP_USERNAME"), Password: os.Getenv("ROUNDS_SMTP_PASSWORD"),
-		Connections: smtpCfg.Connections, Rate: smtpCfg.Rate, Retries: smtpCfg.Retries, Backoff: 2 * time.Second,
-		PauseAfter: smtpCfg.PauseAfter, Pause: smtpCfg.PauseDuration(), Timeout: smtpCfg.TimeoutDuration(),
-		Composer: composer, Ledger: ledger,
-	}
-	tty := isTerminal(stdout)
-	var mu sync.Mutex
-	done := 0
-	sender.Done = func(to string, r digest.Record) {
-		mu.Lock()
-		defer mu.Unlock()
-		done++
-		switch {
-		case tty:
-			fmt.Fprintf(stdout, "\r\x1b[Ksending %d/%d", done, len(todo))
-		case r.State != digest.Sent:
-			fmt.Fprintf(stdout, "%-9s %s %d %s\n", r.State, to, r.Code, r.Reason)
-		}
-	}
-	sent, err := sender.Send(ctx, d, todo)
-	if tty {
-		fmt.Fprint(stdout, "\r\x1b[K")
-	}
-	rep := plan.Report(sent)
-	fmt.Fprintf(stdout, "rounds send: %s to %s: %d sent, %d failed, %d deferred (retried next run), %d unknown, %d already handled\n",
-		ed.Slug, l.ID, rep.Sent, rep.Failed, rep.Deferred, rep.Unknown, rep.Skipped)
-	if rep.Unknown > 0 && err == nil {
-		fmt.Fprintf(stdout, "rounds send: the server may have the unknown ones; once you have decided, rounds send %s --list %s --resend-unknown sends them again, with the same Message-ID\n", ed.Slug, l.ID)
-	}
-	if err != nil {
-		return fmt.Errorf("%w; run the same command again to send to the rest", err)
-	}
-	return nil
 }
 
 func runPublish(args []string, stdout, stderr io.Writer) int {
@@ -771,65 +610,14 @@ func runPublish(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	guard, err := guardOf(ctx, cfg)
+	guard, err := nightly.Guard(ctx, cfg)
 	if err != nil {
 		return fail(stderr, "publish", err)
 	}
-	if err := publishSite(ctx, cfg, guard, *dir, publish.Options{DryRun: *dryRun, Confirm: *confirm, ForceUnlock: *forceUnlock}, stdout); err != nil {
+	if err := nightly.Publish(ctx, cfg, guard, *dir, publish.Options{DryRun: *dryRun, Confirm: *confirm, ForceUnlock: *forceUnlock}, stdout); err != nil {
 		return fail(stderr, "publish", err)
 	}
 	return exitOK
-}
-
-// publishSite publishes the build in dir where cfg's [publish] says, with
-// the run's choices in run (DryRun, Confirm, ForceUnlock). The guard
-// checks every file about to be uploaded for subscribers' addresses.
-// Publishing refuses a build whose manifest records findings that may
-// identify a patient, or no verdict at all.
-func publishSite(ctx context.Context, cfg *project.Config, guard *leak.Guard, dir string, run publish.Options, stdout io.Writer) error {
-	p := cfg.Publish
-	client, err := publish.NewClient(ctx, storeOf(cfg))
-	if err != nil {
-		return err
-	}
-	opts := run
-	opts.Dir, opts.Bucket, opts.Prefix, opts.Types, opts.Gzip = dir, p.Bucket, p.Prefix, map[string]string{}, p.Gzip
-	opts.MaxDeletes, opts.Exclude, opts.Workers = p.MaxDeletes, p.Exclude, p.Workers
-	if guard.Len() > 0 {
-		opts.Check = guard.Check
-	}
-	for ext, t := range p.Types {
-		opts.Types["."+ext] = t
-	}
-	if len(p.Cache) > 0 {
-		for _, r := range p.Cache {
-			opts.Rules = append(opts.Rules, publish.Rule{Pattern: r.Pattern, CacheControl: r.CacheControl})
-		}
-		opts.Rules = append(opts.Rules, publish.DefaultRules...)
-	}
-	if p.CloudFront != "" {
-		if opts.Invalidator, err = publish.NewCloudFront(ctx, p.CloudFront); err != nil {
-			return err
-		}
-	}
-	if isTerminal(stdout) {
-		opts.Progress = func(done, total int) {
-			fmt.Fprintf(stdout, "\r\x1b[Kuploading %d/%d", done, total)
-			if done == total {
-				fmt.Fprint(stdout, "\r\x1b[K")
-			}
-		}
-	}
-	start := time.Now()
-	plan, err := publish.Publish(ctx, client, opts, stdout)
-	if err != nil {
-		return err
-	}
-	if !run.DryRun {
-		fmt.Fprintf(stdout, "rounds publish: s3://%s/%s up to date: %d uploaded, %d headers updated, %d deleted in %s\n",
-			p.Bucket, p.Prefix, len(plan.Uploads), len(plan.Updates), len(plan.Deletes), time.Since(start).Round(time.Millisecond))
-	}
-	return nil
 }
 
 func runNightly(args []string, stdout, stderr io.Writer) int {
@@ -849,14 +637,14 @@ func runNightly(args []string, stdout, stderr io.Writer) int {
 	skipped := map[string]bool{}
 	for _, st := range strings.Split(*skip, ",") {
 		if st = strings.TrimSpace(st); st != "" {
-			if !slices.Contains([]string{"fetch", "check", "build", "publish", "send"}, st) {
+			if !slices.Contains(nightly.Stages, st) {
 				fmt.Fprintf(stderr, "rounds nightly: --skip: unknown stage %q\n", st)
 				return exitUsage
 			}
 			skipped[st] = true
 		}
 	}
-	now, err := parseNow(*nowFlag)
+	now, err := nightly.Now(*nowFlag)
 	if err != nil {
 		fmt.Fprintf(stderr, "rounds nightly: %v\n", err)
 		return exitUsage
@@ -867,115 +655,13 @@ func runNightly(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "nightly", err)
 	}
-	var site *generator.Site
-	// The content is read and scanned once: the check stage parses it,
-	// the build stage takes what it parsed.
-	cache := new(generator.ContentCache)
-	guard, err := guardOf(ctx, cfg)
+	stage, err := nightly.Run(ctx, cfg, nightly.Options{Now: now, DryRun: *dryRun, Skip: skipped}, stdout, stderr)
 	if err != nil {
-		return fail(stderr, "nightly", err)
-	}
-	stages := []struct {
-		name string
-		run  func() error
-	}{
-		{"fetch", func() error {
-			if len(cfg.Sources) == 0 {
-				fmt.Fprintln(stdout, "nightly: fetch: no sources")
-				return nil
-			}
-			reports, err := wire.Fetch(ctx, cfg, wire.FetchOptions{})
-			failed := 0
-			for _, r := range reports {
-				if r.Status == feeds.Failed || r.Status == feeds.BackingOff {
-					failed++
-					fmt.Fprintln(stdout, fetchLine(r))
-				}
-			}
-			fmt.Fprintf(stdout, "nightly: fetch: %d sources, %d failing (they keep their last items)\n", len(reports), failed)
-			return err // only a cache that could not be written
-		}},
-		{"check", func() error {
-			findings, err := generator.CheckSite(cfg, now, generator.CheckOptions{Cache: cache})
-			if err != nil {
-				return err
-			}
-			if site, err = generator.Check(cfg, &generator.Options{Now: now, Cache: cache}); err != nil {
-				return err
-			}
-			if len(cfg.Lists) > 0 && cfg.Email.SMTP.Host != "" {
-				if _, err := digest.LoadTemplates(cfg); err != nil {
-					return err
-				}
-			}
-			var errs []error
-			for _, f := range findings {
-				if f.Severity == "error" {
-					errs = append(errs, errors.New(f.String()))
-				}
-			}
-			if len(errs) > 0 {
-				return errors.Join(errs...)
-			}
-			fmt.Fprintf(stdout, "nightly: check: %d notes, %d editions\n", len(site.Notes), len(site.Editions))
-			return nil
-		}},
-		{"build", func() error {
-			res, err := generator.Build(cfg, &generator.Options{Now: now, Cache: cache, Guard: guard})
-			if err == nil {
-				fmt.Fprintf(stdout, "nightly: build: %d files into %s\n", res.Files, res.Out)
-				warnPHI(stderr, "nightly", res)
-			}
-			return err
-		}},
-		{"publish", func() error {
-			if cfg.Publish.Bucket == "" {
-				fmt.Fprintln(stdout, "nightly: publish: no [publish] bucket; skipped")
-				return nil
-			}
-			return publishSite(ctx, cfg, guard, filepath.Join(cfg.Dir, "public"), publish.Options{DryRun: *dryRun}, stdout)
-		}},
-		{"send", func() error {
-			if len(cfg.Lists) == 0 || cfg.Email.SMTP.Host == "" {
-				fmt.Fprintln(stdout, "nightly: send: no [[list]] or no [email.smtp] host; skipped")
-				return nil
-			}
-			if site == nil {
-				var err error
-				if site, err = generator.Check(cfg, &generator.Options{Now: now}); err != nil {
-					return err
-				}
-			}
-			tmpl, err := digest.LoadTemplates(cfg)
-			if err != nil {
-				return err
-			}
-			// Editions dated within the send window, oldest first; the
-			// ledgers make sending one again a no-op.
-			for i := len(site.Editions) - 1; i >= 0; i-- {
-				ed := site.Editions[i]
-				if now.Sub(ed.Published) > cfg.Email.SendWindow() {
-					continue
-				}
-				for _, l := range cfg.Lists {
-					if err := sendDigest(ctx, site, tmpl, ed, l, *dryRun, false, stdout, stderr); err != nil {
-						return fmt.Errorf("%s to %s: %w", ed.Slug, l.ID, err)
-					}
-				}
-			}
-			return nil
-		}},
-	}
-	for _, st := range stages {
-		if skipped[st.name] {
-			fmt.Fprintf(stdout, "nightly: %s: skipped (--skip)\n", st.name)
-			continue
+		fail(stderr, "nightly", err)
+		if stage != "" {
+			fmt.Fprintf(stderr, "rounds nightly: stopped at %s; the later stages did not run\n", stage)
 		}
-		if err := st.run(); err != nil {
-			fail(stderr, "nightly", err)
-			fmt.Fprintf(stderr, "rounds nightly: stopped at %s; the later stages did not run\n", st.name)
-			return exitFail
-		}
+		return exitFail
 	}
 	fmt.Fprintln(stdout, "rounds nightly: done")
 	return exitOK
@@ -1048,7 +734,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	now, err := parseNow(*nowFlag)
+	now, err := nightly.Now(*nowFlag)
 	if err != nil {
 		fmt.Fprintf(stderr, "rounds check: %v\n", err)
 		return exitUsage
@@ -1098,34 +784,6 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// guardOf returns the guard that keeps the subscribers' addresses out of
-// the site and its bucket: the address of everyone in the subscribers
-// file or object, whatever their status. No subscribers file is no
-// subscribers; one that cannot be read stops the command, since nothing
-// could then be checked.
-func guardOf(ctx context.Context, cfg *project.Config) (*leak.Guard, error) {
-	subs, err := digest.ReadSubscribersFrom(ctx, func() (*s3.Client, error) { return publish.NewClient(ctx, storeOf(cfg)) }, cfg.SubscribersPath())
-	var noKey *types.NoSuchKey
-	if errors.Is(err, fs.ErrNotExist) || errors.As(err, &noKey) {
-		return leak.New(nil), nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%w; the subscribers are read to check that no address of theirs is published", err)
-	}
-	addrs := make([]string, len(subs))
-	for i, s := range subs {
-		addrs[i] = s.Email
-	}
-	return leak.New(addrs), nil
-}
-
-// storeOf is the S3-compatible store [publish] describes, which private
-// buckets (subscribers, ledgers) share.
-func storeOf(cfg *project.Config) publish.Store {
-	p := cfg.Publish
-	return publish.Store{Endpoint: p.Endpoint, Region: p.Region, PathStyle: p.PathStyle, Checksums: p.Checksums}
-}
-
 // fail prints every problem in err, one a line, and returns exit code 1.
 func fail(stderr io.Writer, cmd string, err error) int {
 	list := project.AsList(err)
@@ -1136,40 +794,12 @@ func fail(stderr io.Writer, cmd string, err error) int {
 	for _, e := range list {
 		fmt.Fprintf(stderr, "%s\n", e)
 	}
-	fmt.Fprintf(stderr, "rounds %s: %d %s\n", cmd, len(list), plural(len(list), "error", "errors"))
+	noun := "errors"
+	if len(list) == 1 {
+		noun = "error"
+	}
+	fmt.Fprintf(stderr, "rounds %s: %d %s\n", cmd, len(list), noun)
 	return exitFail
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
-// parseNow returns the build's present: the flag's value if set, else
-// $ROUNDS_NOW, else $SOURCE_DATE_EPOCH, else the clock.
-func parseNow(flagValue string) (time.Time, error) {
-	v, from := flagValue, "--now"
-	if v == "" {
-		v, from = os.Getenv("ROUNDS_NOW"), "ROUNDS_NOW"
-	}
-	if v != "" {
-		for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02"} {
-			if t, err := time.ParseInLocation(layout, v, time.UTC); err == nil {
-				return t, nil
-			}
-		}
-		return time.Time{}, fmt.Errorf("%s: cannot read %q as a time; use RFC 3339 (2026-11-02T09:00:00Z) or a date (2026-11-02)", from, v)
-	}
-	if s := os.Getenv("SOURCE_DATE_EPOCH"); s != "" {
-		sec, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH: %q is not a number of seconds", s)
-		}
-		return time.Unix(sec, 0).UTC(), nil
-	}
-	return time.Now(), nil
 }
 
 // buildVersion returns the version set at link time or recorded by go build.

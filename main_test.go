@@ -17,7 +17,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -157,21 +156,6 @@ func TestNew(t *testing.T) {
 	copyTree(t, filepath.Join(dir, "themes", "default"), filepath.Join("themes", "default"))
 	if code, _, stderr := rounds("build", "--config", cfg, "--drafts", "--now", "2026-11-04"); code != 1 || !strings.Contains(stderr, `source.url`) && !strings.Contains(stderr, `url: "https://" is not an absolute`) {
 		t.Errorf("an unfilled scaffold should fail on its placeholder URL: exit %d, %q", code, stderr)
-	}
-}
-
-func TestParseNow(t *testing.T) {
-	t.Setenv("ROUNDS_NOW", "")
-	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
-	if got, err := parseNow(""); err != nil || !got.Equal(time.Unix(1700000000, 0)) {
-		t.Errorf("SOURCE_DATE_EPOCH: %v %v", got, err)
-	}
-	t.Setenv("ROUNDS_NOW", "2026-01-02")
-	if got, _ := parseNow(""); !got.Equal(time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)) {
-		t.Errorf("ROUNDS_NOW: %v", got)
-	}
-	if got, _ := parseNow("2026-03-04T05:06:07+01:00"); !got.Equal(time.Date(2026, 3, 4, 4, 6, 7, 0, time.UTC)) {
-		t.Errorf("--now: %v", got)
 	}
 }
 

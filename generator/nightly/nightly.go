@@ -1,0 +1,153 @@
+// Package nightly is what rounds nightly runs, as CI runs it: the stages
+// fetch → check → build → publish → send, in that order, stopping at the
+// first that fails. Each stage is also a command of its own (rounds
+// fetch, check, build, publish, send), and the pieces those commands share
+// are here: the rule for the build's present (Now), the guard that keeps
+// subscribers' addresses out of every output (Guard), the store private
+// buckets share (Store), publishing with the configuration's choices
+// (Publish) and sending a digest to a list (Send).
+//
+// One run reads config.toml once, and the content once: the check stage
+// parses it, and the build and send stages take what it parsed.
+package nightly
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"rounds/feeds"
+	"rounds/generator"
+	"rounds/generator/config"
+	"rounds/generator/digest"
+	"rounds/generator/publish"
+	"rounds/generator/wire"
+)
+
+// Stages are the stages of a nightly run, in order.
+var Stages = []string{"fetch", "check", "build", "publish", "send"}
+
+// Options say how a nightly run goes.
+type Options struct {
+	Now time.Time
+	// DryRun plans the publish and the sends, and changes nothing remote.
+	DryRun bool
+	// Skip names stages not to run.
+	Skip map[string]bool
+}
+
+// Run runs the stages for the newsletter cfg describes, printing a line
+// for each on stdout, and returns the stage it stopped at, with its error,
+// or "" and nil when every stage ran.
+func Run(ctx context.Context, cfg *config.Config, opts Options, stdout, stderr io.Writer) (string, error) {
+	now := opts.Now
+	var site *generator.Site
+	// The content is read and scanned once: the check stage parses it,
+	// the build stage takes what it parsed.
+	cache := new(generator.ContentCache)
+	guard, err := Guard(ctx, cfg)
+	if err != nil {
+		return "", err
+	}
+	stages := map[string]func() error{
+		"fetch": func() error {
+			if len(cfg.Sources) == 0 {
+				fmt.Fprintln(stdout, "nightly: fetch: no sources")
+				return nil
+			}
+			reports, err := wire.Fetch(ctx, cfg, wire.FetchOptions{})
+			failed := 0
+			for _, r := range reports {
+				if r.Status == feeds.Failed || r.Status == feeds.BackingOff {
+					failed++
+					fmt.Fprintln(stdout, FetchLine(r))
+				}
+			}
+			fmt.Fprintf(stdout, "nightly: fetch: %d sources, %d failing (they keep their last items)\n", len(reports), failed)
+			return err // only a cache that could not be written
+		},
+		"check": func() error {
+			findings, err := generator.CheckSite(cfg, now, generator.CheckOptions{Cache: cache})
+			if err != nil {
+				return err
+			}
+			if site, err = generator.Check(cfg, &generator.Options{Now: now, Cache: cache}); err != nil {
+				return err
+			}
+			if len(cfg.Lists) > 0 && cfg.Email.SMTP.Host != "" {
+				if _, err := digest.LoadTemplates(cfg); err != nil {
+					return err
+				}
+			}
+			var errs []error
+			for _, f := range findings {
+				if f.Severity == "error" {
+					errs = append(errs, errors.New(f.String()))
+				}
+			}
+			if len(errs) > 0 {
+				return errors.Join(errs...)
+			}
+			fmt.Fprintf(stdout, "nightly: check: %d notes, %d editions\n", len(site.Notes), len(site.Editions))
+			return nil
+		},
+		"build": func() error {
+			res, err := generator.Build(cfg, &generator.Options{Now: now, Cache: cache, Guard: guard})
+			if err == nil {
+				fmt.Fprintf(stdout, "nightly: build: %d files into %s\n", res.Files, res.Out)
+				WarnPHI(stderr, "nightly", res)
+			}
+			return err
+		},
+		"publish": func() error {
+			if cfg.Publish.Bucket == "" {
+				fmt.Fprintln(stdout, "nightly: publish: no [publish] bucket; skipped")
+				return nil
+			}
+			return Publish(ctx, cfg, guard, filepath.Join(cfg.Dir, "public"), publish.Options{DryRun: opts.DryRun}, stdout)
+		},
+		"send": func() error {
+			if len(cfg.Lists) == 0 || cfg.Email.SMTP.Host == "" {
+				fmt.Fprintln(stdout, "nightly: send: no [[list]] or no [email.smtp] host; skipped")
+				return nil
+			}
+			if site == nil {
+				var err error
+				if site, err = generator.Check(cfg, &generator.Options{Now: now, Cache: cache}); err != nil {
+					return err
+				}
+			}
+			tmpl, err := digest.LoadTemplates(cfg)
+			if err != nil {
+				return err
+			}
+			// Editions dated within the send window, oldest first; the
+			// ledgers make sending one again a no-op.
+			for i := len(site.Editions) - 1; i >= 0; i-- {
+				ed := site.Editions[i]
+				if now.Sub(ed.Published) > cfg.Email.SendWindow() {
+					continue
+				}
+				for _, l := range cfg.Lists {
+					if err := Send(ctx, site, tmpl, ed, l, SendOptions{DryRun: opts.DryRun}, stdout, stderr); err != nil {
+						return fmt.Errorf("%s to %s: %w", ed.Slug, l.ID, err)
+					}
+				}
+			}
+			return nil
+		},
+	}
+	for _, name := range Stages {
+		if opts.Skip[name] {
+			fmt.Fprintf(stdout, "nightly: %s: skipped (--skip)\n", name)
+			continue
+		}
+		if err := stages[name](); err != nil {
+			return name, err
+		}
+	}
+	return "", nil
+}
