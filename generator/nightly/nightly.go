@@ -1,14 +1,17 @@
-// Package nightly is what rounds nightly runs, as CI runs it: the stages
-// fetch → check → build → publish → send, in that order, stopping at the
-// first that fails. Each stage is also a command of its own (rounds
-// fetch, check, build, publish, send), and the pieces those commands share
-// are here: the rule for the build's present (Now), the guard that keeps
-// subscribers' addresses out of every output (Guard), the store private
-// buckets share (Store), publishing with the configuration's choices
-// (Publish) and sending a digest to a list (Send).
+// Package nightly is what rounds' commands do once their flags are read,
+// above all the stages rounds nightly runs, as CI runs it: fetch → check →
+// build → publish → send, in that order, stopping at the first that fails.
+// Each stage is also a command of its own (rounds fetch, check, build,
+// publish, send), and the pieces they share are here: the rule for the
+// build's present (Now), the guard that keeps subscribers' addresses out
+// of every output (Guard), the store private buckets share (Store),
+// publishing with the configuration's choices (Publish) and sending a
+// digest to a list (Send). The other commands (new, inbox, sources,
+// digest) are here too, so that main.go holds only their flags.
 //
-// One run reads config.toml once, and the content once: the check stage
-// parses it, and the build and send stages take what it parsed.
+// A command reads config.toml once, and the content once: in a nightly
+// run the check stage parses it, and the build and send stages take what
+// it parsed.
 package nightly
 
 import (
