@@ -36,13 +36,14 @@ type Result struct {
 // previous site untouched. All problems are returned together as an
 // ErrorList.
 func Build(cfg *config.Config, opts *Options) (*Result, error) {
-	// The theme loads while the content does.
-	var th *theme.Theme
-	var themeErr error
+	// The theme loads while the content does, unless it is loaded.
+	th, themeErr := opts.Theme, error(nil)
 	loaded := make(chan struct{})
 	go func() {
 		defer close(loaded)
-		th, themeErr = theme.Load(cfg)
+		if th == nil {
+			th, themeErr = theme.Load(cfg)
+		}
 	}()
 	site, err := LoadContent(cfg, opts)
 	<-loaded
@@ -212,14 +213,15 @@ func (s *Site) sitemap(buf *bytes.Buffer) error {
 }
 
 // Check loads the configuration's content and theme as a build would,
-// and returns the site or every problem found, writing nothing.
-func Check(cfg *config.Config, opts *Options) (*Site, error) {
+// and returns the site and the theme, or every problem found, writing
+// nothing.
+func Check(cfg *config.Config, opts *Options) (*Site, *theme.Theme, error) {
 	site, err := LoadContent(cfg, opts)
-	_, themeErr := theme.Load(cfg)
+	th, themeErr := theme.Load(cfg)
 	if err != nil || themeErr != nil {
-		return nil, append(config.AsList(err), config.AsList(themeErr)...).Err()
+		return nil, nil, append(config.AsList(err), config.AsList(themeErr)...).Err()
 	}
-	return site, nil
+	return site, th, nil
 }
 
 // PHIError returns findings that may identify a patient as one error,

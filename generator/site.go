@@ -22,6 +22,7 @@ import (
 	"rounds/generator/leak"
 	"rounds/generator/output"
 	"rounds/generator/phi"
+	"rounds/generator/theme"
 	"rounds/generator/wire"
 )
 
@@ -46,6 +47,9 @@ type Options struct {
 	// Cache, if set, holds content parsed by an earlier load (rounds
 	// nightly's check): only files changed since are read again.
 	Cache *ContentCache
+	// Theme, if set, is the project's theme already loaded (by Check, in
+	// rounds nightly); else Build loads it.
+	Theme *theme.Theme
 	// Guard holds the subscribers' addresses: a build that would write
 	// one into any output file, or its name, fails. rounds build reads
 	// them from where rounds send does, a file or a private bucket.

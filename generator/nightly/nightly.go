@@ -27,6 +27,7 @@ import (
 	"rounds/generator/config"
 	"rounds/generator/digest"
 	"rounds/generator/publish"
+	"rounds/generator/theme"
 	"rounds/generator/wire"
 )
 
@@ -48,8 +49,11 @@ type Options struct {
 func Run(ctx context.Context, cfg *config.Config, opts Options, stdout, stderr io.Writer) (string, error) {
 	now := opts.Now
 	var site *generator.Site
-	// The content is read and scanned once: the check stage parses it,
-	// the build stage takes what it parsed.
+	var th *theme.Theme
+	var tmpl *digest.Templates
+	// The content is read and scanned once, and the theme and the email
+	// templates parsed once: the check stage loads them, the build and
+	// send stages take what it loaded.
 	cache := new(generator.ContentCache)
 	guard, err := Guard(ctx, cfg)
 	if err != nil {
@@ -77,11 +81,11 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, stdout, stderr i
 			if err != nil {
 				return err
 			}
-			if site, err = generator.Check(cfg, &generator.Options{Now: now, Cache: cache}); err != nil {
+			if site, th, err = generator.Check(cfg, &generator.Options{Now: now, Cache: cache}); err != nil {
 				return err
 			}
 			if len(cfg.Lists) > 0 && cfg.Email.SMTP.Host != "" {
-				if _, err := digest.LoadTemplates(cfg); err != nil {
+				if tmpl, err = digest.LoadTemplates(cfg); err != nil {
 					return err
 				}
 			}
@@ -98,7 +102,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, stdout, stderr i
 			return nil
 		},
 		"build": func() error {
-			res, err := generator.Build(cfg, &generator.Options{Now: now, Cache: cache, Guard: guard})
+			res, err := generator.Build(cfg, &generator.Options{Now: now, Cache: cache, Guard: guard, Theme: th})
 			if err == nil {
 				fmt.Fprintf(stdout, "nightly: build: %d files into %s\n", res.Files, res.Out)
 				WarnPHI(stderr, "nightly", res)
@@ -119,13 +123,15 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, stdout, stderr i
 			}
 			if site == nil {
 				var err error
-				if site, err = generator.Check(cfg, &generator.Options{Now: now, Cache: cache}); err != nil {
+				if site, _, err = generator.Check(cfg, &generator.Options{Now: now, Cache: cache}); err != nil {
 					return err
 				}
 			}
-			tmpl, err := digest.LoadTemplates(cfg)
-			if err != nil {
-				return err
+			if tmpl == nil {
+				var err error
+				if tmpl, err = digest.LoadTemplates(cfg); err != nil {
+					return err
+				}
 			}
 			// Editions dated within the send window, oldest first; the
 			// ledgers make sending one again a no-op.
