@@ -4,6 +4,7 @@ package s3test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -57,10 +58,39 @@ func binary(t testing.TB) string {
 }
 
 // New starts a server for the test, stopped when the test ends.
+//
+// Its port is one the system had free a moment before, so a test running
+// in parallel may start its own server on the same port first; then this
+// one cannot listen and exits, and the port answers for the other. The
+// server proves it serves this test's folder by listing a bucket made
+// there for the purpose, and is started again on another port if not.
 func New(t testing.TB) *Server {
 	t.Helper()
 	bin := binary(t)
 	dir := t.TempDir()
+	mark := fmt.Sprintf("s3test-mark-%d", time.Now().UnixNano())
+	if err := os.Mkdir(filepath.Join(dir, mark), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	for try := 1; ; try++ {
+		s, err := start(t, bin, dir, mark, &out)
+		if err == nil {
+			// The mark has done its job; tests list buckets of their own.
+			if err := os.Remove(filepath.Join(dir, mark)); err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		if try == 5 {
+			t.Fatalf("versitygw did not start: %v\n%s", err, out.String())
+		}
+	}
+}
+
+// start runs versitygw over dir on a free port and waits until it lists
+// the bucket mark.
+func start(t testing.TB, bin, dir, mark string, out *strings.Builder) (*Server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -69,27 +99,46 @@ func New(t testing.TB) *Server {
 	ln.Close()
 	cmd := exec.Command(bin, "--port", addr, "posix", dir)
 	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+AccessKey, "ROOT_SECRET_KEY="+SecretKey)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
+	exited := make(chan struct{})
+	go func() {
 		cmd.Wait()
-	})
-	for start := time.Now(); ; {
-		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
-		if err == nil {
-			c.Close()
-			break
+		close(exited)
+	}()
+	stop := func() {
+		cmd.Process.Kill()
+		<-exited
+	}
+	s := &Server{Endpoint: "http://" + addr, Dir: dir}
+	c := s.Client(AccessKey, SecretKey)
+	for begin := time.Now(); ; {
+		select {
+		case <-exited:
+			return nil, fmt.Errorf("versitygw on %s exited", addr)
+		default:
 		}
-		if time.Since(start) > 20*time.Second {
-			t.Fatalf("versitygw did not start: %v\n%s", err, out.String())
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		res, err := c.ListBuckets(ctx, &s3.ListBucketsInput{})
+		cancel()
+		if err == nil {
+			for _, b := range res.Buckets {
+				if aws.ToString(b.Name) == mark {
+					t.Cleanup(stop)
+					return s, nil
+				}
+			}
+			stop()
+			return nil, fmt.Errorf("the server on %s serves another folder", addr)
+		}
+		if time.Since(begin) > 20*time.Second {
+			stop()
+			return nil, err
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return &Server{Endpoint: "http://" + addr, Dir: dir}
 }
 
 // Client returns a client of the server with the given credentials.
