@@ -29,6 +29,9 @@ type shared struct {
 	config   string
 	nowValue *string
 	now      time.Time
+	// dryRun and forceUnlock are --dry-run and --force-unlock, for the
+	// commands that declare them.
+	dryRun, forceUnlock bool
 	// check, if set, vets the flags before anything runs.
 	check func() error
 }
@@ -41,6 +44,17 @@ func (sh *shared) configFlag(fs *flag.FlagSet) {
 // nowFlag declares --now, with usage, or the usual words when "".
 func (sh *shared) nowFlag(fs *flag.FlagSet, usage string) {
 	sh.nowValue = fs.String("now", "", cmp.Or(usage, "as of `time` (default $ROUNDS_NOW, $SOURCE_DATE_EPOCH or the clock)"))
+}
+
+// dryRunFlag declares --dry-run, with what it leaves undone in usage.
+func (sh *shared) dryRunFlag(fs *flag.FlagSet, usage string) {
+	fs.BoolVar(&sh.dryRun, "dry-run", false, usage)
+}
+
+// forceUnlockFlag declares --force-unlock, with whose lock it breaks in
+// usage.
+func (sh *shared) forceUnlockFlag(fs *flag.FlagSet, usage string) {
+	fs.BoolVar(&sh.forceUnlock, "force-unlock", false, usage)
 }
 
 // withConfig loads the configuration once and runs fn with it.

@@ -83,15 +83,16 @@ var commands = []command{
 			sh.nowFlag(fs, "")
 			var o nightly.SendOptions
 			list := fs.String("list", "", "send to the subscribers of the list `id` (required)")
-			fs.BoolVar(&o.DryRun, "dry-run", false, "print what would be sent, and send nothing")
+			sh.dryRunFlag(fs, "print what would be sent, and send nothing")
 			fs.BoolVar(&o.ResendUnknown, "resend-unknown", false, "send again, with the same Message-ID, to the subscribers whose delivery is unknown (a send cut off after the final dot)")
-			unlock := fs.Bool("force-unlock", false, "first break the lock of the send of this edition to this list (in a bucket), saying whose it was")
+			sh.forceUnlockFlag(fs, "first break the lock of the send of this edition to this list (in a bucket), saying whose it was")
 			return func(args []string) error {
 				if len(args) > 1 || *list == "" {
 					return &usageError{"want an optional edition and --list ID", true}
 				}
 				return sh.withConfig(func(cfg *project.Config) error {
-					return nightly.SendEdition(sh.ctx, cfg, sh.now, first(args), *list, *unlock, o, sh.out)
+					o.DryRun = sh.dryRun
+					return nightly.SendEdition(sh.ctx, cfg, sh.now, first(args), *list, sh.forceUnlock, o, sh.out)
 				})
 			}
 		}},
@@ -104,11 +105,12 @@ var commands = []command{
 			prefix := fs.String("prefix", "", "the folder of the bucket, such as `site/` (default: [publish] prefix)")
 			endpoint := fs.String("endpoint", "", "an S3-compatible store's `URL` (default: [publish] endpoint or the SDK's)")
 			pathStyle := fs.Bool("path-style", false, "address the bucket in the path, as most S3-compatible stores need")
-			fs.BoolVar(&o.DryRun, "dry-run", false, "print the plan and change nothing")
+			sh.dryRunFlag(fs, "print the plan and change nothing")
 			fs.BoolVar(&o.Confirm, "confirm", false, "delete even more objects than max_deletes")
-			fs.BoolVar(&o.ForceUnlock, "force-unlock", false, "first break the bucket's publish lock, whoever holds it, saying whose it was (for a publish that died on another machine)")
+			sh.forceUnlockFlag(fs, "first break the bucket's publish lock, whoever holds it, saying whose it was (for a publish that died on another machine)")
 			return func([]string) error {
 				return sh.withConfig(func(cfg *project.Config) error {
+					o.DryRun, o.ForceUnlock = sh.dryRun, sh.forceUnlock
 					// Flags given override config.toml.
 					p := &cfg.Publish
 					fs.Visit(func(f *flag.Flag) {
@@ -132,7 +134,7 @@ var commands = []command{
 			sh.configFlag(fs)
 			sh.nowFlag(fs, "")
 			var o nightly.Options
-			fs.BoolVar(&o.DryRun, "dry-run", false, "plan the publish and the sends, and change nothing remote")
+			sh.dryRunFlag(fs, "plan the publish and the sends, and change nothing remote")
 			skip := fs.String("skip", "", "comma-separated `stages` to skip: fetch, check, build, publish, send")
 			return func([]string) error {
 				o.Skip = map[string]bool{}
@@ -145,7 +147,7 @@ var commands = []command{
 					}
 				}
 				return sh.withConfig(func(cfg *project.Config) error {
-					o.Now = sh.now
+					o.Now, o.DryRun = sh.now, sh.dryRun
 					stage, err := nightly.Run(sh.ctx, cfg, o, sh.out.Out, sh.out.Err)
 					if err != nil {
 						fail(sh.out.Err, "nightly", err)
