@@ -53,7 +53,8 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, stdout, stderr i
 	var tmpl *digest.Templates
 	// The content is read and scanned once, and the theme and the email
 	// templates parsed once: the check stage loads them, the build and
-	// send stages take what it loaded.
+	// send stages take what it loaded. The build writes the very site
+	// the check stage assembled and the send stage reads.
 	cache := new(generator.ContentCache)
 	guard, err := Guard(ctx, cfg)
 	if err != nil {
@@ -102,7 +103,16 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, stdout, stderr i
 			return nil
 		},
 		"build": func() error {
-			res, err := generator.Build(cfg, &generator.Options{Now: now, Cache: cache, Guard: guard, Theme: th})
+			// The site the check stage loaded is the one to write; a
+			// run that skipped the check loads it here.
+			bo := &generator.Options{Now: now, Cache: cache, Guard: guard, Theme: th}
+			var res *generator.Result
+			var err error
+			if site != nil {
+				res, err = site.Write(th, bo)
+			} else {
+				res, err = generator.Build(cfg, bo)
+			}
 			if err == nil {
 				fmt.Fprintf(stdout, "nightly: build: %d files into %s\n", res.Files, res.Out)
 				WarnPHI(stderr, "nightly", res)
