@@ -622,3 +622,31 @@ func messageID(t *testing.T, raw []byte) string {
 	}
 	return m.Header.Get("Message-Id")
 }
+
+// TestNewSender takes the server from [email.smtp] and the credentials
+// from the environment.
+func TestNewSender(t *testing.T) {
+	t.Setenv("ROUNDS_SMTP_USERNAME", "editor")
+	t.Setenv("ROUNDS_SMTP_PASSWORD", "secret")
+	cfg, err := config.ParseConfig("config.toml", []byte(`title = "T"
+base_url = "https://example.org/"
+[email.smtp]
+host = "smtp.example.org"
+port = 465
+security = "tls"
+pause = "1m"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewSender(cfg.Email.SMTP, nil, nil)
+	if s.Host != "smtp.example.org" || s.Port != 465 || s.Security != "tls" || s.Connections != 4 || s.Retries != 3 {
+		t.Errorf("server: %+v", s)
+	}
+	if s.Pause != time.Minute || s.Timeout != 30*time.Second || s.PauseAfter != 10 || s.Backoff != 2*time.Second {
+		t.Errorf("pacing: %+v", s)
+	}
+	if s.Username != "editor" || s.Password != "secret" {
+		t.Errorf("credentials: %q %q", s.Username, s.Password)
+	}
+}

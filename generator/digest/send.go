@@ -9,12 +9,14 @@ import (
 	"net"
 	"net/smtp"
 	"net/textproto"
+	"os"
 	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"rounds/generator/config"
 	"rounds/generator/leak"
 )
 
@@ -51,6 +53,20 @@ type Sender struct {
 	// Done, if set, is called after each subscriber, from the goroutine
 	// that sent to them.
 	Done func(to string, r Record)
+}
+
+// NewSender returns a Sender to the server [email.smtp] describes,
+// which composes with c and records in ledger. The credentials, secrets
+// kept out of config.toml, come from $ROUNDS_SMTP_USERNAME and
+// $ROUNDS_SMTP_PASSWORD.
+func NewSender(server config.SMTPConfig, c *Composer, ledger Ledger) *Sender {
+	return &Sender{
+		Host: server.Host, Port: server.Port, Security: server.Security,
+		Username: os.Getenv("ROUNDS_SMTP_USERNAME"), Password: os.Getenv("ROUNDS_SMTP_PASSWORD"),
+		Connections: server.Connections, Rate: server.Rate, Retries: server.Retries, Backoff: 2 * time.Second,
+		PauseAfter: server.PauseAfter, Pause: server.PauseDuration(), Timeout: server.TimeoutDuration(),
+		Composer: c, Ledger: ledger,
+	}
 }
 
 // A SendReport sums up a send.

@@ -265,14 +265,7 @@ func Send(ctx context.Context, site *generator.Site, tmpl *digest.Templates, ed 
 			len(plan.Send), len(plan.Resend), rep.Unknown, rep.Skipped, ed.Slug, l.ID, len(d.Notes))
 		return nil
 	}
-	smtpCfg := cfg.Email.SMTP
-	sender := &digest.Sender{
-		Host: smtpCfg.Host, Port: smtpCfg.Port, Security: smtpCfg.Security,
-		Username: os.Getenv("ROUNDS_SMTP_USERNAME"), Password: os.Getenv("ROUNDS_SMTP_PASSWORD"),
-		Connections: smtpCfg.Connections, Rate: smtpCfg.Rate, Retries: smtpCfg.Retries, Backoff: 2 * time.Second,
-		PauseAfter: smtpCfg.PauseAfter, Pause: smtpCfg.PauseDuration(), Timeout: smtpCfg.TimeoutDuration(),
-		Composer: composer, Ledger: ledger,
-	}
+	sender := digest.NewSender(cfg.Email.SMTP, composer, ledger)
 	tty := IsTerminal(stdout)
 	var mu sync.Mutex
 	done := 0
