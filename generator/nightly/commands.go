@@ -35,6 +35,7 @@ type Output struct {
 // exits with status 2.
 type UsageError struct{ Msg string }
 
+// Error returns what is wrong with the command line.
 func (e *UsageError) Error() string { return e.Msg }
 
 // BuildOptions are rounds build's choices.
