@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"rounds/generator"
+	"rounds/generator/check"
 	"rounds/generator/config"
 	"rounds/generator/corpus"
+	"rounds/generator/site"
 )
 
 // BenchmarkBuild times a full, cold build of a synthetic newsletter of
@@ -29,8 +31,8 @@ func BenchmarkBuild(b *testing.B) {
 			b.Fatal(err)
 		}
 		res, err := generator.Build(cfg, &generator.Options{
-			Out: filepath.Join(dir, "out", strconv.Itoa(i)),
-			Now: time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC),
+			Options: site.Options{Now: time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)},
+			Out:     filepath.Join(dir, "out", strconv.Itoa(i)),
 		})
 		if err != nil {
 			b.Fatal(err)
@@ -56,7 +58,7 @@ func BenchmarkCheck(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if _, err := generator.CheckSite(cfg, time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC), generator.CheckOptions{}); err != nil {
+		if _, err := check.Run(cfg, time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC), check.Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"rounds/generator/browsertest"
+	"rounds/generator/site"
 
 	"path/filepath"
 	"testing"
@@ -40,7 +41,7 @@ func TestThemeInBrowser(t *testing.T) {
 	t.Parallel()
 	chromium := browsertest.Tool(t, "chromium", "--version")
 	out := filepath.Join(t.TempDir(), "public")
-	if _, err := buildFile(t, filepath.Join("..", "config.toml"), &Options{Out: out, Now: testNow}); err != nil {
+	if _, err := buildFile(t, filepath.Join("..", "config.toml"), &Options{Options: site.Options{Now: testNow}, Out: out}); err != nil {
 		t.Fatal(err)
 	}
 	srv := browsertest.Serve(t, out, "/rounds", probe)
@@ -120,7 +121,7 @@ func TestAccessibility(t *testing.T) {
 	chromium := browsertest.Tool(t, "chromium", "--version")
 	axe := browsertest.AxeScript(t, "..")
 	out := filepath.Join(t.TempDir(), "public")
-	if _, err := buildFile(t, filepath.Join("..", "config.toml"), &Options{Out: out, Now: testNow}); err != nil {
+	if _, err := buildFile(t, filepath.Join("..", "config.toml"), &Options{Options: site.Options{Now: testNow}, Out: out}); err != nil {
 		t.Fatal(err)
 	}
 	srv := browsertest.Serve(t, out, "/rounds", browsertest.AxeProbe, axe)
@@ -155,7 +156,7 @@ func TestEvidenceFilter(t *testing.T) {
 	t.Parallel()
 	chromium := browsertest.Tool(t, "chromium", "--version")
 	out := filepath.Join(t.TempDir(), "public")
-	if _, err := buildFile(t, filepath.Join("..", "config.toml"), &Options{Out: out, Now: testNow}); err != nil {
+	if _, err := buildFile(t, filepath.Join("..", "config.toml"), &Options{Options: site.Options{Now: testNow}, Out: out}); err != nil {
 		t.Fatal(err)
 	}
 	srv := browsertest.Serve(t, out, "/rounds", "")

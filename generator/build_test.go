@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"rounds/generator/check"
 	"rounds/generator/config"
 	"rounds/generator/leak"
 	"rounds/generator/output"
@@ -539,7 +540,7 @@ func TestRetractions(t *testing.T) {
 		t.Error("a sound note is labelled")
 	}
 	cfg, _ := config.LoadConfig(filepath.Join(dir, "config.toml"))
-	findings, err := CheckSite(cfg, testNow, CheckOptions{})
+	findings, err := check.Run(cfg, testNow, check.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

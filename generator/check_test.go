@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"rounds/generator/check"
 	"rounds/generator/config"
+	"rounds/generator/site"
 )
 
 // pages are the pages every checked project needs.
@@ -38,7 +40,7 @@ func TestCheckSite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	findings, err := CheckSite(cfg, testNow, CheckOptions{})
+	findings, err := check.Run(cfg, testNow, check.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,12 +67,12 @@ func TestCheckSite(t *testing.T) {
 			t.Errorf("missing %q in:\n%s", want, all)
 		}
 	}
-	site, err := LoadContent(cfg, &Options{Now: testNow})
+	site, err := site.Load(cfg, &site.Options{Now: testNow})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var queue []string
-	for _, n := range ReviewQueue(site, testNow, 30*24*time.Hour) {
+	for _, n := range check.ReviewQueue(site, testNow, 30*24*time.Hour) {
 		queue = append(queue, n.Slug)
 	}
 	if strings.Join(queue, " ") != "overdue-clinicians overdue-patients due-soon" {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"rounds/generator/config"
+	"rounds/generator/render"
+	"rounds/generator/site"
 )
 
 // testNow is the present of every test build.
@@ -57,9 +59,9 @@ func project(t testing.TB, files map[string]string) string {
 }
 
 // build builds the project in dir as of testNow into dir/public.
-func build(t testing.TB, dir string, mod ...func(*Options)) (*Result, error) {
+func build(t testing.TB, dir string, mod ...func(*Options)) (*render.Result, error) {
 	t.Helper()
-	opts := &Options{Now: testNow}
+	opts := &Options{Options: site.Options{Now: testNow}}
 	for _, m := range mod {
 		m(opts)
 	}
@@ -67,7 +69,7 @@ func build(t testing.TB, dir string, mod ...func(*Options)) (*Result, error) {
 }
 
 // buildFile builds the project whose config.toml is file.
-func buildFile(t testing.TB, file string, opts *Options) (*Result, error) {
+func buildFile(t testing.TB, file string, opts *Options) (*render.Result, error) {
 	t.Helper()
 	cfg, err := config.LoadConfig(file)
 	if err != nil {
@@ -77,7 +79,7 @@ func buildFile(t testing.TB, file string, opts *Options) (*Result, error) {
 }
 
 // mustBuild builds and fails the test on error.
-func mustBuild(t testing.TB, dir string, mod ...func(*Options)) *Result {
+func mustBuild(t testing.TB, dir string, mod ...func(*Options)) *render.Result {
 	t.Helper()
 	res, err := build(t, dir, mod...)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"rounds/feeds"
 	"rounds/generator/config"
 	"rounds/generator/content"
+	"rounds/generator/site"
 	"rounds/generator/wire"
 )
 
@@ -254,7 +255,7 @@ func TestInboxAndNoteFrom(t *testing.T) {
 		t.Fatal(err)
 	}
 	since := testNow.AddDate(0, -3, 0)
-	inbox, err := Inbox(cfg, testNow, since, "")
+	inbox, err := site.Inbox(cfg, testNow, since, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +274,7 @@ func TestInboxAndNoteFrom(t *testing.T) {
 	if len(h5n1.Items) != 2 || h5n1.Primary().Source.ID != "medrxiv" {
 		t.Errorf("the preprint's PubMed and medRxiv items are not one story, medRxiv first: %d items", len(h5n1.Items))
 	}
-	vaccines, err := Inbox(cfg, testNow, since, "vaccines")
+	vaccines, err := site.Inbox(cfg, testNow, since, "vaccines")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +300,7 @@ func TestInboxAndNoteFrom(t *testing.T) {
 			t.Errorf("the new note lacks %s:\n%s", want, data)
 		}
 	}
-	after, err := Inbox(cfg, testNow, since, "")
+	after, err := site.Inbox(cfg, testNow, since, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"rounds/generator/config"
 	"rounds/generator/content"
 	"rounds/generator/corpus"
+	"rounds/generator/site"
 )
 
 const theme = "../../themes/default"
@@ -134,8 +135,8 @@ func TestBuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err := generator.Build(cfg, &generator.Options{
-		Out: filepath.Join(dir, "public"),
-		Now: time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC),
+		Options: site.Options{Now: time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)},
+		Out:     filepath.Join(dir, "public"),
 	})
 	if err != nil {
 		t.Fatal(err)

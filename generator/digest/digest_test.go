@@ -5,6 +5,7 @@ import (
 
 	"rounds/generator/config"
 	"rounds/generator/content"
+	"rounds/generator/site"
 	"rounds/generator/smtptest"
 
 	"bytes"
@@ -28,7 +29,6 @@ import (
 
 	"github.com/emersion/go-msgauth/dkim"
 
-	"rounds/generator"
 	"rounds/generator/leak"
 )
 
@@ -85,13 +85,13 @@ unsubscribe_mailto = "unsubscribe@example.org"
 `
 
 // load loads the project's site and latest edition.
-func load(t testing.TB, cfgPath string) (*generator.Site, *content.Edition, *Templates) {
+func load(t testing.TB, cfgPath string) (*site.Site, *content.Edition, *Templates) {
 	t.Helper()
 	cfg, err := config.LoadConfig(cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	site, err := generator.LoadContent(cfg, &generator.Options{Now: testNow})
+	site, err := site.Load(cfg, &site.Options{Now: testNow})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,9 +21,9 @@ import (
 	"github.com/vanng822/go-premailer/premailer"
 	xhtml "golang.org/x/net/html"
 
-	"rounds/generator"
 	"rounds/generator/config"
 	"rounds/generator/content"
+	"rounds/generator/site"
 	"rounds/generator/theme"
 )
 
@@ -46,7 +46,7 @@ func (d *Digest) Personal(unsubscribe string) (htmlPart, textPart string) {
 // A Digest is an edition rendered for one list: the same for every
 // subscriber but for the unsubscribe link.
 type Digest struct {
-	Site    *generator.Site
+	Site    *site.Site
 	Edition *content.Edition
 	List    *config.ListConfig
 	// Notes are the edition's notes the list carries, in order.
@@ -62,7 +62,7 @@ type Digest struct {
 
 // Data is what the email templates are executed with.
 type Data struct {
-	Site      *generator.Site
+	Site      *site.Site
 	Edition   *content.Edition
 	List      *config.ListConfig
 	Notes     []*content.Note
@@ -132,9 +132,9 @@ func LoadTemplates(cfg *config.Config) (*Templates, error) {
 // when the list carries none of the edition's notes and the edition has
 // no intro: there is nothing to send. Problems that would make a broken
 // email (an image without alt text, a relative link) are errors.
-func Render(t *Templates, site *generator.Site, ed *content.Edition, list *config.ListConfig) (*Digest, error) {
-	cfg := site.Config
-	d := &Digest{Site: site, Edition: ed, List: list}
+func Render(t *Templates, s *site.Site, ed *content.Edition, list *config.ListConfig) (*Digest, error) {
+	cfg := s.Config
+	d := &Digest{Site: s, Edition: ed, List: list}
 	for _, n := range ed.Notes {
 		if content.Carries(list, n) {
 			d.Notes = append(d.Notes, n)
@@ -160,11 +160,11 @@ func Render(t *Templates, site *generator.Site, ed *content.Edition, list *confi
 		return nil, err
 	}
 	data := &Data{
-		Site: site, Edition: ed, List: list, Notes: d.Notes, Subject: d.Subject, Preheader: d.Preheader,
+		Site: s, Edition: ed, List: list, Notes: d.Notes, Subject: d.Subject, Preheader: d.Preheader,
 		EditionURL:     cfg.AbsURL(ed.Path()),
 		UnsubscribeURL: unsubscribeMark,
-		Intro:          htmltemplate.HTML(site.Absolute(string(ed.Content))),
-		Disclaimer:     htmltemplate.HTML(site.Absolute(inline(string(disclaimer)))),
+		Intro:          htmltemplate.HTML(s.Absolute(string(ed.Content))),
+		Disclaimer:     htmltemplate.HTML(s.Absolute(inline(string(disclaimer)))),
 	}
 
 	var b bytes.Buffer
@@ -190,7 +190,7 @@ func Render(t *Templates, site *generator.Site, ed *content.Edition, list *confi
 		"link":  links.link,
 		"links": links.list,
 		"markdownText": func(md string) string {
-			return markdownText(md, links, site)
+			return markdownText(md, links, s)
 		},
 	}
 	b.Reset()
@@ -239,12 +239,12 @@ var mdLink = regexp.MustCompile(`\[([^\]]+)\]\(([^)\s]+)(?:\s+"[^"]*")?\)`)
 // markdownText turns Markdown (an edition's intro) into the plain text of
 // an email: Markdown reads well as it is, but for its links, which become
 // numbered references. Each paragraph is one line, for wrap to break.
-func markdownText(md string, links *numbered, site *generator.Site) string {
+func markdownText(md string, links *numbered, s *site.Site) string {
 	out := mdLink.ReplaceAllStringFunc(md, func(m string) string {
 		sub := mdLink.FindStringSubmatch(m)
 		target := sub[2]
 		if strings.HasPrefix(target, "/") {
-			target = site.Config.AbsURL(strings.TrimPrefix(target, "/"))
+			target = s.Config.AbsURL(strings.TrimPrefix(target, "/"))
 		}
 		return links.link(sub[1], target)
 	})

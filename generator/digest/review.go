@@ -6,9 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"rounds/generator"
 	"rounds/generator/config"
 	"rounds/generator/content"
+	"rounds/generator/site"
 )
 
 // reviewer is the recipient of the messages written for review.
@@ -25,20 +25,20 @@ func Lists(cfg *config.Config) []*config.ListConfig {
 
 // Edition returns the published edition with the slug, or the latest one
 // when slug is empty.
-func Edition(site *generator.Site, slug string) (*content.Edition, error) {
+func Edition(s *site.Site, slug string) (*content.Edition, error) {
 	if slug == "" {
-		if ed := site.LatestEdition(); ed != nil {
+		if ed := s.LatestEdition(); ed != nil {
 			return ed, nil
 		}
 		return nil, fmt.Errorf("no published edition; write one with rounds new edition")
 	}
-	for _, ed := range site.Editions {
+	for _, ed := range s.Editions {
 		if ed.Slug == slug {
 			return ed, nil
 		}
 	}
 	var have []string
-	for _, ed := range site.Editions {
+	for _, ed := range s.Editions {
 		have = append(have, ed.Slug)
 	}
 	return nil, fmt.Errorf("no published edition %q; the editions are: %s", slug, strings.Join(have, ", "))

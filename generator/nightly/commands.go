@@ -15,10 +15,12 @@ import (
 
 	"rounds/feeds"
 	"rounds/generator"
+	"rounds/generator/check"
 	"rounds/generator/config"
 	"rounds/generator/content"
 	"rounds/generator/digest"
 	"rounds/generator/publish"
+	"rounds/generator/site"
 	"rounds/generator/wire"
 )
 
@@ -53,7 +55,10 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions, out Output) 
 	}
 	start := time.Now()
 	res, err := generator.Build(cfg, &generator.Options{
-		Out: o.Out, Now: o.Now, Drafts: o.Drafts, Future: o.Future, Strict: o.Strict, Guard: guard,
+		Options: site.Options{Now: o.Now, Drafts: o.Drafts, Future: o.Future},
+		Out:     o.Out,
+		Strict:  o.Strict,
+		Guard:   guard,
 	})
 	if err != nil {
 		return err
@@ -140,7 +145,7 @@ func Inbox(cfg *config.Config, o InboxOptions, out Output) error {
 	if since.IsZero() {
 		since = o.Now.AddDate(0, 0, -cfg.Wire.Days)
 	}
-	stories, err := generator.Inbox(cfg, o.Now, since, o.Topic)
+	stories, err := site.Inbox(cfg, o.Now, since, o.Topic)
 	if err != nil {
 		return err
 	}
@@ -218,11 +223,11 @@ func Sources(cfg *config.Config, sub, file string, out Output) error {
 // Digest renders the edition slug (the latest when empty) for each list,
 // or the list with the id, into dir for review (default: [email] out).
 func Digest(cfg *config.Config, now time.Time, slug, list, dir string, out Output) error {
-	site, err := generator.LoadContent(cfg, &generator.Options{Now: now})
+	s, err := site.Load(cfg, &site.Options{Now: now})
 	if err != nil {
 		return err
 	}
-	ed, err := digest.Edition(site, slug)
+	ed, err := digest.Edition(s, slug)
 	if err != nil {
 		return err
 	}
@@ -246,7 +251,7 @@ func Digest(cfg *config.Config, now time.Time, slug, list, dir string, out Outpu
 		dir = filepath.Join(cfg.Dir, cfg.Email.Out, ed.Slug)
 	}
 	for _, l := range lists {
-		d, err := digest.Render(tmpl, site, ed, l)
+		d, err := digest.Render(tmpl, s, ed, l)
 		if err != nil {
 			return fmt.Errorf("list %s: %w", l.ID, err)
 		}
@@ -269,7 +274,7 @@ func Digest(cfg *config.Config, now time.Time, slug, list, dir string, out Outpu
 // SendEdition sends the edition slug (the latest when empty) to the list
 // with the id, first breaking a dead send's lock when forceUnlock is set.
 func SendEdition(ctx context.Context, cfg *config.Config, now time.Time, slug, list string, forceUnlock bool, opts SendOptions, out Output) error {
-	site, err := generator.LoadContent(cfg, &generator.Options{Now: now})
+	s, err := site.Load(cfg, &site.Options{Now: now})
 	if err != nil {
 		return err
 	}
@@ -277,7 +282,7 @@ func SendEdition(ctx context.Context, cfg *config.Config, now time.Time, slug, l
 	if l == nil {
 		return fmt.Errorf("no list %q in %s; add a [[list]] table", list, cfg.File)
 	}
-	ed, err := digest.Edition(site, slug)
+	ed, err := digest.Edition(s, slug)
 	if err != nil {
 		return err
 	}
@@ -290,7 +295,7 @@ func SendEdition(ctx context.Context, cfg *config.Config, now time.Time, slug, l
 	if err != nil {
 		return err
 	}
-	return Send(ctx, site, tmpl, ed, l, opts, out.Out, out.Err)
+	return Send(ctx, s, tmpl, ed, l, opts, out.Out, out.Err)
 }
 
 // PublishSite publishes the build in dir (default: public/ beside the
@@ -322,8 +327,8 @@ var ErrFindings = errors.New("rounds check found errors")
 // Check prints what rounds check finds, by file, and the notes due for
 // review; it returns ErrFindings if any finding is an error.
 func Check(cfg *config.Config, o CheckOptions, out Output) error {
-	cache := new(generator.ContentCache)
-	findings, err := generator.CheckSite(cfg, o.Now, generator.CheckOptions{ReadingGrade: o.Grade, Cache: cache})
+	cache := new(site.ContentCache)
+	findings, err := check.Run(cfg, o.Now, check.Options{ReadingGrade: o.Grade, Cache: cache})
 	if err != nil {
 		return err
 	}
@@ -347,8 +352,8 @@ func Check(cfg *config.Config, o CheckOptions, out Output) error {
 		fmt.Fprintf(out.Out, "  %s%s: %s: %s\n", pos, f.Severity, f.Kind, f.Message)
 	}
 	if !o.JSON {
-		if site, err := generator.LoadContent(cfg, &generator.Options{Now: o.Now, Drafts: true, Future: true, Cache: cache}); err == nil {
-			if queue := generator.ReviewQueue(site, o.Now, 30*24*time.Hour); len(queue) > 0 {
+		if s, err := site.Load(cfg, &site.Options{Now: o.Now, Drafts: true, Future: true, Cache: cache}); err == nil {
+			if queue := check.ReviewQueue(s, o.Now, 30*24*time.Hour); len(queue) > 0 {
 				fmt.Fprintln(out.Out, "Review next:")
 				for _, n := range queue {
 					fmt.Fprintf(out.Out, "  %s  %s  %s (%s)\n", n.ReviewBy.Format("2006-01-02"), n.File, n.Title, strings.Join(n.Audience, ", "))

@@ -24,9 +24,12 @@ import (
 
 	"rounds/feeds"
 	"rounds/generator"
+	"rounds/generator/check"
 	"rounds/generator/config"
 	"rounds/generator/digest"
 	"rounds/generator/publish"
+	"rounds/generator/render"
+	"rounds/generator/site"
 	"rounds/generator/theme"
 	"rounds/generator/wire"
 )
@@ -48,14 +51,14 @@ type Options struct {
 // or "" and nil when every stage ran.
 func Run(ctx context.Context, cfg *config.Config, opts Options, stdout, stderr io.Writer) (string, error) {
 	now := opts.Now
-	var site *generator.Site
+	var loaded *site.Site
 	var th *theme.Theme
 	var tmpl *digest.Templates
 	// The content is read and scanned once, and the theme and the email
 	// templates parsed once: the check stage loads them, the build and
 	// send stages take what it loaded. The build writes the very site
 	// the check stage assembled and the send stage reads.
-	cache := new(generator.ContentCache)
+	cache := new(site.ContentCache)
 	guard, err := Guard(ctx, cfg)
 	if err != nil {
 		return "", err
@@ -78,11 +81,11 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, stdout, stderr i
 			return err // only a cache that could not be written
 		},
 		"check": func() error {
-			findings, err := generator.CheckSite(cfg, now, generator.CheckOptions{Cache: cache})
+			findings, err := check.Run(cfg, now, check.Options{Cache: cache})
 			if err != nil {
 				return err
 			}
-			if site, th, err = generator.Check(cfg, &generator.Options{Now: now, Cache: cache}); err != nil {
+			if loaded, th, err = generator.Check(cfg, &site.Options{Now: now, Cache: cache}); err != nil {
 				return err
 			}
 			if len(cfg.Lists) > 0 && cfg.Email.SMTP.Host != "" {
@@ -99,17 +102,17 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, stdout, stderr i
 			if len(errs) > 0 {
 				return errors.Join(errs...)
 			}
-			fmt.Fprintf(stdout, "nightly: check: %d notes, %d editions\n", len(site.Notes), len(site.Editions))
+			fmt.Fprintf(stdout, "nightly: check: %d notes, %d editions\n", len(loaded.Notes), len(loaded.Editions))
 			return nil
 		},
 		"build": func() error {
 			// The site the check stage loaded is the one to write; a
 			// run that skipped the check loads it here.
-			bo := &generator.Options{Now: now, Cache: cache, Guard: guard, Theme: th}
-			var res *generator.Result
+			bo := &generator.Options{Options: site.Options{Now: now, Cache: cache}, Guard: guard, Theme: th}
+			var res *render.Result
 			var err error
-			if site != nil {
-				res, err = site.Write(th, bo)
+			if loaded != nil {
+				res, err = render.Write(loaded, th, bo.Render())
 			} else {
 				res, err = generator.Build(cfg, bo)
 			}
@@ -131,9 +134,9 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, stdout, stderr i
 				fmt.Fprintln(stdout, "nightly: send: no [[list]] or no [email.smtp] host; skipped")
 				return nil
 			}
-			if site == nil {
+			if loaded == nil {
 				var err error
-				if site, _, err = generator.Check(cfg, &generator.Options{Now: now, Cache: cache}); err != nil {
+				if loaded, _, err = generator.Check(cfg, &site.Options{Now: now, Cache: cache}); err != nil {
 					return err
 				}
 			}
@@ -145,13 +148,13 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, stdout, stderr i
 			}
 			// Editions dated within the send window, oldest first; the
 			// ledgers make sending one again a no-op.
-			for i := len(site.Editions) - 1; i >= 0; i-- {
-				ed := site.Editions[i]
+			for i := len(loaded.Editions) - 1; i >= 0; i-- {
+				ed := loaded.Editions[i]
 				if now.Sub(ed.Published) > cfg.Email.SendWindow() {
 					continue
 				}
 				for _, l := range cfg.Lists {
-					if err := Send(ctx, site, tmpl, ed, l, SendOptions{DryRun: opts.DryRun}, stdout, stderr); err != nil {
+					if err := Send(ctx, loaded, tmpl, ed, l, SendOptions{DryRun: opts.DryRun}, stdout, stderr); err != nil {
 						return fmt.Errorf("%s to %s: %w", ed.Slug, l.ID, err)
 					}
 				}

@@ -16,12 +16,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"rounds/feeds"
-	"rounds/generator"
 	"rounds/generator/config"
 	"rounds/generator/content"
 	"rounds/generator/digest"
 	"rounds/generator/leak"
 	"rounds/generator/publish"
+	"rounds/generator/render"
+	"rounds/generator/site"
 )
 
 // Now returns the present a command works at: the flag's value if set,
@@ -110,7 +111,7 @@ func IsTerminal(w io.Writer) bool {
 
 // WarnPHI says that a build holds what may identify a patient, which
 // publishing will refuse.
-func WarnPHI(stderr io.Writer, cmd string, res *generator.Result) {
+func WarnPHI(stderr io.Writer, cmd string, res *render.Result) {
 	if n := len(res.PHI); n > 0 {
 		fmt.Fprintf(stderr, "rounds %s: warning: %d %s that may identify a patient (rounds check lists them); rounds publish refuses this build until they are fixed\n",
 			cmd, n, plural(n, "finding", "findings"))
@@ -212,10 +213,10 @@ type SendOptions struct {
 
 // Send renders the edition for the list and sends it to the list's
 // subscribers still due, or with opts.DryRun prints who they are.
-func Send(ctx context.Context, site *generator.Site, tmpl *digest.Templates, ed *content.Edition, l *config.ListConfig, opts SendOptions, stdout, stderr io.Writer) error {
+func Send(ctx context.Context, s *site.Site, tmpl *digest.Templates, ed *content.Edition, l *config.ListConfig, opts SendOptions, stdout, stderr io.Writer) error {
 	dryRun, resendUnknown := opts.DryRun, opts.ResendUnknown
-	cfg := site.Config
-	d, err := digest.Render(tmpl, site, ed, l)
+	cfg := s.Config
+	d, err := digest.Render(tmpl, s, ed, l)
 	if err != nil {
 		return err
 	}

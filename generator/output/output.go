@@ -20,6 +20,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -93,7 +94,7 @@ func (f *File) Make(buf *bytes.Buffer) error {
 
 // Options say how Write writes.
 type Options struct {
-	Workers int // files rendered at once
+	Workers int // files rendered at once; 0 means one per CPU
 	// Check, if set, vets each file's bytes before anything is written.
 	Check func(path string, data []byte) error
 	// Preview marks a build with drafts, scheduled or expired content,
@@ -196,8 +197,12 @@ func collect(files []File, errs []error) error {
 
 // Parallel calls fn(i) for i in [0, n) on at most workers goroutines, in
 // about the order of i. Each goroutine takes the next i from a shared
-// counter: cheaper than a channel for thousands of small calls.
+// counter: cheaper than a channel for thousands of small calls. Workers
+// of 0 or less means one per CPU.
 func Parallel(n, workers int, fn func(i int)) {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
 	if workers > n {
 		workers = n
 	}
@@ -219,6 +224,9 @@ func Parallel(n, workers int, fn func(i int)) {
 func run(dir string, files []File, opts Options, prev map[string]Item) (*Manifest, error) {
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
 	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
 	items := make([]Item, len(files))
 	lines := make([][]byte, len(files)) // items as JSON, made by the workers
 	errs := make([]error, len(files))

@@ -38,7 +38,7 @@ func TestPublishCrashRerun(t *testing.T) {
 	}
 	srv := s3test.New(t)
 	c := srv.Bucket(t, "site")
-	dir, out := site(t, 60)
+	dir, out := newsletter(t, 60)
 	if _, err := Publish(context.Background(), c, opts(out, "site"), nil); err != nil {
 		t.Fatal(err)
 	}

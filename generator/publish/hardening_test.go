@@ -28,7 +28,7 @@ import (
 func newSite(t *testing.T, n int) (c *s3.Client, dir, out string) {
 	t.Helper()
 	c = s3test.New(t).Bucket(t, "site")
-	dir, out = site(t, n)
+	dir, out = newsletter(t, n)
 	return c, dir, out
 }
 

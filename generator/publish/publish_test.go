@@ -23,13 +23,14 @@ import (
 	"rounds/generator/corpus"
 	"rounds/generator/output"
 	"rounds/generator/s3test"
+	"rounds/generator/site"
 )
 
 var testNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
-// site writes a synthetic newsletter of n notes and builds it; it returns
+// newsletter writes a synthetic newsletter of n notes and builds it; it returns
 // the project folder and the built folder.
-func site(t testing.TB, n int) (string, string) {
+func newsletter(t testing.TB, n int) (string, string) {
 	t.Helper()
 	dir := t.TempDir()
 	theme, _ := filepath.Abs(filepath.Join("..", "..", "themes", "default"))
@@ -41,7 +42,7 @@ func site(t testing.TB, n int) (string, string) {
 
 func rebuild(t testing.TB, dir string, mod ...func(*generator.Options)) string {
 	t.Helper()
-	opts := &generator.Options{Now: testNow}
+	opts := &generator.Options{Options: site.Options{Now: testNow}}
 	for _, m := range mod {
 		m(opts)
 	}
@@ -121,7 +122,7 @@ func TestPublish(t *testing.T) {
 	t.Parallel()
 	srv := s3test.New(t)
 	c := srv.Bucket(t, "site")
-	dir, out := site(t, 40)
+	dir, out := newsletter(t, 40)
 	ctx := context.Background()
 
 	var log strings.Builder
@@ -237,7 +238,7 @@ func TestPublishDeletes(t *testing.T) {
 	t.Parallel()
 	srv := s3test.New(t)
 	c := srv.Bucket(t, "site")
-	dir, out := site(t, 30)
+	dir, out := newsletter(t, 30)
 	ctx := context.Background()
 	if _, err := Publish(ctx, c, opts(out, "site"), nil); err != nil {
 		t.Fatal(err)
@@ -293,7 +294,7 @@ func TestPublishRefuses(t *testing.T) {
 	t.Parallel()
 	srv := s3test.New(t)
 	c := srv.Bucket(t, "site")
-	dir, out := site(t, 5)
+	dir, out := newsletter(t, 5)
 	ctx := context.Background()
 
 	// Bad credentials: a clear error, nothing changed.
@@ -361,7 +362,7 @@ func TestPublishGzip(t *testing.T) {
 	t.Parallel()
 	srv := s3test.New(t)
 	c := srv.Bucket(t, "site")
-	_, out := site(t, 5)
+	_, out := newsletter(t, 5)
 	o := opts(out, "site")
 	o.Gzip, o.Prefix = true, "news/"
 	if _, err := Publish(context.Background(), c, o, nil); err != nil {
@@ -420,7 +421,7 @@ func TestPublishInvalidates(t *testing.T) {
 	t.Parallel()
 	srv := s3test.New(t)
 	c := srv.Bucket(t, "site")
-	_, out := site(t, 5)
+	_, out := newsletter(t, 5)
 	cdn := &fakeCDN{}
 	o := opts(out, "site")
 	o.Invalidator = cdn

@@ -25,8 +25,9 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 
-	"rounds/generator"
 	"rounds/generator/config"
+	"rounds/generator/render"
+	"rounds/generator/site"
 	"rounds/generator/theme"
 )
 
@@ -50,8 +51,8 @@ type Server struct {
 	version int
 
 	cfg   *config.Config
-	cache *generator.ContentCache
-	site  *generator.Site
+	cache *site.ContentCache
+	site  *site.Site
 	theme *theme.Theme
 
 	subsMu sync.Mutex
@@ -72,8 +73,8 @@ func (s *Server) now() time.Time {
 	return time.Now()
 }
 
-func (s *Server) opts() *generator.Options {
-	return &generator.Options{Now: s.now(), Drafts: true, Future: true}
+func (s *Server) opts() *site.Options {
+	return &site.Options{Now: s.now(), Drafts: true, Future: true}
 }
 
 // Build makes the first build. Its error is a bad configuration, which
@@ -155,29 +156,29 @@ func (s *Server) update(full bool, paths []string) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		s.cfg, s.theme, s.cache = cfg, theme, new(generator.ContentCache)
+		s.cfg, s.theme, s.cache = cfg, theme, new(site.ContentCache)
 		s.base = cfg.Base().Path
 	}
 	prev := s.site
 	s.noop = false
-	site, changed, err := s.cache.Update(s.cfg, opts, paths)
+	next, changed, err := s.cache.Update(s.cfg, opts, paths)
 	if err != nil {
 		return false, err
 	}
-	s.site = site
-	edits := &generator.Edits{Notes: map[string]bool{}, Bodies: map[string]bool{}}
+	s.site = next
+	edits := &render.Edits{Notes: map[string]bool{}, Bodies: map[string]bool{}}
 	incremental := !full && prev != nil
 	for _, p := range changed {
 		if !incremental {
 			break
 		}
 		slug := strings.TrimSuffix(path.Base(p), ".md")
-		n, old := site.Note(slug), prev.Note(slug)
-		if !strings.HasPrefix(p, "content/notes/") || n == nil || old == nil || !generator.SameShape(old, n) || n.Slug != slug {
+		n, old := next.Note(slug), prev.Note(slug)
+		if !strings.HasPrefix(p, "content/notes/") || n == nil || old == nil || !render.SameShape(old, n) || n.Slug != slug {
 			incremental = false
 			break
 		}
-		if generator.BodyOnly(old, n) {
+		if render.BodyOnly(old, n) {
 			edits.Bodies[n.Slug] = true
 		} else {
 			edits.Notes[n.Slug] = true
@@ -194,7 +195,7 @@ func (s *Server) update(full bool, paths []string) (bool, error) {
 			return false, err
 		}
 		s.theme = theme
-		files, err := site.RenderFiles(s.theme, opts, nil)
+		files, err := render.Files(next, s.theme, &render.Options{}, nil)
 		if err != nil {
 			return false, err
 		}
@@ -203,7 +204,7 @@ func (s *Server) update(full bool, paths []string) (bool, error) {
 		s.mu.Unlock()
 		return false, nil
 	}
-	files, err := site.RenderFiles(s.theme, opts, edits)
+	files, err := render.Files(next, s.theme, &render.Options{}, edits)
 	if err != nil {
 		return true, err
 	}

@@ -19,6 +19,7 @@ import (
 	"rounds/generator"
 	"rounds/generator/config"
 	"rounds/generator/corpus"
+	"rounds/generator/site"
 )
 
 var testNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
@@ -47,7 +48,7 @@ func fullBuild(t testing.TB, dir string) map[string][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := generator.Build(cfg, &generator.Options{Out: out, Now: testNow, Drafts: true, Future: true}); err != nil {
+	if _, err := generator.Build(cfg, &generator.Options{Options: site.Options{Now: testNow, Drafts: true, Future: true}, Out: out}); err != nil {
 		t.Fatal(err)
 	}
 	files := map[string][]byte{}

@@ -1,16 +1,16 @@
-package generator
+package render
 
 import (
 	"bytes"
 	"fmt"
 	"html"
-	"net/url"
 	"strings"
 	"sync"
 
 	"rounds/feeds"
 	"rounds/generator/content"
 	"rounds/generator/output"
+	"rounds/generator/site"
 )
 
 // feedFormats are the formats every feed is written in, by file name.
@@ -33,31 +33,11 @@ func feedLinks(title, base string, more *FeedSet) *FeedSet {
 	return fs
 }
 
-// noteID returns a note's stable feed ID: its front matter id if set, else
-// a tag URI from the site's host, the note's date and its slug, none of
-// which change from one build to the next.
-func (s *Site) noteID(n *content.Note) string {
-	if n.ID != "" {
-		return n.ID
-	}
-	return s.tagURI(n.Date.In(s.Config.Location()).Format("2006-01-02"), n.Path())
-}
-
-func (s *Site) editionID(e *content.Edition) string {
-	if e.ID != "" {
-		return e.ID
-	}
-	return s.tagURI(e.Date.In(s.Config.Location()).Format("2006-01-02"), e.Path())
-}
-
-func (s *Site) tagURI(date, path string) string {
-	return fmt.Sprintf("tag:%s,%s:%s", s.Config.Base().Hostname(), date, s.Config.RelURL(path))
-}
-
 // noteEntry turns a note into a feed entry.
-func (s *Site) noteEntry(n *content.Note) *feeds.Entry {
+func (w *writer) noteEntry(n *content.Note) *feeds.Entry {
+	s := w.site
 	e := &feeds.Entry{
-		ID:          s.noteID(n),
+		ID:          s.NoteID(n),
 		Title:       n.Title,
 		Link:        s.Config.AbsURL(n.Path()),
 		ExternalURL: n.Source.URL,
@@ -147,7 +127,7 @@ func noteExtension(n *content.Note) map[string]any {
 	return x
 }
 
-func topicTitles(s *Site, slugs []string) []string {
+func topicTitles(s *site.Site, slugs []string) []string {
 	out := make([]string, len(slugs))
 	for i, t := range slugs {
 		out[i] = s.Config.TopicTitle(t)
@@ -155,24 +135,13 @@ func topicTitles(s *Site, slugs []string) []string {
 	return out
 }
 
-// Absolute makes the root-relative links and images of h absolute, as
-// feed readers and email clients need.
-func (s *Site) Absolute(h string) string {
-	if !strings.Contains(h, `="/`) {
-		return h
-	}
-	b := s.Config.Base()
-	root := (&url.URL{Scheme: b.Scheme, Host: b.Host}).String()
-	h = strings.ReplaceAll(h, ` href="/`, ` href="`+root+"/")
-	return strings.ReplaceAll(h, ` src="/`, ` src="`+root+"/")
-}
-
 // noteChannel builds a feed of notes for the page at path.
-func (s *Site) noteChannel(title, description, path string, notes []*content.Note) *feeds.Channel {
-	c := s.channel(title, description, path)
+func (w *writer) noteChannel(title, description, path string, notes []*content.Note) *feeds.Channel {
+	s := w.site
+	c := w.channel(title, description, path)
 	notes = notes[:min(len(notes), s.Config.Feeds.Limit)]
 	for _, n := range notes {
-		c.Entries = append(c.Entries, s.noteEntry(n))
+		c.Entries = append(c.Entries, w.noteEntry(n))
 	}
 	if len(notes) > 0 {
 		c.Updated = notes[0].Published
@@ -186,8 +155,9 @@ func (s *Site) noteChannel(title, description, path string, notes []*content.Not
 }
 
 // editionChannel builds the feed of editions.
-func (s *Site) editionChannel() *feeds.Channel {
-	c := s.channel(s.Config.Title+": editions", "Every edition of "+s.Config.Title, "archive/")
+func (w *writer) editionChannel() *feeds.Channel {
+	s := w.site
+	c := w.channel(s.Config.Title+": editions", "Every edition of "+s.Config.Title, "archive/")
 	c.ID = s.Config.AbsURL("editions/")
 	for _, e := range s.Editions[:min(len(s.Editions), s.Config.Feeds.Limit)] {
 		var b bytes.Buffer
@@ -202,7 +172,7 @@ func (s *Site) editionChannel() *feeds.Channel {
 		}
 		b.WriteString("</ul>")
 		c.Entries = append(c.Entries, &feeds.Entry{
-			ID:          s.editionID(e),
+			ID:          s.EditionID(e),
 			Title:       e.Title,
 			Link:        s.Config.AbsURL(e.Path()),
 			Summary:     e.Summary,
@@ -217,7 +187,8 @@ func (s *Site) editionChannel() *feeds.Channel {
 	return c
 }
 
-func (s *Site) channel(title, description, path string) *feeds.Channel {
+func (w *writer) channel(title, description, path string) *feeds.Channel {
+	s := w.site
 	cfg := s.Config
 	if description == "" {
 		description = cfg.Description

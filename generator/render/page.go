@@ -1,9 +1,10 @@
-package generator
+package render
 
 import (
 	"encoding/json"
 
 	"rounds/generator/content"
+	"rounds/generator/site"
 	"rounds/generator/wire"
 
 	"fmt"
@@ -14,7 +15,7 @@ import (
 // PageData is what a layout is executed with: the site, the page being
 // rendered, and what it lists.
 type PageData struct {
-	Site *Site
+	Site *site.Site
 	// Kind is the layout: home, note, edition, list, topic, page or 404.
 	Kind string
 	// Path is the page's site path, such as "notes/slug/"; "" is the home page.
@@ -67,7 +68,7 @@ func (p *PageData) finish() {
 // Nav is the data of the site's header: the site and the current page's
 // path, when that page is in the navigation.
 type Nav struct {
-	Site    *Site
+	Site    *site.Site
 	Current string
 }
 

@@ -1,20 +1,19 @@
-package generator
+package render
 
 import (
 	"bytes"
 	"fmt"
-	"time"
 
 	"rounds/feeds"
-	"rounds/generator/config"
-	"rounds/generator/content"
+	"rounds/generator/site"
 	"rounds/generator/wire"
 )
 
 // planWire schedules the wire's pages: the latest stories, by day and
 // source, for the whole wire and for each topic its sources cover; the
 // feed-health page; and sources.opml.
-func (s *Site) planWire(w *writer, pg func(*PageData)) {
+func (w *writer) planWire(pg func(*PageData)) {
+	s := w.site
 	wr, cfg := s.Wire, s.Config
 	if len(wr.Sources) == 0 {
 		return
@@ -24,7 +23,7 @@ func (s *Site) planWire(w *writer, pg func(*PageData)) {
 	desc := fmt.Sprintf("What %d sources published in the last %d days, as their feeds carry it: not yet curated, not endorsed.", len(wr.Sources), cfg.Wire.Days)
 	pg(&PageData{Kind: "wire", Path: "wire/", Title: "Wire", Description: desc, WireDays: wr.Days(wr.Since(since, ""), loc)})
 	for _, t := range wr.TopicList() {
-		topic := newTopic(cfg, "wire", t, cfg.TopicTitle(t))
+		topic := site.NewTopic(cfg, "wire", t, cfg.TopicTitle(t))
 		pg(&PageData{Kind: "wire", Path: topic.Path(), Title: "Wire: " + topic.Title, Topic: topic,
 			Description: fmt.Sprintf("What the sources on %s published in the last %d days.", topic.Title, cfg.Wire.Days),
 			WireDays:    wr.Days(wr.Since(since, t), loc)})
@@ -35,21 +34,4 @@ func (s *Site) planWire(w *writer, pg func(*PageData)) {
 	w.render("sources.opml", func(buf *bytes.Buffer) error {
 		return feeds.WriteOPML(buf, cfg.Title+": sources", wire.Subscriptions(cfg))
 	})
-}
-
-// Inbox returns the wire stories dated at or after since that no note
-// covers, drafts and scheduled notes included, newest first; with topic,
-// only the stories of that topic's sources.
-func Inbox(cfg *config.Config, now, since time.Time, topic string) ([]*content.WireStory, error) {
-	site, err := LoadContent(cfg, &Options{Now: now, Drafts: true, Future: true, Expired: true})
-	if err != nil {
-		return nil, err
-	}
-	var out []*content.WireStory
-	for _, s := range site.Wire.Since(since, topic) {
-		if site.Wire.CoveredBy(s) == nil {
-			out = append(out, site.Wire.View(s))
-		}
-	}
-	return out, nil
 }

@@ -1,4 +1,4 @@
-package generator
+package render
 
 import (
 	"reflect"
@@ -6,6 +6,7 @@ import (
 
 	"rounds/generator/content"
 	"rounds/generator/output"
+	"rounds/generator/site"
 	"rounds/generator/theme"
 )
 
@@ -16,13 +17,13 @@ type Edits struct {
 	Notes, Bodies map[string]bool
 }
 
-// RenderFiles renders the site's output files into memory, for a preview
+// Files renders the site's output files into memory, for a preview
 // server. With edits, it renders only the files that show what changed of
 // those notes; the caller keeps the rest from before. The files are those
 // Write would write, but for the manifest.
-func (s *Site) RenderFiles(th *theme.Theme, opts *Options, edits *Edits) (map[string][]byte, error) {
-	w := s.newWriter(th, opts)
-	s.plan(w, opts)
+func Files(s *site.Site, th *theme.Theme, opts *Options, edits *Edits) (map[string][]byte, error) {
+	w := newWriter(s, th)
+	w.plan()
 	if err := w.errs.Err(); err != nil {
 		return nil, err
 	}
@@ -45,7 +46,7 @@ func (s *Site) RenderFiles(th *theme.Theme, opts *Options, edits *Edits) (map[st
 			files = append(files, j.File)
 		}
 	}
-	out, err := output.Render(files, opts.workers())
+	out, err := output.Render(files, opts.Workers)
 	return out, fileErrors(err)
 }
 

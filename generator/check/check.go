@@ -1,7 +1,8 @@
-package generator
+package check
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"maps"
 	"regexp"
@@ -13,28 +14,8 @@ import (
 	"rounds/generator/config"
 	"rounds/generator/content"
 	"rounds/generator/phi"
+	"rounds/generator/site"
 )
-
-// A Finding is something rounds check reports: where, what kind, how bad.
-type Finding struct {
-	File     string `json:"file"`
-	Line     int    `json:"line,omitempty"`
-	Column   int    `json:"column,omitempty"`
-	Kind     string `json:"kind"`     // phi, review, disclosure, pages, alt, readability
-	Severity string `json:"severity"` // error, warning, info
-	Message  string `json:"message"`
-}
-
-func (f Finding) String() string {
-	pos := f.File
-	if f.Line > 0 {
-		pos += fmt.Sprintf(":%d", f.Line)
-		if f.Column > 0 {
-			pos += fmt.Sprintf(":%d", f.Column)
-		}
-	}
-	return fmt.Sprintf("%s: %s: %s: %s", pos, f.Severity, f.Kind, f.Message)
-}
 
 // StudyDesigns are the designs a note's design names.
 var StudyDesigns = []string{"systematic review", "meta-analysis", "randomised controlled trial", "randomized controlled trial", "rct",
@@ -43,9 +24,9 @@ var StudyDesigns = []string{"systematic review", "meta-analysis", "randomised co
 
 // ReviewQueue returns the notes whose review_by falls before now+within,
 // soonest first: what needs review next.
-func ReviewQueue(site *Site, now time.Time, within time.Duration) []*content.Note {
+func ReviewQueue(s *site.Site, now time.Time, within time.Duration) []*content.Note {
 	var out []*content.Note
-	for _, n := range site.Notes {
+	for _, n := range s.Notes {
 		if !n.ReviewBy.IsZero() && n.ReviewBy.Before(now.Add(within)) {
 			out = append(out, n)
 		}
@@ -63,8 +44,8 @@ var RequiredPages = map[string]string{
 	"contact":          "how readers reach the editors",
 }
 
-// CheckOptions tune rounds check.
-type CheckOptions struct {
+// Options tune rounds check.
+type Options struct {
 	// ReadingGrade is the highest Flesch-Kincaid grade a note for
 	// patients may have before a warning; 0 means 8.
 	ReadingGrade float64
@@ -72,29 +53,28 @@ type CheckOptions struct {
 	DueWithin time.Duration
 	// Cache, if set, keeps the parsed content, so that a build that
 	// follows (rounds nightly's) parses and scans nothing again.
-	Cache *ContentCache
+	Cache *site.ContentCache
 }
 
-// CheckSite looks at everything the site holds, drafts and scheduled notes
+// Run looks at everything the site holds, drafts and scheduled notes
 // included, for what a health newsletter must not publish or must fix:
 // identifiers of patients, overdue reviews, missing pages, images without
 // alt text, notes for patients that are hard to read. Findings come by
 // file, then line.
-func CheckSite(cfg *config.Config, now time.Time, o CheckOptions) ([]Finding, error) {
+func Run(cfg *config.Config, now time.Time, o Options) ([]content.Finding, error) {
 	if o.Cache == nil {
-		o.Cache = new(ContentCache)
+		o.Cache = new(site.ContentCache)
 	}
-	site, _, err := o.Cache.Load(cfg, &Options{Now: now, Drafts: true, Future: true, Expired: true})
+	s, _, err := o.Cache.Load(cfg, &site.Options{Now: now, Drafts: true, Future: true, Expired: true})
 	if err != nil {
 		return nil, err
 	}
-	return site.Findings(now, o), nil
+	return Site(s, now, o), nil
 }
 
-// Findings returns what rounds check finds in the site, which should be
-// loaded with drafts, scheduled and expired content, as CheckSite loads
-// it.
-func (s *Site) Findings(now time.Time, o CheckOptions) []Finding {
+// Site returns what rounds check finds in the site s, which should be
+// loaded with drafts, scheduled and expired content, as Run loads it.
+func Site(s *site.Site, now time.Time, o Options) []content.Finding {
 	if o.ReadingGrade == 0 {
 		o.ReadingGrade = s.Config.Check.ReadingGrade
 	}
@@ -106,18 +86,18 @@ func (s *Site) Findings(now time.Time, o CheckOptions) []Finding {
 		out = append(out, reviewFindings(n, now, o.DueWithin)...)
 		if slices.Contains(n.Audience, "patients") {
 			if grade, words := readingGrade(string(n.Content)); words >= 30 && grade > o.ReadingGrade {
-				out = append(out, Finding{File: n.File, Kind: "readability", Severity: "warning",
+				out = append(out, content.Finding{File: n.File, Kind: "readability", Severity: "warning",
 					Message: fmt.Sprintf("Flesch-Kincaid grade %.1f for a note for patients (at most %.0f); use shorter sentences and plainer words", grade, o.ReadingGrade)})
 			}
 		}
 		out = append(out, altFindings(n.File, string(n.Content))...)
 		if d := strings.ToLower(n.Design); d != "" && !slices.Contains(StudyDesigns, d) {
-			out = append(out, Finding{File: n.File, Kind: "design", Severity: "warning",
+			out = append(out, content.Finding{File: n.File, Kind: "design", Severity: "warning",
 				Message: fmt.Sprintf("unknown study design %q; use one of: %s", n.Design, strings.Join(StudyDesigns, ", "))})
 		}
 		if r := n.Retraction; r != nil {
 			// A warning: the label must go out with the next build.
-			out = append(out, Finding{File: n.File, Kind: "retraction", Severity: "warning",
+			out = append(out, content.Finding{File: n.File, Kind: "retraction", Severity: "warning",
 				Message: fmt.Sprintf("the paper it cites has a notice: %s %s (%s); the note is labelled, but say so in its text or take it down", r.Nature, r.Date, r.Notice)})
 		}
 	}
@@ -126,35 +106,17 @@ func (s *Site) Findings(now time.Time, o CheckOptions) []Finding {
 	}
 	for _, slug := range slices.Sorted(maps.Keys(RequiredPages)) {
 		if !slices.ContainsFunc(s.Pages, func(p *content.Page) bool { return p.Slug == slug }) {
-			out = append(out, Finding{File: "content/pages/" + slug + ".md", Kind: "pages", Severity: "error",
+			out = append(out, content.Finding{File: "content/pages/" + slug + ".md", Kind: "pages", Severity: "error",
 				Message: fmt.Sprintf("missing: every health newsletter publishes %s; write content/pages/%s.md", RequiredPages[slug], slug)})
 		}
 	}
-	sortFindings(out)
-	return out
-}
-
-// sortFindings puts findings in order: by file, line, column and kind.
-func sortFindings(out []Finding) {
-	slices.SortStableFunc(out, func(a, b Finding) int {
-		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column), cmp.Compare(a.Kind, b.Kind))
-	})
-}
-
-// scanPHIFile looks for patient identifiers in a content file, as
-// findings.
-func scanPHIFile(rel, text string) []Finding {
-	var out []Finding
-	for _, h := range phi.ScanFile(text) {
-		out = append(out, Finding{File: rel, Line: h.Line, Column: h.Column, Kind: "phi", Severity: "error",
-			Message: fmt.Sprintf("%s %q may identify a person; remove it, or if it does not, add the comment %q on the line", phi.Name(h.Kind), h.Text, "<!-- "+phi.Marker+" -->")})
-	}
+	slices.SortStableFunc(out, content.Finding.Compare)
 	return out
 }
 
 // reviewFindings reports a note's review that is overdue (an error for a
 // note for patients, a warning otherwise) or falls due soon.
-func reviewFindings(n *content.Note, now time.Time, soon time.Duration) []Finding {
+func reviewFindings(n *content.Note, now time.Time, soon time.Duration) []content.Finding {
 	if n.ReviewBy.IsZero() {
 		return nil
 	}
@@ -165,10 +127,10 @@ func reviewFindings(n *content.Note, now time.Time, soon time.Duration) []Findin
 		if slices.Contains(n.Audience, "patients") {
 			sev = "error"
 		}
-		return []Finding{{File: n.File, Kind: "review", Severity: sev,
+		return []content.Finding{{File: n.File, Kind: "review", Severity: sev,
 			Message: fmt.Sprintf("review overdue since %s; review the note and set last_reviewed and a new review_by", day)}}
 	case n.ReviewBy.Before(now.Add(soon)):
-		return []Finding{{File: n.File, Kind: "review", Severity: "info", Message: "review due by " + day}}
+		return []content.Finding{{File: n.File, Kind: "review", Severity: "info", Message: "review due by " + day}}
 	}
 	return nil
 }
@@ -177,11 +139,11 @@ var imgTag = regexp.MustCompile(`(?i)<img\b[^>]*>`)
 var altAttr = regexp.MustCompile(`(?i)\balt\s*=`)
 
 // altFindings reports images without alt text in rendered HTML.
-func altFindings(file, h string) []Finding {
-	var out []Finding
+func altFindings(file, h string) []content.Finding {
+	var out []content.Finding
 	for _, img := range imgTag.FindAllString(h, -1) {
 		if !altAttr.MatchString(img) || strings.Contains(img, `alt=""`) && !strings.Contains(img, `role="presentation"`) {
-			out = append(out, Finding{File: file, Kind: "alt", Severity: "error",
+			out = append(out, content.Finding{File: file, Kind: "alt", Severity: "error",
 				Message: fmt.Sprintf("image without alt text (%s); describe it: ![what it shows](…)", img)})
 		}
 	}
@@ -229,4 +191,15 @@ func countSyllables(w string) int {
 		n--
 	}
 	return max(n, 1)
+}
+
+// PHIError returns findings that may identify a patient as one error,
+// ending with what was not done and how to go on.
+func PHIError(findings []content.Finding, notDone string) error {
+	errs := make([]error, 0, len(findings)+1)
+	for _, f := range findings {
+		errs = append(errs, errors.New(f.String()))
+	}
+	errs = append(errs, fmt.Errorf("%s: remove what may identify a patient, or mark a reviewed line with <!-- %s -->", notDone, phi.Marker))
+	return errors.Join(errs...)
 }

@@ -1,4 +1,4 @@
-package generator
+package site
 
 import (
 	"cmp"
@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -19,18 +19,13 @@ import (
 
 	"rounds/generator/config"
 	"rounds/generator/content"
-	"rounds/generator/leak"
 	"rounds/generator/output"
 	"rounds/generator/phi"
-	"rounds/generator/theme"
 	"rounds/generator/wire"
 )
 
-// Options control a build.
+// Options say what a site shows and how its content loads.
 type Options struct {
-	// Out is the folder the site is written to; empty means "public" beside
-	// the configuration file.
-	Out string
 	// Now is the build's notion of the present: notes scheduled after it are
 	// held back and notes expired before it are taken down. It is never
 	// written into the output.
@@ -40,21 +35,14 @@ type Options struct {
 	Drafts, Future, Expired bool
 	// Workers bounds the parallel work; 0 means one per CPU.
 	Workers int
-	// Strict fails the build on anything in the content that may identify
-	// a patient. Without it such a build is written, but its manifest
-	// records the findings and publishing refuses it.
-	Strict bool
 	// Cache, if set, holds content parsed by an earlier load (rounds
 	// nightly's check): only files changed since are read again.
 	Cache *ContentCache
-	// Theme, if set, is the project's theme already loaded (by Check, in
-	// rounds nightly); else Build loads it.
-	Theme *theme.Theme
-	// Guard holds the subscribers' addresses: a build that would write
-	// one into any output file, or its name, fails. rounds build reads
-	// them from where rounds send does, a file or a private bucket.
-	Guard *leak.Guard
 }
+
+// Preview reports whether the options show what the published site
+// does not: drafts, scheduled or expired content.
+func (o *Options) Preview() bool { return o.Drafts || o.Future || o.Expired }
 
 // hides says why an item that is a draft or not, published and expiring
 // at the times given, does not show at the build's now, or "".
@@ -68,13 +56,6 @@ func (o *Options) hides(draft bool, published, expires time.Time) string {
 		return "expired on " + expires.Format(time.RFC3339)
 	}
 	return ""
-}
-
-func (o *Options) workers() int {
-	if o.Workers > 0 {
-		return o.Workers
-	}
-	return runtime.GOMAXPROCS(0)
 }
 
 // A Site is the newsletter's content, loaded, checked and linked: what
@@ -93,12 +74,15 @@ type Site struct {
 	Audiences []*content.Topic
 	// Now is the build's present.
 	Now time.Time
+	// Preview is set when the site shows drafts, scheduled or expired
+	// content (Options.Preview).
+	Preview bool
 	// Wire is what the sources published, read from the wire's cache.
 	Wire *wire.Wire
 	// PHI are the findings in every content file, drafts included, that
 	// may identify a patient: what rounds check reports and publishing
 	// refuses.
-	PHI []Finding
+	PHI []content.Finding
 	// Checked is the verdict of the patient-identifier scan: a digest of
 	// the content files it covered and how many findings it made.
 	Checked output.Verdict
@@ -106,8 +90,8 @@ type Site struct {
 	notes map[string]*content.Note
 }
 
-// newTopic returns the topic or audience of kind with the slug and title.
-func newTopic(cfg *config.Config, kind, slug, title string) *content.Topic {
+// NewTopic returns the topic or audience of kind with the slug and title.
+func NewTopic(cfg *config.Config, kind, slug, title string) *content.Topic {
 	t := &content.Topic{Kind: kind, Slug: slug, Title: title}
 	t.URL = cfg.RelURL(t.Path())
 	return t
@@ -150,17 +134,17 @@ type contentFile struct {
 	stamp fileStamp
 	// phi are the file's findings that may identify a patient, and sum
 	// the SHA-256 of the bytes they were found in.
-	phi []Finding
+	phi []content.Finding
 	sum [sha256.Size]byte
 	// slugLine is the line of the file's slug key; 0 when its name gives
 	// its slug.
 	slugLine int
 }
 
-// LoadContent reads the content of the site configured by cfg.
+// Load reads the content of the site configured by cfg.
 // With opts.Cache set, only the files changed since its last load are
 // parsed.
-func LoadContent(cfg *config.Config, opts *Options) (*Site, error) {
+func Load(cfg *config.Config, opts *Options) (*Site, error) {
 	cache := opts.Cache
 	if cache == nil {
 		cache = new(ContentCache)
@@ -333,7 +317,7 @@ func (c *ContentCache) load(cfg *config.Config, opts *Options, hint []string) (*
 	}
 	slices.Sort(changed)
 	changed = slices.Compact(changed)
-	output.Parallel(len(parse), opts.workers(), func(i int) { parse[i].load(cfg) })
+	output.Parallel(len(parse), opts.Workers, func(i int) { parse[i].load(cfg) })
 	site, err := assemble(cfg, files, opts)
 	return site, changed, err
 }
@@ -371,7 +355,7 @@ func assemble(cfg *config.Config, files []*contentFile, opts *Options) (*Site, e
 	}
 	// The maps are made to size: a site has thousands of notes, and a
 	// rebuild under rounds serve makes them again for every edit.
-	s := &Site{Config: cfg, Now: opts.Now, notes: make(map[string]*content.Note, len(files))}
+	s := &Site{Config: cfg, Now: opts.Now, Preview: opts.Preview(), notes: make(map[string]*content.Note, len(files))}
 	var errs config.ErrorList
 	var all []*content.Note
 	var editions []*content.Edition
@@ -426,7 +410,7 @@ func assemble(cfg *config.Config, files []*contentFile, opts *Options) (*Site, e
 		}
 	}
 
-	sortFindings(s.PHI)
+	slices.SortStableFunc(s.PHI, content.Finding.Compare)
 	s.Checked = output.Verdict{Content: "sha256:" + hex.EncodeToString(digest.Sum(nil)), Rules: phi.Rules, PHI: len(s.PHI)}
 
 	allNotes := make(map[string]*content.Note, len(all))
@@ -490,10 +474,10 @@ func (s *Site) checkIDs(notes []*content.Note, editions []*content.Edition) conf
 		errs = append(errs, config.Errorf(o.file, o.line, "id", "give one of them another id, or remove the key for the default", "%q is also the id of %s", id, prev.file))
 	}
 	for _, n := range notes {
-		add(s.noteID(n), owner{n.File, n.IDLine(), n.ID != ""})
+		add(s.NoteID(n), owner{n.File, n.IDLine(), n.ID != ""})
 	}
 	for _, e := range editions {
-		add(s.editionID(e), owner{e.File, e.IDLine(), e.ID != ""})
+		add(s.EditionID(e), owner{e.File, e.IDLine(), e.ID != ""})
 	}
 	return errs
 }
@@ -597,7 +581,7 @@ func (s *Site) group() {
 		for _, t := range n.Topics {
 			tp := topics[t]
 			if tp == nil {
-				tp = newTopic(s.Config, "topics", t, s.Config.TopicTitle(t))
+				tp = NewTopic(s.Config, "topics", t, s.Config.TopicTitle(t))
 				topics[t] = tp
 			}
 			tp.Notes = append(tp.Notes, n)
@@ -609,7 +593,7 @@ func (s *Site) group() {
 		for _, a := range n.Audience {
 			tp := audiences[a]
 			if tp == nil {
-				tp = newTopic(s.Config, "audiences", a, config.TitleCase(a))
+				tp = NewTopic(s.Config, "audiences", a, config.TitleCase(a))
 				audiences[a] = tp
 			}
 			tp.Notes = append(tp.Notes, n)
@@ -623,4 +607,69 @@ func (s *Site) group() {
 			s.Audiences = append(s.Audiences, tp)
 		}
 	}
+}
+
+// Absolute makes the root-relative links and images of h absolute, as
+// feed readers and email clients need.
+func (s *Site) Absolute(h string) string {
+	if !strings.Contains(h, `="/`) {
+		return h
+	}
+	b := s.Config.Base()
+	root := (&url.URL{Scheme: b.Scheme, Host: b.Host}).String()
+	h = strings.ReplaceAll(h, ` href="/`, ` href="`+root+"/")
+	return strings.ReplaceAll(h, ` src="/`, ` src="`+root+"/")
+}
+
+// Inbox returns the wire stories dated at or after since that no note
+// covers, drafts and scheduled notes included, newest first; with topic,
+// only the stories of that topic's sources.
+func Inbox(cfg *config.Config, now, since time.Time, topic string) ([]*content.WireStory, error) {
+	site, err := Load(cfg, &Options{Now: now, Drafts: true, Future: true, Expired: true})
+	if err != nil {
+		return nil, err
+	}
+	var out []*content.WireStory
+	for _, s := range site.Wire.Since(since, topic) {
+		if site.Wire.CoveredBy(s) == nil {
+			out = append(out, site.Wire.View(s))
+		}
+	}
+	return out, nil
+}
+
+// scanPHIFile looks for patient identifiers in a content file, as
+// findings.
+func scanPHIFile(rel, text string) []content.Finding {
+	var out []content.Finding
+	for _, h := range phi.ScanFile(text) {
+		out = append(out, content.Finding{File: rel, Line: h.Line, Column: h.Column, Kind: "phi", Severity: "error",
+			Message: fmt.Sprintf("%s %q may identify a person; remove it, or if it does not, add the comment %q on the line", phi.Name(h.Kind), h.Text, "<!-- "+phi.Marker+" -->")})
+	}
+	return out
+}
+
+// NoteID returns a note's stable feed ID: its front matter id if set, else
+// a tag URI from the site's host, the note's date and its slug, none of
+// which change from one build to the next.
+func (s *Site) NoteID(n *content.Note) string {
+	if n.ID != "" {
+		return n.ID
+	}
+	return s.tagURI(n.Date.In(s.Config.Location()).Format("2006-01-02"), n.Path())
+}
+
+// EditionID returns an edition's stable feed ID, made as NoteID makes a
+// note's.
+func (s *Site) EditionID(e *content.Edition) string {
+	if e.ID != "" {
+		return e.ID
+	}
+	return s.tagURI(e.Date.In(s.Config.Location()).Format("2006-01-02"), e.Path())
+}
+
+// tagURI returns a tag URI (RFC 4151) of the site's host, a date and a
+// path.
+func (s *Site) tagURI(date, path string) string {
+	return fmt.Sprintf("tag:%s,%s:%s", s.Config.Base().Hostname(), date, s.Config.RelURL(path))
 }

@@ -1,4 +1,4 @@
-package generator
+package render
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"rounds/generator/config"
 	"rounds/generator/content"
 	"rounds/generator/output"
+	"rounds/generator/site"
 	"rounds/generator/theme"
 )
 
@@ -26,7 +27,7 @@ type job struct {
 
 // writer gathers a build's output files, for output to write.
 type writer struct {
-	site  *Site
+	site  *site.Site
 	theme *theme.Theme
 	jobs  []job
 	seen  map[string]string // output path → what made it, to catch clashes
@@ -34,7 +35,7 @@ type writer struct {
 }
 
 // newWriter returns a writer for the site's files, rendered with theme.
-func (s *Site) newWriter(th *theme.Theme, opts *Options) *writer {
+func newWriter(s *site.Site, th *theme.Theme) *writer {
 	// A page a note, and some more for lists and feeds: made to size, as
 	// a rebuild under rounds serve makes it again for every edit.
 	files := len(s.Notes) + len(s.Notes)/8 + 256

@@ -1,0 +1,199 @@
+package render
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+
+	"rounds/feeds"
+	"rounds/generator/config"
+	"rounds/generator/content"
+	"rounds/generator/leak"
+	"rounds/generator/output"
+	"rounds/generator/site"
+	"rounds/generator/theme"
+)
+
+// A Result describes a finished build.
+type Result struct {
+	Out      string // the output folder
+	Notes    int    // published notes
+	Editions int    // published editions
+	Files    int    // files written
+	Manifest *output.Manifest
+	// PHI are the findings that may identify a patient; publishing
+	// refuses the build while there are any.
+	PHI []content.Finding
+}
+
+// Options say where and how a site is written.
+type Options struct {
+	// Out is the folder the site is written to; empty means "public" beside
+	// the configuration file.
+	Out string
+	// Workers bounds the parallel work; 0 means one per CPU.
+	Workers int
+	// Guard holds the subscribers' addresses: writing one into any output
+	// file, or its name, fails.
+	Guard *leak.Guard
+}
+
+// out returns the output folder o names.
+func (o *Options) out(cfg *config.Config) string {
+	if o.Out != "" {
+		return o.Out
+	}
+	return filepath.Join(cfg.Dir, "public")
+}
+
+// Write renders the site into the output folder opts name.
+func Write(s *site.Site, th *theme.Theme, opts *Options) (*Result, error) {
+	out := opts.out(s.Config)
+	if err := output.CheckReplaceable(out); err != nil {
+		return nil, err
+	}
+	if err := s.Config.CheckPrivate(out); err != nil {
+		return nil, err
+	}
+	w := newWriter(s, th)
+	w.plan()
+	if err := w.errs.Err(); err != nil {
+		return nil, err
+	}
+	oo := output.Options{Workers: opts.Workers, Preview: s.Preview, Verdict: s.Checked}
+	if opts.Guard.Len() > 0 {
+		oo.Check = opts.Guard.Check
+	}
+	m, err := output.Write(out, w.files(), oo)
+	if err != nil {
+		return nil, fileErrors(err)
+	}
+	return &Result{Out: out, Notes: len(s.Notes), Editions: len(s.Editions), Files: len(m.Files), Manifest: m, PHI: s.PHI}, nil
+}
+
+// plan schedules every output file of the site.
+func (w *writer) plan() {
+	s := w.site
+	cfg := s.Config
+	siteFeeds := feedLinks(cfg.Title, "", nil)
+	pg := func(d *PageData) {
+		d.Site, d.Preview = s, s.Preview
+		if d.Feeds == nil {
+			d.Feeds = siteFeeds
+		}
+		d.finish()
+		w.page(d)
+	}
+	// Home: the latest edition and the newest notes.
+	home := &PageData{Kind: "home", Title: cfg.Title, Description: cfg.Description, Edition: s.LatestEdition()}
+	home.Notes = s.Notes[:min(len(s.Notes), cfg.Paginate)]
+	pg(home)
+
+	for _, n := range s.Notes {
+		pg(&PageData{Kind: "note", Path: n.Path(), Title: n.Title, Description: n.Summary, Note: n})
+	}
+	paginate("notes/", s.Notes, cfg.Paginate, func(p *Paginator, notes []*content.Note) {
+		pg(&PageData{Kind: "list", Path: pagePath("notes/", p.Number), Title: "All notes", Description: "Every note in " + cfg.Title + ", newest first.", Notes: notes, Paginator: p})
+	})
+
+	edFeeds := feedLinks(cfg.Title+": editions", "editions/", siteFeeds)
+	for _, e := range s.Editions {
+		pg(&PageData{Kind: "edition", Path: e.Path(), Title: e.Title, Description: e.Summary, Edition: e, Notes: e.Notes, Feeds: edFeeds})
+	}
+	pg(&PageData{Kind: "list", Path: "archive/", Title: "Archive", Description: "Every edition of " + cfg.Title + ".", Editions: s.Editions, Feeds: edFeeds})
+	var edNotes []*content.Note
+	for _, e := range s.Editions {
+		edNotes = append(edNotes, e.Notes...)
+	}
+	writeFeeds(w, "editions/", w.editionChannel, edNotes, false)
+
+	for _, group := range []struct {
+		kind, title string
+		topics      []*content.Topic
+	}{{"topics", "Topics", s.Topics}, {"audiences", "Audiences", s.Audiences}} {
+		pg(&PageData{Kind: "list", Path: group.kind + "/", Title: group.title, Topics: group.topics})
+		for _, t := range group.topics {
+			title := cfg.Title + ": " + t.Title
+			links := feedLinks(title, t.Path(), siteFeeds)
+			paginate(t.Path(), t.Notes, cfg.Paginate, func(p *Paginator, notes []*content.Note) {
+				pg(&PageData{Kind: "topic", Path: pagePath(t.Path(), p.Number), Title: t.Title, Description: fmt.Sprintf("Notes on %s from %s.", t.Title, cfg.Title), Topic: t, Notes: notes, Paginator: p, Feeds: links})
+			})
+			writeFeeds(w, t.Path(), func() *feeds.Channel { return w.noteChannel(title, "", t.Path(), t.Notes) }, t.Notes[:min(len(t.Notes), cfg.Feeds.Limit)], cfg.Feeds.Content == "full")
+		}
+	}
+	for _, p := range s.Pages {
+		pg(&PageData{Kind: "page", Path: p.Path(), Title: p.Title, Description: p.Summary, Page: p})
+	}
+	w.planWire(pg)
+	pg(&PageData{Kind: "404", Path: "404.html", Title: "Page not found"})
+	writeFeeds(w, "", func() *feeds.Channel { return w.noteChannel(cfg.Title, cfg.Description, "", s.Notes) }, s.Notes[:min(len(s.Notes), cfg.Feeds.Limit)], cfg.Feeds.Content == "full")
+
+	// The sitemap dates every note: what lists show of it, not its body.
+	w.add(job{File: output.File{Path: "sitemap.xml", Render: w.sitemap}, deps: s.Notes}, "sitemap.xml")
+	w.render("robots.txt", func(buf *bytes.Buffer) error {
+		fmt.Fprintf(buf, "User-agent: *\nAllow: /\n\nSitemap: %s\n", cfg.AbsURL("sitemap.xml"))
+		return nil
+	})
+	for _, rel := range slices.Sorted(maps.Keys(w.theme.Static())) {
+		w.copy(rel, w.theme.Static()[rel])
+	}
+	for _, rel := range slices.Sorted(maps.Keys(w.theme.Assets())) {
+		data := w.theme.Assets()[rel]
+		w.render(rel, func(buf *bytes.Buffer) error { _, err := buf.Write(data); return err })
+	}
+}
+
+// sitemap writes sitemap.xml: every published page a reader can land on.
+func (w *writer) sitemap(buf *bytes.Buffer) error {
+	s := w.site
+	cfg := s.Config
+	buf.WriteString(xml.Header)
+	buf.WriteString(`<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">` + "\n")
+	n := 0
+	url := func(path string, mod string) {
+		n++
+		buf.WriteString("  <url><loc>")
+		_ = xml.EscapeText(buf, []byte(cfg.AbsURL(path)))
+		buf.WriteString("</loc>")
+		if mod != "" {
+			buf.WriteString("<lastmod>" + mod + "</lastmod>")
+		}
+		buf.WriteString("</url>\n")
+	}
+	url("", "")
+	url("archive/", "")
+	url("notes/", "")
+	for _, e := range s.Editions {
+		url(e.Path(), e.Published.In(cfg.Location()).Format("2006-01-02"))
+	}
+	for _, n := range s.Notes {
+		mod := n.Published
+		if n.LastReviewed.After(mod) {
+			mod = n.LastReviewed
+		}
+		url(n.Path(), mod.In(cfg.Location()).Format("2006-01-02"))
+	}
+	url("topics/", "")
+	for _, t := range s.Topics {
+		url(t.Path(), "")
+	}
+	url("audiences/", "")
+	for _, t := range s.Audiences {
+		url(t.Path(), "")
+	}
+	for _, p := range s.Pages {
+		url(p.Path(), "")
+	}
+	if len(s.Wire.Sources) > 0 {
+		url("wire/", "")
+	}
+	buf.WriteString("</urlset>\n")
+	if n > 50000 {
+		// The sitemaps protocol's limit; a sitemap index would lift it.
+		return fmt.Errorf("sitemap.xml: %d URLs, more than the 50,000 a sitemap may list", n)
+	}
+	return nil
+}
