@@ -58,7 +58,7 @@ func BenchmarkCheck(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if _, err := check.Run(cfg, time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC), check.Options{}); err != nil {
+		if _, _, err := check.Run(cfg, time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC), check.Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}

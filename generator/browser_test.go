@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"rounds/generator/browsertest"
+	"rounds/generator/internal/testproject"
 	"rounds/generator/site"
 
 	"path/filepath"
@@ -41,7 +42,7 @@ func TestThemeInBrowser(t *testing.T) {
 	t.Parallel()
 	chromium := browsertest.Tool(t, "chromium", "--version")
 	out := filepath.Join(t.TempDir(), "public")
-	if _, err := buildFile(t, filepath.Join("..", "config.toml"), &Options{Options: site.Options{Now: testNow}, Out: out}); err != nil {
+	if _, err := buildFile(t, filepath.Join("..", "config.toml"), &Options{Options: site.Options{Now: testproject.Now}, Out: out}); err != nil {
 		t.Fatal(err)
 	}
 	srv := browsertest.Serve(t, out, "/rounds", probe)
@@ -121,7 +122,7 @@ func TestAccessibility(t *testing.T) {
 	chromium := browsertest.Tool(t, "chromium", "--version")
 	axe := browsertest.AxeScript(t, "..")
 	out := filepath.Join(t.TempDir(), "public")
-	if _, err := buildFile(t, filepath.Join("..", "config.toml"), &Options{Options: site.Options{Now: testNow}, Out: out}); err != nil {
+	if _, err := buildFile(t, filepath.Join("..", "config.toml"), &Options{Options: site.Options{Now: testproject.Now}, Out: out}); err != nil {
 		t.Fatal(err)
 	}
 	srv := browsertest.Serve(t, out, "/rounds", browsertest.AxeProbe, axe)
@@ -156,7 +157,7 @@ func TestEvidenceFilter(t *testing.T) {
 	t.Parallel()
 	chromium := browsertest.Tool(t, "chromium", "--version")
 	out := filepath.Join(t.TempDir(), "public")
-	if _, err := buildFile(t, filepath.Join("..", "config.toml"), &Options{Options: site.Options{Now: testNow}, Out: out}); err != nil {
+	if _, err := buildFile(t, filepath.Join("..", "config.toml"), &Options{Options: site.Options{Now: testproject.Now}, Out: out}); err != nil {
 		t.Fatal(err)
 	}
 	srv := browsertest.Serve(t, out, "/rounds", "")

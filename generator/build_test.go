@@ -16,6 +16,7 @@ import (
 
 	"rounds/generator/check"
 	"rounds/generator/config"
+	"rounds/generator/internal/testproject"
 	"rounds/generator/leak"
 	"rounds/generator/output"
 )
@@ -23,7 +24,7 @@ import (
 // siteFiles is a small newsletter with one of each kind of content.
 func siteFiles() map[string]string {
 	return map[string]string{
-		"content/notes/alpha.md": note("Alpha trial", "2026-10-02T08:00:00Z",
+		"content/notes/alpha.md": testproject.Note("Alpha trial", "2026-10-02T08:00:00Z",
 			`topics = ["vaccines", "Infectious Disease"]`, `audience = ["clinicians", "public"]`,
 			`evidence = "1b"`, `design = "randomised controlled trial"`,
 			`reviewed_by = "A. Reviewer, MD"`, `last_reviewed = 2026-10-01`, `review_by = 2027-10-01`,
@@ -31,11 +32,11 @@ func siteFiles() map[string]string {
 			`[source]`, `url = "https://doi.org/10.1056/NEJMoa2021436"`, `title = "Dexamethasone in Hospitalized Patients with Covid-19"`,
 			`publisher = "NEJM"`, `published = 2021-02-25`, `doi = "10.1056/NEJMoa2021436"`, `pmid = "32678530"`),
 		"content/notes/beta.md": "---\ntitle: Beta review\ndate: 2026-10-20T08:00:00Z\nsummary: A YAML note.\ntopics: [vaccines]\naudience: [patients]\nevidence: \"GRADE:moderate\"\nsource: https://www.cochranelibrary.com/\n---\n\n## What it is\n\n| Group | Risk |\n|---|---|\n| A | 1% |\n\nSee \"this\"[^1] -- and [the evidence page](/evidence/).\n\n[^1]: A footnote.\n",
-		"content/notes/gamma.md": note("Gamma alert", "2026-11-10T08:00:00Z", `topics = ["drug-safety"]`, `audience = ["clinicians"]`, `evidence = "A"`,
+		"content/notes/gamma.md": testproject.Note("Gamma alert", "2026-11-10T08:00:00Z", `topics = ["drug-safety"]`, `audience = ["clinicians"]`, `evidence = "A"`,
 			`sponsored = true`, `disclosure = "Paid for by a grant; no editorial control."`),
-		"content/notes/draft.md":      note("Secret draft", "2026-11-01T08:00:00Z", `draft = true`, `topics = ["secret-topic"]`),
-		"content/notes/future.md":     note("Future note", "2026-11-01T08:00:00Z", `publish_at = 2027-01-05T08:00:00Z`, `topics = ["secret-topic"]`),
-		"content/notes/expired.md":    note("Expired alert", "2026-09-01T08:00:00Z", `expires = 2026-10-15T00:00:00Z`, `topics = ["secret-topic"]`),
+		"content/notes/draft.md":      testproject.Note("Secret draft", "2026-11-01T08:00:00Z", `draft = true`, `topics = ["secret-topic"]`),
+		"content/notes/future.md":     testproject.Note("Future note", "2026-11-01T08:00:00Z", `publish_at = 2027-01-05T08:00:00Z`, `topics = ["secret-topic"]`),
+		"content/notes/expired.md":    testproject.Note("Expired alert", "2026-09-01T08:00:00Z", `expires = 2026-10-15T00:00:00Z`, `topics = ["secret-topic"]`),
 		"content/editions/one.md":     "+++\ntitle = \"Edition one\"\ndate = 2026-10-15T07:00:00Z\nsummary = \"The first.\"\n+++\n\nIntro to **one**.\n",
 		"content/editions/two.md":     "+++\ntitle = \"Edition two\"\ndate = 2026-11-20T07:00:00Z\nnotes = [\"gamma\", \"alpha\"]\n+++\n\nIntro to two.\n",
 		"content/editions/later.md":   "+++\ntitle = \"Edition later\"\ndate = 2027-02-01T07:00:00Z\n+++\n\nNot yet.\n",
@@ -46,7 +47,7 @@ func siteFiles() map[string]string {
 
 func TestBuildPages(t *testing.T) {
 	t.Parallel()
-	dir := project(t, siteFiles())
+	dir := testproject.New(t, siteFiles())
 	res := mustBuild(t, dir)
 	if res.Notes != 3 || res.Editions != 2 {
 		t.Errorf("built %d notes, %d editions; want 3 and 2", res.Notes, res.Editions)
@@ -101,7 +102,7 @@ func TestBuildPages(t *testing.T) {
 
 func TestEditions(t *testing.T) {
 	t.Parallel()
-	dir := project(t, siteFiles())
+	dir := testproject.New(t, siteFiles())
 	mustBuild(t, dir)
 	// Edition one has no list: it carries the notes dated up to its date.
 	one := read(t, dir, "editions/one/index.html")
@@ -131,7 +132,7 @@ func TestEditions(t *testing.T) {
 // nowhere: no page, feed entry, list or sitemap entry.
 func TestHiddenContent(t *testing.T) {
 	t.Parallel()
-	dir := project(t, siteFiles())
+	dir := testproject.New(t, siteFiles())
 	mustBuild(t, dir)
 	files := tree(t, filepath.Join(dir, "public"))
 	for p, data := range files {
@@ -167,10 +168,10 @@ func TestHiddenContent(t *testing.T) {
 func TestUnknownKeysReachTemplates(t *testing.T) {
 	t.Parallel()
 	files := siteFiles()
-	files["config.toml"] = "theme = \"custom\"\n" + testConfig
+	files["config.toml"] = "theme = \"custom\"\n" + testproject.Config
 	files["themes/custom/layouts/note.html"] = `{{define "main"}}<p class="hint">{{.Note.Params.reading_time_hint}}</p>{{end}}`
 	files["themes/custom/static/css/extra.css"] = "p { color: red }\n"
-	dir := project(t, files)
+	dir := testproject.New(t, files)
 	mustBuild(t, dir)
 	if page := read(t, dir, "notes/alpha/index.html"); !strings.Contains(page, `<p class="hint">2 min</p>`) {
 		t.Errorf("custom note layout or unknown key missing:\n%s", page)
@@ -187,7 +188,7 @@ func TestUnknownKeysReachTemplates(t *testing.T) {
 
 func TestFingerprintedCSS(t *testing.T) {
 	t.Parallel()
-	dir := project(t, siteFiles())
+	dir := testproject.New(t, siteFiles())
 	mustBuild(t, dir)
 	css, err := os.ReadFile(filepath.Join("..", "themes", "default", "static", "css", "style.css"))
 	if err != nil {
@@ -210,7 +211,7 @@ func TestFingerprintedCSS(t *testing.T) {
 // base URL with a sub-path and checks that each one is a file of the build.
 func TestLinks(t *testing.T) {
 	t.Parallel()
-	dir := project(t, siteFiles())
+	dir := testproject.New(t, siteFiles())
 	mustBuild(t, dir)
 	checkLinks(t, filepath.Join(dir, "public"), "https://example.org/newsletter/")
 }
@@ -256,7 +257,7 @@ func checkLinks(t *testing.T, public, base string) {
 
 func TestSitemapAndRobots(t *testing.T) {
 	t.Parallel()
-	dir := project(t, siteFiles())
+	dir := testproject.New(t, siteFiles())
 	mustBuild(t, dir)
 	sm := read(t, dir, "sitemap.xml")
 	for _, want := range []string{
@@ -282,7 +283,7 @@ func TestSitemapAndRobots(t *testing.T) {
 // workers, and compares every byte.
 func TestDeterministic(t *testing.T) {
 	t.Parallel()
-	dir := project(t, siteFiles())
+	dir := testproject.New(t, siteFiles())
 	mustBuild(t, dir, func(o *Options) { o.Out = filepath.Join(dir, "a"); o.Workers = 1 })
 	mustBuild(t, dir, func(o *Options) { o.Out = filepath.Join(dir, "b"); o.Workers = 8 })
 	a, b := tree(t, filepath.Join(dir, "a")), tree(t, filepath.Join(dir, "b"))
@@ -294,7 +295,7 @@ func TestDeterministic(t *testing.T) {
 
 func TestManifest(t *testing.T) {
 	t.Parallel()
-	dir := project(t, siteFiles())
+	dir := testproject.New(t, siteFiles())
 	res := mustBuild(t, dir)
 	public := filepath.Join(dir, "public")
 	m, err := output.ReadManifest(public)
@@ -327,7 +328,7 @@ func TestManifest(t *testing.T) {
 // that the failed build leaves the previous site exactly as it was.
 func TestFailedBuildKeepsPublic(t *testing.T) {
 	t.Parallel()
-	dir := project(t, siteFiles())
+	dir := testproject.New(t, siteFiles())
 	mustBuild(t, dir)
 	before := tree(t, filepath.Join(dir, "public"))
 	if err := os.WriteFile(filepath.Join(dir, "content/notes/alpha.md"), []byte("+++\ntitle = \"Alpha\"\ndate = 2026-13-45\n+++\n"), 0o644); err != nil {
@@ -337,7 +338,7 @@ func TestFailedBuildKeepsPublic(t *testing.T) {
 		t.Fatal("build with a bad date succeeded")
 	}
 	// A template that fails while rendering, after content loaded fine.
-	if err := os.WriteFile(filepath.Join(dir, "content/notes/alpha.md"), []byte(note("Alpha", "2026-10-02T08:00:00Z")), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "content/notes/alpha.md"), []byte(testproject.Note("Alpha", "2026-10-02T08:00:00Z")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "themes/broken/layouts"), 0o755); err != nil {
@@ -346,7 +347,7 @@ func TestFailedBuildKeepsPublic(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "themes/broken/layouts/note.html"), []byte(`{{define "main"}}{{.Note.NoSuchField}}{{end}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte("theme = \"broken\"\n"+testConfig), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte("theme = \"broken\"\n"+testproject.Config), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, err := build(t, dir)
@@ -366,7 +367,7 @@ func TestFailedBuildKeepsPublic(t *testing.T) {
 
 func TestRefusesForeignOutput(t *testing.T) {
 	t.Parallel()
-	dir := project(t, siteFiles())
+	dir := testproject.New(t, siteFiles())
 	out := filepath.Join(dir, "precious")
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		t.Fatal(err)
@@ -390,10 +391,10 @@ func TestRefusesForeignOutput(t *testing.T) {
 func TestSubscriberDataNeverPublished(t *testing.T) {
 	t.Parallel()
 	subs := "email,name,lists,status\nann.lee@example.net,Ann,clinicians,subscribed\n"
-	dir := project(t, map[string]string{
-		"config.toml":             testConfig + "[email]\nsubscribers = \"content/subscribers.csv\"\n",
+	dir := testproject.New(t, map[string]string{
+		"config.toml":             testproject.Config + "[email]\nsubscribers = \"content/subscribers.csv\"\n",
 		"content/subscribers.csv": subs,
-		"content/notes/a.md":      note("A", "2026-11-01"),
+		"content/notes/a.md":      testproject.Note("A", "2026-11-01"),
 	})
 	_, err := build(t, dir)
 	if err == nil || !strings.Contains(err.Error(), "config.toml:10: email.subscribers: content/subscribers.csv is inside content") || !strings.Contains(err.Error(), "which is published") {
@@ -402,7 +403,7 @@ func TestSubscriberDataNeverPublished(t *testing.T) {
 
 	guard := leak.New([]string{"ann.lee@example.net", "info@clinic.test"})
 	guarded := func(o *Options) { o.Guard = guard }
-	dir = project(t, map[string]string{"content/notes/a.md": note("A", "2026-11-01")})
+	dir = testproject.New(t, map[string]string{"content/notes/a.md": testproject.Note("A", "2026-11-01")})
 	mustBuild(t, dir, guarded)
 	before := tree(t, filepath.Join(dir, "public"))
 	for name, text := range map[string]string{
@@ -415,7 +416,7 @@ func TestSubscriberDataNeverPublished(t *testing.T) {
 		"role address":    "Appointments: info@clinic.test.",
 		"html reference":  "Write to ann.lee&#64;example.net.",
 	} {
-		os.WriteFile(filepath.Join(dir, "content", "notes", "b.md"), []byte(note("B", "2026-11-02")+"\n"+text+"\n"), 0o644)
+		os.WriteFile(filepath.Join(dir, "content", "notes", "b.md"), []byte(testproject.Note("B", "2026-11-02")+"\n"+text+"\n"), 0o644)
 		_, err = build(t, dir, guarded)
 		if msg := fmt.Sprint(err); err == nil || !strings.Contains(msg, "notes/b/index.html") || !strings.Contains(msg, "***@") || strings.Contains(msg, "ann.lee@") {
 			t.Errorf("%s: a subscriber's address in a note: %v", name, err)
@@ -424,7 +425,7 @@ func TestSubscriberDataNeverPublished(t *testing.T) {
 	}
 	// Feeds, the JSON feed and a theme's assets are looked at too: the
 	// title is in every feed.
-	os.WriteFile(filepath.Join(dir, "content", "notes", "b.md"), []byte(note("A tip from ann.lee@example.net", "2026-11-02")), 0o644)
+	os.WriteFile(filepath.Join(dir, "content", "notes", "b.md"), []byte(testproject.Note("A tip from ann.lee@example.net", "2026-11-02")), 0o644)
 	if _, err = build(t, dir, guarded); !strings.Contains(fmt.Sprint(err), "feed.json") || !strings.Contains(fmt.Sprint(err), "atom.xml") {
 		t.Errorf("a subscriber's address in a note's title, in the feeds: %v", err)
 	}
@@ -437,14 +438,14 @@ func TestSubscriberDataNeverPublished(t *testing.T) {
 	sameTree(t, before, tree(t, filepath.Join(dir, "public")))
 	// An address that is no subscriber's is content like any other.
 	os.Remove(filepath.Join(dir, "themes", "default", "static", "js", "contact.js"))
-	os.WriteFile(filepath.Join(dir, "content", "notes", "b.md"), []byte(note("B", "2026-11-02")+"\nWrite to press@example.org or xann.lee@example.net.\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "content", "notes", "b.md"), []byte(testproject.Note("B", "2026-11-02")+"\nWrite to press@example.org or xann.lee@example.net.\n"), 0o644)
 	mustBuild(t, dir, guarded)
 }
 
 func TestInvalidIdentifiers(t *testing.T) {
 	t.Parallel()
-	dir := project(t, map[string]string{
-		"content/notes/a.md": note("A", "2026-11-01", `[source]`, `url = "https://example.org/a"`, `doi = "doi:10.1056/NEJMoa1911303"`, `pmid = "PMID 31535829"`, `nct = "NCT0303612"`, `pmcid = "6893803"`),
+	dir := testproject.New(t, map[string]string{
+		"content/notes/a.md": testproject.Note("A", "2026-11-01", `[source]`, `url = "https://example.org/a"`, `doi = "doi:10.1056/NEJMoa1911303"`, `pmid = "PMID 31535829"`, `nct = "NCT0303612"`, `pmcid = "6893803"`),
 	})
 	_, err := build(t, dir)
 	got := fmt.Sprint(err)
@@ -465,8 +466,8 @@ func TestInvalidIdentifiers(t *testing.T) {
 // TestJSONLD checks the schema.org MedicalWebPage of a note's page.
 func TestJSONLD(t *testing.T) {
 	t.Parallel()
-	dir := project(t, map[string]string{
-		"content/notes/a.md": note("A <b> & c", "2026-11-01", `topics = ["cardiology"]`, `audience = ["patients", "clinicians"]`,
+	dir := testproject.New(t, map[string]string{
+		"content/notes/a.md": testproject.Note("A <b> & c", "2026-11-01", `topics = ["cardiology"]`, `audience = ["patients", "clinicians"]`,
 			`reviewed_by = "Dr Ann Lee"`, `last_reviewed = 2026-11-10`,
 			`[source]`, `url = "https://www.nejm.org/doi/full/10.1056/NEJMoa1911303"`, `title = "DAPA-HF"`, `publisher = "NEJM"`, `doi = "10.1056/NEJMoa1911303"`, `pmid = "31535829"`),
 	})
@@ -514,12 +515,12 @@ func TestRetractions(t *testing.T) {
 	csv := "Record ID,Title,RetractionDate,RetractionDOI,RetractionPubMedID,OriginalPaperDate,OriginalPaperDOI,OriginalPaperPubMedID,RetractionNature,Reason\n" +
 		"1,\"A, with a comma\",3/4/2026 0:00,10.1016/S0140-6736(26)99999-9,0,1/2/2020 0:00,10.1016/S0140-6736(20)31180-6,32450107,Retraction,+Concerns/Issues About Data;\n" +
 		"2,Other,5/6/2025 0:00,,0,,,39999999,Expression of concern,+Investigation;\n"
-	dir := project(t, map[string]string{
-		"config.toml":            testConfig + "[check]\nretractions = \"data/retractions.csv\"\n",
+	dir := testproject.New(t, map[string]string{
+		"config.toml":            testproject.Config + "[check]\nretractions = \"data/retractions.csv\"\n",
 		"data/retractions.csv":   csv,
-		"content/notes/hcq.md":   note("Hydroxychloroquine registry", "2026-11-01", `topics = ["covid"]`, `[source]`, `url = "https://www.thelancet.com/"`, `doi = "10.1016/S0140-6736(20)31180-6"`),
-		"content/notes/eoc.md":   note("Under a cloud", "2026-11-02", `[source]`, `url = "https://example.org/"`, `pmid = "39999999"`),
-		"content/notes/clean.md": note("Sound", "2026-11-03", `source = "https://example.org/sound"`),
+		"content/notes/hcq.md":   testproject.Note("Hydroxychloroquine registry", "2026-11-01", `topics = ["covid"]`, `[source]`, `url = "https://www.thelancet.com/"`, `doi = "10.1016/S0140-6736(20)31180-6"`),
+		"content/notes/eoc.md":   testproject.Note("Under a cloud", "2026-11-02", `[source]`, `url = "https://example.org/"`, `pmid = "39999999"`),
+		"content/notes/clean.md": testproject.Note("Sound", "2026-11-03", `source = "https://example.org/sound"`),
 	})
 	mustBuild(t, dir)
 	if p := read(t, dir, "notes/hcq/index.html"); !strings.Contains(p, `<p class="flag flag-retracted" role="note"><strong>Retracted.</strong>`) || !strings.Contains(p, "was retracted (4 March 2026)") || !strings.Contains(p, `href="https://doi.org/10.1016/S0140-6736%2826%2999999-9">the notice</a>`) {
@@ -540,7 +541,7 @@ func TestRetractions(t *testing.T) {
 		t.Error("a sound note is labelled")
 	}
 	cfg, _ := config.LoadConfig(filepath.Join(dir, "config.toml"))
-	findings, err := check.Run(cfg, testNow, check.Options{})
+	_, findings, err := check.Run(cfg, testproject.Now, check.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -563,8 +564,8 @@ func TestRetractions(t *testing.T) {
 func TestBoundedInput(t *testing.T) {
 	t.Parallel()
 	outside := filepath.Join(t.TempDir(), "elsewhere.md")
-	os.WriteFile(outside, []byte(note("Elsewhere", "2026-11-01")), 0o644)
-	dir := project(t, map[string]string{"content/notes/a.md": note("A", "2026-11-01")})
+	os.WriteFile(outside, []byte(testproject.Note("Elsewhere", "2026-11-01")), 0o644)
+	dir := testproject.New(t, map[string]string{"content/notes/a.md": testproject.Note("A", "2026-11-01")})
 	mustBuild(t, dir)
 	before := tree(t, filepath.Join(dir, "public"))
 	notes := filepath.Join(dir, "content", "notes")
@@ -579,7 +580,7 @@ func TestBoundedInput(t *testing.T) {
 		"folder":         {func(p string) error { return os.Mkdir(p, 0o755) }, "content/notes/b.md: is a folder, not a file"},
 		"link to folder": {func(p string) error { return os.Symlink(filepath.Join(dir, "themes"), p) }, "content/notes/b.md: is a folder, not a file"},
 		"too large": {func(p string) error {
-			return os.WriteFile(p, []byte(note("Big", "2026-11-01")+strings.Repeat("Words and more words.\n", 60000)), 0o644)
+			return os.WriteFile(p, []byte(testproject.Note("Big", "2026-11-01")+strings.Repeat("Words and more words.\n", 60000)), 0o644)
 		}, "content/notes/b.md: is 1320087 bytes, more than [build] max_note_bytes (1048576); split it into smaller notes, or raise max_note_bytes"},
 	} {
 		b := filepath.Join(notes, "b.md")
@@ -594,7 +595,7 @@ func TestBoundedInput(t *testing.T) {
 	}
 
 	// A link inside the project is read as the file it leads to.
-	os.WriteFile(filepath.Join(dir, "drafts.md"), []byte(note("Linked", "2026-11-02")), 0o644)
+	os.WriteFile(filepath.Join(dir, "drafts.md"), []byte(testproject.Note("Linked", "2026-11-02")), 0o644)
 	os.Symlink(filepath.Join(dir, "drafts.md"), filepath.Join(notes, "linked.md"))
 	mustBuild(t, dir)
 	if !strings.Contains(read(t, dir, "notes/linked/index.html"), "Linked") {
@@ -621,11 +622,11 @@ func TestBoundedInput(t *testing.T) {
 		t.Errorf("follow_symlinks = true, a link to a device: %v", err)
 	}
 	os.Remove(filepath.Join(notes, "zero.md"))
-	os.WriteFile(filepath.Join(notes, "c.md"), []byte(note("C", "2026-11-01")+strings.Repeat("x", 3000)), 0o644)
+	os.WriteFile(filepath.Join(notes, "c.md"), []byte(testproject.Note("C", "2026-11-01")+strings.Repeat("x", 3000)), 0o644)
 	if _, err := build(t, dir); !strings.Contains(fmt.Sprint(err), "content/notes/c.md: is 3") || !strings.Contains(fmt.Sprint(err), "more than [build] max_note_bytes (2048)") {
 		t.Errorf("max_note_bytes = 2048: %v", err)
 	}
-	if _, err := config.ParseConfig("config.toml", []byte(testConfig+"[build]\nmax_note_bytes = 10\n")); !strings.Contains(fmt.Sprint(err), "config.toml:10: build.max_note_bytes: 10 bytes; use at least 1024") {
+	if _, err := config.ParseConfig("config.toml", []byte(testproject.Config+"[build]\nmax_note_bytes = 10\n")); !strings.Contains(fmt.Sprint(err), "config.toml:10: build.max_note_bytes: 10 bytes; use at least 1024") {
 		t.Errorf("max_note_bytes = 10: %v", err)
 	}
 }
@@ -643,7 +644,7 @@ func TestFeedIDsChecked(t *testing.T) {
 		"tag:ex.org,2026:<b>":  `holds "<", which an IRI cannot`,
 		"javascript:alert(1)x": "",
 	} {
-		dir := project(t, map[string]string{"content/notes/a.md": note("A", "2026-11-01", "id = "+config.TOMLValue(id))})
+		dir := testproject.New(t, map[string]string{"content/notes/a.md": testproject.Note("A", "2026-11-01", "id = "+config.TOMLValue(id))})
 		_, err := build(t, dir)
 		if want == "" {
 			if err != nil {
@@ -655,16 +656,16 @@ func TestFeedIDsChecked(t *testing.T) {
 			t.Errorf("id = %q: %v, want %s", id, err, want)
 		}
 	}
-	dir := project(t, map[string]string{
-		"content/notes/a.md":      note("A", "2026-11-01", `id = "urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66"`),
-		"content/notes/b.md":      note("B", "2026-11-02", `draft = true`, `id = "urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66"`),
-		"content/notes/c.md":      note("C", "2026-11-03", `id = "tag:example.org,2026-11-01:/newsletter/notes/d/"`),
-		"content/notes/d.md":      note("D", "2026-11-01"),
+	dir := testproject.New(t, map[string]string{
+		"content/notes/a.md":      testproject.Note("A", "2026-11-01", `id = "urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66"`),
+		"content/notes/b.md":      testproject.Note("B", "2026-11-02", `draft = true`, `id = "urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66"`),
+		"content/notes/c.md":      testproject.Note("C", "2026-11-03", `id = "tag:example.org,2026-11-01:/newsletter/notes/d/"`),
+		"content/notes/d.md":      testproject.Note("D", "2026-11-01"),
 		"content/editions/e1.md":  "+++\ntitle = \"E1\"\ndate = 2026-11-05\nid = \"urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66\"\n+++\n",
-		"content/notes/ok.md":     note("OK", "2026-11-04", `id = "tag:example.org,2026:ok"`),
+		"content/notes/ok.md":     testproject.Note("OK", "2026-11-04", `id = "tag:example.org,2026:ok"`),
 		"content/editions/e2.md":  "+++\ntitle = \"E2\"\ndate = 2026-11-06\n+++\n",
-		"content/notes/other.md":  note("Other", "2026-11-04", `id = "https://example.org/other"`),
-		"content/notes/other2.md": note("Other 2", "2026-11-04", `id = "https://example.org/other2"`),
+		"content/notes/other.md":  testproject.Note("Other", "2026-11-04", `id = "https://example.org/other"`),
+		"content/notes/other2.md": testproject.Note("Other 2", "2026-11-04", `id = "https://example.org/other2"`),
 	})
 	got := fmt.Sprint(func() error { _, err := build(t, dir); return err }())
 	for _, want := range []string{

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"rounds/generator/config"
+	"rounds/generator/internal/testproject"
 )
 
 // TestErrors checks that each kind of bad input is reported as one line
@@ -13,28 +14,28 @@ import (
 func TestErrors(t *testing.T) {
 	t.Parallel()
 	files := map[string]string{
-		"content/notes/good.md":     note("Good", "2026-10-01T08:00:00Z"),
+		"content/notes/good.md":     testproject.Note("Good", "2026-10-01T08:00:00Z"),
 		"content/notes/syntax.md":   "+++\ntitle = \"Broken\"\ndate = 2026-10-01T08:00:00Z\nsummary = \"unterminated\n+++\n",
 		"content/notes/baddate.md":  "+++\ntitle = \"Bad date\"\nsummary = \"x\"\ndate = \"next tuesday\"\n+++\n",
 		"content/notes/notitle.md":  "+++\ndate = 2026-10-01T08:00:00Z\n+++\n",
 		"content/notes/nofront.md":  "# Just markdown\n",
 		"content/notes/unclosed.md": "+++\ntitle = \"x\"\n",
-		"content/notes/evidence.md": note("Evidence", "2026-10-01T08:00:00Z", `evidence = "level 9"`),
-		"content/notes/audience.md": note("Audience", "2026-10-01T08:00:00Z", `audience = ["doctors"]`),
-		"content/notes/sponsor.md":  note("Sponsor", "2026-10-01T08:00:00Z", `sponsored = true`),
-		"content/notes/source.md":   note("Source", "2026-10-01T08:00:00Z", `source = "not a url"`),
-		"content/notes/dup-a.md":    note("Dup A", "2026-10-01T08:00:00Z", `slug = "good"`),
+		"content/notes/evidence.md": testproject.Note("Evidence", "2026-10-01T08:00:00Z", `evidence = "level 9"`),
+		"content/notes/audience.md": testproject.Note("Audience", "2026-10-01T08:00:00Z", `audience = ["doctors"]`),
+		"content/notes/sponsor.md":  testproject.Note("Sponsor", "2026-10-01T08:00:00Z", `sponsored = true`),
+		"content/notes/source.md":   testproject.Note("Source", "2026-10-01T08:00:00Z", `source = "not a url"`),
+		"content/notes/dup-a.md":    testproject.Note("Dup A", "2026-10-01T08:00:00Z", `slug = "good"`),
 		"content/notes/yaml.md":     "---\ntitle: [unclosed\n---\n",
 		"content/notes/yaml2.md":    "---\ntitle: A\ndate: 2026-10-01\ntopics: [a, b\n---\n",
-		"content/notes/Dup B.md":    note("Dup B", "2026-10-01T08:00:00Z"),
-		"content/notes/dup-b.md":    note("Dup B again", "2026-10-01T08:00:00Z"),
+		"content/notes/Dup B.md":    testproject.Note("Dup B", "2026-10-01T08:00:00Z"),
+		"content/notes/dup-b.md":    testproject.Note("Dup B again", "2026-10-01T08:00:00Z"),
 		"content/notes/folder.md/x": "a folder where a note should be",
-		"content/notes/types.md":    note("Types", "2026-10-01T08:00:00Z", `draft = "yes"`, `topics = "one"`),
+		"content/notes/types.md":    testproject.Note("Types", "2026-10-01T08:00:00Z", `draft = "yes"`, `topics = "one"`),
 		"content/editions/ed.md":    "+++\ntitle = \"Ed\"\ndate = 2026-10-02T08:00:00Z\nnotes = [\"good\", \"missing-note\"]\n+++\n",
 		"content/editions/sched.md": "+++\ntitle = \"Sched\"\ndate = 2026-10-03T08:00:00Z\nnotes = [\"later\"]\n+++\n",
-		"content/notes/later.md":    note("Later", "2026-10-01T08:00:00Z", `publish_at = 2027-01-01T00:00:00Z`),
+		"content/notes/later.md":    testproject.Note("Later", "2026-10-01T08:00:00Z", `publish_at = 2027-01-01T00:00:00Z`),
 	}
-	dir := project(t, files)
+	dir := testproject.New(t, files)
 	_, err := build(t, dir)
 	if err == nil {
 		t.Fatal("build succeeded")
@@ -91,7 +92,7 @@ func TestConfigErrors(t *testing.T) {
 		{"base_url = \"https://example.org/\"\ntimezone = \"Mars/Olympus\"\n", "config.toml:2: timezone: unknown time zone"},
 		{"title = \"T\"\nbase_url = \"https://example.org/\"\n[feeds]\ncontent = \"some\"\n", `config.toml:4: content: feeds content "some"; use "full" or "summary"`},
 	} {
-		dir := project(t, map[string]string{"config.toml": tc.config})
+		dir := testproject.New(t, map[string]string{"config.toml": tc.config})
 		_, err := build(t, dir)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("config %q:\ngot  %v\nwant %s", tc.config, err, tc.want)
@@ -102,9 +103,9 @@ func TestConfigErrors(t *testing.T) {
 func TestTemplateParseError(t *testing.T) {
 	t.Parallel()
 	files := siteFiles()
-	files["config.toml"] = "theme = \"mine\"\n" + testConfig
+	files["config.toml"] = "theme = \"mine\"\n" + testproject.Config
 	files["themes/mine/layouts/edition.html"] = "{{define \"main\"}}\n<p>\n{{if .Edition}}\n</p>{{end}}\n"
-	dir := project(t, files)
+	dir := testproject.New(t, files)
 	_, err := build(t, dir)
 	if err == nil || !strings.Contains(err.Error(), "themes/mine/layouts/edition.html:") || !strings.Contains(err.Error(), "fix the template") {
 		t.Fatalf("want a template error naming the file and line, got %v", err)

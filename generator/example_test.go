@@ -2,6 +2,7 @@ package generator
 
 import (
 	"path/filepath"
+	"rounds/generator/internal/testproject"
 	"rounds/generator/site"
 	"strings"
 	"testing"
@@ -12,7 +13,7 @@ import (
 func TestExampleSite(t *testing.T) {
 	t.Parallel()
 	out := filepath.Join(t.TempDir(), "public")
-	res, err := buildFile(t, filepath.Join("..", "config.toml"), &Options{Options: site.Options{Now: testNow}, Out: out})
+	res, err := buildFile(t, filepath.Join("..", "config.toml"), &Options{Options: site.Options{Now: testproject.Now}, Out: out})
 	if err != nil {
 		t.Fatalf("the example site does not build:\n%v", err)
 	}

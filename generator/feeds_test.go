@@ -2,6 +2,7 @@ package generator
 
 import (
 	"rounds/generator/browsertest"
+	"rounds/generator/internal/testproject"
 
 	"encoding/json"
 	"net/http"
@@ -38,7 +39,7 @@ func TestFeedsParse(t *testing.T) {
 	t.Parallel()
 	xmllint := browsertest.Tool(t, "xmllint", "--version")
 	python := browsertest.Tool(t, "/usr/bin/python3", "-c", "import feedparser")
-	dir := project(t, siteFiles())
+	dir := testproject.New(t, siteFiles())
 	mustBuild(t, dir)
 	feeds := feedFiles(t, filepath.Join(dir, "public"))
 	for _, f := range feeds {
@@ -106,7 +107,7 @@ sys.exit(1 if bad else 0)
 
 func TestFeedContent(t *testing.T) {
 	t.Parallel()
-	dir := project(t, siteFiles())
+	dir := testproject.New(t, siteFiles())
 	mustBuild(t, dir)
 	var jf struct {
 		Version string `json:"version"`
@@ -152,8 +153,8 @@ func TestFeedContent(t *testing.T) {
 	}
 	// Summary mode carries no content.
 	files := siteFiles()
-	files["config.toml"] = testConfig + "[feeds]\ncontent = \"summary\"\n"
-	dir2 := project(t, files)
+	files["config.toml"] = testproject.Config + "[feeds]\ncontent = \"summary\"\n"
+	dir2 := testproject.New(t, files)
 	mustBuild(t, dir2)
 	if rss := read(t, dir2, "feed.xml"); strings.Contains(rss, "content:encoded>") || !strings.Contains(rss, "Summary of Alpha trial.") {
 		t.Error("summary feeds should carry summaries, not content")
@@ -177,7 +178,7 @@ func TestFeedIDsStable(t *testing.T) {
 		}
 		return out
 	}
-	dir := project(t, siteFiles())
+	dir := testproject.New(t, siteFiles())
 	mustBuild(t, dir)
 	before := ids(dir)
 	write := func(p, data string) {
@@ -185,8 +186,8 @@ func TestFeedIDsStable(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("content/notes/delta.md", note("Delta", "2026-11-25T08:00:00Z"))
-	write("content/notes/gamma.md", note("Gamma renamed", "2026-11-10T08:00:00Z", `id = "urn:example:gamma"`))
+	write("content/notes/delta.md", testproject.Note("Delta", "2026-11-25T08:00:00Z"))
+	write("content/notes/gamma.md", testproject.Note("Gamma renamed", "2026-11-10T08:00:00Z", `id = "urn:example:gamma"`))
 	mustBuild(t, dir)
 	after := ids(dir)
 	for url, id := range before {

@@ -5,63 +5,18 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
 	"rounds/generator/config"
+	"rounds/generator/internal/testproject"
 	"rounds/generator/render"
 	"rounds/generator/site"
 )
 
-// testNow is the present of every test build.
-var testNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
-
-const testConfig = `title = "Test Rounds"
-description = "A test newsletter."
-base_url = "https://example.org/newsletter/"
-paginate = 2
-disclaimer = "Not medical advice. See the [disclaimer](/disclaimer/)."
-[author]
-name = "Test Editors"
-email = "editors@example.org"
-`
-
-// note returns a note file with the given extra front matter lines.
-func note(title, date string, extra ...string) string {
-	return "+++\ntitle = \"" + title + "\"\ndate = " + date + "\nsummary = \"Summary of " + title + ".\"\n" +
-		strings.Join(extra, "\n") + "\n+++\n\nBody of **" + title + "**.\n"
-}
-
-// project writes a project folder with files (path → content), a default
-// config.toml unless files has one, and the repository's default theme.
-func project(t testing.TB, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	if _, ok := files["config.toml"]; !ok {
-		files["config.toml"] = testConfig
-	}
-	// A copy, not a link: a build refuses links out of the project, and a
-	// test that writes into the theme changes only its own.
-	if err := os.CopyFS(filepath.Join(dir, "themes", "default"), os.DirFS(filepath.Join("..", "themes", "default"))); err != nil {
-		t.Fatal(err)
-	}
-	for p, data := range files {
-		abs := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(abs, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
-// build builds the project in dir as of testNow into dir/public.
+// build builds the project in dir as of testproject.Now into dir/public.
 func build(t testing.TB, dir string, mod ...func(*Options)) (*render.Result, error) {
 	t.Helper()
-	opts := &Options{Options: site.Options{Now: testNow}}
+	opts := &Options{Options: site.Options{Now: testproject.Now}}
 	for _, m := range mod {
 		m(opts)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"rounds/generator/internal/testproject"
 	"rounds/generator/output"
 )
 
@@ -17,7 +18,7 @@ import (
 // byte for byte, stale files gone.
 func TestRebuildsMatchCleanBuild(t *testing.T) {
 	t.Parallel()
-	dir := project(t, siteFiles())
+	dir := testproject.New(t, siteFiles())
 	rng := rand.New(rand.NewPCG(7, 11))
 	write := func(p, data string) {
 		if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(p)), []byte(data), 0o644); err != nil {
@@ -27,7 +28,7 @@ func TestRebuildsMatchCleanBuild(t *testing.T) {
 	topics := []string{"vaccines", "cardiology", "drug-safety", "nutrition"}
 	edits := []func(i int){
 		func(i int) { // a new note
-			write(fmt.Sprintf("content/notes/n%d.md", i), note(fmt.Sprintf("Note %d", i), fmt.Sprintf("2026-10-%02dT08:00:00Z", 1+i%28), fmt.Sprintf(`topics = [%q]`, topics[rng.IntN(len(topics))])))
+			write(fmt.Sprintf("content/notes/n%d.md", i), testproject.Note(fmt.Sprintf("Note %d", i), fmt.Sprintf("2026-10-%02dT08:00:00Z", 1+i%28), fmt.Sprintf(`topics = [%q]`, topics[rng.IntN(len(topics))])))
 		},
 		func(i int) { // an edited note body
 			write("content/notes/alpha.md", strings.Replace(siteFiles()["content/notes/alpha.md"], "Body of", fmt.Sprintf("Edit %d of", i), 1))
@@ -39,10 +40,10 @@ func TestRebuildsMatchCleanBuild(t *testing.T) {
 			}
 		},
 		func(i int) { // a config change that touches every page
-			write("config.toml", strings.Replace(testConfig, "Test Rounds", fmt.Sprintf("Test Rounds %d", i), 1))
+			write("config.toml", strings.Replace(testproject.Config, "Test Rounds", fmt.Sprintf("Test Rounds %d", i), 1))
 		},
 		func(i int) { // a topic that empties, then returns
-			write("content/notes/gamma.md", note("Gamma alert", "2026-11-10T08:00:00Z", fmt.Sprintf(`topics = [%q]`, topics[i%len(topics)]), `audience = ["clinicians"]`))
+			write("content/notes/gamma.md", testproject.Note("Gamma alert", "2026-11-10T08:00:00Z", fmt.Sprintf(`topics = [%q]`, topics[i%len(topics)]), `audience = ["clinicians"]`))
 		},
 	}
 	for i := range 12 {
@@ -61,7 +62,7 @@ func TestRebuildsMatchCleanBuild(t *testing.T) {
 // files whose bytes did not change.
 func TestRebuildKeepsUnchangedFiles(t *testing.T) {
 	t.Parallel()
-	dir := project(t, siteFiles())
+	dir := testproject.New(t, siteFiles())
 	page := filepath.Join(dir, "public", "notes", "beta", "index.html")
 	mustBuild(t, dir)
 	first, err := os.Stat(page)
@@ -85,7 +86,7 @@ func TestRebuildKeepsUnchangedFiles(t *testing.T) {
 // that the next build starts it afresh.
 func TestInterruptedBuildRecovers(t *testing.T) {
 	t.Parallel()
-	dir := project(t, siteFiles())
+	dir := testproject.New(t, siteFiles())
 	mustBuild(t, dir)
 	mustBuild(t, dir)
 	work := filepath.Join(dir, ".public.work")

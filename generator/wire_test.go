@@ -15,6 +15,7 @@ import (
 	"rounds/feeds"
 	"rounds/generator/config"
 	"rounds/generator/content"
+	"rounds/generator/internal/testproject"
 	"rounds/generator/site"
 	"rounds/generator/wire"
 )
@@ -31,7 +32,7 @@ func wireServer(t *testing.T) *httptest.Server {
 // wireProject is a project following sources served by srv, with a note
 // that curates the BMJ paper the NIH and a news site also covered.
 func wireProject(t *testing.T, srv string) string {
-	cfg := testConfig + fmt.Sprintf(`
+	cfg := testproject.Config + fmt.Sprintf(`
 [wire]
 days = 60
 allow_private = true  # the test feeds are on loopback
@@ -82,9 +83,9 @@ name = "Retired source"
 url = "%[1]s/fda-recalls.xml"
 enabled = false
 `, srv)
-	return project(t, map[string]string{
+	return testproject.New(t, map[string]string{
 		"config.toml": cfg,
-		"content/notes/upf-dementia.md": note("Ultra-processed food and dementia", "2026-11-10T09:00:00Z",
+		"content/notes/upf-dementia.md": testproject.Note("Ultra-processed food and dementia", "2026-11-10T09:00:00Z",
 			`topics = ["nutrition"]`, `[source]`, `url = "https://www.bmj.com/content/391/bmj-2026-081234"`, `doi = "10.1136/bmj-2026-081234"`),
 	})
 }
@@ -223,7 +224,7 @@ func TestWireHealthOff(t *testing.T) {
 		http.ServeFile(w, r, filepath.Join("..", "feeds", "testdata", "wire", "bmj.xml"))
 	}))
 	defer srv.Close()
-	dir := project(t, map[string]string{"config.toml": testConfig + `
+	dir := testproject.New(t, map[string]string{"config.toml": testproject.Config + `
 [wire]
 health = false
 allow_private = true
@@ -254,8 +255,8 @@ func TestInboxAndNoteFrom(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	since := testNow.AddDate(0, -3, 0)
-	inbox, err := site.Inbox(cfg, testNow, since, "")
+	since := testproject.Now.AddDate(0, -3, 0)
+	inbox, err := site.Inbox(cfg, testproject.Now, since, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +275,7 @@ func TestInboxAndNoteFrom(t *testing.T) {
 	if len(h5n1.Items) != 2 || h5n1.Primary().Source.ID != "medrxiv" {
 		t.Errorf("the preprint's PubMed and medRxiv items are not one story, medRxiv first: %d items", len(h5n1.Items))
 	}
-	vaccines, err := site.Inbox(cfg, testNow, since, "vaccines")
+	vaccines, err := site.Inbox(cfg, testproject.Now, since, "vaccines")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +283,7 @@ func TestInboxAndNoteFrom(t *testing.T) {
 		t.Errorf("--topic vaccines: %d of %d stories", len(vaccines), len(inbox))
 	}
 
-	path, err := wire.NewNoteFrom(cfg, h5n1.Primary().ID[:8], testNow)
+	path, err := wire.NewNoteFrom(cfg, h5n1.Primary().ID[:8], testproject.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,21 +301,21 @@ func TestInboxAndNoteFrom(t *testing.T) {
 			t.Errorf("the new note lacks %s:\n%s", want, data)
 		}
 	}
-	after, err := site.Inbox(cfg, testNow, since, "")
+	after, err := site.Inbox(cfg, testproject.Now, since, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(after) != len(inbox)-1 {
 		t.Errorf("after a draft note covers a story the inbox has %d stories, want %d", len(after), len(inbox)-1)
 	}
-	if _, err := wire.NewNoteFrom(cfg, "ffffffffffff", testNow); err == nil {
+	if _, err := wire.NewNoteFrom(cfg, "ffffffffffff", testproject.Now); err == nil {
 		t.Error("new note --from an unknown ID succeeded")
 	}
 }
 
 func TestSourceConfigErrors(t *testing.T) {
 	t.Parallel()
-	cfg := testConfig + `
+	cfg := testproject.Config + `
 [wire]
 timeout = "soon"
 
@@ -362,7 +363,7 @@ name = "BMJ"
 url = "` + srv.URL + `/bmj.xml"
 kind = "journal"
 `
-	dir := project(t, map[string]string{"config.toml": testConfig + source})
+	dir := testproject.New(t, map[string]string{"config.toml": testproject.Config + source})
 	r := fetch(t, dir)["bmj"]
 	if r.Status != feeds.Failed || !errors.Is(r.Err, feeds.ErrNotPublic) {
 		t.Fatalf("a loopback feed by default: %s, %v", r.Status, r.Err)
@@ -376,7 +377,7 @@ kind = "journal"
 		t.Errorf("the feed-health page should say the address is not public, and not which it is: %s", status)
 	}
 	for allow, ok := range map[string]bool{`["127.0.0.0/8"]`: true, `["10.0.0.0/8", "::1/128"]`: false, `true`: true} {
-		dir := project(t, map[string]string{"config.toml": testConfig + "[wire]\nallow_private = " + allow + "\n" + source})
+		dir := testproject.New(t, map[string]string{"config.toml": testproject.Config + "[wire]\nallow_private = " + allow + "\n" + source})
 		if r := fetch(t, dir)["bmj"]; (r.Status == feeds.Updated) != ok {
 			t.Errorf("allow_private = %s: %s, %v", allow, r.Status, r.Err)
 		}
@@ -385,7 +386,7 @@ kind = "journal"
 		`"yes"`:                      `config.toml:10: wire.allow_private: want true, false or a list, got text "yes"`,
 		`["10.0.0.0/8", "intranet"]`: `config.toml:10: wire.allow_private: "intranet" is not a network`,
 	} {
-		_, err := config.ParseConfig("config.toml", []byte(testConfig+"[wire]\nallow_private = "+allow+"\n"))
+		_, err := config.ParseConfig("config.toml", []byte(testproject.Config+"[wire]\nallow_private = "+allow+"\n"))
 		if !strings.Contains(fmt.Sprint(err), want) {
 			t.Errorf("allow_private = %s: %v, want %s", allow, err, want)
 		}
@@ -394,7 +395,7 @@ kind = "journal"
 
 func TestImportOPML(t *testing.T) {
 	t.Parallel()
-	dir := project(t, map[string]string{"config.toml": testConfig + `
+	dir := testproject.New(t, map[string]string{"config.toml": testproject.Config + `
 # Sources we follow.
 [[source]]
 name = "CDC MMWR"

@@ -22,12 +22,14 @@ var StudyDesigns = []string{"systematic review", "meta-analysis", "randomised co
 	"cohort", "cohort study", "case-control", "case-control study", "cross-sectional", "case series", "case report", "guideline",
 	"preprint", "regulatory action", "news", "diagnostic accuracy", "economic evaluation", "qualitative study", "modelling study", "expert opinion", "surveillance"}
 
-// ReviewQueue returns the notes whose review_by falls before now+within,
-// soonest first: what needs review next.
+// ReviewQueue returns the notes of s whose review_by falls before
+// now+within, soonest first: what needs review next. Notes that have
+// expired by now need none.
 func ReviewQueue(s *site.Site, now time.Time, within time.Duration) []*content.Note {
 	var out []*content.Note
 	for _, n := range s.Notes {
-		if !n.ReviewBy.IsZero() && n.ReviewBy.Before(now.Add(within)) {
+		expired := !n.Expires.IsZero() && !now.Before(n.Expires)
+		if !n.ReviewBy.IsZero() && n.ReviewBy.Before(now.Add(within)) && !expired {
 			out = append(out, n)
 		}
 	}
@@ -60,16 +62,16 @@ type Options struct {
 // included, for what a health newsletter must not publish or must fix:
 // identifiers of patients, overdue reviews, missing pages, images without
 // alt text, notes for patients that are hard to read. Findings come by
-// file, then line.
-func Run(cfg *config.Config, now time.Time, o Options) ([]content.Finding, error) {
+// file, then line. It returns them with the site it looked at.
+func Run(cfg *config.Config, now time.Time, o Options) (*site.Site, []content.Finding, error) {
 	if o.Cache == nil {
 		o.Cache = new(site.ContentCache)
 	}
 	s, _, err := o.Cache.Load(cfg, &site.Options{Now: now, Drafts: true, Future: true, Expired: true})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return Site(s, now, o), nil
+	return s, Site(s, now, o), nil
 }
 
 // Site returns what rounds check finds in the site s, which should be

@@ -327,8 +327,7 @@ var ErrFindings = errors.New("rounds check found errors")
 // Check prints what rounds check finds, by file, and the notes due for
 // review; it returns ErrFindings if any finding is an error.
 func Check(cfg *config.Config, o CheckOptions, out Output) error {
-	cache := new(site.ContentCache)
-	findings, err := check.Run(cfg, o.Now, check.Options{ReadingGrade: o.Grade, Cache: cache})
+	s, findings, err := check.Run(cfg, o.Now, check.Options{ReadingGrade: o.Grade})
 	if err != nil {
 		return err
 	}
@@ -352,12 +351,10 @@ func Check(cfg *config.Config, o CheckOptions, out Output) error {
 		fmt.Fprintf(out.Out, "  %s%s: %s: %s\n", pos, f.Severity, f.Kind, f.Message)
 	}
 	if !o.JSON {
-		if s, err := site.Load(cfg, &site.Options{Now: o.Now, Drafts: true, Future: true, Cache: cache}); err == nil {
-			if queue := check.ReviewQueue(s, o.Now, 30*24*time.Hour); len(queue) > 0 {
-				fmt.Fprintln(out.Out, "Review next:")
-				for _, n := range queue {
-					fmt.Fprintf(out.Out, "  %s  %s  %s (%s)\n", n.ReviewBy.Format("2006-01-02"), n.File, n.Title, strings.Join(n.Audience, ", "))
-				}
+		if queue := check.ReviewQueue(s, o.Now, 30*24*time.Hour); len(queue) > 0 {
+			fmt.Fprintln(out.Out, "Review next:")
+			for _, n := range queue {
+				fmt.Fprintf(out.Out, "  %s  %s  %s (%s)\n", n.ReviewBy.Format("2006-01-02"), n.File, n.Title, strings.Join(n.Audience, ", "))
 			}
 		}
 		fmt.Fprintf(out.Out, "rounds check: %d errors, %d warnings, %d notes due for review soon\n", counts["error"], counts["warning"], counts["info"])

@@ -81,7 +81,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, stdout, stderr i
 			return err // only a cache that could not be written
 		},
 		"check": func() error {
-			findings, err := check.Run(cfg, now, check.Options{Cache: cache})
+			_, findings, err := check.Run(cfg, now, check.Options{Cache: cache})
 			if err != nil {
 				return err
 			}

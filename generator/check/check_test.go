@@ -1,4 +1,4 @@
-package generator
+package check
 
 import (
 	"path/filepath"
@@ -6,9 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"rounds/generator/check"
 	"rounds/generator/config"
-	"rounds/generator/site"
+	"rounds/generator/internal/testproject"
 )
 
 // pages are the pages every checked project needs.
@@ -21,26 +20,27 @@ var requiredPages = map[string]string{
 func TestCheckSite(t *testing.T) {
 	t.Parallel()
 	files := map[string]string{
-		"content/notes/vignette.md": note("A vignette", "2026-11-01", `audience = ["clinicians"]`) +
+		"content/notes/vignette.md": testproject.Note("A vignette", "2026-11-01", `audience = ["clinicians"]`) +
 			"A 93-year-old woman (MRN 00482913) was admitted on 3 March 2026.\n\n" +
 			"Call her daughter on (617) 555-0142.\n\n" +
 			"MRN 99999999 is a test record. <!-- rounds:allow -->\n\n" +
 			"The trial (NCT03036124, PMID 31535829) enrolled 4,744 patients and was published on 21 November 2019.\n\n" +
 			"![](/images/chart.png)\n",
-		"content/notes/overdue-patients.md":   note("Overdue for patients", "2026-10-01", `audience = ["patients"]`, `review_by = 2026-11-01`),
-		"content/notes/overdue-clinicians.md": note("Overdue for clinicians", "2026-10-01", `audience = ["clinicians"]`, `review_by = 2026-11-01`),
-		"content/notes/due-soon.md":           note("Due soon", "2026-10-01", `review_by = 2026-12-10`, `design = "Anecdote"`),
-		"content/notes/hard.md": note("Hard to read", "2026-10-02", `audience = ["patients"]`) +
+		"content/notes/overdue-patients.md":   testproject.Note("Overdue for patients", "2026-10-01", `audience = ["patients"]`, `review_by = 2026-11-01`),
+		"content/notes/overdue-clinicians.md": testproject.Note("Overdue for clinicians", "2026-10-01", `audience = ["clinicians"]`, `review_by = 2026-11-01`),
+		"content/notes/due-soon.md":           testproject.Note("Due soon", "2026-10-01", `review_by = 2026-12-10`, `design = "Anecdote"`),
+		"content/notes/expired.md":            testproject.Note("Expired", "2026-09-01", `review_by = 2026-11-01`, `expires = 2026-11-15`),
+		"content/notes/hard.md": testproject.Note("Hard to read", "2026-10-02", `audience = ["patients"]`) +
 			"Pharmacokinetic heterogeneity notwithstanding, administration of glucagon-like peptide-1 receptor agonists demonstrated statistically significant cardiometabolic improvements, particularly regarding glycosylated haemoglobin, anthropometric measurements and microalbuminuria, in comparison with conventional sulphonylurea monotherapy across heterogeneous multinational populations.\n",
 		"content/pages/contact.md": requiredPages["content/pages/contact.md"],
 	}
 	_ = requiredPages
-	dir := project(t, files)
+	dir := testproject.New(t, files)
 	cfg, err := config.LoadConfig(filepath.Join(dir, "config.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	findings, err := check.Run(cfg, testNow, check.Options{})
+	s, findings, err := Run(cfg, testproject.Now, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,12 +67,8 @@ func TestCheckSite(t *testing.T) {
 			t.Errorf("missing %q in:\n%s", want, all)
 		}
 	}
-	site, err := site.Load(cfg, &site.Options{Now: testNow})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var queue []string
-	for _, n := range check.ReviewQueue(site, testNow, 30*24*time.Hour) {
+	for _, n := range ReviewQueue(s, testproject.Now, 30*24*time.Hour) {
 		queue = append(queue, n.Slug)
 	}
 	if strings.Join(queue, " ") != "overdue-clinicians overdue-patients due-soon" {
