@@ -7,6 +7,12 @@
 # Each tool builds $RUNS times (default 5), alternating; the medians are
 # compared.
 #
+# BEFORE=REV also builds the Rounds of git revision REV and times it in
+# the same runs, alternating with the working tree's Rounds and Hugo, to
+# compare a change with what came before it:
+#
+#   BEFORE=5f16003 bash bench/build.sh
+#
 # Issue 2's targets: Rounds at least 5x faster than Hugo, with at most a
 # quarter of Hugo's peak memory. Everything is written under bench/out/,
 # or under $BENCH_OUT when set: BENCH_OUT=/dev/shm/rounds-bench times the
@@ -48,13 +54,19 @@ fstype=$(df -PT "$OUTABS" | awk 'NR==2 {print $2}')
 echo "output:  $OUTABS ($fstype)"
 
 removed=0
-for old in "$OUT/corpus" "$OUT/runs" "$OUT/public-rounds" "$OUT/public-hugo" "$OUT/hugo-site"; do
+for old in "$OUT/corpus" "$OUT/runs" "$OUT/public-rounds" "$OUT/public-hugo" "$OUT/hugo-site" "$OUT/before-src"; do
 	if [ -e "$old" ]; then
 		rm -rf "$old"
 		removed=1
 	fi
 done
 go build -o "$OUT/rounds" .
+if [ -n "${BEFORE:-}" ]; then
+	git worktree add --detach -f "$OUT/before-src" "$BEFORE" >/dev/null 2>&1
+	(cd "$OUT/before-src" && go build -o "$OUTABS/rounds-before" .)
+	git worktree remove --force "$OUT/before-src"
+	echo "before:  $(git log -1 --format='%h %s' "$BEFORE" | cut -c1-72)"
+fi
 go run ./bench/corpus -n "$N" -out "$OUT/corpus" -theme themes/default
 echo "corpus:  $N notes, $(ls "$OUT/corpus/content/editions" | wc -l) editions, $(du -sh "$OUT/corpus/content" | cut -f1) in $OUT/corpus/content"
 
@@ -481,19 +493,24 @@ fi
 
 echo "== builds ($RUNS cold runs each, alternating, each into a new folder; load average $(cut -d' ' -f1-3 /proc/loadavg))"
 mkdir -p "$OUT/runs"
-rm -f "$OUT/rounds.times" "$OUT/hugo.times"
+rm -f "$OUT/rounds.times" "$OUT/hugo.times" "$OUT/before.times"
 # One untimed build each first: after the long wait the first build of
 # either is slower (measured here: 2.34 s then 1.81 and 1.56 s for
 # Rounds, 9.21 s then 8.10 and 7.25 s for Hugo), as caches and the
 # virtual CPUs warm up.
 echo "  warm-up: one untimed build each"
 "$OUT/rounds" build --config "$OUT/corpus/config.toml" --out "$OUT/runs/rounds-0" --now "$NOW" >/dev/null
+[ -n "${BEFORE:-}" ] && "$OUT/rounds-before" build --config "$OUT/corpus/config.toml" --out "$OUT/runs/before-0" --now "$NOW" >/dev/null
 HUGO_RESOURCEDIR="$OUTABS/runs/hugo-resources-0" hugo --quiet -s "$site" -d "$OUTABS/runs/hugo-0" >/dev/null
 for i in $(seq "$RUNS"); do
 	time_run rounds \
 		"$OUT/rounds" build --config "$OUT/corpus/config.toml" --out "$OUT/runs/rounds-$i" --now "$NOW"
 	HUGO_RESOURCEDIR="$OUTABS/runs/hugo-resources-$i" time_run hugo \
 		hugo --quiet -s "$site" -d "$OUTABS/runs/hugo-$i"
+	if [ -n "${BEFORE:-}" ]; then
+		time_run before \
+			"$OUT/rounds-before" build --config "$OUT/corpus/config.toml" --out "$OUT/runs/before-$i" --now "$NOW"
+	fi
 done
 echo "  $(cat "$OUT/rounds.log")"
 # rounds check reads and scans the same content (it exits 1 on the
@@ -522,6 +539,10 @@ echo "== results: $N notes, median of $RUNS"
 printf '  %-8s %10s %10s %10s %10s %8s\n' "" "wall s" "user s" "sys s" "peak MiB" files
 printf '  %-8s %10.2f %10.2f %10.2f %10.1f %8d\n' rounds "$rs" "$ru" "$rsys" "$(awk -v k="$rk" 'BEGIN{print k/1024}')" "$rf"
 printf '  %-8s %10.2f %10.2f %10.2f %10.1f %8d\n' hugo "$hs" "$hu" "$hsys" "$(awk -v k="$hk" 'BEGIN{print k/1024}')" "$hf"
+if [ -n "${BEFORE:-}" ]; then
+	read -r bs bk bu bsys <<<"$(median "$OUT/before.times")"
+	printf '  %-8s %10.2f %10.2f %10.2f %10.1f\n' before "$bs" "$bu" "$bsys" "$(awk -v k="$bk" 'BEGIN{print k/1024}')"
+fi
 printf '  %-8s %10.2f %10.2f %10.2f %10.1f\n' check "$cs" "$cu" "$csys" "$(awk -v k="$ck" 'BEGIN{print k/1024}')"
 awk -v r="$rs" -v h="$hs" 'BEGIN {
 	if (r <= 0) r = 0.01
