@@ -139,6 +139,9 @@ type contentFile struct {
 	// slugLine is the line of the file's slug key; 0 when its name gives
 	// its slug.
 	slugLine int
+	// id is the feed ID of the file's note or edition, made once a parse
+	// (NoteID, EditionID): every load checks that no two are the same.
+	id string
 }
 
 // Load reads the content of the site configured by cfg.
@@ -359,6 +362,7 @@ func assemble(cfg *config.Config, files []*contentFile, opts *Options) (*Site, e
 	var errs config.ErrorList
 	var all []*content.Note
 	var editions []*content.Edition
+	var identified []*contentFile // the notes' and editions' files
 	type kindSlug struct{ kind, slug string }
 	seen := make(map[kindSlug]*contentFile, len(files))
 	digest := sha256.New()
@@ -396,8 +400,10 @@ func assemble(cfg *config.Config, files []*contentFile, opts *Options) (*Site, e
 		switch {
 		case f.note != nil:
 			all = append(all, f.note)
+			identified = append(identified, f)
 		case f.ed != nil:
 			editions = append(editions, f.ed)
+			identified = append(identified, f)
 		case f.page != nil:
 			if reserved[f.page.Slug] {
 				errs = append(errs, config.Errorf(f.path, 0, "slug", "rename the page", "%q is reserved for the site's own pages", f.page.Slug))
@@ -426,7 +432,7 @@ func assemble(cfg *config.Config, files []*contentFile, opts *Options) (*Site, e
 	slices.SortFunc(s.Pages, func(a, b *content.Page) int {
 		return cmp.Or(cmp.Compare(a.Weight, b.Weight), cmp.Compare(a.Title, b.Title), cmp.Compare(a.Slug, b.Slug))
 	})
-	errs = append(errs, s.checkIDs(all, editions)...)
+	errs = append(errs, checkIDs(identified)...)
 	errs = append(errs, s.linkEditions(editions, allNotes, opts)...)
 	s.group()
 	if cfg.Check.Retractions != "" {
@@ -453,31 +459,31 @@ func assemble(cfg *config.Config, files []*contentFile, opts *Options) (*Site, e
 
 // checkIDs checks that no two notes or editions, drafts included, have the
 // same feed ID, pinned or by default: a reader's feed reader would take
-// the second for the first.
-func (s *Site) checkIDs(notes []*content.Note, editions []*content.Edition) config.ErrorList {
+// the second for the first. files are the notes' and editions' files.
+func checkIDs(files []*contentFile) config.ErrorList {
 	var errs config.ErrorList
 	type owner struct {
 		file   string
 		line   int
 		pinned bool // by an id key
 	}
-	seen := make(map[string]owner, len(notes)+len(editions))
-	add := func(id string, o owner) {
-		prev, dup := seen[id]
+	seen := make(map[string]owner, len(files))
+	for _, f := range files {
+		var o owner
+		if n := f.note; n != nil {
+			o = owner{n.File, n.IDLine(), n.ID != ""}
+		} else {
+			o = owner{f.ed.File, f.ed.IDLine(), f.ed.ID != ""}
+		}
+		prev, dup := seen[f.id]
 		if !dup {
-			seen[id] = o
-			return
+			seen[f.id] = o
+			continue
 		}
 		if prev.pinned && !o.pinned {
 			prev, o = o, prev // the error is where the id is written
 		}
-		errs = append(errs, config.Errorf(o.file, o.line, "id", "give one of them another id, or remove the key for the default", "%q is also the id of %s", id, prev.file))
-	}
-	for _, n := range notes {
-		add(s.NoteID(n), owner{n.File, n.IDLine(), n.ID != ""})
-	}
-	for _, e := range editions {
-		add(s.EditionID(e), owner{e.File, e.IDLine(), e.ID != ""})
+		errs = append(errs, config.Errorf(o.file, o.line, "id", "give one of them another id, or remove the key for the default", "%q is also the id of %s", f.id, prev.file))
 	}
 	return errs
 }
@@ -514,6 +520,10 @@ func (f *contentFile) load(cfg *config.Config) {
 	f.note, f.ed, f.page, f.slugLine = doc.Note, doc.Edition, doc.Page, doc.SlugLine
 	if f.note != nil {
 		f.note.Serial = f.serial
+		f.id = noteID(cfg, f.note)
+	}
+	if f.ed != nil {
+		f.id = editionID(cfg, f.ed)
 	}
 	if len(f.errs) > 0 {
 		f.note, f.ed, f.page = nil, nil, nil
@@ -652,24 +662,28 @@ func scanPHIFile(rel, text string) []content.Finding {
 // NoteID returns a note's stable feed ID: its front matter id if set, else
 // a tag URI from the site's host, the note's date and its slug, none of
 // which change from one build to the next.
-func (s *Site) NoteID(n *content.Note) string {
-	if n.ID != "" {
-		return n.ID
-	}
-	return s.tagURI(n.Date.In(s.Config.Location()).Format("2006-01-02"), n.Path())
-}
+func (s *Site) NoteID(n *content.Note) string { return noteID(s.Config, n) }
 
 // EditionID returns an edition's stable feed ID, made as NoteID makes a
 // note's.
-func (s *Site) EditionID(e *content.Edition) string {
+func (s *Site) EditionID(e *content.Edition) string { return editionID(s.Config, e) }
+
+func noteID(cfg *config.Config, n *content.Note) string {
+	if n.ID != "" {
+		return n.ID
+	}
+	return tagURI(cfg, n.Date, n.Path())
+}
+
+func editionID(cfg *config.Config, e *content.Edition) string {
 	if e.ID != "" {
 		return e.ID
 	}
-	return s.tagURI(e.Date.In(s.Config.Location()).Format("2006-01-02"), e.Path())
+	return tagURI(cfg, e.Date, e.Path())
 }
 
-// tagURI returns a tag URI (RFC 4151) of the site's host, a date and a
-// path.
-func (s *Site) tagURI(date, path string) string {
-	return fmt.Sprintf("tag:%s,%s:%s", s.Config.Base().Hostname(), date, s.Config.RelURL(path))
+// tagURI returns a tag URI (RFC 4151) of the site's host, the day of date
+// and a path.
+func tagURI(cfg *config.Config, date time.Time, path string) string {
+	return fmt.Sprintf("tag:%s,%s:%s", cfg.Base().Hostname(), date.In(cfg.Location()).Format("2006-01-02"), cfg.RelURL(path))
 }
