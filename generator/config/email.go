@@ -106,8 +106,10 @@ func (e *EmailConfig) SendWindow() time.Duration { return e.sendWithin }
 // FromAddress is the parsed From address, or nil if none is configured.
 func (e *EmailConfig) FromAddress() *mail.Address { return e.from }
 
-// PauseDuration and TimeoutDuration are the parsed durations.
-func (s *SMTPConfig) PauseDuration() time.Duration   { return s.pause }
+// PauseDuration returns the parsed pause.
+func (s *SMTPConfig) PauseDuration() time.Duration { return s.pause }
+
+// TimeoutDuration returns the parsed timeout.
 func (s *SMTPConfig) TimeoutDuration() time.Duration { return s.timeout }
 
 // List returns the list with the id, or nil.

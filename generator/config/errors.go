@@ -18,6 +18,8 @@ type Error struct {
 	Fix   string // how to fix it; may be empty
 }
 
+// Error says where the problem is, what it is and how to fix it, as
+// file:line: field: problem; fix.
 func (e *Error) Error() string {
 	var b strings.Builder
 	if e.File != "" {
@@ -39,12 +41,14 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// Unwrap returns what is wrong.
 func (e *Error) Unwrap() error { return e.Err }
 
 // ErrorList is every problem a build found, sorted by file and line.
 // A build reports all of them together rather than stopping at the first.
 type ErrorList []*Error
 
+// Error returns the problems one a line.
 func (l ErrorList) Error() string {
 	lines := make([]string, len(l))
 	for i, e := range l {

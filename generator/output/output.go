@@ -110,12 +110,16 @@ type FileError struct {
 	Err  error
 }
 
+// Error says which file and what went wrong.
 func (e *FileError) Error() string { return e.Path + ": " + e.Err.Error() }
+
+// Unwrap returns what went wrong.
 func (e *FileError) Unwrap() error { return e.Err }
 
 // Errors are the files a build could not make.
 type Errors []*FileError
 
+// Error returns the files' errors one a line.
 func (l Errors) Error() string {
 	msgs := make([]string, len(l))
 	for i, e := range l {

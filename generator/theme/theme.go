@@ -94,7 +94,7 @@ func themeDirs(cfg *config.Config) ([]string, error) {
 	return dirs, nil
 }
 
-// LoadTheme reads the theme cfg names, with the default theme beneath it.
+// Load reads the theme cfg names, with the default theme beneath it.
 func Load(cfg *config.Config) (*Theme, error) {
 	dirs, err := themeDirs(cfg)
 	if err != nil {
@@ -361,7 +361,7 @@ func (t *Theme) Execute(buf *bytes.Buffer, layout string, data any) error {
 	return nil
 }
 
-// ThemeFile returns the path of the file rel (such as "email/digest.html")
+// File returns the path of the file rel (such as "email/digest.html")
 // in the theme cfg names, or in the default theme beneath it, and its path
 // relative to the project for messages.
 func File(cfg *config.Config, rel string) (abs, name string, err error) {

@@ -77,7 +77,7 @@ type Wire struct {
 // Source returns the configured source of an item.
 func (w *Wire) Source(it *feeds.Item) *content.WireSource { return w.sources[it.Source] }
 
-// LoadWire reads the wire from the cache of cfg. A source never fetched
+// Load reads the wire from the cache of cfg. A source never fetched
 // has no items, and neither has one whose cache file cannot be read: that
 // is logged and shown on the feed-health page, and the next fetch mends it.
 func Load(cfg *config.Config) *Wire {
@@ -226,13 +226,13 @@ func (w *Wire) View(s *feeds.Story) *content.WireStory {
 	return v
 }
 
-// A WireDay is the wire's stories of one day, by source.
+// A Day is the wire's stories of one day, by source.
 type Day struct {
 	Date    time.Time
 	Sources []*Group
 }
 
-// A WireGroup is the stories of one day whose primary item is from one
+// A Group is the stories of one day whose primary item is from one
 // source.
 type Group struct {
 	Source  *content.WireSource
