@@ -32,6 +32,9 @@ type shared struct {
 	// dryRun and forceUnlock are --dry-run and --force-unlock, for the
 	// commands that declare them.
 	dryRun, forceUnlock bool
+	// list is --list, the mailing list's id, for the commands that
+	// declare it.
+	list string
 	// check, if set, vets the flags before anything runs.
 	check func() error
 }
@@ -49,6 +52,12 @@ func (sh *shared) nowFlag(fs *flag.FlagSet, usage string) {
 // dryRunFlag declares --dry-run, with what it leaves undone in usage.
 func (sh *shared) dryRunFlag(fs *flag.FlagSet, usage string) {
 	fs.BoolVar(&sh.dryRun, "dry-run", false, usage)
+}
+
+// listFlag declares --list, the id of a [[list]], with what it does in
+// usage.
+func (sh *shared) listFlag(fs *flag.FlagSet, usage string) {
+	fs.StringVar(&sh.list, "list", "", usage)
 }
 
 // forceUnlockFlag declares --force-unlock, with whose lock it breaks in

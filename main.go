@@ -66,14 +66,14 @@ var commands = []command{
 		func(fs *flag.FlagSet, sh *shared) func([]string) error {
 			sh.configFlag(fs)
 			sh.nowFlag(fs, "")
-			list := fs.String("list", "", "render only the list `id` (default: every list)")
+			sh.listFlag(fs, "render only the list `id` (default: every list)")
 			out := fs.String("out", "", "write the files into `dir` (default: [email] out, .cache/digest/EDITION)")
 			return func(args []string) error {
 				if len(args) > 1 {
 					return &usageError{fmt.Sprintf("unexpected argument %q", args[1]), true}
 				}
 				return sh.withConfig(func(cfg *project.Config) error {
-					return nightly.Digest(cfg, sh.now, first(args), *list, *out, sh.out)
+					return nightly.Digest(cfg, sh.now, first(args), sh.list, *out, sh.out)
 				})
 			}
 		}},
@@ -82,17 +82,17 @@ var commands = []command{
 			sh.configFlag(fs)
 			sh.nowFlag(fs, "")
 			var o nightly.SendOptions
-			list := fs.String("list", "", "send to the subscribers of the list `id` (required)")
+			sh.listFlag(fs, "send to the subscribers of the list `id` (required)")
 			sh.dryRunFlag(fs, "print what would be sent, and send nothing")
 			fs.BoolVar(&o.ResendUnknown, "resend-unknown", false, "send again, with the same Message-ID, to the subscribers whose delivery is unknown (a send cut off after the final dot)")
 			sh.forceUnlockFlag(fs, "first break the lock of the send of this edition to this list (in a bucket), saying whose it was")
 			return func(args []string) error {
-				if len(args) > 1 || *list == "" {
+				if len(args) > 1 || sh.list == "" {
 					return &usageError{"want an optional edition and --list ID", true}
 				}
 				return sh.withConfig(func(cfg *project.Config) error {
 					o.DryRun = sh.dryRun
-					return nightly.SendEdition(sh.ctx, cfg, sh.now, first(args), *list, sh.forceUnlock, o, sh.out)
+					return nightly.SendEdition(sh.ctx, cfg, sh.now, first(args), sh.list, sh.forceUnlock, o, sh.out)
 				})
 			}
 		}},
