@@ -112,6 +112,10 @@ func Site(s *site.Site, now time.Time, o Options) []content.Finding {
 				Message: fmt.Sprintf("missing: every health newsletter publishes %s; write content/pages/%s.md", RequiredPages[slug], slug)})
 		}
 	}
+	if len(s.Config.Lists) > 0 && strings.TrimSpace(s.Config.Email.PostalAddress) == "" {
+		out = append(out, content.Finding{File: s.Config.Rel(s.Config.File), Line: s.Config.Line("from"), Kind: "email", Severity: "warning",
+			Message: "no postal_address under [email]: every digest must show the sender's postal address (CAN-SPAM), and rounds send refuses to send without one; add postal_address = \"Street, City, Postcode, Country\""})
+	}
 	slices.SortStableFunc(out, content.Finding.Compare)
 	return out
 }

@@ -1,12 +1,15 @@
 package check
 
 import (
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"rounds/generator/config"
+	"rounds/generator/content"
 	"rounds/generator/internal/testproject"
 )
 
@@ -77,6 +80,46 @@ func TestCheckSite(t *testing.T) {
 	for _, bad := range []string{"99999999", "NCT03036124", "31535829", "21 November 2019", "4,744", "contact.md", "vignette.md:13", "vignette.md:15"} {
 		if strings.Contains(all, bad) {
 			t.Errorf("a false finding about %q:\n%s", bad, all)
+		}
+	}
+}
+
+// TestPostalAddress warns of a newsletter with mailing lists but no postal
+// address to show in its digests, and of nothing once it has one.
+func TestPostalAddress(t *testing.T) {
+	t.Parallel()
+	lists := testproject.Config + `
+[email]
+from = "Test Editors <editors@example.org>"
+unsubscribe_mailto = "unsubscribe@example.org"
+
+[[list]]
+id = "everything"
+name = "Every note"
+`
+	for _, tc := range []struct {
+		config string
+		want   bool
+	}{
+		{testproject.Config, false},
+		{lists, true},
+		{strings.Replace(lists, "[email]\n", "[email]\npostal_address = \"1 Test Street, Springfield, MA 01101, USA\"\n", 1), false},
+	} {
+		files := map[string]string{"config.toml": tc.config}
+		maps.Copy(files, requiredPages)
+		cfg, err := config.LoadConfig(filepath.Join(testproject.New(t, files), "config.toml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, findings, err := Run(cfg, testproject.Now, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := slices.ContainsFunc(findings, func(f content.Finding) bool {
+			return f.Kind == "email" && f.Severity == "warning" && f.File == "config.toml" && f.Line > 0 && strings.Contains(f.Message, "postal_address")
+		})
+		if got != tc.want {
+			t.Errorf("postal address warning %v, want %v, in %v", got, tc.want, findings)
 		}
 	}
 }

@@ -27,6 +27,10 @@ type EmailConfig struct {
 	UnsubscribeURL string `toml:"unsubscribe_url"`
 	// UnsubscribeMailto is the address that unsubscribes by email.
 	UnsubscribeMailto string `toml:"unsubscribe_mailto"`
+	// PostalAddress is the sender's physical postal address, on one line,
+	// as every digest's footer shows it (CAN-SPAM wants one in every
+	// message). Sending needs it.
+	PostalAddress string `toml:"postal_address"`
 	// Subscribers is the CSV file of subscribers, relative to config.toml;
 	// $ROUNDS_SUBSCRIBERS overrides it.
 	Subscribers string `toml:"subscribers"`

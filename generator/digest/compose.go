@@ -32,15 +32,19 @@ type Composer struct {
 // NewComposer reads what composing needs from the configuration and the
 // environment: $ROUNDS_UNSUBSCRIBE_SECRET (for the tokens in unsubscribe
 // links) and the DKIM key ($ROUNDS_DKIM_KEY, or [email] dkim_key_file).
-// With dkim_domain set, a missing key is an error if needKey, as when
-// sending; for review, messages are then left unsigned.
-func NewComposer(cfg *config.Config, needKey bool) (*Composer, error) {
+// When sending (not for review or a dry run), a postal address is
+// required, and with dkim_domain set so is a key; for review, messages
+// are then left unsigned.
+func NewComposer(cfg *config.Config, sending bool) (*Composer, error) {
 	e := &cfg.Email
 	if e.FromAddress() == nil {
 		return nil, fmt.Errorf("%s: email.from: missing; add from = \"Newsletter <editors@example.org>\" under [email]", cfg.File)
 	}
 	if e.UnsubscribeURL == "" && e.UnsubscribeMailto == "" {
 		return nil, fmt.Errorf("%s: email.unsubscribe_url: every digest needs a way to unsubscribe; set unsubscribe_url or unsubscribe_mailto under [email]", cfg.File)
+	}
+	if sending && strings.TrimSpace(e.PostalAddress) == "" {
+		return nil, fmt.Errorf("%s: email.postal_address: missing; every digest must show the sender's postal address (CAN-SPAM): add postal_address = \"Street, City, Postcode, Country\" under [email]", cfg.File)
 	}
 	c := &Composer{cfg: cfg, secret: []byte(os.Getenv("ROUNDS_UNSUBSCRIBE_SECRET"))}
 	if strings.Contains(e.UnsubscribeURL, "{token}") && len(c.secret) < 16 {
@@ -61,7 +65,7 @@ func NewComposer(cfg *config.Config, needKey bool) (*Composer, error) {
 				return nil, fmt.Errorf("DKIM key: %w", err)
 			}
 			c.signer = signer
-		case needKey:
+		case sending:
 			return nil, errors.New("email.dkim_domain is set: give the private key in $ROUNDS_DKIM_KEY or dkim_key_file")
 		}
 	}

@@ -82,6 +82,7 @@ const emailConfig = `
 from = "Rounds Editors <editors@example.org>"
 unsubscribe_url = "https://example.org/rounds/unsubscribe/?list={list}&token={token}"
 unsubscribe_mailto = "unsubscribe@example.org"
+postal_address = "Rounds Editors, 1 Test Street, Springfield, MA 01101, USA"
 `
 
 // load loads the project's site and latest edition.
@@ -254,6 +255,21 @@ dkim_key_file = "`+keyFile+`"
 	c, err := NewComposer(site.Config, true)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Sending needs the postal address every digest shows; review does not.
+	noPostal := *site.Config
+	noPostal.Email.PostalAddress = ""
+	if _, err := NewComposer(&noPostal, true); err == nil || !strings.Contains(err.Error(), "email.postal_address: missing") {
+		t.Errorf("a send without a postal address: %v", err)
+	}
+	if _, err := NewComposer(&noPostal, false); err != nil {
+		t.Errorf("a review without a postal address: %v", err)
+	}
+	htmlPart, textPart := d.Personal("https://example.org/u")
+	for _, part := range []string{htmlPart, textPart} {
+		if !strings.Contains(part, "1 Test Street, Springfield") {
+			t.Errorf("no postal address in the footer:\n%s", part)
+		}
 	}
 	sub := &Subscriber{Email: "zoe@example.net", Name: "Zoë Ångström", Lists: []string{"everything"}, Status: "subscribed"}
 	raw, err := c.Compose(d, sub, testNow)
