@@ -2,7 +2,13 @@ package generator
 
 import (
 	"encoding/json"
+	"fmt"
 	"html"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -46,7 +52,7 @@ func TestThemeInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := browsertest.Serve(t, out, "/rounds", probe)
-	pages := []string{"", "notes/dexamethasone-covid-19-oxygen/", "notes/sprint-intensive-blood-pressure/", "editions/no-3-respiratory-season-and-second-looks/", "topics/vaccines/", "evidence/", "archive/", "wire/", "sources/"}
+	pages := []string{"", "notes/dexamethasone-covid-19-oxygen/", "notes/sprint-intensive-blood-pressure/", "editions/no-3-respiratory-season-and-second-looks/", "topics/vaccines/", "evidence/", "archive/", "wire/", "sources/", "subscribe/"}
 	for _, width := range []string{"375", "1024"} {
 		for _, page := range pages {
 			d := browsertest.DumpDOM(t, chromium, srv.URL+"/rounds/"+page, width)
@@ -127,7 +133,7 @@ func TestAccessibility(t *testing.T) {
 	}
 	srv := browsertest.Serve(t, out, "/rounds", browsertest.AxeProbe, axe)
 	pages := []string{"", "notes/", "notes/dexamethasone-covid-19-oxygen/", "notes/depression-treatment-choices-nice/", "editions/no-3-respiratory-season-and-second-looks/",
-		"archive/", "topics/", "topics/vaccines/", "audiences/patients/", "evidence/", "wire/", "sources/"}
+		"archive/", "topics/", "topics/vaccines/", "audiences/patients/", "evidence/", "wire/", "sources/", "subscribe/"}
 	for _, width := range []string{"375", "1024"} {
 		for _, page := range pages {
 			dom := browsertest.DumpDOM(t, chromium, srv.URL+"/rounds/"+page, width)
@@ -199,5 +205,73 @@ func TestEvidenceFilter(t *testing.T) {
 	}
 	if strong == 0 || strong == len(every) || len(shown) != strong || slices.ContainsFunc(shown, func(s string) bool { return s != "strong" }) {
 		t.Errorf("notes %v; the filter for strong evidence shows %v", every, shown)
+	}
+}
+
+// TestSignupForm fills in the example site's sign-up form in headless
+// Chromium, without any script of the site's, and checks what reaches the
+// subscribers service: the address, the lists ticked and an empty trap
+// field, posted as a plain form.
+func TestSignupForm(t *testing.T) {
+	t.Parallel()
+	chromium := browsertest.Tool(t, "chromium", "--version")
+	got := make(chan url.Values, 1)
+	service := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/lists/subscribe" {
+			http.NotFound(w, r)
+			return
+		}
+		r.ParseForm()
+		select {
+		case got <- r.PostForm:
+		default:
+		}
+		io.WriteString(w, "<!DOCTYPE html><title>Check your email</title><p>Check your email.")
+	}))
+	t.Cleanup(service.Close)
+	example, err := os.ReadFile(filepath.Join("..", "config.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.Replace(string(example), `url = "https://example.org/rounds/lists/"`, fmt.Sprintf("url = %q", service.URL+"/lists/"), 1)
+	if cfg == string(example) {
+		t.Fatal("the example's config.toml has no [subscribers] url to replace")
+	}
+	dir := t.TempDir()
+	for _, d := range []string{"content", "themes"} {
+		if err := os.CopyFS(filepath.Join(dir, d), os.DirFS(filepath.Join("..", d))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustBuild(t, dir)
+	srv := browsertest.Serve(t, filepath.Join(dir, "public"), "/rounds", "")
+	page := browsertest.Open(t, chromium, srv.URL+"/rounds/editions/no-3-respiratory-season-and-second-looks/")
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if s, err := page.Eval(`document.readyState === "complete" && !!document.querySelector(".signup form")`); err == nil && s == "true" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the edition page has no sign-up form")
+		}
+	}
+	if _, err := page.Eval(`(function () {
+  var f = document.querySelector(".signup form");
+  f.querySelector("input[type=email]").value = "reader@example.net";
+  f.querySelector("input[value=clinicians]").checked = true;
+  f.querySelector("button[type=submit]").click();
+  return "ok";
+})()`); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case form := <-got:
+		if form.Get("email") != "reader@example.net" || !slices.Equal(form["list"], []string{"clinicians"}) || form.Get("website") != "" {
+			t.Errorf("the service got %v", form)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the form never reached the service")
 	}
 }

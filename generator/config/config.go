@@ -40,6 +40,9 @@ type Config struct {
 	// [[list]] tables.
 	Email EmailConfig   `toml:"email"`
 	Lists []*ListConfig `toml:"list"`
+	// Subscribers configures the service readers sign up and leave
+	// through.
+	Subscribers SubscribersConfig `toml:"subscribers"`
 	// Publish says where rounds publish puts the site.
 	Publish PublishConfig `toml:"publish"`
 	Check   CheckConfig   `toml:"check"`
@@ -99,19 +102,20 @@ func LoadConfig(path string) (*Config, error) {
 // ParseConfig parses and checks configuration data read from file.
 func ParseConfig(file string, data []byte) (*Config, error) {
 	c := &Config{
-		Language: "en",
-		Timezone: "UTC",
-		Theme:    "default",
-		Paginate: 50,
-		Feeds:    FeedsConfig{Content: "full", Limit: 50},
-		Wire:     defaultWire(),
-		Email:    defaultEmail(),
-		Publish:  defaultPublish(),
-		Check:    CheckConfig{ReadingGrade: 8},
-		Build:    BuildConfig{MaxNoteBytes: 1 << 20},
-		File:     file,
-		Dir:      filepath.Dir(file),
-		source:   data,
+		Language:    "en",
+		Timezone:    "UTC",
+		Theme:       "default",
+		Paginate:    50,
+		Feeds:       FeedsConfig{Content: "full", Limit: 50},
+		Wire:        defaultWire(),
+		Email:       defaultEmail(),
+		Subscribers: defaultSubscribers(),
+		Publish:     defaultPublish(),
+		Check:       CheckConfig{ReadingGrade: 8},
+		Build:       BuildConfig{MaxNoteBytes: 1 << 20},
+		File:        file,
+		Dir:         filepath.Dir(file),
+		source:      data,
 	}
 	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
 	if err := dec.Decode(c); err != nil {
@@ -162,6 +166,7 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 	}
 	errs = append(errs, c.checkWire(data)...)
 	errs = append(errs, c.checkEmail(data)...)
+	errs = append(errs, c.checkSubscribers(data)...)
 	errs = append(errs, c.checkPublish(data)...)
 	if err := errs.Err(); err != nil {
 		return nil, err

@@ -33,3 +33,43 @@ func TestParseConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestSubscribersConfig reads the [subscribers] table: the service's
+// address (https, or http on this machine), the consent sentence and the
+// store, which must stay out of what is published.
+func TestSubscribersConfig(t *testing.T) {
+	t.Parallel()
+	const head = "title = \"T\"\nbase_url = \"https://example.org/\"\n\n[subscribers]\n"
+	c, err := ParseConfig("site/config.toml", []byte(head+"url = \"https://lists.example.org/rounds\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Subscribers; s.URL != "https://lists.example.org/rounds/" || s.ServiceURL().Path != "/rounds/" || s.Consent != DefaultConsent || c.StorePath() != "site/.subscribers" {
+		t.Errorf("subscribers: %+v, store %q", s, c.StorePath())
+	}
+	c, err = ParseConfig("config.toml", []byte("title = \"T\"\nbase_url = \"https://example.org/\"\n"))
+	if err != nil || c.Subscribers.ServiceURL() != nil {
+		t.Errorf("no [subscribers]: %v, %v", err, c.Subscribers.ServiceURL())
+	}
+	if _, err := ParseConfig("config.toml", []byte(head+"url = \"http://127.0.0.1:8081/\"\n")); err != nil {
+		t.Errorf("a service on this machine over http: %v", err)
+	}
+	for _, tc := range []struct{ table, want string }{
+		{"url = \"http://lists.example.org/\"\n", `config.toml:5: subscribers.url: "http://lists.example.org/"; use https`},
+		{"url = \"lists.example.org\"\n", `config.toml:5: subscribers.url: "lists.example.org" is not an absolute URL`},
+		{"consent = \" \"\n", "config.toml:5: subscribers.consent: empty"},
+		{"\nstore = \"\"\n", "config.toml:6: subscribers.store: empty"},
+	} {
+		_, err := ParseConfig("config.toml", []byte(head+tc.table))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("[subscribers] %q:\ngot  %v\nwant %s", tc.table, err, tc.want)
+		}
+	}
+	c, err = ParseConfig("site/config.toml", []byte(head+"store = \"content/subscribers\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CheckPrivate("site/public"); err == nil || !strings.Contains(err.Error(), "config.toml:5: subscribers.store: content/subscribers is inside content") {
+		t.Errorf("a store inside content/: %v", err)
+	}
+}

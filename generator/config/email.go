@@ -254,19 +254,20 @@ func (c *Config) checkEmail(data []byte) ErrorList {
 }
 
 // CheckPrivate checks that subscriber data cannot reach the site: the
-// subscribers file and the send ledgers must be outside content/,
+// subscribers file, the send ledgers and the subscribers service's store
+// must be outside content/,
 // themes/ and the output folder. (The guard in Options keeps the
 // subscribers' addresses out of the output files.)
 func (c *Config) CheckPrivate(out string) error {
 	var errs ErrorList
-	sec := section(c.source, "[email]")
-	for _, p := range []struct{ key, path string }{{"subscribers", c.SubscribersPath()}, {"ledger", c.LedgerDir()}} {
+	for _, p := range []struct{ key, path string }{{"email.subscribers", c.SubscribersPath()}, {"email.ledger", c.LedgerDir()}, {"subscribers.store", c.StorePath()}} {
 		if strings.HasPrefix(p.path, "s3://") {
 			continue // a private bucket is never the site's
 		}
 		for _, public := range []string{filepath.Join(c.Dir, "content"), filepath.Join(c.Dir, "themes"), out} {
 			if within(public, p.path) {
-				errs = append(errs, Errorf(c.File, sec.line(p.key), "email."+p.key, "keep it outside content/, themes/ and the output folder, such as in .cache/ or a private bucket",
+				table, key, _ := strings.Cut(p.key, ".")
+				errs = append(errs, Errorf(c.File, section(c.source, "["+table+"]").line(key), p.key, "keep it outside content/, themes/ and the output folder, such as in .cache/ or a private bucket",
 					"%s is inside %s, which is published", c.Rel(p.path), c.Rel(public)))
 			}
 		}

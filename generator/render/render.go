@@ -128,6 +128,9 @@ func (w *writer) plan() {
 		pg(&PageData{Kind: "page", Path: p.Path(), Title: p.Title, Description: p.Summary, Page: p})
 	}
 	w.planWire(pg)
+	if cfg.Subscribers.ServiceURL() != nil {
+		pg(&PageData{Kind: "subscribe", Path: "subscribe/", Title: "Subscribe by email", Description: "Get " + cfg.Title + " by email: choose your lists, confirm, and leave at any time."})
+	}
 	pg(&PageData{Kind: "404", Path: "404.html", Title: "Page not found"})
 	writeFeeds(w, "", func() *feeds.Channel { return w.noteChannel(cfg.Title, cfg.Description, "", s.Notes) }, s.Notes[:min(len(s.Notes), cfg.Feeds.Limit)], cfg.Feeds.Content == "full")
 
@@ -189,6 +192,9 @@ func (w *writer) sitemap(buf *bytes.Buffer) error {
 	}
 	if len(s.Wire.Sources) > 0 {
 		url("wire/", "")
+	}
+	if cfg.Subscribers.ServiceURL() != nil {
+		url("subscribe/", "")
 	}
 	buf.WriteString("</urlset>\n")
 	if n > 50000 {

@@ -35,7 +35,7 @@ import (
 
 // Layouts are the page layouts a theme provides. base.html holds the page
 // skeleton; each layout defines the blocks base.html leaves open.
-var Layouts = []string{"home", "note", "edition", "list", "topic", "page", "404", "wire", "sources"}
+var Layouts = []string{"home", "note", "edition", "list", "topic", "page", "404", "wire", "sources", "subscribe"}
 
 // A Theme is a set of layouts and static files. A theme other than
 // "default" overrides the default theme file by file.
