@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -95,8 +96,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	name, args := args[0], args[1:]
 	switch name {
-	case "version":
-		fmt.Fprintf(stdout, "rounds %s\n", buildVersion())
+	case "version", "-version", "--version":
+		fmt.Fprint(stdout, versionText())
 		return exitOK
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage())
@@ -110,9 +111,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	c := commands[i]
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: rounds %s\n\nFlags:\n", c.synopsis)
+	// The flag package prints what is wrong with a flag; the usage is
+	// printed here, once: on stdout for --help, on stderr after an error.
+	fs.Usage = func() {}
+	printUsage := func(w io.Writer) {
+		fmt.Fprintf(w, "Usage: rounds %s\n\nFlags:\n", c.synopsis)
+		fs.SetOutput(w)
 		fs.PrintDefaults()
+		fs.SetOutput(stderr)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -124,11 +130,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	for {
 		err := fs.Parse(args)
 		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fs.Usage()
+			printUsage(stdout)
 			return exitOK
 		}
 		if err != nil {
+			printUsage(stderr)
 			return exitUsage
 		}
 		if fs.NArg() == 0 || !c.interspersed {
@@ -162,7 +168,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "rounds %s: %s\n", c.name, ue.msg)
 		if ue.help {
-			fs.Usage()
+			printUsage(stderr)
 		}
 		return exitUsage
 	case errors.As(err, &nu):
@@ -211,20 +217,40 @@ func first(args []string) string {
 	return args[0]
 }
 
-// buildVersion returns the version set at link time or recorded by go build.
-func buildVersion() string {
-	if version != "" {
-		return version
-	}
+// versionText is what rounds version prints: the module's version, the
+// VCS revision the binary was built from, when it was committed and
+// whether the tree had changes, and the Go that built it.
+func versionText() string {
+	v, rev, when, modified := version, "", "", false
 	if info, ok := debug.ReadBuildInfo(); ok {
-		if v := info.Main.Version; v != "" && v != "(devel)" {
-			return v
+		if m := info.Main.Version; v == "" && m != "" && m != "(devel)" {
+			v = m
 		}
 		for _, s := range info.Settings {
-			if s.Key == "vcs.revision" {
-				return "dev-" + s.Value[:min(12, len(s.Value))]
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value[:min(12, len(s.Value))]
+			case "vcs.time":
+				when = s.Value
+			case "vcs.modified":
+				modified = s.Value == "true"
 			}
 		}
 	}
-	return "dev"
+	var b strings.Builder
+	fmt.Fprintf(&b, "rounds %s\n", cmp.Or(v, "(devel)"))
+	if rev != "" {
+		fmt.Fprintf(&b, "revision %s", rev)
+		if when != "" {
+			fmt.Fprintf(&b, ", committed %s", when)
+		}
+		if modified {
+			b.WriteString(", with uncommitted changes")
+		}
+		b.WriteString("\n")
+	} else if v == "" {
+		b.WriteString("revision unknown: built without version control information (go run, go test, or -buildvcs=false)\n")
+	}
+	fmt.Fprintf(&b, "%s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return b.String()
 }

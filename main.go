@@ -46,7 +46,7 @@ type command struct {
 
 // commands are rounds' commands, in the order help lists them.
 var commands = []command{
-	{"build", "build the site into public/", "build [--config F] [--out DIR] [--now T] [--drafts]", false,
+	{"build", "build the site into public/", "build [--config F] [--out DIR] [--now T] [--drafts] [--future] [--strict]", false,
 		func(fs *flag.FlagSet, sh *shared) func([]string) error {
 			sh.configFlag(fs)
 			sh.nowFlag(fs, "build as of `time` (RFC 3339 or YYYY-MM-DD; default $ROUNDS_NOW, $SOURCE_DATE_EPOCH or the clock)")
@@ -62,7 +62,7 @@ var commands = []command{
 				})
 			}
 		}},
-	{"digest", "render an edition as email, for review", "digest [EDITION] [--list L] [--out DIR] [--config F]", true,
+	{"digest", "render an edition as email, for review", "digest [EDITION] [--list L] [--out DIR] [--now T] [--config F]", true,
 		func(fs *flag.FlagSet, sh *shared) func([]string) error {
 			sh.configFlag(fs)
 			sh.nowFlag(fs, "")
@@ -77,7 +77,7 @@ var commands = []command{
 				})
 			}
 		}},
-	{"send", "send an edition's digest to a list's subscribers", "send [EDITION] --list L [--dry-run] [--resend-unknown] [--force-unlock] [--config F]", true,
+	{"send", "send an edition's digest to a list's subscribers", "send [EDITION] --list L [--dry-run] [--resend-unknown] [--force-unlock] [--now T] [--config F]", true,
 		func(fs *flag.FlagSet, sh *shared) func([]string) error {
 			sh.configFlag(fs)
 			sh.nowFlag(fs, "")
@@ -170,7 +170,7 @@ var commands = []command{
 				return serve.Run(sh.ctx, sh.config, net.JoinHostPort(*bind, strconv.Itoa(*port)), sh.out.Out, sh.out.Err)
 			}
 		}},
-	{"check", "look for patient identifiers, overdue reviews, missing pages", "check [--config F] [--format text|json] [--now T]", false,
+	{"check", "look for patient identifiers, overdue reviews, missing pages", "check [--config F] [--format text|json] [--grade N] [--now T]", false,
 		func(fs *flag.FlagSet, sh *shared) func([]string) error {
 			sh.configFlag(fs)
 			sh.nowFlag(fs, "")
@@ -198,7 +198,7 @@ var commands = []command{
 				return sh.withConfig(func(cfg *project.Config) error { return nightly.Fetch(sh.ctx, cfg, only, *force, sh.out) })
 			}
 		}},
-	{"inbox", "list the wire items no note covers yet", "inbox [--config F] [--since DATE] [--topic T] [--json]", false,
+	{"inbox", "list the wire items no note covers yet", "inbox [--config F] [--since DATE] [--topic T] [--json] [--now T]", false,
 		func(fs *flag.FlagSet, sh *shared) func([]string) error {
 			sh.configFlag(fs)
 			sh.nowFlag(fs, "")
@@ -220,7 +220,7 @@ var commands = []command{
 				})
 			}
 		}},
-	{"new", "create a note or an edition from a template", `new note "Title" | new note --from ID | new edition ["Title"] [--config F]`, true,
+	{"new", "create a note or an edition from a template", `new note "Title" | new note --from ID | new edition ["Title"] [--now T] [--config F]`, true,
 		func(fs *flag.FlagSet, sh *shared) func([]string) error {
 			sh.configFlag(fs)
 			sh.nowFlag(fs, "date the new file as of `time` (default: the clock)")

@@ -8,12 +8,14 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -72,6 +74,8 @@ func TestUsage(t *testing.T) {
 		{[]string{"new", "poem"}, 2, "", `want "note" and a quoted title`},
 		{[]string{"new", "note"}, 2, "", `want "note" and a quoted title`},
 		{[]string{"version"}, 0, "rounds ", ""},
+		{[]string{"--version"}, 0, runtime.Version(), ""},
+		{[]string{"build", "--bogus"}, 2, "", "Usage: rounds build"},
 		{[]string{"fetch", "--help"}, 0, "Usage: rounds fetch", ""},
 		{[]string{"inbox", "--help"}, 0, "--since", ""},
 		{[]string{"inbox", "extra"}, 2, "", `unexpected argument "extra"`},
@@ -84,6 +88,25 @@ func TestUsage(t *testing.T) {
 		code, out, errOut := rounds(tc.args...)
 		if code != tc.code || !strings.Contains(out, tc.out) || !strings.Contains(errOut, tc.err) {
 			t.Errorf("rounds %q: exit %d, stdout %q, stderr %q; want exit %d, %q, %q", tc.args, code, out, errOut, tc.code, tc.out, tc.err)
+		}
+	}
+}
+
+// TestSynopses checks that each command's usage line names every flag the
+// command declares, and that --help prints the usage once, on stdout.
+func TestSynopses(t *testing.T) {
+	t.Parallel()
+	for _, c := range commands {
+		fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+		c.flags(fs, &shared{})
+		fs.VisitAll(func(f *flag.Flag) {
+			if !strings.Contains(c.synopsis, "--"+f.Name+" ") && !strings.Contains(c.synopsis, "--"+f.Name+"]") {
+				t.Errorf("rounds %s: the usage line %q does not name --%s", c.name, c.synopsis, f.Name)
+			}
+		})
+		code, out, errOut := rounds(c.name, "--help")
+		if code != 0 || strings.Count(out, "Usage: rounds "+c.name) != 1 || errOut != "" {
+			t.Errorf("rounds %s --help: exit %d, stdout %q, stderr %q; want the usage once, on stdout", c.name, code, out, errOut)
 		}
 	}
 }
@@ -193,7 +216,8 @@ kind = "journal"
 `), 0o644)
 	code, out, errOut := rounds("fetch", "--config", config)
 	if code != 0 || !strings.Contains(out, "ok    bmj ") || !strings.Contains(out, "FAIL  nejm ") ||
-		!strings.Contains(out, "2 sources: 1 updated, 0 not modified, 1 failed") || !strings.Contains(errOut, "kept their last good items") {
+		!strings.Contains(out, "2 sources: 1 updated, 0 not modified, 1 failed") || !strings.Contains(out, "0 items kept, 1 failure in a row") ||
+		!strings.Contains(errOut, "1 source failing, with no items kept from an earlier fetch") {
 		t.Errorf("fetch: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, _ = rounds("fetch", "--config", config, "bmj")
@@ -227,6 +251,11 @@ kind = "journal"
 	code, out, _ = rounds("inbox", "--config", config, "--now", "2026-11-28")
 	if code != 0 || strings.Contains(out, first.Title) || strings.Count(out, "https://www.bmj.com/") != 2 {
 		t.Errorf("inbox after new note --from: exit %d\n%s", code, out)
+	}
+	// An empty inbox says so, on stderr, and lists nothing.
+	code, out, errOut = rounds("inbox", "--config", config, "--now", "2026-11-28", "--topic", "oncology")
+	if code != 0 || out != "" || !strings.Contains(errOut, "rounds inbox: nothing to curate: no wire items dated from 2026-08-30 on oncology that no note covers (2 sources") {
+		t.Errorf("an empty inbox: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
 

@@ -81,3 +81,20 @@ func TOMLValue[T string | []string](v T) string {
 	}
 	return strings.TrimSuffix(strings.TrimPrefix(string(out), "v = "), "\n")
 }
+
+// Count says how many of a thing there are, the noun agreeing with the
+// number: Count(1, "note") is "1 note", Count(2, "story") "2 stories".
+func Count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	switch {
+	case strings.HasSuffix(noun, "y") && len(noun) > 1 && !strings.ContainsRune("aeiou", rune(noun[len(noun)-2])):
+		noun = noun[:len(noun)-1] + "ies"
+	case strings.HasSuffix(noun, "s"), strings.HasSuffix(noun, "x"), strings.HasSuffix(noun, "ch"), strings.HasSuffix(noun, "sh"):
+		noun += "es"
+	default:
+		noun += "s"
+	}
+	return fmt.Sprintf("%d %s", n, noun)
+}

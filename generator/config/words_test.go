@@ -33,3 +33,19 @@ func TestTOMLValue(t *testing.T) {
 		t.Errorf("bytes that are not UTF-8: %q, %v", bad.V, err)
 	}
 }
+
+func TestCount(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		n    int
+		noun string
+		want string
+	}{
+		{0, "note", "0 notes"}, {1, "note", "1 note"}, {2, "story", "2 stories"}, {3, "day", "3 days"},
+		{1, "failure", "1 failure"}, {4, "failure", "4 failures"}, {2, "inbox", "2 inboxes"}, {1, "story", "1 story"},
+	} {
+		if got := Count(tc.n, tc.noun); got != tc.want {
+			t.Errorf("Count(%d, %q) = %q, want %q", tc.n, tc.noun, got, tc.want)
+		}
+	}
+}

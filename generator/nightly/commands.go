@@ -63,8 +63,8 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions, out Output) 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out.Out, "rounds: built %d notes, %d editions, %d files into %s in %s\n",
-		res.Notes, res.Editions, res.Files, res.Out, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(out.Out, "rounds: built %s, %s, %s into %s in %s\n",
+		config.Count(res.Notes, "note"), config.Count(res.Editions, "edition"), config.Count(res.Files, "file"), res.Out, time.Since(start).Round(time.Millisecond))
 	WarnPHI(out.Err, "build", res)
 	return nil
 }
@@ -121,15 +121,38 @@ func Fetch(ctx context.Context, cfg *config.Config, only []string, force bool, o
 		counts[r.Status]++
 		fmt.Fprintln(out.Out, FetchLine(r))
 	}
-	fmt.Fprintf(out.Out, "rounds fetch: %d sources: %d updated, %d not modified, %d failed, %d backing off\n",
-		len(reports), counts[feeds.Updated], counts[feeds.NotModified], counts[feeds.Failed], counts[feeds.BackingOff])
+	fmt.Fprintf(out.Out, "rounds fetch: %s: %d updated, %d not modified, %d failed, %d backing off\n",
+		config.Count(len(reports), "source"), counts[feeds.Updated], counts[feeds.NotModified], counts[feeds.Failed], counts[feeds.BackingOff])
 	if err != nil {
 		return err
 	}
 	if counts[feeds.Failed]+counts[feeds.BackingOff] > 0 {
-		fmt.Fprintln(out.Err, "rounds fetch: failing sources kept their last good items; the build uses them")
+		fmt.Fprintln(out.Err, "rounds fetch: "+failingKept(reports))
 	}
 	return nil
+}
+
+// failingKept says what the failing sources among reports kept from
+// their last good fetch, for the build to use.
+func failingKept(reports []feeds.Report) string {
+	failing, kept, empty := 0, 0, 0
+	for _, r := range reports {
+		if r.Status != feeds.Failed && r.Status != feeds.BackingOff {
+			continue
+		}
+		failing++
+		kept += r.Items
+		if r.Items == 0 {
+			empty++
+		}
+	}
+	switch {
+	case kept == 0:
+		return fmt.Sprintf("%s failing, with no items kept from an earlier fetch: the wire has nothing from them", config.Count(failing, "source"))
+	case empty > 0:
+		return fmt.Sprintf("%s failing: they kept %s from their last good fetch, which the build uses; %d kept none", config.Count(failing, "source"), config.Count(kept, "item"), empty)
+	}
+	return fmt.Sprintf("%s failing: they kept %s from their last good fetch, which the build uses", config.Count(failing, "source"), config.Count(kept, "item"))
 }
 
 // InboxOptions are rounds inbox's choices.
@@ -150,6 +173,7 @@ func Inbox(cfg *config.Config, o InboxOptions, out Output) error {
 		return err
 	}
 	if o.JSON {
+		// JSON lines, one a story: none when the inbox is empty.
 		enc := json.NewEncoder(out.Out)
 		for _, s := range stories {
 			p := s.Primary()
@@ -175,8 +199,13 @@ func Inbox(cfg *config.Config, o InboxOptions, out Output) error {
 			fmt.Fprintf(out.Out, "%14s%s\n", "", feeds.Printable(p.URL))
 		}
 	}
-	if IsTerminal(out.Out) {
-		fmt.Fprintf(out.Out, "%d items not covered by a note. Start one with: rounds new note --from ID\n", len(stories))
+	switch {
+	case len(stories) == 0:
+		// On stderr, so that a script reading the list finds it empty.
+		fmt.Fprintf(out.Err, "rounds inbox: nothing to curate: no wire items dated from %s%s that no note covers (%s; rounds fetch brings new ones)\n",
+			since.In(cfg.Location()).Format("2006-01-02"), topicWords(o.Topic), config.Count(len(cfg.Sources), "source"))
+	case IsTerminal(out.Out):
+		fmt.Fprintf(out.Out, "%s not covered by a note. Start one with: rounds new note --from ID\n", config.Count(len(stories), "item"))
 	}
 	return nil
 }
@@ -363,4 +392,12 @@ func Check(cfg *config.Config, o CheckOptions, out Output) error {
 		return ErrFindings
 	}
 	return nil
+}
+
+// topicWords is " on the topic" for a topic, or "".
+func topicWords(topic string) string {
+	if topic == "" {
+		return ""
+	}
+	return " on " + topic
 }

@@ -77,7 +77,10 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, stdout, stderr i
 					fmt.Fprintln(stdout, FetchLine(r))
 				}
 			}
-			fmt.Fprintf(stdout, "nightly: fetch: %d sources, %d failing (they keep their last items)\n", len(reports), failed)
+			fmt.Fprintf(stdout, "nightly: fetch: %s, %d failing\n", config.Count(len(reports), "source"), failed)
+			if failed > 0 {
+				fmt.Fprintln(stdout, "nightly: fetch: "+failingKept(reports))
+			}
 			return err // only a cache that could not be written
 		},
 		"check": func() error {
@@ -102,7 +105,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, stdout, stderr i
 			if len(errs) > 0 {
 				return errors.Join(errs...)
 			}
-			fmt.Fprintf(stdout, "nightly: check: %d notes, %d editions\n", len(loaded.Notes), len(loaded.Editions))
+			fmt.Fprintf(stdout, "nightly: check: %s, %s\n", config.Count(len(loaded.Notes), "note"), config.Count(len(loaded.Editions), "edition"))
 			return nil
 		},
 		"build": func() error {
@@ -117,7 +120,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, stdout, stderr i
 				res, err = generator.Build(cfg, bo)
 			}
 			if err == nil {
-				fmt.Fprintf(stdout, "nightly: build: %d files into %s\n", res.Files, res.Out)
+				fmt.Fprintf(stdout, "nightly: build: %s into %s\n", config.Count(res.Files, "file"), res.Out)
 				WarnPHI(stderr, "nightly", res)
 			}
 			return err

@@ -84,15 +84,15 @@ func FetchLine(r feeds.Report) string {
 	took := r.Took.Round(time.Millisecond)
 	switch r.Status {
 	case feeds.Updated:
-		return fmt.Sprintf("ok    %-24s %d items, %d new (%s)", r.Source.ID, r.Items, r.New, took)
+		return fmt.Sprintf("ok    %-24s %s, %d new (%s)", r.Source.ID, config.Count(r.Items, "item"), r.New, took)
 	case feeds.NotModified:
-		return fmt.Sprintf("same  %-24s %d items, not modified (%s)", r.Source.ID, r.Items, took)
+		return fmt.Sprintf("same  %-24s %s, not modified (%s)", r.Source.ID, config.Count(r.Items, "item"), took)
 	case feeds.BackingOff:
-		return fmt.Sprintf("wait  %-24s %d items kept; %d failures in a row, next try after %s (--force to try now): %v",
-			r.Source.ID, r.Items, r.Failures, r.RetryAfter.Format(time.RFC3339), r.Err)
+		return fmt.Sprintf("wait  %-24s %s kept; %s in a row, next try after %s (--force to try now): %v",
+			r.Source.ID, config.Count(r.Items, "item"), config.Count(r.Failures, "failure"), r.RetryAfter.Format(time.RFC3339), r.Err)
 	}
-	line := fmt.Sprintf("FAIL  %-24s %v; %d items kept, %d failures in a row, retry after %s",
-		r.Source.ID, r.Err, r.Items, r.Failures, r.RetryAfter.Format(time.RFC3339))
+	line := fmt.Sprintf("FAIL  %-24s %v; %s kept, %s in a row, retry after %s",
+		r.Source.ID, r.Err, config.Count(r.Items, "item"), config.Count(r.Failures, "failure"), r.RetryAfter.Format(time.RFC3339))
 	if r.MovedTo != "" {
 		line += "; moved permanently to " + r.MovedTo + ", update its url in config.toml"
 	}
