@@ -20,8 +20,23 @@ VERSITYGW = github.com/versity/versitygw/cmd/versitygw@v1.8.0
 
 AXE = .cache/axe/node_modules/axe-core/axe.min.js
 
+# apt_install installs Debian packages ($$need) with apt-get, as root or
+# through sudo; elsewhere it says what is needed and stops.
+define apt_install
+if ! command -v apt-get >/dev/null 2>&1; then \
+	echo "make test needs:$$need (Debian or Ubuntu package names): this machine has no apt-get; install them with its package manager, then run make test again" >&2; exit 1; \
+fi; \
+sudo=""; \
+if [ "$$(id -u)" != 0 ]; then \
+	if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo=sudo; \
+	else echo "make test needs:$$need, installed with apt-get as root: run it as root or with sudo, or install them first (sudo apt-get install$$need)" >&2; exit 1; fi; \
+fi; \
+echo "installing$$need"; \
+$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$need >/dev/null
+endef
+
 tools:
-	@[ -f $(AXE) ] || { command -v npm >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }; \
+	@[ -f $(AXE) ] || { command -v npm >/dev/null 2>&1 || { need=" npm"; $(apt_install); }; \
 		echo "installing axe-core"; npm install --prefix .cache/axe --no-audit --no-fund axe-core@4.14.1 >/dev/null; }
 	@command -v versitygw >/dev/null 2>&1 || [ -x "$$($(GO) env GOPATH)/bin/versitygw" ] || \
 		{ echo "building versitygw (a few minutes, once)"; $(GO) install $(VERSITYGW); }
@@ -29,10 +44,7 @@ tools:
 	command -v xmllint >/dev/null 2>&1 || need="$$need libxml2-utils"; \
 	/usr/bin/python3 -c 'import feedparser' >/dev/null 2>&1 || need="$$need python3-feedparser"; \
 	command -v chromium >/dev/null 2>&1 || need="$$need chromium"; \
-	if [ -n "$$need" ]; then \
-		echo "installing$$need"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; \
-	fi
+	if [ -n "$$need" ]; then $(apt_install); fi
 
 test: tools
 	$(GO) vet ./...

@@ -481,6 +481,17 @@ func TestPublishCommand(t *testing.T) {
 	if code, _, stderr := rounds("publish", "--config", config, "--endpoint", srv.Endpoint, "--path-style"); code != 1 || !strings.Contains(stderr, "check the credentials") {
 		t.Errorf("publish with bad credentials: exit %d %s", code, stderr)
 	}
+	// No credentials anywhere (and no instance to ask): one line that says
+	// where they were looked for and how to set them.
+	none := filepath.Join(t.TempDir(), "none")
+	for k, v := range map[string]string{"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SHARED_CREDENTIALS_FILE": none, "AWS_CONFIG_FILE": none,
+		"AWS_EC2_METADATA_DISABLED": "true", "AWS_WEB_IDENTITY_TOKEN_FILE": "", "AWS_CONTAINER_CREDENTIALS_FULL_URI": "", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": ""} {
+		t.Setenv(k, v)
+	}
+	code, _, stderr = rounds("publish", "--config", config, "--endpoint", srv.Endpoint, "--path-style")
+	if code != 1 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, "no AWS credentials found: looked in $AWS_ACCESS_KEY_ID") || !strings.Contains(stderr, "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY") {
+		t.Errorf("publish without credentials: exit %d %q", code, stderr)
+	}
 }
 
 // TestNightly runs the whole pipeline against loopback servers: feeds,

@@ -2,7 +2,9 @@ package publish
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -22,6 +24,13 @@ type Store struct {
 	// default CRC32 checksums) or "when_supported".
 	Checksums string
 }
+
+// ErrNoCredentials says that no AWS credentials were found, where they
+// were looked for and how to set them.
+var ErrNoCredentials = errors.New("no AWS credentials found: looked in $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY, " +
+	"the shared files ~/.aws/credentials and ~/.aws/config (profile $AWS_PROFILE, else default), " +
+	"a web identity token ($AWS_WEB_IDENTITY_TOKEN_FILE, as CI's OIDC sets) and the machine's instance role; " +
+	"set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones), or AWS_PROFILE")
 
 // maxConns is the most idle connections to the store NewClient's client
 // keeps: more than Publish's workers will use.
@@ -54,6 +63,12 @@ func NewClient(ctx context.Context, st Store) (*s3.Client, error) {
 	}
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
+	}
+	// Credentials are looked for now, so that a machine without any is
+	// told where they were looked for, not the SDK's chain of errors.
+	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+		slog.Debug("publish: no credentials", "err", err)
+		return nil, ErrNoCredentials
 	}
 	return s3.NewFromConfig(cfg, func(o *s3.Options) {
 		if st.Endpoint != "" {
