@@ -57,7 +57,7 @@ func Now(flagValue string) (time.Time, error) {
 // subscribers; one that cannot be read stops the command, since nothing
 // could then be checked.
 func Guard(ctx context.Context, cfg *config.Config) (*leak.Guard, error) {
-	subs, err := digest.ReadSubscribersFrom(ctx, func() (*s3.Client, error) { return publish.NewClient(ctx, Store(cfg)) }, cfg.SubscribersPath())
+	subs, err := digest.ReadSubscribersFrom(ctx, func() (*s3.Client, error) { return bucketClient(ctx, cfg) }, cfg.SubscribersPath())
 	var noKey *types.NoSuchKey
 	if errors.Is(err, fs.ErrNotExist) || errors.As(err, &noKey) {
 		return leak.New(nil), nil
@@ -185,7 +185,7 @@ func BreakLedgerLock(ctx context.Context, cfg *config.Config, ed *content.Editio
 		fmt.Fprintf(stdout, "rounds send: the ledger in %s is locked with flock, which the system releases when a send dies; no lock to break\n", loc)
 		return nil
 	}
-	client, err := publish.NewClient(ctx, Store(cfg))
+	client, err := bucketClient(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -231,7 +231,7 @@ func Send(ctx context.Context, s *site.Site, tmpl *digest.Templates, ed *content
 	if err != nil {
 		return err
 	}
-	store := func() (*s3.Client, error) { return publish.NewClient(ctx, Store(cfg)) }
+	store := func() (*s3.Client, error) { return bucketClient(ctx, cfg) }
 	subs, err := digest.ReadSubscribersFrom(ctx, store, cfg.SubscribersPath())
 	if err != nil {
 		return err
@@ -295,4 +295,15 @@ func Send(ctx context.Context, s *site.Site, tmpl *digest.Templates, ed *content
 		return fmt.Errorf("%w; run the same command again to send to the rest", err)
 	}
 	return nil
+}
+
+// bucketClient returns a client of the private bucket where subscribers
+// and ledgers may be kept, its credentials found (or
+// publish.ErrNoCredentials, which says where they were looked for).
+func bucketClient(ctx context.Context, cfg *config.Config) (*s3.Client, error) {
+	c, err := publish.NewClient(ctx, Store(cfg))
+	if err == nil {
+		err = publish.CheckCredentials(ctx, c)
+	}
+	return c, err
 }

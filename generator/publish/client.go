@@ -32,6 +32,21 @@ var ErrNoCredentials = errors.New("no AWS credentials found: looked in $AWS_ACCE
 	"a web identity token ($AWS_WEB_IDENTITY_TOKEN_FILE, as CI's OIDC sets) and the machine's instance role; " +
 	"set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones), or AWS_PROFILE")
 
+// CheckCredentials looks for the client's credentials now, so that a
+// machine without any is told where they were looked for
+// (ErrNoCredentials), not the SDK's chain of errors at its first request.
+func CheckCredentials(ctx context.Context, client *s3.Client) error {
+	creds := client.Options().Credentials
+	if creds == nil {
+		return ErrNoCredentials
+	}
+	if _, err := creds.Retrieve(ctx); err != nil {
+		slog.Debug("no AWS credentials", "err", err)
+		return ErrNoCredentials
+	}
+	return nil
+}
+
 // maxConns is the most idle connections to the store NewClient's client
 // keeps: more than Publish's workers will use.
 const maxConns = 256
@@ -63,12 +78,6 @@ func NewClient(ctx context.Context, st Store) (*s3.Client, error) {
 	}
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
-	}
-	// Credentials are looked for now, so that a machine without any is
-	// told where they were looked for, not the SDK's chain of errors.
-	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-		slog.Debug("publish: no credentials", "err", err)
-		return nil, ErrNoCredentials
 	}
 	return s3.NewFromConfig(cfg, func(o *s3.Options) {
 		if st.Endpoint != "" {

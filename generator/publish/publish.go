@@ -154,6 +154,9 @@ func Publish(ctx context.Context, client *s3.Client, opts Options, planOut io.Wr
 	if err != nil {
 		return nil, err
 	}
+	if err := CheckCredentials(ctx, client); err != nil {
+		return nil, err
+	}
 	if !opts.DryRun {
 		if opts.ForceUnlock {
 			if err := breakLock(ctx, client, opts, planOut); err != nil {
