@@ -409,6 +409,45 @@ audience = ["clinicians"]
 	}
 }
 
+// TestReviewWithoutSecrets reviews the example's digest and dry-runs its
+// send with no secret set and no subscribers file: both work, the review
+// marking its unsubscribe links as previews, and only a real send asks
+// for the secret.
+func TestReviewWithoutSecrets(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{"content", "themes"} {
+		copyTree(t, filepath.Join(dir, d), d)
+	}
+	example, _ := os.ReadFile("config.toml")
+	config := filepath.Join(dir, "config.toml")
+	os.WriteFile(config, example, 0o644)
+	t.Setenv("ROUNDS_UNSUBSCRIBE_SECRET", "")
+	t.Setenv("ROUNDS_DKIM_KEY", "")
+	out := filepath.Join(t.TempDir(), "review")
+	code, stdout, stderr := rounds("digest", "--config", config, "--out", out, "--now", "2026-11-28")
+	if code != 0 || !strings.Contains(stderr, "the unsubscribe links carry PREVIEW-NOT-A-REAL-TOKEN") {
+		t.Fatalf("digest without a secret: exit %d\n%s%s", code, stdout, stderr)
+	}
+	eml, _ := filepath.Glob(filepath.Join(out, "*.eml"))
+	if len(eml) == 0 {
+		t.Fatal("digest wrote no messages")
+	}
+	if raw, _ := os.ReadFile(eml[0]); !bytes.Contains(raw, []byte("token=PREVIEW-NOT-A-REAL-TOKEN")) {
+		t.Errorf("%s: the unsubscribe link is not marked as a preview", eml[0])
+	}
+	code, stdout, stderr = rounds("send", "--config", config, "--list", "everything", "--dry-run", "--now", "2026-11-28")
+	if code != 0 || !strings.Contains(stdout, "no subscribers yet (subscribers.csv does not exist): nothing to send to list everything") {
+		t.Errorf("send --dry-run without subscribers: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".cache", "ledger")); err == nil {
+		t.Error("a dry run without subscribers made a ledger")
+	}
+	code, _, stderr = rounds("send", "--config", config, "--list", "everything", "--now", "2026-11-28")
+	if code != 1 || !strings.Contains(stderr, "set $ROUNDS_UNSUBSCRIBE_SECRET") {
+		t.Errorf("a real send without the secret: exit %d %s", code, stderr)
+	}
+}
+
 // ed25519KeyPEM makes an Ed25519 private key in PEM, as DKIM takes it.
 func ed25519KeyPEM() (string, error) {
 	_, priv, err := ed25519.GenerateKey(rand.Reader)

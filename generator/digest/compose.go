@@ -27,7 +27,14 @@ type Composer struct {
 	cfg    *config.Config
 	secret []byte
 	signer crypto.Signer
+	// preview is set when composing for review without the unsubscribe
+	// secret: links carry PreviewToken instead of a real token.
+	preview bool
 }
+
+// PreviewToken stands in for the unsubscribe token in the links of a
+// digest composed for review without $ROUNDS_UNSUBSCRIBE_SECRET.
+const PreviewToken = "PREVIEW-NOT-A-REAL-TOKEN"
 
 // NewComposer reads what composing needs from the configuration and the
 // environment: $ROUNDS_UNSUBSCRIBE_SECRET (for the tokens in unsubscribe
@@ -48,7 +55,10 @@ func NewComposer(cfg *config.Config, sending bool) (*Composer, error) {
 	}
 	c := &Composer{cfg: cfg, secret: []byte(os.Getenv("ROUNDS_UNSUBSCRIBE_SECRET"))}
 	if strings.Contains(e.UnsubscribeURL, "{token}") && len(c.secret) < 16 {
-		return nil, errors.New("email.unsubscribe_url uses {token}: set $ROUNDS_UNSUBSCRIBE_SECRET to a secret of at least 16 characters")
+		if sending {
+			return nil, errors.New("email.unsubscribe_url uses {token}: set $ROUNDS_UNSUBSCRIBE_SECRET to a secret of at least 16 characters")
+		}
+		c.preview = true
 	}
 	if e.DKIMDomain != "" {
 		key := []byte(os.Getenv("ROUNDS_DKIM_KEY"))
@@ -112,14 +122,22 @@ func (c *Composer) UnsubscribeURL(list, email string) string {
 	if t == "" {
 		return ""
 	}
-	mac := hmac.New(sha256.New, c.secret)
-	mac.Write([]byte(list + "\x00" + strings.ToLower(email)))
+	token := PreviewToken
+	if !c.preview {
+		mac := hmac.New(sha256.New, c.secret)
+		mac.Write([]byte(list + "\x00" + strings.ToLower(email)))
+		token = hex.EncodeToString(mac.Sum(nil)[:16])
+	}
 	return strings.NewReplacer(
 		"{list}", url.QueryEscape(list),
 		"{email}", url.QueryEscape(email),
-		"{token}", hex.EncodeToString(mac.Sum(nil)[:16]),
+		"{token}", token,
 	).Replace(t)
 }
+
+// Preview reports whether the composer makes messages for review only,
+// their unsubscribe links carrying PreviewToken.
+func (c *Composer) Preview() bool { return c.preview }
 
 // unsubscribeLink is the link in the message's footer: the one-click URL,
 // else the mailto address.

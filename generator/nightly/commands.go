@@ -276,6 +276,9 @@ func Digest(cfg *config.Config, now time.Time, slug, list, dir string, out Outpu
 	if err != nil {
 		return err
 	}
+	if composer.Preview() {
+		fmt.Fprintf(out.Err, "rounds digest: for review: the unsubscribe links carry %s ($ROUNDS_UNSUBSCRIBE_SECRET is not set; sending needs it)\n", digest.PreviewToken)
+	}
 	if dir == "" {
 		dir = filepath.Join(cfg.Dir, cfg.Email.Out, ed.Slug)
 	}

@@ -57,11 +57,7 @@ func Now(flagValue string) (time.Time, error) {
 // subscribers; one that cannot be read stops the command, since nothing
 // could then be checked.
 func Guard(ctx context.Context, cfg *config.Config) (*leak.Guard, error) {
-	subs, err := digest.ReadSubscribersFrom(ctx, func() (*s3.Client, error) { return bucketClient(ctx, cfg) }, cfg.SubscribersPath())
-	var noKey *types.NoSuchKey
-	if errors.Is(err, fs.ErrNotExist) || errors.As(err, &noKey) {
-		return leak.New(nil), nil
-	}
+	subs, _, err := readSubscribers(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w; the subscribers are read to check that no address of theirs is published", err)
 	}
@@ -231,11 +227,15 @@ func Send(ctx context.Context, s *site.Site, tmpl *digest.Templates, ed *content
 	if err != nil {
 		return err
 	}
-	store := func() (*s3.Client, error) { return bucketClient(ctx, cfg) }
-	subs, err := digest.ReadSubscribersFrom(ctx, store, cfg.SubscribersPath())
+	subs, missing, err := readSubscribers(ctx, cfg)
 	if err != nil {
 		return err
 	}
+	if missing {
+		fmt.Fprintf(stdout, "rounds send: no subscribers yet (%s does not exist): nothing to send to list %s\n", cfg.Rel(cfg.SubscribersPath()), l.ID)
+		return nil
+	}
+	store := func() (*s3.Client, error) { return bucketClient(ctx, cfg) }
 	ledger, err := digest.OpenLedger(ctx, store, cfg.LedgerDir(), ed.Slug, l.ID, 10*time.Minute)
 	if err != nil {
 		return err
@@ -306,4 +306,15 @@ func bucketClient(ctx context.Context, cfg *config.Config) (*s3.Client, error) {
 		err = publish.CheckCredentials(ctx, c)
 	}
 	return c, err
+}
+
+// readSubscribers reads the subscribers from where cfg keeps them. A
+// store that does not exist yet is no subscribers, with missing set.
+func readSubscribers(ctx context.Context, cfg *config.Config) (subs []*digest.Subscriber, missing bool, err error) {
+	subs, err = digest.ReadSubscribersFrom(ctx, func() (*s3.Client, error) { return bucketClient(ctx, cfg) }, cfg.SubscribersPath())
+	var noKey *types.NoSuchKey
+	if errors.Is(err, fs.ErrNotExist) || errors.As(err, &noKey) {
+		return nil, true, nil
+	}
+	return subs, false, err
 }
