@@ -165,7 +165,7 @@ func (st *State) Apply(e *Event) {
 		s.Email, s.Name = Normalize(e.Email), e.Name
 		for _, l := range e.Lists {
 			x := s.entry(st.list(l))
-			if x.Status != "" && (x.Status == Active || x.Ref == e.ID || e.Time.Before(x.Since)) {
+			if x.Status != "" && ((x.Status == Active && s.Suppressed == "") || x.Ref == e.ID || e.Time.Before(x.Since)) {
 				continue
 			}
 			*x = Subscription{List: x.List, Status: Pending, Since: e.Time, Ref: e.ID, Started: e.Time}
