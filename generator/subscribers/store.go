@@ -157,13 +157,14 @@ func decode(ctx context.Context, name string, r io.Reader, first int, tornOK boo
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
+			in := &interner{strs: map[string]string{}, lists: map[string][]string{}}
 			for {
 				select {
 				case c, ok := <-work:
 					if !ok {
 						return
 					}
-					c.out <- c.decode(name)
+					c.out <- c.decode(name, in)
 				case <-ctx.Done():
 					return
 				}
@@ -183,6 +184,8 @@ func decode(ctx context.Context, name string, r io.Reader, first int, tornOK boo
 				return err
 			}
 		}
+		clear(d.events) // let go of the strings fn did not keep
+		eventsPool.Put(&d.events)
 	}
 	if readErr != nil {
 		return readErr
@@ -190,9 +193,13 @@ func decode(ctx context.Context, name string, r io.Reader, first int, tornOK boo
 	return ctx.Err()
 }
 
-// decode decodes the chunk's lines.
-func (c *chunk) decode(name string) decoded {
-	events := make([]Event, 0, bytes.Count(c.data, []byte{'\n'})+1)
+// eventsPool holds the slices of events that chunks are decoded into,
+// for the next chunks once fn has seen them.
+var eventsPool = sync.Pool{New: func() any { return new([]Event) }}
+
+// decode decodes the chunk's lines, sharing strings through in.
+func (c *chunk) decode(name string, in *interner) decoded {
+	events := (*eventsPool.Get().(*[]Event))[:0]
 	data, line := c.data, c.first
 	for len(data) > 0 {
 		end := bytes.IndexByte(data, '\n')
@@ -204,10 +211,10 @@ func (c *chunk) decode(name string) decoded {
 		if len(text) > 0 {
 			events = append(events, Event{})
 			e := &events[len(events)-1]
-			if err := json.Unmarshal(text, e); err != nil {
+			if err := in.unmarshal(text, e); err != nil {
 				return decoded{err: fmt.Errorf("%s:%d: %v; the log is damaged, restore it from a backup or remove the line", name, line, err)}
 			}
-			if err := e.Validate(); err != nil {
+			if err := e.check(); err != nil {
 				return decoded{err: fmt.Errorf("%s:%d: %v; the log is damaged, restore it from a backup or remove the line", name, line, err)}
 			}
 		}

@@ -3,9 +3,12 @@ package subscribers
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -243,5 +246,62 @@ func TestS3Store(t *testing.T) {
 	}
 	if _, err := OpenS3Store(c, "private/subscribers"); err == nil {
 		t.Errorf("a location without s3://")
+	}
+}
+
+// FuzzUnmarshal checks that the parser of the log's lines decodes every
+// line as encoding/json does.
+func FuzzUnmarshal(f *testing.F) {
+	sub := subscribe("ana@clinic.example", t0, "clinicians", "patients")
+	sub.Name = "Ana Ökafor"
+	b := soft("ana@clinic.example", t0)
+	for _, e := range []Event{sub, confirm(sub, t0), b} {
+		data, _ := encode([]Event{e})
+		f.Add(data[:len(data)-1])
+	}
+	f.Add([]byte(`{"id":"x","consent":{"text":"a"},"consent":{"page":"b"},"lists":[],"bounce":{"hard":true}}`))
+	f.Add([]byte(`{"ID":"x","time":"2026-03-01T12:00:00+01:00","kind":"\u0061"}`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		in := &interner{strs: map[string]string{}, lists: map[string][]string{}}
+		var fast, slow Event
+		ferr := in.unmarshal(line, &fast)
+		serr := json.Unmarshal(line, &slow)
+		if (ferr == nil) != (serr == nil) {
+			t.Fatalf("%s: errors %v and %v", line, ferr, serr)
+		}
+		if ferr == nil && !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("%s:\n%+v\n%+v", line, fast, slow)
+		}
+	})
+}
+
+// changing is a store whose first reads fail as a compaction makes them.
+type changing struct {
+	Store
+	fails int
+}
+
+func (c *changing) Read(ctx context.Context, fn func(*Event) error) error {
+	if c.fails > 0 {
+		c.fails--
+		fn(&Event{Kind: Erased, Key: Key(secret, "ana@clinic.example"), Time: t0})
+		return fmt.Errorf("subscribers: x: %w", ErrChanged)
+	}
+	return c.Store.Read(ctx, fn)
+}
+
+// TestLoadAgain reads a log again when a compaction overtook the read,
+// with nothing of the failed read left in the state.
+func TestLoadAgain(t *testing.T) {
+	t.Parallel()
+	s, _ := OpenFileStore(t.TempDir())
+	sub := subscribe("ana@clinic.example", t0, "clinicians")
+	s.Append(context.Background(), sub, confirm(sub, t0))
+	st, err := Load(context.Background(), &changing{s, 2})
+	if err != nil || len(st.Recipients("clinicians")) != 1 {
+		t.Errorf("after two failed reads: %v", err)
+	}
+	if _, err := Load(context.Background(), &changing{s, 3}); !errors.Is(err, ErrChanged) {
+		t.Errorf("after three failed reads: %v", err)
 	}
 }

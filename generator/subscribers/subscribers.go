@@ -228,7 +228,23 @@ func printable(s string, max int) bool {
 // Validate reports what is wrong with the event, if anything: a store
 // appends only valid events, and a reader refuses invalid ones.
 func (e *Event) Validate() error {
+	if err := e.check(); err != nil {
+		return err
+	}
+	if e.Email != "" {
+		if _, err := CheckAddress(e.Email); err != nil {
+			return fmt.Errorf("email: %w", err)
+		}
+	}
+	return nil
+}
+
+// check is Validate but for the address, which it only bounds: what a
+// read checks of what Validate let in.
+func (e *Event) check() error {
 	switch {
+	case !printable(e.Email, 254) || (e.Email != "" && !strings.Contains(e.Email, "@")):
+		return errors.New("email: not an address")
 	case e.ID == "" || len(e.ID) > 64 || !printable(e.ID, 64):
 		return errors.New("id: missing or longer than 64 characters")
 	case e.Time.IsZero():
@@ -257,11 +273,6 @@ func (e *Event) Validate() error {
 		return fmt.Errorf("bounce: diagnostic longer than %d bytes or has control characters", MaxDiagnostic)
 	case e.Consent != nil && !(printable(e.Consent.Text, 64) && printable(e.Consent.Page, 2048) && printable(e.Consent.IP, 64)):
 		return errors.New("consent: a field is too long or has control characters")
-	}
-	if e.Email != "" {
-		if _, err := CheckAddress(e.Email); err != nil {
-			return fmt.Errorf("email: %w", err)
-		}
 	}
 	for _, l := range e.Lists {
 		if err := CheckList(l); err != nil {
