@@ -120,6 +120,20 @@ func (s *FileStore) lock(ctx context.Context) (func(), error) {
 	}
 }
 
+// lockAndList takes the lock and lists the files, which stay as they are
+// until unlock.
+func (s *FileStore) lockAndList(ctx context.Context) (f files, unlock func(), err error) {
+	unlock, err = s.lock(ctx)
+	if err != nil {
+		return f, nil, err
+	}
+	if f, err = s.list(); err != nil {
+		unlock()
+		return f, nil, err
+	}
+	return f, unlock, nil
+}
+
 // Append writes the events at the end of the last segment, in one write,
 // and syncs it.
 func (s *FileStore) Append(ctx context.Context, events ...Event) error {
@@ -130,15 +144,11 @@ func (s *FileStore) Append(ctx context.Context, events ...Event) error {
 	if err != nil {
 		return fmt.Errorf("subscribers: appending: %w", err)
 	}
-	unlock, err := s.lock(ctx)
+	f, unlock, err := s.lockAndList(ctx)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	f, err := s.list()
-	if err != nil {
-		return err
-	}
 	n := 0
 	if len(f.segs) > 0 && f.segs[len(f.segs)-1] > f.snap {
 		n = f.segs[len(f.segs)-1]
@@ -254,15 +264,11 @@ func (s *FileStore) read(ctx context.Context, paths []string, fn func(*Event) er
 // consent records of erased subscribers (see Erased), then deletes the
 // files it replaces. It holds the lock: appends wait for it.
 func (s *FileStore) Compact(ctx context.Context) error {
-	unlock, err := s.lock(ctx)
+	f, unlock, err := s.lockAndList(ctx)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	f, err := s.list()
-	if err != nil {
-		return err
-	}
 	paths := s.live(f)
 	if len(paths) == 0 {
 		return nil

@@ -165,6 +165,8 @@ func (st *State) Apply(e *Event) {
 		s.Email, s.Name = Normalize(e.Email), e.Name
 		for _, l := range e.Lists {
 			x := s.entry(st.list(l))
+			// A sign-up to a list the subscriber receives changes nothing,
+			// unless their address is suppressed: then it is a new opt-in.
 			if x.Status != "" && ((x.Status == Active && s.Suppressed == "") || x.Ref == e.ID || e.Time.Before(x.Since)) {
 				continue
 			}
