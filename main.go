@@ -250,6 +250,45 @@ var commands = []command{
 				return sh.withConfig(func(cfg *project.Config) error { return nightly.Sources(cfg, sub, first(rest), sh.out) })
 			}
 		}},
+	{"subscribers", "list, add, remove, import, export or count the subscribers", "subscribers [list | add EMAIL... | remove EMAIL... | import FILE | export | stats] [--list IDS] [--unmasked] [--erase] [--format F] [--now T] [--config F]", true,
+		func(fs *flag.FlagSet, sh *shared) func([]string) error {
+			sh.configFlag(fs)
+			sh.nowFlag(fs, "")
+			sh.listFlag(fs, "the lists `ids`, comma-separated: what add subscribes to, remove unsubscribes from (default: every list), list shows, import fills when the file names none")
+			var o nightly.SubscribersOptions
+			fs.BoolVar(&o.Unmasked, "unmasked", false, "print addresses whole, not masked")
+			fs.BoolVar(&o.Erase, "erase", false, "with remove: forget the addresses (GDPR erasure), keeping only a keyed hash so that they are never mailed again")
+			fs.StringVar(&o.Format, "format", "", "with import: the file's `kind`, rounds, mailchimp, buttondown or listmonk (default: told from its header)")
+			return func(args []string) error {
+				sub, rest := cmp.Or(first(args), "list"), args[min(1, len(args)):]
+				switch {
+				case sub == "add" || sub == "remove":
+					if len(rest) == 0 {
+						return &usageError{"want " + sub + " and one or more addresses", true}
+					}
+				case sub == "import":
+					if len(rest) != 1 {
+						return &usageError{"want import and one CSV file", true}
+					}
+				case sub == "list" || sub == "export" || sub == "stats":
+					if len(rest) > 0 {
+						return &usageError{fmt.Sprintf("unexpected argument %q", rest[0]), true}
+					}
+				default:
+					return &usageError{"want list, add, remove, import, export or stats", true}
+				}
+				if o.Erase && sub != "remove" {
+					return &usageError{"--erase goes with remove", true}
+				}
+				if sh.list != "" {
+					o.Lists = strings.Split(sh.list, ",")
+				}
+				return sh.withConfig(func(cfg *project.Config) error {
+					o.Now = sh.now
+					return nightly.Subscribers(sh.ctx, cfg, sub, rest, o, sh.out)
+				})
+			}
+		}},
 }
 
 func main() {

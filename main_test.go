@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -10,6 +11,7 @@ import (
 	"encoding/pem"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -721,4 +723,115 @@ func TestPHIBlocks(t *testing.T) {
 	if code, _, stderr := rounds("publish", "--config", config); code != 1 || !strings.Contains(stderr, "nothing was published") {
 		t.Errorf("publish: exit %d\n%s", code, stderr)
 	}
+}
+
+// TestSubscribersCommand keeps the example's subscribers in a local log
+// and then in a bucket of a real S3-compatible server: add, list, import,
+// stats, remove, erase and export, each through the command line.
+func TestSubscribersCommand(t *testing.T) {
+	srv := s3test.New(t)
+	srv.Bucket(t, "private")
+	t.Setenv("AWS_ACCESS_KEY_ID", s3test.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", s3test.SecretKey)
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("ROUNDS_UNSUBSCRIBE_SECRET", "a-long-enough-test-secret")
+	for _, store := range []string{"", "s3://private/subscribers/"} {
+		t.Run(cmp.Or(store, "local"), func(t *testing.T) {
+			dir := t.TempDir()
+			for _, d := range []string{"content", "themes"} {
+				copyTree(t, filepath.Join(dir, d), d)
+			}
+			example, _ := os.ReadFile("config.toml")
+			if store != "" {
+				example = append(example, fmt.Sprintf("\n[publish]\nendpoint = %q\npath_style = true\nchecksums = \"when_required\"\n", srv.Endpoint)...)
+			}
+			config := filepath.Join(dir, "config.toml")
+			os.WriteFile(config, example, 0o644)
+			t.Setenv("ROUNDS_SUBSCRIBERS_STORE", store)
+			sub := func(args ...string) (int, string, string) {
+				return rounds(append([]string{"subscribers", "--config", config, "--now", "2026-11-28"}, args...)...)
+			}
+			if code, out, errOut := sub("stats"); code != 0 || !strings.Contains(out, "no subscribers yet") {
+				t.Fatalf("stats of an empty log: exit %d %s %s", code, out, errOut)
+			}
+			if code, out, errOut := sub("add", "Ada@Example.net", "bo@example.net", "--list", "everything,clinicians"); code != 0 || !strings.Contains(out, "2 added to lists") {
+				t.Fatalf("add: exit %d %s %s", code, out, errOut)
+			}
+			csv := filepath.Join(t.TempDir(), "subscribers.csv")
+			os.WriteFile(csv, []byte("email,name,lists,status\ncy@example.net,Cy,patients,subscribed\nbounced@example.net,,patients,bounced\n"), 0o600)
+			if code, out, errOut := sub("import", csv); code != 0 || !strings.Contains(out, "1 added to lists") || !strings.Contains(out, "1 suppressions recorded") {
+				t.Fatalf("import: exit %d %s %s", code, out, errOut)
+			}
+			code, out, errOut := sub("list")
+			if code != 0 || !strings.Contains(out, "a***@example.net") || strings.Contains(out, "ada@") || !strings.Contains(out, "everything:confirmed") ||
+				!strings.Contains(out, "suppressed: bounce") || !strings.Contains(errOut, "4 subscribers") {
+				t.Errorf("list: exit %d\n%s%s", code, out, errOut)
+			}
+			if code, out, _ := sub("list", "--unmasked", "--list", "patients"); code != 0 || !strings.Contains(out, "cy@example.net") || strings.Contains(out, "ada@example.net") {
+				t.Errorf("list --unmasked --list patients: exit %d\n%s", code, out)
+			}
+			if code, out, _ := sub("remove", "bo@example.net", "--list", "clinicians"); code != 0 || !strings.Contains(out, "1 unsubscribed from clinicians") {
+				t.Errorf("remove: exit %d %s", code, out)
+			}
+			if code, out, _ := sub("stats"); code != 0 || !regexp.MustCompile(`clinicians\s+1\s+0\s+1\s+0`).MatchString(out) {
+				t.Errorf("stats: exit %d\n%s", code, out)
+			}
+			if code, out, _ := sub("remove", "--erase", "ada@example.net"); code != 0 || !strings.Contains(out, "1 erased") {
+				t.Errorf("remove --erase: exit %d %s", code, out)
+			}
+			// The erased address is nowhere in the log, and an import cannot
+			// bring it back.
+			if raw := storeBytes(t, dir, store, srv); bytes.Contains(bytes.ToLower(raw), []byte("ada@example.net")) {
+				t.Error("the log still holds the erased address")
+			}
+			os.WriteFile(csv, []byte("email,name,lists,status\nada@example.net,Ada,everything,subscribed\n"), 0o600)
+			sub("import", csv)
+			code, out, _ = sub("export")
+			if code != 0 || !strings.HasPrefix(out, "email,name,lists,status\n") || strings.Contains(out, "ada@") || !strings.Contains(out, "bo@example.net") {
+				t.Errorf("export: exit %d\n%s", code, out)
+			}
+			if code, _, errOut := sub("add", "someone@example.net", "--list", "nobody"); code != 2 || !strings.Contains(errOut, `no list "nobody"`) {
+				t.Errorf("add to an unknown list: exit %d %s", code, errOut)
+			}
+			if code, _, errOut := sub("export", "--erase"); code != 2 || !strings.Contains(errOut, "--erase goes with remove") {
+				t.Errorf("export --erase: exit %d %s", code, errOut)
+			}
+		})
+	}
+	t.Setenv("ROUNDS_UNSUBSCRIBE_SECRET", "")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "config.toml"), []byte("title = \"T\"\nbase_url = \"https://example.org/\"\n[[list]]\nid = \"all\"\nname = \"All\"\n"), 0o644)
+	t.Setenv("ROUNDS_SUBSCRIBERS_STORE", "")
+	if code, _, errOut := rounds("subscribers", "add", "x@example.net", "--list", "all", "--config", filepath.Join(dir, "config.toml")); code != 1 || !strings.Contains(errOut, "$ROUNDS_UNSUBSCRIBE_SECRET") {
+		t.Errorf("add without the secret: exit %d %s", code, errOut)
+	}
+}
+
+// storeBytes returns every byte of the subscribers' log: the files of the
+// local store, or the objects under the bucket's prefix.
+func storeBytes(t *testing.T, dir, store string, srv *s3test.Server) []byte {
+	t.Helper()
+	var all []byte
+	if store == "" {
+		filepath.WalkDir(filepath.Join(dir, ".subscribers"), func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				b, _ := os.ReadFile(p)
+				all = append(all, b...)
+			}
+			return nil
+		})
+		return all
+	}
+	c := srv.Client(s3test.AccessKey, s3test.SecretKey)
+	for _, k := range s3test.Keys(t, c, "private", "subscribers/") {
+		k, _, _ = strings.Cut(k, " ") // the key, less its ETag
+		o, err := c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("private"), Key: aws.String(k)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(o.Body)
+		o.Body.Close()
+		all = append(all, b...)
+	}
+	return all
 }

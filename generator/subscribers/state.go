@@ -3,6 +3,7 @@ package subscribers
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -280,6 +281,20 @@ func (st *State) Subscriber(key string) (Subscriber, bool) {
 	c := *s
 	c.Lists, c.soft = slices.Clone(s.Lists), nil
 	return c, true
+}
+
+// All returns every subscriber the log knows, erased ones included (by
+// key only), ordered by address, then key.
+func (st *State) All() []Subscriber {
+	out := make([]Subscriber, 0, len(st.subs))
+	for key := range st.subs {
+		s, _ := st.Subscriber(key)
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b Subscriber) int {
+		return cmp.Or(strings.Compare(a.Email, b.Email), strings.Compare(a.Key, b.Key))
+	})
+	return out
 }
 
 // Suppressed returns why the address is suppressed, or "" if it is not.
