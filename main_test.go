@@ -450,6 +450,32 @@ func TestReviewWithoutSecrets(t *testing.T) {
 	}
 }
 
+// TestNightlyDryRun runs rounds nightly --dry-run on the example as it
+// comes, with no secrets and no subscribers: every stage runs, and
+// nothing is fetched, built into public/ or recorded.
+func TestNightlyDryRun(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, d := range []string{"content", "themes"} {
+		copyTree(t, filepath.Join(dir, d), d)
+	}
+	example, _ := os.ReadFile("config.toml")
+	config := filepath.Join(dir, "config.toml")
+	os.WriteFile(config, example, 0o644)
+	// A day after the latest edition: within the window the send stage
+	// sends in.
+	code, stdout, stderr := rounds("nightly", "--config", config, "--now", "2026-11-22T06:00:00Z", "--dry-run")
+	if code != 0 || !regexp.MustCompile(`nightly: fetch: dry run: \d+ sources not fetched`).MatchString(stdout) || !strings.Contains(stdout, "nightly: build: ") ||
+		!strings.Contains(stdout, "no subscribers yet") {
+		t.Errorf("nightly --dry-run: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, p := range []string{"public", ".cache"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err == nil {
+			t.Errorf("a dry run made %s", p)
+		}
+	}
+}
+
 // ed25519KeyPEM makes an Ed25519 private key in PEM, as DKIM takes it.
 func ed25519KeyPEM() (string, error) {
 	_, priv, err := ed25519.GenerateKey(rand.Reader)

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -63,10 +64,26 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, stdout, stderr i
 	if err != nil {
 		return "", err
 	}
+	// A dry run changes nothing, here or remote: it fetches nothing, and
+	// builds into a temporary folder, which the publish stage plans from
+	// (from public/ when the build is skipped).
+	out := filepath.Join(cfg.Dir, "public")
+	if opts.DryRun && !opts.Skip["build"] {
+		tmp, err := os.MkdirTemp("", "rounds-nightly-")
+		if err != nil {
+			return "", err
+		}
+		defer os.RemoveAll(tmp)
+		out = filepath.Join(tmp, "public")
+	}
 	stages := map[string]func() error{
 		"fetch": func() error {
 			if len(cfg.Sources) == 0 {
 				fmt.Fprintln(stdout, "nightly: fetch: no sources")
+				return nil
+			}
+			if opts.DryRun {
+				fmt.Fprintf(stdout, "nightly: fetch: dry run: %s not fetched; the wire's cache is used as it is\n", config.Count(len(cfg.Sources), "source"))
 				return nil
 			}
 			reports, err := wire.Fetch(ctx, cfg, wire.FetchOptions{})
@@ -111,7 +128,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, stdout, stderr i
 		"build": func() error {
 			// The site the check stage loaded is the one to write; a
 			// run that skipped the check loads it here.
-			bo := &generator.Options{Options: site.Options{Now: now, Cache: cache}, Guard: guard, Theme: th}
+			bo := &generator.Options{Options: site.Options{Now: now, Cache: cache}, Out: out, Guard: guard, Theme: th}
 			var res *render.Result
 			var err error
 			if loaded != nil {
@@ -130,7 +147,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, stdout, stderr i
 				fmt.Fprintln(stdout, "nightly: publish: no [publish] bucket; skipped")
 				return nil
 			}
-			return Publish(ctx, cfg, guard, filepath.Join(cfg.Dir, "public"), publish.Options{DryRun: opts.DryRun}, stdout)
+			return Publish(ctx, cfg, guard, out, publish.Options{DryRun: opts.DryRun}, stdout)
 		},
 		"send": func() error {
 			if len(cfg.Lists) == 0 || cfg.Email.SMTP.Host == "" {
@@ -151,16 +168,21 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, stdout, stderr i
 			}
 			// Editions dated within the send window, oldest first; the
 			// ledgers make sending one again a no-op.
+			due := 0
 			for i := len(loaded.Editions) - 1; i >= 0; i-- {
 				ed := loaded.Editions[i]
 				if now.Sub(ed.Published) > cfg.Email.SendWindow() {
 					continue
 				}
+				due++
 				for _, l := range cfg.Lists {
 					if err := Send(ctx, loaded, tmpl, ed, l, SendOptions{DryRun: opts.DryRun}, stdout, stderr); err != nil {
 						return fmt.Errorf("%s to %s: %w", ed.Slug, l.ID, err)
 					}
 				}
+			}
+			if due == 0 {
+				fmt.Fprintf(stdout, "nightly: send: no edition dated within the last %s (send_within); nothing to send\n", cfg.Email.SendWindow())
 			}
 			return nil
 		},
