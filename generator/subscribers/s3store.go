@@ -80,7 +80,11 @@ func (s *S3Store) Append(ctx context.Context, events ...Event) error {
 		return fmt.Errorf("subscribers: appending %d events: %d bytes, more than %d in one object; append fewer at once", len(events), len(data), MaxObject)
 	}
 	sum := sha256.Sum256(data)
-	key := "events/" + events[0].Time.UTC().Format("20060102T150405.000000000") + "-" + hex.EncodeToString(sum[:8]) + ".jsonl"
+	// Named by the time of the append, not of the events (which a caller
+	// may set, and set alike): the log keeps the order of its appends, so
+	// an erasure read back comes after what it erases. A retried append
+	// may store its events twice; Apply counts each event ID once.
+	key := "events/" + time.Now().UTC().Format("20060102T150405.000000000") + "-" + hex.EncodeToString(sum[:8]) + ".jsonl"
 	if err := s.put(ctx, key, bytes.NewReader(data)); err != nil && !conflict(err) {
 		return fmt.Errorf("subscribers: appending to %s: %w", s.url(key), err)
 	}

@@ -14,7 +14,7 @@ import (
 
 // A Store keeps the log of events. Append adds events durably; Read
 // streams every event, in the order they were appended (for an S3Store,
-// the order of their objects' names, which begin with their time). A
+// the order of their objects' names, which begin with the time of their append). A
 // store never changes an event it holds: only Compact drops the events of
 // erased subscribers.
 type Store interface {
