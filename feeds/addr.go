@@ -11,7 +11,7 @@ import (
 // feed that redirects, or whose name resolves, to a loopback, private or
 // link-local address would otherwise have Rounds fetch, and publish, a
 // page of the network it runs in.
-var ErrNotPublic error = &fetchError{msg: "refused: the feed's address is not public (set [wire] allow_private to follow feeds inside your network)"}
+var ErrNotPublic error = &fetchError{msg: "refused: the feed's address is not public (set [wire] allow_private to follow feeds inside your network)", problem: ProblemRefused}
 
 // notPublic are the IPv4 ranges, and the IPv6 ranges within the global
 // unicast range 2000::/3, where no feed of the public internet lives.

@@ -48,6 +48,9 @@ type State struct {
 	LastAttempt  time.Time `json:"last_attempt,omitzero"`
 	LastSuccess  time.Time `json:"last_success,omitzero"`
 	LastError    string    `json:"last_error,omitempty"`
+	// Problem is what kind of failure LastError is, in words fit for
+	// readers: ProblemUnreachable, ProblemRefused or ProblemInvalid.
+	Problem string `json:"problem,omitempty"`
 	// Failures counts the failed fetches since the last success.
 	Failures int `json:"failures,omitempty"`
 	// RetryAfter is when a failing source is tried again.
@@ -57,6 +60,13 @@ type State struct {
 	// Items counts the items kept.
 	Items int `json:"items"`
 }
+
+// The kinds of a failing fetch.
+const (
+	ProblemUnreachable = "unreachable" // no answer: DNS, connection, TLS, time
+	ProblemRefused     = "refused"     // an HTTP error status, or a refused address
+	ProblemInvalid     = "invalid"     // an answer that is not a feed, or too large
+)
 
 // A Cache is the folder where the wire is kept, so that a build reads it
 // offline and the same cache always builds the same site: the items of

@@ -22,6 +22,8 @@ import (
 type fetchError struct {
 	msg string
 	err error
+	// problem is the failure's kind, when it is not ProblemUnreachable.
+	problem string
 }
 
 func (e *fetchError) Error() string { return e.msg }
@@ -39,7 +41,7 @@ func (f *Fetcher) failure(err error) error {
 		if fe == err {
 			return err
 		}
-		return &fetchError{msg: fe.msg, err: err}
+		return &fetchError{msg: fe.msg, err: err, problem: fe.problem}
 	}
 	return &fetchError{msg: f.describe(err), err: err}
 }
@@ -47,7 +49,7 @@ func (f *Fetcher) failure(err error) error {
 // outside returns err, whose message comes from a feed, as the error of a
 // failed fetch: on one line, without control characters, short.
 func outside(err error) error {
-	return &fetchError{msg: clip(Printable(err.Error()), maxErrorBytes), err: err}
+	return &fetchError{msg: clip(Printable(err.Error()), maxErrorBytes), err: err, problem: ProblemInvalid}
 }
 
 // describe tells what went wrong in err, a network or HTTP client error,
@@ -126,5 +128,13 @@ func statusError(code int) error {
 	if code >= 400 && code < 500 && code != http.StatusTooManyRequests {
 		msg += "; check the source's URL"
 	}
-	return &fetchError{msg: msg}
+	return &fetchError{msg: msg, problem: ProblemRefused}
+}
+
+// problem returns the kind of a failed fetch's error.
+func problem(err error) string {
+	if fe, ok := errors.AsType[*fetchError](err); ok && fe.problem != "" {
+		return fe.problem
+	}
+	return ProblemUnreachable
 }

@@ -259,14 +259,14 @@ func (f *Fetcher) fetchOne(ctx context.Context, cache *Cache, hosts *hostLimit, 
 	}
 	if r.Status == Failed {
 		st.Failures++
-		st.LastError = r.Err.Error()
+		st.LastError, st.Problem = r.Err.Error(), problem(r.Err)
 		wait := f.Backoff << min(st.Failures-1, 20)
 		if wait > f.MaxBackoff || wait <= 0 {
 			wait = f.MaxBackoff
 		}
 		st.RetryAfter = start.Add(max(wait, retryAfter)).UTC()
 	} else {
-		st.Failures, st.LastError, st.RetryAfter = 0, "", time.Time{}
+		st.Failures, st.LastError, st.Problem, st.RetryAfter = 0, "", "", time.Time{}
 		st.LastSuccess = start.UTC()
 		if res.movedTo != "" {
 			st.MovedTo = res.movedTo
@@ -357,7 +357,7 @@ func (f *Fetcher) get(ctx context.Context, hosts *hostLimit, src Source, st *Sta
 		return res, 0
 	}
 	if int64(len(res.body)) > f.MaxBytes {
-		res.err = &fetchError{msg: fmt.Sprintf("response larger than %d bytes; raise max_bytes if the feed is really this big", f.MaxBytes)}
+		res.err = &fetchError{msg: fmt.Sprintf("response larger than %d bytes; raise max_bytes if the feed is really this big", f.MaxBytes), problem: ProblemInvalid}
 		res.body = nil
 	}
 	return res, 0

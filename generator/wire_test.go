@@ -182,8 +182,13 @@ func TestWire(t *testing.T) {
 		t.Error("the note page does not show the wire story it curates")
 	}
 	sources := read(t, dir, "sources/index.html")
-	if !regexp.MustCompile(`(?s)NEJM.*?Failing</strong> \(1 in a row.*?not a feed`).MatchString(sources) {
+	// Readers get the kind of failure in plain words; the fetch's own
+	// error is the curator's (rounds sources).
+	if !regexp.MustCompile(`(?s)NEJM.*?<strong>Not available: what it sends is not a valid feed</strong> \(last tried `).MatchString(sources) {
 		t.Errorf("the feed-health page does not show the failing source")
+	}
+	if strings.Contains(sources, "in a row") || strings.Contains(sources, "a web page, not a feed") {
+		t.Error("the feed-health page shows the fetch's error meant for the curator")
 	}
 	subs, err := feeds.ReadOPML(strings.NewReader(read(t, dir, "sources.opml")))
 	if err != nil || len(subs) != 7 || subs[0].Title != "BMJ" || subs[0].SiteURL != "https://www.bmj.com/" || subs[0].Kind != "journal" {
@@ -370,11 +375,13 @@ kind = "journal"
 	}
 	mustBuild(t, dir)
 	// The source's own URL is on the page (and in sources.opml); the
-	// status says why it fails, not where it led.
-	_, status, _ := strings.Cut(read(t, dir, "sources/index.html"), "<strong>Failing</strong>")
-	status, _, _ = strings.Cut(status, "</td>")
-	if !strings.Contains(status, "not public") || strings.Contains(status, "127.0.0.1") || strings.Contains(status, "dial") {
-		t.Errorf("the feed-health page should say the address is not public, and not which it is: %s", status)
+	// status says, in readers' words, that it is not available, and not
+	// where it led.
+	_, status, _ := strings.Cut(read(t, dir, "sources/index.html"), `<tr class="source-failing">`)
+	status, _, _ = strings.Cut(status, "</tr>")
+	_, status, _ = strings.Cut(status, "<td>Journal</td>")
+	if !strings.Contains(status, "Not available: its server declines the request") || strings.Contains(status, "127.0.0.1") || strings.Contains(status, "dial") || strings.Contains(status, "allow_private") {
+		t.Errorf("the feed-health page should say the feed is not available, and not why in the curator's words or where: %s", status)
 	}
 	for allow, ok := range map[string]bool{`["127.0.0.0/8"]`: true, `["10.0.0.0/8", "::1/128"]`: false, `true`: true} {
 		dir := testproject.New(t, map[string]string{"config.toml": testproject.Config + "[wire]\nallow_private = " + allow + "\n" + source})

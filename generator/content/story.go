@@ -11,6 +11,26 @@ type WireSource struct {
 	State *feeds.State
 }
 
+// Status is what the public sources page says of the source's feed, in
+// words for readers: how its last fetch went, never the fetch's error,
+// which is the curator's (rounds sources prints it).
+func (s *WireSource) Status() string {
+	st := s.State
+	switch {
+	case st == nil || st.LastError == "" && st.LastSuccess.IsZero():
+		return "Not fetched yet"
+	case st.LastError == "":
+		return "OK"
+	}
+	switch st.Problem {
+	case feeds.ProblemRefused:
+		return "Not available: its server declines the request"
+	case feeds.ProblemInvalid:
+		return "Not available: what it sends is not a valid feed"
+	}
+	return "Not reachable at the moment"
+}
+
 // Label is what the wire says of the source's kind.
 func (s *WireSource) Label() string { return config.SourceKinds[s.Kind] }
 
