@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -438,7 +439,7 @@ func TestReviewWithoutSecrets(t *testing.T) {
 		t.Errorf("%s: the unsubscribe link is not marked as a preview", eml[0])
 	}
 	code, stdout, stderr = rounds("send", "--config", config, "--list", "everything", "--dry-run", "--now", "2026-11-28")
-	if code != 0 || !strings.Contains(stdout, "no subscribers yet (subscribers.csv does not exist): nothing to send to list everything") {
+	if code != 0 || !strings.Contains(stdout, "no subscribers yet (neither subscribers.csv nor the subscribers' log exists): nothing to send to list everything") {
 		t.Errorf("send --dry-run without subscribers: exit %d\n%s%s", code, stdout, stderr)
 	}
 	if _, err := os.Stat(filepath.Join(dir, ".cache", "ledger")); err == nil {
@@ -860,4 +861,69 @@ func storeBytes(t *testing.T, dir, store string, srv *s3test.Server) []byte {
 		all = append(all, b...)
 	}
 	return all
+}
+
+// TestSendFromLog sends to the subscribers of the log and of the
+// subscribers file together: an address the server refuses with 550 is
+// suppressed in the log, and no later send, on any list, mails it, even
+// though the file still lists it.
+func TestSendFromLog(t *testing.T) {
+	ts := smtptest.New(t, true)
+	ts.Rcpt = func(to string) error {
+		if strings.HasPrefix(to, "gone@") {
+			return smtptest.Reply(550, "5.1.1 no such mailbox")
+		}
+		return nil
+	}
+	dir := t.TempDir()
+	for _, d := range []string{"content", "themes"} {
+		copyTree(t, filepath.Join(dir, d), d)
+	}
+	example, _ := os.ReadFile("config.toml")
+	base, _, _ := strings.Cut(string(example), "\n[email.smtp]")
+	config := filepath.Join(dir, "config.toml")
+	os.WriteFile(config, []byte(base+fmt.Sprintf(`
+[email.smtp]
+host = "127.0.0.1"
+port = %d
+security = "none"
+
+[[list]]
+id = "everything"
+name = "Every note"
+
+[[list]]
+id = "clinicians"
+name = "For clinicians"
+audience = ["clinicians"]
+`, ts.Port)), 0o644)
+	os.WriteFile(filepath.Join(dir, "subscribers.csv"), []byte("email,name,lists,status\nrow@example.net,,everything clinicians,subscribed\ngone@example.net,,everything clinicians,subscribed\n"), 0o600)
+	t.Setenv("ROUNDS_UNSUBSCRIBE_SECRET", "a-long-enough-test-secret")
+	t.Setenv("ROUNDS_SUBSCRIBERS_STORE", "")
+	t.Setenv("ROUNDS_SMTP_USERNAME", smtptest.User)
+	t.Setenv("ROUNDS_SMTP_PASSWORD", smtptest.Password)
+	key, _ := ed25519KeyPEM()
+	t.Setenv("ROUNDS_DKIM_KEY", key)
+	if code, out, errOut := rounds("subscribers", "add", "log@example.net", "--list", "everything,clinicians", "--config", config, "--now", "2026-11-22"); code != 0 {
+		t.Fatalf("subscribers add: exit %d %s %s", code, out, errOut)
+	}
+	code, out, errOut := rounds("send", "--config", config, "--list", "everything", "--now", "2026-11-22")
+	if code != 0 || !strings.Contains(out, "2 sent, 1 failed") || !strings.Contains(out, "1 address bounced for good") {
+		t.Fatalf("send: exit %d\n%s%s", code, out, errOut)
+	}
+	got := ts.Messages()
+	if len(got["log@example.net"]) != 1 || len(got["row@example.net"]) != 1 || len(got["gone@example.net"]) != 0 {
+		t.Errorf("delivered: %v", slices.Sorted(maps.Keys(got)))
+	}
+	code, out, _ = rounds("subscribers", "list", "--config", config)
+	if code != 0 || !regexp.MustCompile(`\(address not kept \w+\)\s+suppressed: bounce`).MatchString(out) {
+		t.Errorf("subscribers list after the bounce: exit %d\n%s", code, out)
+	}
+	code, out, errOut = rounds("send", "--config", config, "--list", "clinicians", "--now", "2026-11-22")
+	if code != 0 || !strings.Contains(out, "2 sent, 0 failed") {
+		t.Errorf("send to the other list: exit %d\n%s%s", code, out, errOut)
+	}
+	if n := len(ts.Messages()["gone@example.net"]); n != 0 {
+		t.Errorf("the bounced address got %d messages", n)
+	}
 }

@@ -2,10 +2,8 @@ package nightly
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -13,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"rounds/feeds"
 	"rounds/generator/config"
@@ -57,15 +54,11 @@ func Now(flagValue string) (time.Time, error) {
 // subscribers; one that cannot be read stops the command, since nothing
 // could then be checked.
 func Guard(ctx context.Context, cfg *config.Config) (*leak.Guard, error) {
-	subs, _, err := readSubscribers(ctx, cfg)
+	a, err := loadAudience(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w; the subscribers are read to check that no address of theirs is published", err)
 	}
-	addrs := make([]string, len(subs))
-	for i, s := range subs {
-		addrs[i] = s.Email
-	}
-	return leak.New(addrs), nil
+	return leak.New(a.addresses()), nil
 }
 
 // Store is the S3-compatible store [publish] describes, which private
@@ -227,13 +220,17 @@ func Send(ctx context.Context, s *site.Site, tmpl *digest.Templates, ed *content
 	if err != nil {
 		return err
 	}
-	subs, missing, err := readSubscribers(ctx, cfg)
+	aud, err := loadAudience(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	if missing {
-		fmt.Fprintf(stdout, "rounds send: no subscribers yet (%s does not exist): nothing to send to list %s\n", cfg.Rel(cfg.SubscribersPath()), l.ID)
+	if aud.missing {
+		fmt.Fprintf(stdout, "rounds send: no subscribers yet (neither %s nor the subscribers' log exists): nothing to send to list %s\n", cfg.Rel(cfg.SubscribersPath()), l.ID)
 		return nil
+	}
+	subs, unchecked := aud.recipients(l.ID)
+	if unchecked {
+		fmt.Fprintf(stderr, "rounds send: %s's rows are not matched to the subscribers' log (its bounces and departures) without $ROUNDS_UNSUBSCRIBE_SECRET\n", cfg.Rel(cfg.SubscribersPath()))
 	}
 	store := func() (*s3.Client, error) { return bucketClient(ctx, cfg) }
 	ledger, err := digest.OpenLedger(ctx, store, cfg.LedgerDir(), ed.Slug, l.ID, 10*time.Minute)
@@ -270,10 +267,20 @@ func Send(ctx context.Context, s *site.Site, tmpl *digest.Templates, ed *content
 	tty := IsTerminal(stdout)
 	var mu sync.Mutex
 	done := 0
+	// A 5xx reply is a hard bounce (but 552, a full mailbox, which may
+	// empty): the log suppresses the address for every list.
+	emails := make(map[string]string, len(todo)) // by ledger key
+	for _, s := range todo {
+		emails[digest.Key(s.Email)] = s.Email
+	}
+	bounced := map[string]string{}
 	sender.Done = func(to string, r digest.Record) {
 		mu.Lock()
 		defer mu.Unlock()
 		done++
+		if r.State == digest.Failed && r.Code >= 500 && r.Code < 600 && r.Code != 552 {
+			bounced[emails[r.Key]] = fmt.Sprintf("%d %s", r.Code, r.Reason)
+		}
 		switch {
 		case tty:
 			fmt.Fprintf(stdout, "\r\x1b[Ksending %d/%d", done, len(todo))
@@ -288,13 +295,20 @@ func Send(ctx context.Context, s *site.Site, tmpl *digest.Templates, ed *content
 	rep := plan.Report(sent)
 	fmt.Fprintf(stdout, "rounds send: %s to %s: %d sent, %d failed, %d deferred (retried next run), %d unknown, %d already handled\n",
 		ed.Slug, l.ID, rep.Sent, rep.Failed, rep.Deferred, rep.Unknown, rep.Skipped)
+	delete(bounced, "")
+	berr := aud.bounce(ctx, cfg, s.Now, bounced)
+	if berr != nil {
+		berr = fmt.Errorf("%w; the ledger keeps the bounced addresses from this edition only", berr)
+	} else if len(bounced) > 0 {
+		fmt.Fprintf(stdout, "rounds send: %s bounced for good: no list mails them again\n", config.Count(len(bounced), "address"))
+	}
 	if rep.Unknown > 0 && err == nil {
 		fmt.Fprintf(stdout, "rounds send: the server may have the unknown ones; once you have decided, rounds send %s --list %s --resend-unknown sends them again, with the same Message-ID\n", ed.Slug, l.ID)
 	}
 	if err != nil {
 		return fmt.Errorf("%w; run the same command again to send to the rest", err)
 	}
-	return nil
+	return berr
 }
 
 // bucketClient returns a client of the private bucket where subscribers
@@ -306,15 +320,4 @@ func bucketClient(ctx context.Context, cfg *config.Config) (*s3.Client, error) {
 		err = publish.CheckCredentials(ctx, c)
 	}
 	return c, err
-}
-
-// readSubscribers reads the subscribers from where cfg keeps them. A
-// store that does not exist yet is no subscribers, with missing set.
-func readSubscribers(ctx context.Context, cfg *config.Config) (subs []*digest.Subscriber, missing bool, err error) {
-	subs, err = digest.ReadSubscribersFrom(ctx, func() (*s3.Client, error) { return bucketClient(ctx, cfg) }, cfg.SubscribersPath())
-	var noKey *types.NoSuchKey
-	if errors.Is(err, fs.ErrNotExist) || errors.As(err, &noKey) {
-		return nil, true, nil
-	}
-	return subs, false, err
 }
