@@ -41,7 +41,7 @@ func TestEmailInBrowser(t *testing.T) {
 		if d == nil {
 			continue
 		}
-		page, _ := d.Personal(c.unsubscribeLink(l.ID, "reader@example.net"))
+		page, _ := d.Personal(c.unsubscribeLink(l.ID, &Subscriber{Email: "reader@example.net"}, testNow))
 		if err := os.WriteFile(filepath.Join(dir, l.ID+".html"), []byte(page), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -20,6 +20,7 @@ import (
 
 	"rounds/generator/config"
 	"rounds/generator/leak"
+	"rounds/generator/subscribers"
 )
 
 // A Composer makes the message of a digest for each subscriber.
@@ -47,16 +48,17 @@ func NewComposer(cfg *config.Config, sending bool) (*Composer, error) {
 	if e.FromAddress() == nil {
 		return nil, fmt.Errorf("%s: email.from: missing; add from = \"Newsletter <editors@example.org>\" under [email]", cfg.File)
 	}
-	if e.UnsubscribeURL == "" && e.UnsubscribeMailto == "" {
-		return nil, fmt.Errorf("%s: email.unsubscribe_url: every digest needs a way to unsubscribe; set unsubscribe_url or unsubscribe_mailto under [email]", cfg.File)
+	if e.UnsubscribeURL == "" && e.UnsubscribeMailto == "" && cfg.Subscribers.URL == "" {
+		return nil, fmt.Errorf("%s: email.unsubscribe_url: every digest needs a way to unsubscribe; set url under [subscribers] (the subscribers service), or unsubscribe_url or unsubscribe_mailto under [email]", cfg.File)
 	}
 	if sending && strings.TrimSpace(e.PostalAddress) == "" {
 		return nil, fmt.Errorf("%s: email.postal_address: missing; every digest must show the sender's postal address (CAN-SPAM): add postal_address = \"Street, City, Postcode, Country\" under [email]", cfg.File)
 	}
 	c := &Composer{cfg: cfg, secret: []byte(os.Getenv("ROUNDS_UNSUBSCRIBE_SECRET"))}
-	if strings.Contains(e.UnsubscribeURL, "{token}") && len(c.secret) < 16 {
+	tokens := strings.Contains(e.UnsubscribeURL, "{token}") || e.UnsubscribeURL == "" && cfg.Subscribers.URL != ""
+	if tokens && len(c.secret) < 16 {
 		if sending {
-			return nil, errors.New("email.unsubscribe_url uses {token}: set $ROUNDS_UNSUBSCRIBE_SECRET to a secret of at least 16 characters")
+			return nil, errors.New("the unsubscribe links carry signed tokens: set $ROUNDS_UNSUBSCRIBE_SECRET to a secret of at least 16 characters")
 		}
 		c.preview = true
 	}
@@ -116,23 +118,38 @@ func (c *Composer) MessageID(d *Digest, email string) string {
 	return fmt.Sprintf("%s.%s.%s@%s", d.Edition.Slug, d.List.ID, hex.EncodeToString(sum[:10]), c.domain())
 }
 
-// UnsubscribeURL is the subscriber's one-click unsubscribe link, or "".
-func (c *Composer) UnsubscribeURL(list, email string) string {
-	t := c.cfg.Email.UnsubscribeURL
-	if t == "" {
+// UnsubscribeURL is the subscriber's one-click unsubscribe link for the
+// list, in a message dated date, or "": [email] unsubscribe_url filled in,
+// else by default the subscribers service's (URL+"unsubscribe?token=…"),
+// whose signed token names the subscriber by a keyed hash of their
+// address, never the address itself, and stays valid
+// subscribers.UnsubscribeTTL.
+func (c *Composer) UnsubscribeURL(list string, sub *Subscriber, date time.Time) string {
+	if t := c.cfg.Email.UnsubscribeURL; t != "" {
+		token := PreviewToken
+		if !c.preview {
+			mac := hmac.New(sha256.New, c.secret)
+			mac.Write([]byte(list + "\x00" + strings.ToLower(sub.Email)))
+			token = hex.EncodeToString(mac.Sum(nil)[:16])
+		}
+		return strings.NewReplacer(
+			"{list}", url.QueryEscape(list),
+			"{email}", url.QueryEscape(sub.Email),
+			"{token}", token,
+		).Replace(t)
+	}
+	base := c.cfg.Subscribers.URL
+	if base == "" {
 		return ""
 	}
 	token := PreviewToken
 	if !c.preview {
-		mac := hmac.New(sha256.New, c.secret)
-		mac.Write([]byte(list + "\x00" + strings.ToLower(email)))
-		token = hex.EncodeToString(mac.Sum(nil)[:16])
+		// NewComposer checked the secret, and the purpose is one of
+		// Sign's: it cannot fail.
+		token, _ = subscribers.Sign(c.secret, subscribers.Token{Purpose: subscribers.PurposeUnsubscribe,
+			Key: subscribers.Key(c.secret, sub.Email), Lists: []string{list}, Ref: sub.Ref, Expires: date.Add(subscribers.UnsubscribeTTL)})
 	}
-	return strings.NewReplacer(
-		"{list}", url.QueryEscape(list),
-		"{email}", url.QueryEscape(email),
-		"{token}", token,
-	).Replace(t)
+	return base + "unsubscribe?token=" + url.QueryEscape(token)
 }
 
 // Preview reports whether the composer makes messages for review only,
@@ -141,8 +158,8 @@ func (c *Composer) Preview() bool { return c.preview }
 
 // unsubscribeLink is the link in the message's footer: the one-click URL,
 // else the mailto address.
-func (c *Composer) unsubscribeLink(list, email string) string {
-	if u := c.UnsubscribeURL(list, email); u != "" {
+func (c *Composer) unsubscribeLink(list string, sub *Subscriber, date time.Time) string {
+	if u := c.UnsubscribeURL(list, sub, date); u != "" {
 		return u
 	}
 	return "mailto:" + c.cfg.Email.UnsubscribeMailto + "?subject=" + url.PathEscape("unsubscribe "+list)
@@ -169,7 +186,7 @@ func (c *Composer) Compose(d *Digest, sub *Subscriber, date time.Time) ([]byte, 
 	m.SetDateWithValue(date)
 	m.SetMessageIDWithValue(c.MessageID(d, sub.Email))
 	m.SetGenHeader(gomail.Header("List-Id"), fmt.Sprintf("%s <%s.%s>", oneLine(d.List.Name), d.List.ID, c.domain()))
-	unsub := c.UnsubscribeURL(d.List.ID, sub.Email)
+	unsub := c.UnsubscribeURL(d.List.ID, sub, date)
 	var targets []string
 	if e.UnsubscribeMailto != "" {
 		targets = append(targets, "<mailto:"+e.UnsubscribeMailto+"?subject="+url.PathEscape("unsubscribe "+d.List.ID)+">")
@@ -180,7 +197,7 @@ func (c *Composer) Compose(d *Digest, sub *Subscriber, date time.Time) ([]byte, 
 	}
 	m.SetGenHeaderPreformatted(gomail.HeaderListUnsubscribe, strings.Join(targets, ", "))
 	m.SetUserAgent("Rounds")
-	link := c.unsubscribeLink(d.List.ID, sub.Email)
+	link := c.unsubscribeLink(d.List.ID, sub, date)
 	htmlPart, textPart := d.Personal(link)
 	m.SetBodyString(gomail.TypeTextPlain, textPart)
 	m.AddAlternativeString(gomail.TypeTextHTML, htmlPart)

@@ -1,12 +1,14 @@
 package digest
 
 import (
+	"slices"
 	"strconv"
 
 	"rounds/generator/config"
 	"rounds/generator/content"
 	"rounds/generator/site"
 	"rounds/generator/smtptest"
+	"rounds/generator/subscribers"
 
 	"bytes"
 	"context"
@@ -20,6 +22,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/mail"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -302,7 +305,7 @@ dkim_key_file = "`+keyFile+`"
 	if h.Get("List-Id") != "Rounds: every note <everything.example.org>" {
 		t.Errorf("List-Id %q", h.Get("List-Id"))
 	}
-	unsub := c.UnsubscribeURL("everything", sub.Email)
+	unsub := c.UnsubscribeURL("everything", sub, testNow)
 	if got := h.Get("List-Unsubscribe"); got != "<mailto:unsubscribe@example.org?subject=unsubscribe%20everything>, <"+unsub+">" {
 		t.Errorf("List-Unsubscribe %q", got)
 	}
@@ -664,5 +667,63 @@ pause = "1m"
 	}
 	if s.Username != "editor" || s.Password != "secret" {
 		t.Errorf("credentials: %q %q", s.Username, s.Password)
+	}
+}
+
+// TestUnsubscribeToken composes a digest whose unsubscribe link is, by
+// default, the subscribers service's: a signed token that names the
+// subscriber by a keyed hash, the list and the subscription, and no
+// address anywhere in the link.
+func TestUnsubscribeToken(t *testing.T) {
+	const secret = "a-long-enough-test-secret"
+	t.Setenv("ROUNDS_UNSUBSCRIBE_SECRET", secret)
+	cfgPath := project(t, `
+[email]
+from = "Rounds Editors <editors@example.org>"
+postal_address = "1 Test Street, Springfield, MA 01101, USA"
+
+[subscribers]
+url = "https://lists.example.org/rounds/"
+`)
+	s, ed, tmpl := load(t, cfgPath)
+	d, err := Render(tmpl, s, ed, s.Config.List("everything"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewComposer(s.Config, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := &Subscriber{Email: "zoe@example.net", Lists: []string{"everything"}, Status: "subscribed", Ref: "sub-1"}
+	raw, err := c.Compose(d, sub, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := parse(t, raw).header
+	m := regexp.MustCompile(`^<https://lists\.example\.org/rounds/unsubscribe\?token=([A-Za-z0-9_%.-]+)>$`).FindStringSubmatch(h.Get("List-Unsubscribe"))
+	if m == nil || h.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" {
+		t.Fatalf("List-Unsubscribe %q, -Post %q", h.Get("List-Unsubscribe"), h.Get("List-Unsubscribe-Post"))
+	}
+	if strings.Contains(strings.ToLower(m[0]), "zoe") {
+		t.Errorf("the link carries the address: %s", m[0])
+	}
+	token, _ := url.QueryUnescape(m[1])
+	tok, err := subscribers.Verify([]byte(secret), token, subscribers.PurposeUnsubscribe, testNow.Add(60*24*time.Hour))
+	if err != nil {
+		t.Fatalf("the token does not verify 60 days on: %v", err)
+	}
+	if tok.Key != subscribers.Key([]byte(secret), "zoe@example.net") || !slices.Equal(tok.Lists, []string{"everything"}) || tok.Ref != "sub-1" {
+		t.Errorf("token %+v", tok)
+	}
+	if !bytes.Contains(raw, []byte("unsubscribe?token=")) {
+		t.Error("the footer's link is not the service's")
+	}
+	// Sending needs the secret; reviewing does not.
+	t.Setenv("ROUNDS_UNSUBSCRIBE_SECRET", "")
+	if _, err := NewComposer(s.Config, true); err == nil || !strings.Contains(err.Error(), "$ROUNDS_UNSUBSCRIBE_SECRET") {
+		t.Errorf("a send without the secret: %v", err)
+	}
+	if c, err := NewComposer(s.Config, false); err != nil || !c.Preview() {
+		t.Errorf("a review without the secret: %v", err)
 	}
 }

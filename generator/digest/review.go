@@ -55,7 +55,7 @@ func WriteReview(c *Composer, d *Digest, dir string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	htmlPart, textPart := d.Personal(c.unsubscribeLink(d.List.ID, reviewer.Email))
+	htmlPart, textPart := d.Personal(c.unsubscribeLink(d.List.ID, reviewer, d.Edition.Published))
 	var paths []string
 	for _, f := range []struct{ ext, data string }{{".html", htmlPart}, {".txt", textPart}, {".eml", string(msg)}} {
 		p := filepath.Join(dir, d.List.ID+f.ext)

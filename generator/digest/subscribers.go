@@ -25,6 +25,9 @@ type Subscriber struct {
 	// Status is "subscribed"; anything else ("unsubscribed", "bounced",
 	// "complained") receives nothing.
 	Status string
+	// Ref is the subscription in the subscribers' log that the address
+	// receives the list by (its unsubscribe link ends that one), or "".
+	Ref string
 }
 
 // Active reports whether the subscriber receives the list's digest.

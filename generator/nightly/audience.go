@@ -93,7 +93,7 @@ func (a *audience) recipients(list string) (out []*digest.Subscriber, unchecked 
 	seen := map[string]bool{}
 	if a.state != nil {
 		for _, r := range a.state.Recipients(list) {
-			out = append(out, &digest.Subscriber{Email: r.Email, Name: r.Name, Lists: []string{list}, Status: "subscribed"})
+			out = append(out, &digest.Subscriber{Email: r.Email, Name: r.Name, Lists: []string{list}, Status: "subscribed", Ref: r.Ref})
 			seen[subscribers.Normalize(r.Email)] = true
 		}
 	}
