@@ -927,3 +927,71 @@ audience = ["clinicians"]
 		t.Errorf("the bounced address got %d messages", n)
 	}
 }
+
+// TestTour runs the README's tour, as the README writes it, in a copy of
+// the bundled example: each rounds command of its block, and in place of
+// the editor, the front matter its sketch shows, so that the README
+// cannot drift from what works.
+func TestTour(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, tour, ok := strings.Cut(string(readme), "## A tour in")
+	if !ok {
+		t.Fatal("README.md has no tour")
+	}
+	_, tour, _ = strings.Cut(tour, "```sh\n")
+	tour, _, _ = strings.Cut(tour, "```")
+	dir := t.TempDir()
+	for _, d := range []string{"content", "themes"} {
+		copyTree(t, filepath.Join(dir, d), d)
+	}
+	example, _ := os.ReadFile("config.toml")
+	os.WriteFile(filepath.Join(dir, "config.toml"), example, 0o644)
+	t.Chdir(dir)
+	t.Setenv("ROUNDS_NOW", "2026-11-28T12:00:00Z")
+	// The sketch of the note, under the editor's line.
+	var sketch []string
+	for _, line := range strings.Split(tour, "\n") {
+		if s, ok := strings.CutPrefix(line, "#   "); ok {
+			s, _, _ = strings.Cut(s, "  #") // the sketch's own comments
+			sketch = append(sketch, strings.TrimRight(s, " "))
+		}
+	}
+	commands := 0
+	for _, line := range strings.Split(tour, "\n") {
+		cmd, _, _ := strings.Cut(line, "  #")
+		cmd = strings.TrimSpace(cmd)
+		switch {
+		case strings.HasPrefix(cmd, "$EDITOR "):
+			// The curator fills in the note as the sketch shows.
+			note := strings.Join(sketch, "\n") + "\n"
+			if err := os.WriteFile(strings.TrimPrefix(cmd, "$EDITOR "), []byte(note), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		case strings.HasPrefix(cmd, "rounds "):
+			args := regexp.MustCompile(`"[^"]*"|\S+`).FindAllString(strings.TrimPrefix(cmd, "rounds "), -1)
+			for i, a := range args {
+				args[i] = strings.Trim(a, `"`)
+			}
+			code, out, errOut := rounds(args...)
+			if code != 0 {
+				t.Fatalf("rounds %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+			}
+			commands++
+		}
+	}
+	if commands < 4 || len(sketch) < 8 {
+		t.Fatalf("the tour ran %d commands and wrote a sketch of %d lines", commands, len(sketch))
+	}
+	// The note the sketch wrote is published; the new edition, a draft,
+	// is not.
+	if _, err := os.Stat(filepath.Join(dir, "public", "notes", "statins-after-75", "index.html")); err != nil {
+		t.Errorf("the tour's note is not on the site: %v", err)
+	}
+	_, out, _ := rounds("build")
+	if !strings.Contains(out, "left out 2 drafts") {
+		t.Errorf("the build does not say which drafts it left out:\n%s", out)
+	}
+}

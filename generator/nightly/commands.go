@@ -65,6 +65,9 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions, out Output) 
 	}
 	fmt.Fprintf(out.Out, "rounds: built %s, %s, %s into %s in %s\n",
 		config.Count(res.Notes, "note"), config.Count(res.Editions, "edition"), config.Count(res.Files, "file"), res.Out, time.Since(start).Round(time.Millisecond))
+	if line := heldLine(res.Held); line != "" {
+		fmt.Fprintln(out.Out, "rounds: "+line)
+	}
 	WarnPHI(out.Err, "build", res)
 	return nil
 }
@@ -403,4 +406,26 @@ func topicWords(topic string) string {
 		return ""
 	}
 	return " on " + topic
+}
+
+// heldLine says what a build left out, and how to show it, or "".
+func heldLine(h site.Held) string {
+	var parts, flags []string
+	if h.Drafts > 0 {
+		parts, flags = append(parts, config.Count(h.Drafts, "draft")), append(flags, "--drafts")
+	}
+	if h.Scheduled > 0 {
+		parts, flags = append(parts, fmt.Sprintf("%d scheduled for later", h.Scheduled)), append(flags, "--future")
+	}
+	if h.Expired > 0 {
+		parts = append(parts, fmt.Sprintf("%d expired", h.Expired))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	line := "left out " + strings.Join(parts, ", ") + " (notes and editions)"
+	if len(flags) > 0 {
+		line += "; " + strings.Join(flags, " and ") + " to preview them, or set draft = false to publish"
+	}
+	return line
 }

@@ -24,6 +24,9 @@ type Result struct {
 	Editions int    // published editions
 	Files    int    // files written
 	Manifest *output.Manifest
+	// Held are the notes and editions the build left out: drafts,
+	// scheduled, expired.
+	Held site.Held
 	// PHI are the findings that may identify a patient; publishing
 	// refuses the build while there are any.
 	PHI []content.Finding
@@ -71,7 +74,7 @@ func Write(s *site.Site, th *theme.Theme, opts *Options) (*Result, error) {
 	if err != nil {
 		return nil, fileErrors(err)
 	}
-	return &Result{Out: out, Notes: len(s.Notes), Editions: len(s.Editions), Files: len(m.Files), Manifest: m, PHI: s.PHI}, nil
+	return &Result{Out: out, Notes: len(s.Notes), Editions: len(s.Editions), Files: len(m.Files), Manifest: m, PHI: s.PHI, Held: s.Held}, nil
 }
 
 // plan schedules every output file of the site.

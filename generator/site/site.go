@@ -58,6 +58,21 @@ func (o *Options) hides(draft bool, published, expires time.Time) string {
 	return ""
 }
 
+// Held counts the notes and editions a site leaves out.
+type Held struct{ Drafts, Scheduled, Expired int }
+
+// count counts one item held back for why (as Options.hides says it).
+func (h *Held) count(why string) {
+	switch {
+	case why == "a draft":
+		h.Drafts++
+	case strings.HasPrefix(why, "scheduled"):
+		h.Scheduled++
+	case strings.HasPrefix(why, "expired"):
+		h.Expired++
+	}
+}
+
 // A Site is the newsletter's content, loaded, checked and linked: what
 // every page, feed and email is made from.
 type Site struct {
@@ -77,6 +92,9 @@ type Site struct {
 	// Preview is set when the site shows drafts, scheduled or expired
 	// content (Options.Preview).
 	Preview bool
+	// Held are the notes and editions the site leaves out at its present,
+	// by why: drafts, scheduled, expired.
+	Held Held
 	// Wire is what the sources published, read from the wire's cache.
 	Wire *wire.Wire
 	// PHI are the findings in every content file, drafts included, that
@@ -423,7 +441,9 @@ func assemble(cfg *config.Config, files []*contentFile, opts *Options) (*Site, e
 	for _, n := range all {
 		allNotes[n.Slug] = n
 		n.Scheduled = opts.Now.Before(n.Published)
-		if opts.hides(n.Draft, n.Published, n.Expires) == "" {
+		why := opts.hides(n.Draft, n.Published, n.Expires)
+		s.Held.count(why)
+		if why == "" {
 			s.Notes = append(s.Notes, n)
 			s.notes[n.Slug] = n
 		}
@@ -548,7 +568,8 @@ func (s *Site) linkEditions(editions []*content.Edition, all map[string]*content
 				errs = append(errs, config.Errorf(e.File, e.NotesLine(), "notes", "publish the note first or take it out of the edition", "note %q is %s", slug, why))
 			}
 		}
-		if opts.hides(e.Draft, e.Published, e.Expires) != "" {
+		if why := opts.hides(e.Draft, e.Published, e.Expires); why != "" {
+			s.Held.count(why)
 			continue
 		}
 		if len(e.NoteSlugs) > 0 {
