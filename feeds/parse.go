@@ -198,6 +198,12 @@ func convert(sourceID string, base *url.URL, fi *gofeed.Item, now time.Time) *It
 		it.Updated = fi.UpdatedParsed.UTC()
 	}
 	it.FirstSeen = now.UTC()
+	if it.Title == "" {
+		// Neither a title nor any text: the link's host and the day.
+		if u, err := url.Parse(it.URL); err == nil && u.Host != "" {
+			it.Title = strings.TrimPrefix(u.Hostname(), "www.") + ", " + it.Published.Format("2 January 2006")
+		}
+	}
 	key := it.GUID
 	if key == "" {
 		key = it.URL

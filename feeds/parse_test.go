@@ -495,3 +495,25 @@ func balanced(s string) error {
 		}
 	}
 }
+
+// TestParseUntitled names an item with neither a title nor any text by
+// its link's host and its day, and one with text by its first words.
+func TestParseUntitled(t *testing.T) {
+	t.Parallel()
+	feed := `<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><link>https://www.who.int/</link>
+<item><link>https://www.who.int/news/item/02-12-2026-x</link><pubDate>Wed, 02 Dec 2026 09:00:00 GMT</pubDate></item>
+<item><link>https://www.who.int/news/item/03-12-2026-y</link><description>Measles cases rose in the region this autumn, the agency said.</description><pubDate>Thu, 03 Dec 2026 09:00:00 GMT</pubDate></item>
+</channel></rss>`
+	items, err := Parse("who", "https://www.who.int/rss.xml", "application/rss+xml", []byte(feed), time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var titles []string
+	for _, it := range items {
+		titles = append(titles, it.Title)
+	}
+	slices.Sort(titles)
+	if want := []string{"Measles cases rose in the region this autumn, the agency said.", "who.int, 2 December 2026"}; !slices.Equal(titles, want) {
+		t.Errorf("titles %q, want %q", titles, want)
+	}
+}

@@ -90,9 +90,17 @@ func (w *writer) plan() {
 		d.finish()
 		w.page(d)
 	}
-	// Home: the latest edition and the newest notes.
+	// Home: the latest edition, then the newest notes it does not carry,
+	// so that no note shows twice.
 	home := &PageData{Kind: "home", Title: cfg.Title, Description: cfg.Description, Edition: s.LatestEdition()}
-	home.Notes = s.Notes[:min(len(s.Notes), cfg.Paginate)]
+	for _, n := range s.Notes {
+		if len(home.Notes) == cfg.Paginate {
+			break
+		}
+		if home.Edition == nil || !slices.Contains(home.Edition.Notes, n) {
+			home.Notes = append(home.Notes, n)
+		}
+	}
 	pg(home)
 
 	for _, n := range s.Notes {
