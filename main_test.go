@@ -694,7 +694,7 @@ Thanks to Reader2@example.net for it. <!-- rounds:allow -->
 func TestCheckCommand(t *testing.T) {
 	t.Parallel()
 	code, stdout, stderr := rounds("check", "--now", "2026-11-28")
-	if code != 0 || !strings.Contains(stdout, "rounds check: 0 errors") {
+	if code != 0 || !strings.Contains(stdout, "rounds check: 0 errors, 0 warnings") {
 		t.Errorf("check of the example: exit %d\n%s%s", code, stdout, stderr)
 	}
 	dir := t.TempDir()

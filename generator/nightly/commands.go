@@ -392,7 +392,7 @@ func Check(cfg *config.Config, o CheckOptions, out Output) error {
 				fmt.Fprintf(out.Out, "  %s  %s  %s (%s)\n", n.ReviewBy.Format("2006-01-02"), n.File, n.Title, strings.Join(n.Audience, ", "))
 			}
 		}
-		fmt.Fprintf(out.Out, "rounds check: %d errors, %d warnings, %d notes due for review soon\n", counts["error"], counts["warning"], counts["info"])
+		fmt.Fprintf(out.Out, "rounds check: %s, %s, %s due for review soon\n", config.Count(counts["error"], "error"), config.Count(counts["warning"], "warning"), config.Count(counts["info"], "note"))
 	}
 	if counts["error"] > 0 {
 		return ErrFindings
