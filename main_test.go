@@ -49,6 +49,26 @@ func copyTree(t *testing.T, dst, src string) {
 	}
 }
 
+// exampleProject copies the bundled example (its content, themes and
+// config.toml, with extra appended) into a temporary folder, and returns
+// the folder and its config file.
+func exampleProject(t *testing.T, extra string) (dir, config string) {
+	t.Helper()
+	dir = t.TempDir()
+	for _, d := range []string{"content", "themes"} {
+		copyTree(t, filepath.Join(dir, d), d)
+	}
+	example, err := os.ReadFile("config.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	config = filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(config, append(example, extra...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, config
+}
+
 // rounds runs the command with args and returns its exit code and output.
 func rounds(args ...string) (int, string, string) {
 	var out, errOut bytes.Buffer
@@ -417,13 +437,7 @@ audience = ["clinicians"]
 // marking its unsubscribe links as previews, and only a real send asks
 // for the secret.
 func TestReviewWithoutSecrets(t *testing.T) {
-	dir := t.TempDir()
-	for _, d := range []string{"content", "themes"} {
-		copyTree(t, filepath.Join(dir, d), d)
-	}
-	example, _ := os.ReadFile("config.toml")
-	config := filepath.Join(dir, "config.toml")
-	os.WriteFile(config, example, 0o644)
+	dir, config := exampleProject(t, "")
 	t.Setenv("ROUNDS_UNSUBSCRIBE_SECRET", "")
 	t.Setenv("ROUNDS_DKIM_KEY", "")
 	out := filepath.Join(t.TempDir(), "review")
@@ -456,13 +470,7 @@ func TestReviewWithoutSecrets(t *testing.T) {
 // nothing is fetched, built into public/ or recorded.
 func TestNightlyDryRun(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	for _, d := range []string{"content", "themes"} {
-		copyTree(t, filepath.Join(dir, d), d)
-	}
-	example, _ := os.ReadFile("config.toml")
-	config := filepath.Join(dir, "config.toml")
-	os.WriteFile(config, example, 0o644)
+	dir, config := exampleProject(t, "")
 	// A day after the latest edition: within the window the send stage
 	// sends in.
 	code, stdout, stderr := rounds("nightly", "--config", config, "--now", "2026-11-22T06:00:00Z", "--dry-run")
@@ -495,13 +503,7 @@ func TestPublishCommand(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", s3test.AccessKey)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", s3test.SecretKey)
 	t.Setenv("AWS_REGION", "us-east-1")
-	dir := t.TempDir()
-	for _, d := range []string{"content", "themes"} {
-		copyTree(t, filepath.Join(dir, d), d)
-	}
-	example, _ := os.ReadFile("config.toml")
-	config := filepath.Join(dir, "config.toml")
-	os.WriteFile(config, append(example, []byte("\n[publish]\nbucket = \"newsletter\"\nchecksums = \"when_required\"\nexclude = [\"uploads/\"]\n")...), 0o644)
+	dir, config := exampleProject(t, "\n[publish]\nbucket = \"newsletter\"\nchecksums = \"when_required\"\nexclude = [\"uploads/\"]\n")
 	if code, _, stderr := rounds("build", "--config", config, "--now", "2026-11-28"); code != 0 {
 		t.Fatalf("build: %s", stderr)
 	}
@@ -697,12 +699,7 @@ func TestCheckCommand(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "rounds check: 0 errors, 0 warnings") {
 		t.Errorf("check of the example: exit %d\n%s%s", code, stdout, stderr)
 	}
-	dir := t.TempDir()
-	for _, d := range []string{"content", "themes"} {
-		copyTree(t, filepath.Join(dir, d), d)
-	}
-	example, _ := os.ReadFile("config.toml")
-	os.WriteFile(filepath.Join(dir, "config.toml"), example, 0o644)
+	dir, _ := exampleProject(t, "")
 	os.WriteFile(filepath.Join(dir, "content", "notes", "leak.md"), []byte("+++\ntitle = \"Leak\"\ndate = 2026-11-01T00:00:00Z\nsource = \"https://example.org/\"\n+++\n\nThe patient, DOB 04/12/1931, lives at 42 Elm Street.\n"), 0o644)
 	code, stdout, _ = rounds("check", "--config", filepath.Join(dir, "config.toml"), "--now", "2026-11-28", "--format", "json")
 	if code != 1 {
@@ -733,13 +730,7 @@ func TestCheckCommand(t *testing.T) {
 // --strict and publish.
 func TestPHIBlocks(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	for _, d := range []string{"content", "themes"} {
-		copyTree(t, filepath.Join(dir, d), d)
-	}
-	example, _ := os.ReadFile("config.toml")
-	config := filepath.Join(dir, "config.toml")
-	os.WriteFile(config, append(example, []byte("\n[publish]\nbucket = \"never-reached\"\nendpoint = \"http://127.0.0.1:1\"\n")...), 0o644)
+	dir, config := exampleProject(t, "\n[publish]\nbucket = \"never-reached\"\nendpoint = \"http://127.0.0.1:1\"\n")
 	os.WriteFile(filepath.Join(dir, "content", "notes", "leak.md"), []byte("+++\ntitle = \"Leak\"\ndate = 2026-11-01T00:00:00Z\nsource = \"https://example.org/\"\n+++\n\nCall the patient on (617) 555-0142.\n"), 0o644)
 	if code, _, stderr := rounds("build", "--config", config, "--now", "2026-11-28", "--strict"); code != 1 || !strings.Contains(stderr, "content/notes/leak.md:7:21: error: phi: a phone number") {
 		t.Errorf("build --strict: exit %d\n%s", code, stderr)
@@ -764,16 +755,11 @@ func TestSubscribersCommand(t *testing.T) {
 	t.Setenv("ROUNDS_UNSUBSCRIBE_SECRET", "a-long-enough-test-secret")
 	for _, store := range []string{"", "s3://private/subscribers/"} {
 		t.Run(cmp.Or(store, "local"), func(t *testing.T) {
-			dir := t.TempDir()
-			for _, d := range []string{"content", "themes"} {
-				copyTree(t, filepath.Join(dir, d), d)
-			}
-			example, _ := os.ReadFile("config.toml")
+			extra := ""
 			if store != "" {
-				example = append(example, fmt.Sprintf("\n[publish]\nendpoint = %q\npath_style = true\nchecksums = \"when_required\"\n", srv.Endpoint)...)
+				extra = fmt.Sprintf("\n[publish]\nendpoint = %q\npath_style = true\nchecksums = \"when_required\"\n", srv.Endpoint)
 			}
-			config := filepath.Join(dir, "config.toml")
-			os.WriteFile(config, example, 0o644)
+			dir, config := exampleProject(t, extra)
 			t.Setenv("ROUNDS_SUBSCRIBERS_STORE", store)
 			sub := func(args ...string) (int, string, string) {
 				return rounds(append([]string{"subscribers", "--config", config, "--now", "2026-11-28"}, args...)...)
@@ -943,12 +929,7 @@ func TestTour(t *testing.T) {
 	}
 	_, tour, _ = strings.Cut(tour, "```sh\n")
 	tour, _, _ = strings.Cut(tour, "```")
-	dir := t.TempDir()
-	for _, d := range []string{"content", "themes"} {
-		copyTree(t, filepath.Join(dir, d), d)
-	}
-	example, _ := os.ReadFile("config.toml")
-	os.WriteFile(filepath.Join(dir, "config.toml"), example, 0o644)
+	dir, _ := exampleProject(t, "")
 	t.Chdir(dir)
 	t.Setenv("ROUNDS_NOW", "2026-11-28T12:00:00Z")
 	// The sketch of the note, under the editor's line.
