@@ -250,7 +250,7 @@ var commands = []command{
 				return sh.withConfig(func(cfg *project.Config) error { return nightly.Sources(cfg, sub, first(rest), sh.out) })
 			}
 		}},
-	{"subscribers", "list, add, remove, import, export or count the subscribers", "subscribers [list | add EMAIL... | remove EMAIL... | import FILE | export | stats] [--list IDS] [--unmasked] [--erase] [--format F] [--now T] [--config F]", true,
+	{"subscribers", "the subscribers: list, add, remove, import, export, count; serve their links", "subscribers [list | add EMAIL... | remove EMAIL... | import FILE | export | stats | serve] [--list IDS] [--unmasked] [--erase] [--format F] [--bind ADDR] [--now T] [--config F]", true,
 		func(fs *flag.FlagSet, sh *shared) func([]string) error {
 			sh.configFlag(fs)
 			sh.nowFlag(fs, "")
@@ -259,6 +259,7 @@ var commands = []command{
 			fs.BoolVar(&o.Unmasked, "unmasked", false, "print addresses whole, not masked")
 			fs.BoolVar(&o.Erase, "erase", false, "with remove: forget the addresses (GDPR erasure), keeping only a keyed hash so that they are never mailed again")
 			fs.StringVar(&o.Format, "format", "", "with import: the file's `kind`, rounds, mailchimp, buttondown or listmonk (default: told from its header)")
+			fs.StringVar(&o.Bind, "bind", "127.0.0.1:8081", "with serve: listen on `address` (behind a TLS proxy)")
 			return func(args []string) error {
 				sub, rest := cmp.Or(first(args), "list"), args[min(1, len(args)):]
 				switch {
@@ -270,12 +271,12 @@ var commands = []command{
 					if len(rest) != 1 {
 						return &usageError{"want import and one CSV file", true}
 					}
-				case sub == "list" || sub == "export" || sub == "stats":
+				case sub == "list" || sub == "export" || sub == "stats" || sub == "serve":
 					if len(rest) > 0 {
 						return &usageError{fmt.Sprintf("unexpected argument %q", rest[0]), true}
 					}
 				default:
-					return &usageError{"want list, add, remove, import, export or stats", true}
+					return &usageError{"want list, add, remove, import, export, stats or serve", true}
 				}
 				if o.Erase && sub != "remove" {
 					return &usageError{"--erase goes with remove", true}

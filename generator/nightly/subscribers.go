@@ -3,6 +3,8 @@ package nightly
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -27,6 +29,8 @@ type SubscribersOptions struct {
 	Erase bool
 	// Format is the import file's kind; "" detects it.
 	Format string
+	// Bind is the address serve listens on.
+	Bind string
 }
 
 // A store is the subscribers' log and, for erasures, its compaction.
@@ -80,6 +84,8 @@ func Subscribers(ctx context.Context, cfg *config.Config, sub string, args []str
 		mask = func(s string) string { return s }
 	}
 	switch sub {
+	case "serve":
+		return serveSubscribers(ctx, cfg, st, o.Bind, out)
 	case "list":
 		return listSubscribers(state, o.Lists, mask, out)
 	case "export":
@@ -218,4 +224,42 @@ func subscriberStats(state *subscribers.State, now time.Time, out Output) error 
 			s.Recent.Subscribed, s.Recent.Confirmed, s.Recent.Unsubscribed, s.Recent.Suppressed)
 	}
 	return w.Flush()
+}
+
+// serveSubscribers runs the subscribers service on bind until ctx ends:
+// the confirmation and unsubscribe links' pages and posts, under the path
+// of [subscribers] url.
+func serveSubscribers(ctx context.Context, cfg *config.Config, st store, bind string, out Output) error {
+	key, err := secret()
+	if err != nil {
+		return err
+	}
+	names := map[string]string{}
+	for _, l := range cfg.Lists {
+		names[l.ID] = l.Name
+	}
+	svc := &subscribers.Service{Store: st, Secret: key, Title: cfg.Title, Lists: names}
+	prefix := "/"
+	if u := cfg.Subscribers.ServiceURL(); u != nil {
+		prefix = u.Path
+	}
+	mux := http.NewServeMux()
+	mux.Handle(prefix, http.StripPrefix(strings.TrimSuffix(prefix, "/"), svc))
+	srv := &http.Server{Addr: bind, Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10}
+	ln, err := net.Listen("tcp", bind)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out.Out, "rounds subscribers: serving %s on http://%s%s (the store: %s)\n", cfg.Subscribers.URL, ln.Addr(), prefix, cfg.Rel(cfg.StorePath()))
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return srv.Shutdown(shut)
+	}
 }
