@@ -29,6 +29,7 @@ import (
 	"rounds/generator/digest"
 	"rounds/generator/s3test"
 	"rounds/generator/smtptest"
+	"rounds/generator/subscribers"
 )
 
 // messageID returns the Message-ID header of a raw message.
@@ -974,5 +975,64 @@ func TestTour(t *testing.T) {
 	_, out, _ := rounds("build")
 	if !strings.Contains(out, "left out 2 drafts") {
 		t.Errorf("the build does not say which drafts it left out:\n%s", out)
+	}
+}
+
+// TestLeaveInOneClick follows a digest's List-Unsubscribe link as a mail
+// provider does, with the one-click POST of RFC 8058, to the subscribers
+// service on loopback: the reader leaves the list at once, and the next
+// send to it passes them by.
+func TestLeaveInOneClick(t *testing.T) {
+	secret := "a-long-enough-test-secret"
+	t.Setenv("ROUNDS_UNSUBSCRIBE_SECRET", secret)
+	t.Setenv("ROUNDS_SUBSCRIBERS_STORE", "")
+	t.Setenv("ROUNDS_SMTP_USERNAME", smtptest.User)
+	t.Setenv("ROUNDS_SMTP_PASSWORD", smtptest.Password)
+	key, _ := ed25519KeyPEM()
+	t.Setenv("ROUNDS_DKIM_KEY", key)
+	ts := smtptest.New(t, true)
+	dir, config := exampleProject(t, "")
+	// The service, on the project's own log.
+	store, err := subscribers.OpenFileStore(filepath.Join(dir, ".subscribers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	service := httptest.NewServer(http.StripPrefix("/lists", &subscribers.Service{Store: store, Secret: []byte(secret), Title: "Rounds"}))
+	t.Cleanup(service.Close)
+	example, _ := os.ReadFile(config)
+	cfg := strings.Replace(string(example), `url = "https://example.org/rounds/lists/"`, fmt.Sprintf("url = %q", service.URL+"/lists/"), 1)
+	cfg = strings.Replace(cfg, `host = "smtp.example.org"
+port = 587
+security = "starttls"`, fmt.Sprintf("host = \"127.0.0.1\"\nport = %d\nsecurity = \"none\"", ts.Port), 1)
+	os.WriteFile(config, []byte(cfg), 0o644)
+	if code, out, errOut := rounds("subscribers", "add", "reader@example.net", "--list", "everything", "--config", config, "--now", "2026-11-22"); code != 0 {
+		t.Fatalf("add: exit %d %s %s", code, out, errOut)
+	}
+	if code, out, errOut := rounds("send", "--config", config, "--list", "everything", "--now", "2026-11-22"); code != 0 || !strings.Contains(out, "1 sent") {
+		t.Fatalf("send: exit %d %s %s", code, out, errOut)
+	}
+	msgs := ts.Messages()["reader@example.net"]
+	if len(msgs) != 1 {
+		t.Fatalf("reader got %d messages", len(msgs))
+	}
+	m := regexp.MustCompile(`(?m)^List-Unsubscribe: .*<(http://[^>]+)>`).FindSubmatch(msgs[0])
+	if m == nil || bytes.Contains(m[1], []byte("reader")) || !bytes.Contains(msgs[0], []byte("List-Unsubscribe-Post: List-Unsubscribe=One-Click")) {
+		t.Fatalf("no one-click link without the address in:\n%s", msgs[0][:min(len(msgs[0]), 1500)])
+	}
+	res, err := http.Post(string(m[1]), "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("one-click POST: %d", res.StatusCode)
+	}
+	code, out, _ := rounds("subscribers", "list", "--config", config)
+	if code != 0 || !strings.Contains(out, "everything:unsubscribed") {
+		t.Errorf("after the one-click POST: %s", out)
+	}
+	code, out, errOut := rounds("send", "no-2-pregnancy-prevention-and-screening", "--config", config, "--list", "everything", "--now", "2026-11-22")
+	if code != 0 || !strings.Contains(out, "0 sent") || len(ts.Messages()["reader@example.net"]) != 1 {
+		t.Errorf("the send after leaving: exit %d %s %s", code, out, errOut)
 	}
 }
