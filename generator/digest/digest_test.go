@@ -268,6 +268,22 @@ dkim_key_file = "`+keyFile+`"
 	if _, err := NewComposer(&noPostal, false); err != nil {
 		t.Errorf("a review without a postal address: %v", err)
 	}
+	// Evidence labels carry their band, by colour and by word, as the
+	// site's do: a weak grade is never painted as a strong one.
+	bands := regexp.MustCompile(`label-evidence strength-(\w+)"[^>]*>([^<]*)<`).FindAllStringSubmatch(d.HTML, -1)
+	if len(bands) == 0 {
+		t.Error("no evidence labels in the digest")
+	}
+	seen := map[string]bool{}
+	for _, m := range bands {
+		seen[m[1]] = true
+		if !strings.HasSuffix(m[2], ": "+m[1]) {
+			t.Errorf("label %q in band %s does not say it", m[2], m[1])
+		}
+	}
+	if !seen["strong"] || !seen["weak"] {
+		t.Errorf("the digest's labels are not told apart by band: %v", seen)
+	}
 	htmlPart, textPart := d.Personal("https://example.org/u")
 	for _, part := range []string{htmlPart, textPart} {
 		if !strings.Contains(part, "1 Test Street, Springfield") {
