@@ -127,7 +127,22 @@ func diagnostic(parts ...string) string {
 		}
 		b.WriteString(p)
 	}
-	return clip(emailish.ReplaceAllStringFunc(b.String(), leak.Mask), MaxDiagnostic)
+	return untrusted(b.String(), MaxDiagnostic)
+}
+
+// untrusted makes text from a message or a notification fit for a log
+// line or an error: valid UTF-8, its addresses masked, and at most n
+// bytes.
+func untrusted(s string, n int) string {
+	if len(s) > 4*n {
+		s = s[:4*n]
+	}
+	return clip(emailish.ReplaceAllStringFunc(strings.ToValidUTF8(s, "?"), leak.Mask), n)
+}
+
+// masked is an error's text, untrusted, for another error or a log line.
+func masked(err error) string {
+	return untrusted(err.Error(), 200)
 }
 
 // clip cuts s to at most n bytes, at a rune boundary.

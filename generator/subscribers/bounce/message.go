@@ -16,8 +16,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"rounds/generator/leak"
 )
 
 // MaxMessageSize is the largest message ParseMessage reads, in bytes: a
@@ -26,10 +24,13 @@ import (
 const MaxMessageSize = 8 << 20
 
 // maxParts and maxDepth bound the MIME structure read from a message:
-// the parts read in all, and how deep multiparts nest.
+// the parts read in all, and how deep multiparts nest. maxReportSize
+// bounds a report's machine-readable part, and the header of the
+// original read from it, far above any real one's size.
 const (
-	maxParts = 64
-	maxDepth = 4
+	maxParts      = 64
+	maxDepth      = 4
+	maxReportSize = 256 << 10
 )
 
 // ErrNotReport is the error of a message that is neither a delivery
@@ -133,7 +134,7 @@ func (p *parser) find(h textproto.MIMEHeader, body io.Reader, depth int) (*repor
 	case mt == "multipart/report":
 		return p.report(params, body)
 	case !strings.HasPrefix(mt, "multipart/"):
-		return nil, fmt.Errorf("%w: it is %s", ErrNotReport, clip(mt, 60))
+		return nil, fmt.Errorf("%w: it is %s", ErrNotReport, untrusted(mt, 60))
 	case depth >= maxDepth:
 		return nil, fmt.Errorf("the message's multiparts nest more than %d deep", maxDepth)
 	}
@@ -164,7 +165,7 @@ func (p *parser) report(params map[string]string, body io.Reader) (*report, erro
 	case kind == "":
 		return nil, errors.New("the multipart/report has no report-type")
 	case !ok:
-		return nil, fmt.Errorf("%w: it is a report of type %q", ErrNotReport, clip(kind, 60))
+		return nil, fmt.Errorf("%w: it is a report of type %q", ErrNotReport, untrusted(kind, 60))
 	}
 	mr, err := p.multipart("multipart/report", params, body)
 	if err != nil {
@@ -187,13 +188,17 @@ func (p *parser) report(params map[string]string, body io.Reader) (*report, erro
 		mt, _, _ := mime.ParseMediaType(part.Header.Get("Content-Type"))
 		switch {
 		case rep.status == nil && slices.Contains(want, mt):
-			if rep.status, err = io.ReadAll(decoded(part)); err != nil {
+			if rep.status, err = io.ReadAll(io.LimitReader(decoded(part), maxReportSize+1)); err != nil {
 				return nil, fmt.Errorf("reading the %s part: %s", mt, masked(err))
+			}
+			if len(rep.status) > maxReportSize {
+				return nil, fmt.Errorf("the %s part is larger than %d KiB", mt, maxReportSize>>10)
 			}
 		case rep.original == nil && slices.Contains(originalTypes, mt):
 			// Only the original's header is wanted, and it may be
 			// cut: keep whatever fields could be read.
-			rep.original, _ = textproto.NewReader(bufio.NewReader(decoded(part))).ReadMIMEHeader()
+			r := io.LimitReader(decoded(part), maxReportSize)
+			rep.original, _ = textproto.NewReader(bufio.NewReader(r)).ReadMIMEHeader()
 		}
 	}
 	if rep.status == nil {
@@ -420,10 +425,4 @@ func date(v string) time.Time {
 		return time.Time{}
 	}
 	return t
-}
-
-// masked is an error's text for another error: its addresses masked,
-// and cut short.
-func masked(err error) string {
-	return clip(emailish.ReplaceAllStringFunc(strings.ToValidUTF8(err.Error(), "?"), leak.Mask), 200)
 }

@@ -129,6 +129,9 @@ func TestParseMessageBounds(t *testing.T) {
 			"Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; x.example\r\n\r\n" +
 			strings.Repeat("Final-Recipient: rfc822; a@x.example\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n", maxReports+1) +
 			"--b--\r\n", "more than 100 groups"},
+		{"report too large", "Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n--b\r\n" +
+			"Content-Type: message/delivery-status\r\n\r\n" + strings.Repeat("X-A: b\r\n", maxReportSize/8+1) +
+			"\r\n--b--\r\n", "larger than 256 KiB"},
 		{"no report-type", "Content-Type: multipart/report; boundary=b\r\n\r\n--b--\r\n", "no report-type"},
 		{"bad header", "Subject x\r\n\r\nbody", "reading the message's header"},
 		{"no recipient", "Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n--b\r\n" +
