@@ -23,7 +23,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"rounds/generator/leak"
 )
@@ -131,29 +130,16 @@ func diagnostic(parts ...string) string {
 }
 
 // untrusted makes text from a message or a notification fit for a log
-// line or an error: valid UTF-8, its addresses masked, and at most n
-// bytes.
+// line or an error: its addresses masked, at most n bytes, and valid
+// UTF-8 (which also drops a character cut at the end).
 func untrusted(s string, n int) string {
-	if len(s) > 4*n {
-		s = s[:4*n]
-	}
-	return clip(emailish.ReplaceAllStringFunc(strings.ToValidUTF8(s, "?"), leak.Mask), n)
+	s = emailish.ReplaceAllStringFunc(s[:min(len(s), 4*n)], leak.Mask)
+	return strings.ToValidUTF8(s[:min(len(s), n)], "")
 }
 
 // masked is an error's text, untrusted, for another error or a log line.
 func masked(err error) string {
 	return untrusted(err.Error(), 200)
-}
-
-// clip cuts s to at most n bytes, at a rune boundary.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // messageID returns a Message-ID header's value without its angle

@@ -49,8 +49,11 @@ var (
 )
 
 // An SNS reads Amazon SES event notifications that SNS posts to an
-// HTTPS endpoint, after verifying them. Its fields are set before its
-// first use; it is then safe for concurrent use.
+// HTTPS endpoint, after verifying them. A signing certificate is trusted
+// for where it comes from (https, from SNS's host) and while it is
+// valid; its chain of issuers is not checked.
+// Its fields are set before its first use; it is then safe for
+// concurrent use.
 type SNS struct {
 	// Topics are the ARNs of the topics whose messages are taken. A
 	// message from any other topic is rejected, so an SNS with no topics
