@@ -22,6 +22,7 @@ const (
 	PurposeUnsubscribe Purpose = 2 // the unsubscribe link of a digest
 )
 
+// String names the purpose, as errors say it.
 func (p Purpose) String() string {
 	switch p {
 	case PurposeConfirm:
