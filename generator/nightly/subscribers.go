@@ -75,6 +75,10 @@ func Subscribers(ctx context.Context, cfg *config.Config, sub string, args []str
 	if err != nil {
 		return err
 	}
+	if sub == "serve" {
+		// The service reads the log afresh for each request.
+		return serveSubscribers(ctx, cfg, st, o.Bind, out)
+	}
 	state, err := subscribers.Load(ctx, st)
 	if err != nil {
 		return err
@@ -84,8 +88,6 @@ func Subscribers(ctx context.Context, cfg *config.Config, sub string, args []str
 		mask = func(s string) string { return s }
 	}
 	switch sub {
-	case "serve":
-		return serveSubscribers(ctx, cfg, st, o.Bind, out)
 	case "list":
 		return listSubscribers(state, o.Lists, mask, out)
 	case "export":

@@ -1,6 +1,7 @@
 package subscribers
 
 import (
+	"cmp"
 	"errors"
 	"html/template"
 	"log/slog"
@@ -100,7 +101,7 @@ func (s *Service) act(w http.ResponseWriter, r *http.Request, purpose Purpose) {
 		return
 	}
 	oneClick := purpose == PurposeUnsubscribe && r.PostForm.Get("List-Unsubscribe") == "One-Click"
-	raw := cmpOr(r.PostForm.Get("token"), r.URL.Query().Get("token"))
+	raw := cmp.Or(r.PostForm.Get("token"), r.URL.Query().Get("token"))
 	now := s.now()
 	t, err := Verify(s.Secret, raw, purpose, now)
 	if err != nil {
@@ -167,16 +168,9 @@ func (s *Service) refuse(w http.ResponseWriter, err error) {
 func (s *Service) names(ids []string) []string {
 	var out []string
 	for _, id := range slices.Sorted(slices.Values(ids)) {
-		out = append(out, cmpOr(s.Lists[id], id))
+		out = append(out, cmp.Or(s.Lists[id], id))
 	}
 	return out
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // A page is what the service shows.
