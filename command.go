@@ -15,8 +15,8 @@ import (
 	"strings"
 	"time"
 
-	project "rounds/generator/config"
-	"rounds/generator/nightly"
+	project "github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/nightly"
 )
 
 // How a command of the table in main.go runs: its flags parsed, the flags

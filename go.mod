@@ -1,4 +1,4 @@
-module rounds
+module github.com/rounds-health/rounds
 
 go 1.26.8
 

@@ -18,10 +18,10 @@ import (
 	"strconv"
 	"strings"
 
-	project "rounds/generator/config"
-	"rounds/generator/nightly"
-	"rounds/generator/publish"
-	"rounds/generator/serve"
+	project "github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/nightly"
+	"github.com/rounds-health/rounds/generator/publish"
+	"github.com/rounds-health/rounds/generator/serve"
 )
 
 // version is set at link time with -ldflags "-X main.version=…".

@@ -26,10 +26,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"rounds/generator/digest"
-	"rounds/generator/s3test"
-	"rounds/generator/smtptest"
-	"rounds/generator/subscribers"
+	"github.com/rounds-health/rounds/generator/digest"
+	"github.com/rounds-health/rounds/generator/s3test"
+	"github.com/rounds-health/rounds/generator/smtptest"
+	"github.com/rounds-health/rounds/generator/subscribers"
 )
 
 // messageID returns the Message-ID header of a raw message.
@@ -928,8 +928,19 @@ func TestTour(t *testing.T) {
 	if !ok {
 		t.Fatal("README.md has no tour")
 	}
-	_, tour, _ = strings.Cut(tour, "```sh\n")
-	tour, _, _ = strings.Cut(tour, "```")
+	// The install line names the module go.mod declares.
+	install, tour, _ := strings.Cut(tour, "$EDITOR ")
+	mod, err := os.ReadFile("go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, _, _ := strings.Cut(strings.TrimPrefix(string(mod), "module "), "\n")
+	if !strings.Contains(install, "go install "+path+"@latest") {
+		t.Errorf("the README's install line does not name the module %s", path)
+	}
+	// The tour's block is the one where the editor opens the note.
+	_, first, _ := strings.Cut(install[strings.LastIndex(install, "```sh\n"):], "```sh\n")
+	tour, _, _ = strings.Cut(first+"$EDITOR "+tour, "```")
 	dir, _ := exampleProject(t, "")
 	t.Chdir(dir)
 	t.Setenv("ROUNDS_NOW", "2026-11-28T12:00:00Z")

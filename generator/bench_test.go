@@ -6,11 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"rounds/generator"
-	"rounds/generator/check"
-	"rounds/generator/config"
-	"rounds/generator/corpus"
-	"rounds/generator/site"
+	"github.com/rounds-health/rounds/generator"
+	"github.com/rounds-health/rounds/generator/check"
+	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/corpus"
+	"github.com/rounds-health/rounds/generator/site"
 )
 
 // BenchmarkBuild times a full, cold build of a synthetic newsletter of

@@ -13,9 +13,9 @@ import (
 	"strings"
 	"time"
 
-	"rounds/generator/browsertest"
-	"rounds/generator/internal/testproject"
-	"rounds/generator/site"
+	"github.com/rounds-health/rounds/generator/browsertest"
+	"github.com/rounds-health/rounds/generator/internal/testproject"
+	"github.com/rounds-health/rounds/generator/site"
 
 	"path/filepath"
 	"testing"

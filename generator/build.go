@@ -1,12 +1,12 @@
 package generator
 
 import (
-	"rounds/generator/check"
-	"rounds/generator/config"
-	"rounds/generator/leak"
-	"rounds/generator/render"
-	"rounds/generator/site"
-	"rounds/generator/theme"
+	"github.com/rounds-health/rounds/generator/check"
+	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/leak"
+	"github.com/rounds-health/rounds/generator/render"
+	"github.com/rounds-health/rounds/generator/site"
+	"github.com/rounds-health/rounds/generator/theme"
 )
 
 // Options control a build.

@@ -14,11 +14,11 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"rounds/generator/check"
-	"rounds/generator/config"
-	"rounds/generator/internal/testproject"
-	"rounds/generator/leak"
-	"rounds/generator/output"
+	"github.com/rounds-health/rounds/generator/check"
+	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/internal/testproject"
+	"github.com/rounds-health/rounds/generator/leak"
+	"github.com/rounds-health/rounds/generator/output"
 )
 
 // siteFiles is a small newsletter with one of each kind of content.

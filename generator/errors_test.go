@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"rounds/generator/config"
-	"rounds/generator/internal/testproject"
+	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/internal/testproject"
 )
 
 // TestErrors checks that each kind of bad input is reported as one line

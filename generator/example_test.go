@@ -2,10 +2,11 @@ package generator
 
 import (
 	"path/filepath"
-	"rounds/generator/internal/testproject"
-	"rounds/generator/site"
 	"strings"
 	"testing"
+
+	"github.com/rounds-health/rounds/generator/internal/testproject"
+	"github.com/rounds-health/rounds/generator/site"
 )
 
 // TestExampleSite builds the bundled example newsletter, as the README's

@@ -1,8 +1,8 @@
 package generator
 
 import (
-	"rounds/generator/browsertest"
-	"rounds/generator/internal/testproject"
+	"github.com/rounds-health/rounds/generator/browsertest"
+	"github.com/rounds-health/rounds/generator/internal/testproject"
 
 	"encoding/json"
 	"net/http"

@@ -7,10 +7,10 @@ import (
 	"path/filepath"
 	"testing"
 
-	"rounds/generator/config"
-	"rounds/generator/internal/testproject"
-	"rounds/generator/render"
-	"rounds/generator/site"
+	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/internal/testproject"
+	"github.com/rounds-health/rounds/generator/render"
+	"github.com/rounds-health/rounds/generator/site"
 )
 
 // build builds the project in dir as of testproject.Now into dir/public.

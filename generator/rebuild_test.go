@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"rounds/generator/internal/testproject"
-	"rounds/generator/output"
+	"github.com/rounds-health/rounds/generator/internal/testproject"
+	"github.com/rounds-health/rounds/generator/output"
 )
 
 // TestRebuildsMatchCleanBuild edits a site at random and rebuilds it over

@@ -12,12 +12,12 @@ import (
 	"strings"
 	"testing"
 
-	"rounds/feeds"
-	"rounds/generator/config"
-	"rounds/generator/content"
-	"rounds/generator/internal/testproject"
-	"rounds/generator/site"
-	"rounds/generator/wire"
+	"github.com/rounds-health/rounds/feeds"
+	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/content"
+	"github.com/rounds-health/rounds/generator/internal/testproject"
+	"github.com/rounds-health/rounds/generator/site"
+	"github.com/rounds-health/rounds/generator/wire"
 )
 
 // wireServer serves feeds/testdata/wire on loopback, every file with

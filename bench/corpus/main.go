@@ -13,7 +13,7 @@ import (
 	"fmt"
 	"os"
 
-	"rounds/generator/corpus"
+	"github.com/rounds-health/rounds/generator/corpus"
 )
 
 func main() {

@@ -11,10 +11,10 @@ import (
 	"time"
 	"unicode"
 
-	"rounds/generator/config"
-	"rounds/generator/content"
-	"rounds/generator/phi"
-	"rounds/generator/site"
+	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/content"
+	"github.com/rounds-health/rounds/generator/phi"
+	"github.com/rounds-health/rounds/generator/site"
 )
 
 // StudyDesigns are the designs a note's design names.

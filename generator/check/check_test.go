@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"rounds/generator/config"
-	"rounds/generator/content"
-	"rounds/generator/internal/testproject"
+	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/content"
+	"github.com/rounds-health/rounds/generator/internal/testproject"
 )
 
 // pages are the pages every checked project needs.

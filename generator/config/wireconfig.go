@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"rounds/feeds"
+	"github.com/rounds-health/rounds/feeds"
 )
 
 // SourceConfig is one [[source]] table of config.toml: a feed the wire

@@ -13,7 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/config"
 )
 
 // Dated is what notes and editions share: who they are, their title,

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/config"
 
 	"github.com/pelletier/go-toml/v2"
 	"go.yaml.in/yaml/v3"

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"sync"
 
-	"rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/config"
 
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/config"
 )
 
 // TestMarkdownAutolinkShortcut checks that skipping the autolinker for

@@ -1,6 +1,6 @@
 package content
 
-import "rounds/generator/config"
+import "github.com/rounds-health/rounds/generator/config"
 
 // A Doc is what a content file holds: a note, an edition or a page.
 type Doc struct {

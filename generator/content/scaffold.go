@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/config"
 )
 
 // NewNote writes a new draft note titled title, dated now, and returns its

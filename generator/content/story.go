@@ -1,8 +1,8 @@
 package content
 
 import (
-	"rounds/feeds"
-	"rounds/generator/config"
+	"github.com/rounds-health/rounds/feeds"
+	"github.com/rounds-health/rounds/generator/config"
 )
 
 // A WireSource is a source and the state of its cache.

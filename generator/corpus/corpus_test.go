@@ -11,11 +11,11 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
-	"rounds/generator"
-	"rounds/generator/config"
-	"rounds/generator/content"
-	"rounds/generator/corpus"
-	"rounds/generator/site"
+	"github.com/rounds-health/rounds/generator"
+	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/content"
+	"github.com/rounds-health/rounds/generator/corpus"
+	"github.com/rounds-health/rounds/generator/site"
 )
 
 const theme = "../../themes/default"

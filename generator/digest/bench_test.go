@@ -1,7 +1,7 @@
 package digest
 
 import (
-	"rounds/generator/smtptest"
+	"github.com/rounds-health/rounds/generator/smtptest"
 
 	"context"
 	"strings"

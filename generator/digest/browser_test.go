@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"rounds/generator/browsertest"
+	"github.com/rounds-health/rounds/generator/browsertest"
 )
 
 // overflowProbe records whether anything sticks out of the window.

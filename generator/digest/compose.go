@@ -18,9 +18,9 @@ import (
 	"github.com/emersion/go-msgauth/dkim"
 	gomail "github.com/wneessen/go-mail"
 
-	"rounds/generator/config"
-	"rounds/generator/leak"
-	"rounds/generator/subscribers"
+	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/leak"
+	"github.com/rounds-health/rounds/generator/subscribers"
 )
 
 // A Composer makes the message of a digest for each subscriber.

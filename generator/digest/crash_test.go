@@ -1,8 +1,8 @@
 package digest
 
 import (
-	"rounds/generator/leak"
-	"rounds/generator/smtptest"
+	"github.com/rounds-health/rounds/generator/leak"
+	"github.com/rounds-health/rounds/generator/smtptest"
 
 	"bytes"
 	"context"

@@ -4,11 +4,11 @@ import (
 	"slices"
 	"strconv"
 
-	"rounds/generator/config"
-	"rounds/generator/content"
-	"rounds/generator/site"
-	"rounds/generator/smtptest"
-	"rounds/generator/subscribers"
+	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/content"
+	"github.com/rounds-health/rounds/generator/site"
+	"github.com/rounds-health/rounds/generator/smtptest"
+	"github.com/rounds-health/rounds/generator/subscribers"
 
 	"bytes"
 	"context"
@@ -32,7 +32,7 @@ import (
 
 	"github.com/emersion/go-msgauth/dkim"
 
-	"rounds/generator/leak"
+	"github.com/rounds-health/rounds/generator/leak"
 )
 
 var testNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)

@@ -21,10 +21,10 @@ import (
 	"github.com/vanng822/go-premailer/premailer"
 	xhtml "golang.org/x/net/html"
 
-	"rounds/generator/config"
-	"rounds/generator/content"
-	"rounds/generator/site"
-	"rounds/generator/theme"
+	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/content"
+	"github.com/rounds-health/rounds/generator/site"
+	"github.com/rounds-health/rounds/generator/theme"
 )
 
 // GmailClip is the size of HTML past which Gmail clips a message.

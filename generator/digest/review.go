@@ -6,9 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"rounds/generator/config"
-	"rounds/generator/content"
-	"rounds/generator/site"
+	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/content"
+	"github.com/rounds-health/rounds/generator/site"
 )
 
 // reviewer is the recipient of the messages written for review.

@@ -18,7 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"rounds/generator/s3lock"
+	"github.com/rounds-health/rounds/generator/s3lock"
 )
 
 // S3Ledger is a ledger kept in a private S3 bucket, so that a stateless

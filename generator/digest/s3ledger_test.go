@@ -12,10 +12,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"rounds/generator/leak"
-	"rounds/generator/s3lock"
-	"rounds/generator/s3test"
-	"rounds/generator/smtptest"
+	"github.com/rounds-health/rounds/generator/leak"
+	"github.com/rounds-health/rounds/generator/s3lock"
+	"github.com/rounds-health/rounds/generator/s3test"
+	"github.com/rounds-health/rounds/generator/smtptest"
 )
 
 // setupS3 starts an S3 server with a private bucket and an SMTP server,

@@ -16,8 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"rounds/generator/config"
-	"rounds/generator/leak"
+	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/leak"
 )
 
 // A Sender sends a digest to subscribers over SMTP, at most once each,

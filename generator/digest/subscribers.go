@@ -13,7 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"rounds/generator/leak"
+	"github.com/rounds-health/rounds/generator/leak"
 )
 
 // A Subscriber is one row of the subscribers file.

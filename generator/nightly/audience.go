@@ -14,9 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"rounds/generator/config"
-	"rounds/generator/digest"
-	"rounds/generator/subscribers"
+	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/digest"
+	"github.com/rounds-health/rounds/generator/subscribers"
 )
 
 // An audience is who the newsletter may mail: the rows of the subscribers

@@ -13,15 +13,15 @@ import (
 	"sync"
 	"time"
 
-	"rounds/feeds"
-	"rounds/generator"
-	"rounds/generator/check"
-	"rounds/generator/config"
-	"rounds/generator/content"
-	"rounds/generator/digest"
-	"rounds/generator/publish"
-	"rounds/generator/site"
-	"rounds/generator/wire"
+	"github.com/rounds-health/rounds/feeds"
+	"github.com/rounds-health/rounds/generator"
+	"github.com/rounds-health/rounds/generator/check"
+	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/content"
+	"github.com/rounds-health/rounds/generator/digest"
+	"github.com/rounds-health/rounds/generator/publish"
+	"github.com/rounds-health/rounds/generator/site"
+	"github.com/rounds-health/rounds/generator/wire"
 )
 
 // What the commands of rounds do once their flags are read. Each prints

@@ -23,16 +23,16 @@ import (
 	"path/filepath"
 	"time"
 
-	"rounds/feeds"
-	"rounds/generator"
-	"rounds/generator/check"
-	"rounds/generator/config"
-	"rounds/generator/digest"
-	"rounds/generator/publish"
-	"rounds/generator/render"
-	"rounds/generator/site"
-	"rounds/generator/theme"
-	"rounds/generator/wire"
+	"github.com/rounds-health/rounds/feeds"
+	"github.com/rounds-health/rounds/generator"
+	"github.com/rounds-health/rounds/generator/check"
+	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/digest"
+	"github.com/rounds-health/rounds/generator/publish"
+	"github.com/rounds-health/rounds/generator/render"
+	"github.com/rounds-health/rounds/generator/site"
+	"github.com/rounds-health/rounds/generator/theme"
+	"github.com/rounds-health/rounds/generator/wire"
 )
 
 // Stages are the stages of a nightly run, in order.

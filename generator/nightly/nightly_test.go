@@ -6,10 +6,11 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
-	"rounds/generator/config"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rounds-health/rounds/generator/config"
 )
 
 // TestNow reads the present from SOURCE_DATE_EPOCH, from ROUNDS_NOW over

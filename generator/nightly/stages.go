@@ -12,14 +12,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"rounds/feeds"
-	"rounds/generator/config"
-	"rounds/generator/content"
-	"rounds/generator/digest"
-	"rounds/generator/leak"
-	"rounds/generator/publish"
-	"rounds/generator/render"
-	"rounds/generator/site"
+	"github.com/rounds-health/rounds/feeds"
+	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/content"
+	"github.com/rounds-health/rounds/generator/digest"
+	"github.com/rounds-health/rounds/generator/leak"
+	"github.com/rounds-health/rounds/generator/publish"
+	"github.com/rounds-health/rounds/generator/render"
+	"github.com/rounds-health/rounds/generator/site"
 )
 
 // Now returns the present a command works at: the flag's value if set,

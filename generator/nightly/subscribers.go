@@ -11,9 +11,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"rounds/generator/config"
-	"rounds/generator/leak"
-	"rounds/generator/subscribers"
+	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/leak"
+	"github.com/rounds-health/rounds/generator/subscribers"
 )
 
 // SubscribersOptions are rounds subscribers' choices.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"rounds/generator/corpus"
+	"github.com/rounds-health/rounds/generator/corpus"
 )
 
 // labelledLines returns the text of the lines of testdata/labelled.tsv.

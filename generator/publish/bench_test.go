@@ -16,8 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"rounds/generator/output"
-	"rounds/generator/s3test"
+	"github.com/rounds-health/rounds/generator/output"
+	"github.com/rounds-health/rounds/generator/s3test"
 )
 
 // flatSite writes a built site of n small files, as a build of n notes

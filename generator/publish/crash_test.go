@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"rounds/generator/s3test"
+	"github.com/rounds-health/rounds/generator/s3test"
 )
 
 // TestPublishChild is the publish TestPublishCrashRerun runs, and kills,

@@ -18,9 +18,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"rounds/generator/output"
-	"rounds/generator/s3lock"
-	"rounds/generator/s3test"
+	"github.com/rounds-health/rounds/generator/output"
+	"github.com/rounds-health/rounds/generator/s3lock"
+	"github.com/rounds-health/rounds/generator/s3test"
 )
 
 // newSite builds a site of n notes and starts a store with the bucket

@@ -25,9 +25,9 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
-	"rounds/generator/output"
-	"rounds/generator/phi"
-	"rounds/generator/s3lock"
+	"github.com/rounds-health/rounds/generator/output"
+	"github.com/rounds-health/rounds/generator/phi"
+	"github.com/rounds-health/rounds/generator/s3lock"
 )
 
 // Options say what to publish where, and how.

@@ -18,12 +18,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"rounds/generator"
-	"rounds/generator/config"
-	"rounds/generator/corpus"
-	"rounds/generator/output"
-	"rounds/generator/s3test"
-	"rounds/generator/site"
+	"github.com/rounds-health/rounds/generator"
+	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/corpus"
+	"github.com/rounds-health/rounds/generator/output"
+	"github.com/rounds-health/rounds/generator/s3test"
+	"github.com/rounds-health/rounds/generator/site"
 )
 
 var testNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)

@@ -4,10 +4,10 @@ import (
 	"reflect"
 	"slices"
 
-	"rounds/generator/content"
-	"rounds/generator/output"
-	"rounds/generator/site"
-	"rounds/generator/theme"
+	"github.com/rounds-health/rounds/generator/content"
+	"github.com/rounds-health/rounds/generator/output"
+	"github.com/rounds-health/rounds/generator/site"
+	"github.com/rounds-health/rounds/generator/theme"
 )
 
 // Edits name the notes an incremental rebuild is for, by slug: Notes

@@ -3,9 +3,9 @@ package render
 import (
 	"encoding/json"
 
-	"rounds/generator/content"
-	"rounds/generator/site"
-	"rounds/generator/wire"
+	"github.com/rounds-health/rounds/generator/content"
+	"github.com/rounds-health/rounds/generator/site"
+	"github.com/rounds-health/rounds/generator/wire"
 
 	"fmt"
 	"html/template"

@@ -8,13 +8,13 @@ import (
 	"path/filepath"
 	"slices"
 
-	"rounds/feeds"
-	"rounds/generator/config"
-	"rounds/generator/content"
-	"rounds/generator/leak"
-	"rounds/generator/output"
-	"rounds/generator/site"
-	"rounds/generator/theme"
+	"github.com/rounds-health/rounds/feeds"
+	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/content"
+	"github.com/rounds-health/rounds/generator/leak"
+	"github.com/rounds-health/rounds/generator/output"
+	"github.com/rounds-health/rounds/generator/site"
+	"github.com/rounds-health/rounds/generator/theme"
 )
 
 // A Result describes a finished build.

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"sync"
 
-	"rounds/feeds"
-	"rounds/generator/content"
-	"rounds/generator/output"
-	"rounds/generator/site"
+	"github.com/rounds-health/rounds/feeds"
+	"github.com/rounds-health/rounds/generator/content"
+	"github.com/rounds-health/rounds/generator/output"
+	"github.com/rounds-health/rounds/generator/site"
 )
 
 // feedFormats are the formats every feed is written in, by file name.

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"fmt"
 
-	"rounds/feeds"
-	"rounds/generator/site"
-	"rounds/generator/wire"
+	"github.com/rounds-health/rounds/feeds"
+	"github.com/rounds-health/rounds/generator/site"
+	"github.com/rounds-health/rounds/generator/wire"
 )
 
 // planWire schedules the wire's pages: the latest stories, by day and

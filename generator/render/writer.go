@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"errors"
 
-	"rounds/generator/config"
-	"rounds/generator/content"
-	"rounds/generator/output"
-	"rounds/generator/site"
-	"rounds/generator/theme"
+	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/content"
+	"github.com/rounds-health/rounds/generator/output"
+	"github.com/rounds-health/rounds/generator/site"
+	"github.com/rounds-health/rounds/generator/theme"
 )
 
 // A job makes one output file.

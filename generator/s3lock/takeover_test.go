@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"rounds/generator/s3test"
+	"github.com/rounds-health/rounds/generator/s3test"
 )
 
 // newBucket starts a store with the bucket "private" for the test.

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"rounds/generator/browsertest"
+	"github.com/rounds-health/rounds/generator/browsertest"
 )
 
 // TestBrowserReloads opens a note in headless Chromium, edits the note

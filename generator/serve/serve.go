@@ -25,10 +25,10 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 
-	"rounds/generator/config"
-	"rounds/generator/render"
-	"rounds/generator/site"
-	"rounds/generator/theme"
+	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/render"
+	"github.com/rounds-health/rounds/generator/site"
+	"github.com/rounds-health/rounds/generator/theme"
 )
 
 // A Server builds a site in memory and serves it.

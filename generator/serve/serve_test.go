@@ -16,10 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"rounds/generator"
-	"rounds/generator/config"
-	"rounds/generator/corpus"
-	"rounds/generator/site"
+	"github.com/rounds-health/rounds/generator"
+	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/corpus"
+	"github.com/rounds-health/rounds/generator/site"
 )
 
 var testNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)

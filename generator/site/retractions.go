@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"rounds/generator/content"
+	"github.com/rounds-health/rounds/generator/content"
 )
 
 // loadRetractions reads a Retraction Watch CSV file and returns its

@@ -17,11 +17,11 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"rounds/generator/config"
-	"rounds/generator/content"
-	"rounds/generator/output"
-	"rounds/generator/phi"
-	"rounds/generator/wire"
+	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/content"
+	"github.com/rounds-health/rounds/generator/output"
+	"github.com/rounds-health/rounds/generator/phi"
+	"github.com/rounds-health/rounds/generator/wire"
 )
 
 // Options say what a site shows and how its content loads.

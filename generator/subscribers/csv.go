@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"rounds/generator/leak"
+	"github.com/rounds-health/rounds/generator/leak"
 )
 
 // A Format is a kind of subscribers CSV file that Import reads.

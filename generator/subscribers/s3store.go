@@ -20,7 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"rounds/generator/s3lock"
+	"github.com/rounds-health/rounds/generator/s3lock"
 )
 
 // S3Store is a Store under a prefix of a private S3 bucket, for stateless

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"rounds/generator/s3test"
+	"github.com/rounds-health/rounds/generator/s3test"
 )
 
 // compacter is a store that compacts.

@@ -33,7 +33,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"rounds/generator/leak"
+	"github.com/rounds-health/rounds/generator/leak"
 )
 
 // A Kind is what an event records.

@@ -28,9 +28,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"rounds/feeds"
-	"rounds/generator/config"
-	"rounds/generator/content"
+	"github.com/rounds-health/rounds/feeds"
+	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/content"
 )
 
 // Layouts are the page layouts a theme provides. base.html holds the page

@@ -9,8 +9,8 @@ import (
 	"slices"
 	"strconv"
 
-	"rounds/feeds"
-	"rounds/generator/config"
+	"github.com/rounds-health/rounds/feeds"
+	"github.com/rounds-health/rounds/generator/config"
 )
 
 // An Import is what ImportOPML did: the sources it added to config.toml

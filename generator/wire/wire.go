@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"rounds/feeds"
-	"rounds/generator/config"
-	"rounds/generator/content"
+	"github.com/rounds-health/rounds/feeds"
+	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/content"
 )
 
 // FetchOptions control rounds fetch.

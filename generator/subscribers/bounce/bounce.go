@@ -24,7 +24,7 @@ import (
 	"time"
 	"unicode"
 
-	"rounds/generator/leak"
+	"github.com/rounds-health/rounds/generator/leak"
 )
 
 // Kind is what a report says happened to mail for an address.
