@@ -33,6 +33,9 @@ type Service struct {
 	Lists map[string]string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Bounces, when not nil, takes SES's bounce and complaint
+	// notifications that SNS posts to /sns.
+	Bounces http.Handler
 }
 
 // maxForm caps the body of a POST: a token and a few fields.
@@ -53,6 +56,13 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 	var purpose Purpose
 	switch strings.Trim(r.URL.Path, "/") {
+	case "sns":
+		if s.Bounces != nil {
+			s.Bounces.ServeHTTP(w, r)
+			return
+		}
+		s.page(w, http.StatusNotFound, page{Title: "Not found", Message: "There is no such page here."})
+		return
 	case "confirm":
 		purpose = PurposeConfirm
 	case "unsubscribe":
