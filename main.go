@@ -21,7 +21,6 @@ import (
 	project "github.com/rounds-health/rounds/generator/config"
 	"github.com/rounds-health/rounds/generator/nightly"
 	"github.com/rounds-health/rounds/generator/publish"
-	"github.com/rounds-health/rounds/generator/serve"
 )
 
 // version is set at link time with -ldflags "-X main.version=…".
@@ -167,7 +166,7 @@ var commands = []command{
 			bind := fs.String("bind", "127.0.0.1", "listen on `address` (0.0.0.0 opens the preview to the network)")
 			port := fs.Int("port", 1313, "listen on `port`")
 			return func([]string) error {
-				return serve.Run(sh.ctx, sh.config, net.JoinHostPort(*bind, strconv.Itoa(*port)), sh.out.Out, sh.out.Err)
+				return nightly.Serve(sh.ctx, sh.config, net.JoinHostPort(*bind, strconv.Itoa(*port)), sh.out)
 			}
 		}},
 	{"check", "look for patient identifiers, overdue reviews, missing pages", "check [--config F] [--format text|json] [--grade N] [--now T]", false,

@@ -55,6 +55,14 @@ type Config struct {
 	Dir string `toml:"-"`
 	// File is the path config.toml was read from.
 	File string `toml:"-"`
+	// AbsoluteLinks makes RelURL return absolute URLs, for pages served
+	// from another origin than the site's: the subscribers service's.
+	AbsoluteLinks bool `toml:"-"`
+	// AssetBase, when set, is the absolute URL the theme's fingerprinted
+	// stylesheets and scripts are linked from, instead of the site: the
+	// subscribers service serves them itself, since a stylesheet with an
+	// integrity hash loads from another origin only with CORS.
+	AssetBase string `toml:"-"`
 
 	base     *url.URL
 	location *time.Location
@@ -182,12 +190,18 @@ func (c *Config) Base() *url.URL { return c.base }
 
 // AbsURL returns the absolute URL of a site path such as "notes/x/".
 func (c *Config) AbsURL(path string) string {
+	if strings.Contains(path, "://") {
+		return path // absolute already
+	}
 	return c.BaseURL + strings.TrimPrefix(path, "/")
 }
 
 // RelURL returns the root-relative URL of a site path, keeping the base
 // URL's sub-path: "notes/x/" under https://example.org/nl/ is "/nl/notes/x/".
 func (c *Config) RelURL(path string) string {
+	if c.AbsoluteLinks || strings.Contains(path, "://") {
+		return c.AbsURL(path)
+	}
 	return c.base.Path + strings.TrimPrefix(path, "/")
 }
 

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -34,6 +35,20 @@ func defaultSubscribers() SubscribersConfig {
 
 // ServiceURL is URL parsed, or nil when no service is configured.
 func (s *SubscribersConfig) ServiceURL() *url.URL { return s.url }
+
+// SetURL points the sign-up forms and the service's links at raw, an
+// absolute URL: for a preview that runs the service beside the site.
+func (s *SubscribersConfig) SetURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("subscribers.url: %q is not an absolute URL", raw)
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+	}
+	s.url, s.URL = u, u.String()
+	return nil
+}
 
 // StorePath is where the record of subscriptions is kept: the
 // environment's $ROUNDS_SUBSCRIBERS_STORE, else [subscribers] store, as an

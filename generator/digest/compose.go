@@ -201,6 +201,15 @@ func (c *Composer) Compose(d *Digest, sub *Subscriber, date time.Time) ([]byte, 
 	htmlPart, textPart := d.Personal(link)
 	m.SetBodyString(gomail.TypeTextPlain, textPart)
 	m.AddAlternativeString(gomail.TypeTextHTML, htmlPart)
+	return c.sign(m)
+}
+
+// signedHeaders are the headers a DKIM signature covers, when present.
+var signedHeaders = []string{"From", "To", "Reply-To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type",
+	"List-Id", "List-Unsubscribe", "List-Unsubscribe-Post", "Auto-Submitted"}
+
+// sign returns the message, signed if a DKIM key is configured.
+func (c *Composer) sign(m *gomail.Msg) ([]byte, error) {
 	var raw bytes.Buffer
 	if _, err := m.WriteTo(&raw); err != nil {
 		return nil, err
@@ -208,12 +217,12 @@ func (c *Composer) Compose(d *Digest, sub *Subscriber, date time.Time) ([]byte, 
 	if c.signer == nil {
 		return raw.Bytes(), nil
 	}
+	e := &c.cfg.Email
 	var signed bytes.Buffer
 	err := dkim.Sign(&signed, &raw, &dkim.SignOptions{
 		Domain: e.DKIMDomain, Selector: e.DKIMSelector, Signer: c.signer,
 		HeaderCanonicalization: dkim.CanonicalizationRelaxed, BodyCanonicalization: dkim.CanonicalizationRelaxed,
-		HeaderKeys: []string{"From", "To", "Reply-To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type",
-			"List-Id", "List-Unsubscribe", "List-Unsubscribe-Post"},
+		HeaderKeys: signedHeaders,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("DKIM: %w", err)

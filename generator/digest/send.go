@@ -388,6 +388,36 @@ func (w *worker) attempt(ctx context.Context, to string, msg []byte, rec Record)
 	}
 }
 
+// SendMessage sends one message to one address on a connection of its
+// own: for a single mail that needs no ledger, such as a sign-up's
+// confirmation.
+func (s *Sender) SendMessage(ctx context.Context, to string, msg []byte) error {
+	c, conn, err := s.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
+	defer stop()
+	if err := c.Mail(s.Composer.cfg.Email.FromAddress().Address); err != nil {
+		return err
+	}
+	if err := c.Rcpt(to); err != nil {
+		return err
+	}
+	wc, err := c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := wc.Write(msg); err != nil {
+		return err
+	}
+	if err := wc.Close(); err != nil {
+		return err
+	}
+	return c.Quit()
+}
+
 // A dialError is a server that could not be reached or would not let
 // Rounds in: nothing was sent, and nothing will be until that is fixed.
 type dialError struct{ err error }

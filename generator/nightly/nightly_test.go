@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"sync"
@@ -56,7 +57,11 @@ func TestServeSubscribers(t *testing.T) {
 	t.Setenv("ROUNDS_UNSUBSCRIBE_SECRET", "a-long-enough-test-secret")
 	t.Setenv("ROUNDS_SUBSCRIBERS_STORE", "")
 	dir := t.TempDir()
-	cfg, err := config.ParseConfig(filepath.Join(dir, "config.toml"), []byte("title = \"T\"\nbase_url = \"https://example.org/\"\n[subscribers]\nurl = \"http://127.0.0.1/lists/\"\n"))
+	// The service's pages and mails come from the theme.
+	if err := os.CopyFS(filepath.Join(dir, "themes"), os.DirFS(filepath.Join("..", "..", "themes"))); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.ParseConfig(filepath.Join(dir, "config.toml"), []byte("title = \"T\"\nbase_url = \"https://example.org/\"\n[email]\nfrom = \"Editors <editors@example.org>\"\n[subscribers]\nurl = \"http://127.0.0.1/lists/\"\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,6 +76,11 @@ func TestServeSubscribers(t *testing.T) {
 	for deadline := time.Now().Add(10 * time.Second); base == ""; time.Sleep(10 * time.Millisecond) {
 		if m := regexp.MustCompile(`on (http://\S+/lists/) `).FindStringSubmatch(out.String()); m != nil {
 			base = m[1]
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the service stopped: %v\n%s", err, out.String())
+		default:
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the service did not start: %s", out.String())

@@ -29,8 +29,10 @@ type SubscribersOptions struct {
 	Erase bool
 	// Format is the import file's kind; "" detects it.
 	Format string
-	// Bind is the address serve listens on.
-	Bind string
+	// Bind is the address serve listens on; Listener, when set, is
+	// listened on instead (a socket handed over, as by a test).
+	Bind     string
+	Listener net.Listener
 }
 
 // A store is the subscribers' log and, for erasures, its compaction.
@@ -77,7 +79,7 @@ func Subscribers(ctx context.Context, cfg *config.Config, sub string, args []str
 	}
 	if sub == "serve" {
 		// The service reads the log afresh for each request.
-		return serveSubscribers(ctx, cfg, st, o.Bind, out)
+		return serveSubscribers(ctx, cfg, st, o, out)
 	}
 	state, err := subscribers.Load(ctx, st)
 	if err != nil {
@@ -228,30 +230,31 @@ func subscriberStats(state *subscribers.State, now time.Time, out Output) error 
 	return w.Flush()
 }
 
-// serveSubscribers runs the subscribers service on bind until ctx ends:
+// serveSubscribers runs the subscribers service on o.Bind until ctx ends:
 // the confirmation and unsubscribe links' pages and posts, under the path
 // of [subscribers] url.
-func serveSubscribers(ctx context.Context, cfg *config.Config, st store, bind string, out Output) error {
+func serveSubscribers(ctx context.Context, cfg *config.Config, st store, o SubscribersOptions, out Output) error {
 	key, err := secret()
 	if err != nil {
 		return err
 	}
-	names := map[string]string{}
-	for _, l := range cfg.Lists {
-		names[l.ID] = l.Name
+	svc, err := newService(cfg, st, key, time.Now(), serviceOptions{})
+	if err != nil {
+		return err
 	}
-	svc := &subscribers.Service{Store: st, Secret: key, Title: cfg.Title, Lists: names}
 	prefix := "/"
 	if u := cfg.Subscribers.ServiceURL(); u != nil {
 		prefix = u.Path
 	}
 	mux := http.NewServeMux()
 	mux.Handle(prefix, http.StripPrefix(strings.TrimSuffix(prefix, "/"), svc))
-	srv := &http.Server{Addr: bind, Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
 		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10}
-	ln, err := net.Listen("tcp", bind)
-	if err != nil {
-		return err
+	ln := o.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", o.Bind); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(out.Out, "rounds subscribers: serving %s on http://%s%s (the store: %s)\n", cfg.Subscribers.URL, ln.Addr(), prefix, cfg.Rel(cfg.StorePath()))
 	done := make(chan error, 1)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/rounds-health/rounds/generator/content"
 	"github.com/rounds-health/rounds/generator/site"
+	"github.com/rounds-health/rounds/generator/subscribers"
 	"github.com/rounds-health/rounds/generator/wire"
 
 	"fmt"
@@ -50,6 +51,8 @@ type PageData struct {
 	Permalink, RelPermalink string
 	// Nav is what the site's header needs to mark the current page.
 	Nav Nav
+	// Service is the subscribers service's page, on its pages.
+	Service *subscribers.Page
 }
 
 // finish fills the fields derived from the others.
@@ -57,7 +60,7 @@ func (p *PageData) finish() {
 	cfg := p.Site.Config
 	p.Permalink, p.RelPermalink = cfg.AbsURL(p.Path), cfg.RelURL(p.Path)
 	p.Nav = Nav{Site: p.Site}
-	p.NoIndex = p.Preview || p.Kind == "404"
+	p.NoIndex = p.Preview || p.Kind == "404" || p.Kind == "service"
 	if p.Path == "archive/" || p.Path == "notes/" || p.Path == "topics/" || p.Path == "wire/" || (p.Page != nil && p.Page.Menu) {
 		// Pages that are not in the navigation share one Nav, so that
 		// the header is rendered once for all of them (see partialCached).

@@ -13,7 +13,13 @@ import (
 // and rebuilds it on every change until ctx is done, saying what it does
 // on stdout and what fails on stderr.
 func Run(ctx context.Context, config, addr string, stdout, stderr io.Writer) error {
-	srv := &Server{Config: config}
+	return (&Server{Config: config}).Run(ctx, addr, stdout, stderr)
+}
+
+// Run builds the site, serves it on addr and rebuilds it on every change
+// until ctx is done, saying what it does on stdout and what fails on
+// stderr.
+func (srv *Server) Run(ctx context.Context, addr string, stdout, stderr io.Writer) error {
 	srv.Rebuilt = func(took time.Duration, incremental bool, err error) {
 		kind := "full"
 		if incremental {
@@ -25,11 +31,16 @@ func Run(ctx context.Context, config, addr string, stdout, stderr io.Writer) err
 		}
 		fmt.Fprintf(stdout, "rounds serve: rebuilt (%s) in %s\n", kind, took.Round(time.Millisecond))
 	}
-	if err := srv.Build(); err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	addr = ln.Addr().String()
+	if srv.Origin == "" {
+		srv.Origin = "http://" + addr
+	}
+	if err := srv.Build(); err != nil {
 		return err
 	}
 	ctx, stop := context.WithCancel(ctx)
@@ -46,6 +57,9 @@ func Run(ctx context.Context, config, addr string, stdout, stderr io.Writer) err
 		hs.Close()
 	}()
 	fmt.Fprintf(stdout, "rounds serve: http://%s%s (drafts and scheduled notes shown; Ctrl-C to stop)\n", addr, srv.Base())
+	if srv.service != nil {
+		fmt.Fprintf(stdout, "rounds serve: the subscribers service at http://%s%s%s, with a store of its own for the preview\n", addr, srv.Base(), ServicePath)
+	}
 	if err := hs.Serve(ln); err != nil && err != http.ErrServerClosed {
 		return err
 	}

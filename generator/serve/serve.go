@@ -44,6 +44,18 @@ type Server struct {
 	// and whether it was incremental.
 	Rebuilt func(took time.Duration, incremental bool, err error)
 
+	// Subscribers, when set and config.toml sets [subscribers] url, runs
+	// the subscribers service beside the preview, at ServicePath under
+	// the site's base path, so that a curator can sign up on the preview:
+	// its sign-up forms post there and the service's links lead there.
+	// It is called once, with the configuration that says so.
+	Subscribers func(cfg *config.Config) (http.Handler, error)
+	// Origin is the preview's scheme and host, such as
+	// "http://127.0.0.1:1313", which the service's links need.
+	Origin string
+
+	service http.Handler
+
 	mu      sync.RWMutex
 	files   map[string][]byte
 	base    string // the site's base path, such as "/rounds/"
@@ -77,12 +89,45 @@ func (s *Server) opts() *site.Options {
 	return &site.Options{Now: s.now(), Drafts: true, Future: true}
 }
 
-// Build makes the first build. Its error is a bad configuration, which
-// nothing can be served without; content errors are shown in the page.
-func (s *Server) Build() error {
+// PreviewStore is the folder of the preview's subscribers service's
+// record: in the cache, apart from the real one, and not watched.
+func PreviewStore(cfg *config.Config) string {
+	return filepath.Join(cfg.CacheDir(), "preview-subscribers")
+}
+
+// ServicePath is where the preview runs the subscribers service, under
+// the site's base path.
+const ServicePath = "_subscribers/"
+
+// loadConfig reads config.toml, pointing [subscribers] url at the
+// preview's service when it runs one.
+func (s *Server) loadConfig() (*config.Config, error) {
 	cfg, err := config.LoadConfig(s.Config)
 	if err != nil {
+		return nil, err
+	}
+	if s.Subscribers != nil && cfg.Subscribers.URL != "" {
+		if err := cfg.Subscribers.SetURL(s.Origin + cfg.Base().Path + ServicePath); err != nil {
+			return nil, err
+		}
+	}
+	return cfg, nil
+}
+
+// Build makes the first build, and starts the subscribers service when
+// there is one. Its error is a bad configuration, which nothing can be
+// served without; content errors are shown in the page.
+func (s *Server) Build() error {
+	cfg, err := s.loadConfig()
+	if err != nil {
 		return err
+	}
+	if s.Subscribers != nil && cfg.Subscribers.URL != "" {
+		h, err := s.Subscribers(cfg)
+		if err != nil {
+			return fmt.Errorf("the subscribers service: %w", err)
+		}
+		s.service = http.StripPrefix(strings.TrimSuffix(cfg.Base().Path+ServicePath, "/"), h)
 	}
 	s.cfg = cfg
 	s.base = cfg.Base().Path
@@ -148,7 +193,7 @@ func (s *Server) rebuild(full bool, paths []string) {
 func (s *Server) update(full bool, paths []string) (bool, error) {
 	opts := s.opts()
 	if full || s.theme == nil {
-		cfg, err := config.LoadConfig(s.Config)
+		cfg, err := s.loadConfig()
 		if err != nil {
 			return false, err
 		}
@@ -264,6 +309,8 @@ func (s *Server) Watch(ctx context.Context) error {
 			rel, _ := filepath.Rel(dir, name)
 			rel = filepath.ToSlash(rel)
 			switch {
+			case strings.HasPrefix(name, PreviewStore(s.cfg)):
+				continue // the preview's sign-ups, not the site's
 			case rel == configName || strings.HasPrefix(rel, "themes/") || rel == "themes" || strings.HasPrefix(name, s.cfg.CacheDir()):
 				full = true
 			case strings.HasPrefix(rel, "content/") || rel == "content":
@@ -313,6 +360,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.RLock()
 	files, base, lastErr, version := s.files, s.base, s.lastErr, s.version
 	s.mu.RUnlock()
+	if s.service != nil && strings.HasPrefix(r.URL.Path, base+ServicePath) {
+		s.service.ServeHTTP(w, r)
+		return
+	}
 	if !strings.HasPrefix(r.URL.Path, base) {
 		http.Redirect(w, r, base, http.StatusFound)
 		return

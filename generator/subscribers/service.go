@@ -3,7 +3,11 @@ package subscribers
 import (
 	"cmp"
 	"errors"
+	"bytes"
 	"html/template"
+	"io"
+	"net/url"
+	"sync"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -11,19 +15,27 @@ import (
 	"time"
 )
 
-// A Service is the HTTP side of the subscribers service that the links in
-// confirmation mails and digests lead to:
+// A Service is the HTTP side of the subscribers service, which the
+// site's sign-up forms post to and the links in confirmation mails and
+// digests lead to:
 //
+//   - POST /subscribe takes a sign-up form: it records a pending
+//     subscription with its consent and mails a confirmation link
+//     (double opt-in). Its answer is the same whether or not the address
+//     is known, so that nobody can learn who subscribes;
 //   - GET /confirm?token=… shows a page whose button POSTs to /confirm;
 //     only the POST confirms, so that mail scanners following links do
 //     not;
 //   - GET /unsubscribe?token=… shows a page with one button; POST
 //     /unsubscribe unsubscribes, at once and with no page when the body is
-//     List-Unsubscribe=One-Click (RFC 8058), as mail providers send it.
+//     List-Unsubscribe=One-Click (RFC 8058), as mail providers send it;
+//   - POST /sns takes SES's bounce and complaint notifications, when
+//     Bounces is set.
 //
 // Paths are relative to where the service is mounted (http.StripPrefix).
-// Each request reads the log afresh, so that several instances sharing a
-// store agree. A bad, altered, expired or used token gets a 4xx page and
+// Confirming and unsubscribing read the log afresh, so that several
+// instances sharing a store agree; sign-ups read a copy at most
+// StateTTL old. A bad, altered, expired or used token gets a 4xx page and
 // changes nothing.
 type Service struct {
 	Store  Store
@@ -31,11 +43,39 @@ type Service struct {
 	// Title is the newsletter's name; Lists names its lists, by ID.
 	Title string
 	Lists map[string]string
+	// URL is the service's own absolute URL, ending in a slash: the
+	// confirmation links lead to it. SiteURL is the site's.
+	URL, SiteURL string
+	// Consent is the sentence the sign-up form shows beside its button;
+	// each sign-up records its hash.
+	Consent string
+	// Mailer sends the confirmation mails; sign-ups are refused (503)
+	// without one.
+	Mailer Mailer
+	// Pages renders the service's pages, in the site's look; nil means a
+	// plain page of the service's own.
+	Pages Pages
+	// Limits caps sign-ups by client and by address; the zero value
+	// means DefaultLimits.
+	Limits Limits
+	// ClientIP returns the client's IP address for a request; nil means
+	// the host of RemoteAddr. Behind a proxy it reads the header the
+	// proxy sets, and only that.
+	ClientIP func(*http.Request) string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Assets, when not nil, serves the pages' stylesheets and scripts
+	// under assets/.
+	Assets http.Handler
 	// Bounces, when not nil, takes SES's bounce and complaint
 	// notifications that SNS posts to /sns.
 	Bounces http.Handler
+
+	once    sync.Once
+	limiter *limiter
+	mu      sync.Mutex
+	cache   *State
+	loaded  time.Time
 }
 
 // maxForm caps the body of a POST: a token and a few fields.
@@ -54,6 +94,12 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Referrer-Policy", "no-referrer") // the token stays here
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/assets/"); ok && s.Assets != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		r2 := *r
+		r2.URL = &url.URL{Path: "/" + rest}
+		s.Assets.ServeHTTP(w, &r2)
+		return
+	}
 	var purpose Purpose
 	switch strings.Trim(r.URL.Path, "/") {
 	case "sns":
@@ -61,14 +107,17 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.Bounces.ServeHTTP(w, r)
 			return
 		}
-		s.page(w, http.StatusNotFound, page{Title: "Not found", Message: "There is no such page here."})
+		s.page(w, http.StatusNotFound, Page{Kind: "not-found", Title: "Not found", Message: "There is no such page here."})
+		return
+	case "subscribe":
+		s.subscribePage(w, r)
 		return
 	case "confirm":
 		purpose = PurposeConfirm
 	case "unsubscribe":
 		purpose = PurposeUnsubscribe
 	default:
-		s.page(w, http.StatusNotFound, page{Title: "Not found", Message: "There is no such page here."})
+		s.page(w, http.StatusNotFound, Page{Kind: "not-found", Title: "Not found", Message: "There is no such page here."})
 		return
 	}
 	switch r.Method {
@@ -78,7 +127,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.act(w, r, purpose)
 	default:
 		w.Header().Set("Allow", "GET, HEAD, POST")
-		s.page(w, http.StatusMethodNotAllowed, page{Title: "Not allowed", Message: "This page takes GET and POST only."})
+		s.page(w, http.StatusMethodNotAllowed, Page{Kind: "error", Title: "Not allowed", Message: "This page takes GET and POST only."})
 	}
 }
 
@@ -91,11 +140,11 @@ func (s *Service) ask(w http.ResponseWriter, r *http.Request, purpose Purpose) {
 		s.refuse(w, err)
 		return
 	}
-	p := page{Token: raw, Lists: s.names(t.Lists)}
+	p := Page{Kind: "confirm", Token: raw, Lists: s.names(t.Lists)}
 	if purpose == PurposeConfirm {
 		p.Title, p.Message, p.Action, p.Button = "Confirm your subscription", "Press the button to start receiving:", "confirm", "Confirm"
 	} else {
-		p.Title, p.Message, p.Action, p.Button = "Unsubscribe", "Press the button to stop receiving:", "unsubscribe", "Unsubscribe"
+		p.Kind, p.Title, p.Message, p.Action, p.Button = "unsubscribe", "Unsubscribe", "Press the button to stop receiving:", "unsubscribe", "Unsubscribe"
 		if len(t.Lists) == 0 {
 			p.Message = "Press the button to stop receiving every list."
 		}
@@ -107,7 +156,7 @@ func (s *Service) ask(w http.ResponseWriter, r *http.Request, purpose Purpose) {
 func (s *Service) act(w http.ResponseWriter, r *http.Request, purpose Purpose) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
-		s.page(w, http.StatusBadRequest, page{Title: "Bad request", Message: "The form could not be read."})
+		s.page(w, http.StatusBadRequest, Page{Kind: "error", Title: "Bad request", Message: "The form could not be read."})
 		return
 	}
 	oneClick := purpose == PurposeUnsubscribe && r.PostForm.Get("List-Unsubscribe") == "One-Click"
@@ -121,7 +170,7 @@ func (s *Service) act(w http.ResponseWriter, r *http.Request, purpose Purpose) {
 	state, err := Load(r.Context(), s.Store)
 	if err != nil {
 		slog.Error("subscribers: reading the log", "err", err)
-		s.page(w, http.StatusServiceUnavailable, page{Title: "Try again", Message: "The service could not read its records just now. Please try again in a few minutes."})
+		s.page(w, http.StatusServiceUnavailable, Page{Kind: "error", Title: "Try again", Message: "The service could not read its records just now. Please try again in a few minutes."})
 		return
 	}
 	var e Event
@@ -145,7 +194,7 @@ func (s *Service) act(w http.ResponseWriter, r *http.Request, purpose Purpose) {
 	}
 	if err := s.Store.Append(r.Context(), e); err != nil {
 		slog.Error("subscribers: recording", "kind", e.Kind, "err", err)
-		s.page(w, http.StatusServiceUnavailable, page{Title: "Try again", Message: "The service could not record this just now. Please try again in a few minutes."})
+		s.page(w, http.StatusServiceUnavailable, Page{Kind: "error", Title: "Try again", Message: "The service could not record this just now. Please try again in a few minutes."})
 		return
 	}
 	if oneClick {
@@ -154,10 +203,10 @@ func (s *Service) act(w http.ResponseWriter, r *http.Request, purpose Purpose) {
 		return
 	}
 	if purpose == PurposeConfirm {
-		s.page(w, http.StatusOK, page{Title: "Subscribed", Message: "Your subscription is confirmed. You will receive:", Lists: s.names(e.Lists)})
+		s.page(w, http.StatusOK, Page{Kind: "confirmed", Title: "Subscribed", Message: "Your subscription is confirmed. You will receive:", Lists: s.names(e.Lists)})
 		return
 	}
-	s.page(w, http.StatusOK, page{Title: "Unsubscribed", Message: "You are unsubscribed and will receive no more of:", Lists: s.names(e.Lists)})
+	s.page(w, http.StatusOK, Page{Kind: "unsubscribed", Title: "Unsubscribed", Message: "You are unsubscribed and will receive no more of:", Lists: s.names(e.Lists)})
 }
 
 // refuse answers a token that does not hold: 410 when it has expired,
@@ -165,11 +214,11 @@ func (s *Service) act(w http.ResponseWriter, r *http.Request, purpose Purpose) {
 func (s *Service) refuse(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ErrExpired):
-		s.page(w, http.StatusGone, page{Title: "Link expired", Message: "This link has expired. Links in newer emails work, and every email has one."})
+		s.page(w, http.StatusGone, Page{Kind: "expired", Title: "Link expired", Message: "This link has expired. Links in newer emails work, and every email has one."})
 	case errors.Is(err, ErrReplayed):
-		s.page(w, http.StatusConflict, page{Title: "Nothing to do", Message: strings.TrimPrefix(err.Error(), ErrReplayed.Error()+": ")})
+		s.page(w, http.StatusConflict, Page{Kind: "nothing-to-do", Title: "Nothing to do", Message: strings.TrimPrefix(err.Error(), ErrReplayed.Error()+": ")})
 	default:
-		s.page(w, http.StatusBadRequest, page{Title: "Link not valid", Message: "This link is not valid: it may have been cut short when it was copied. Use the link in the email as it is."})
+		s.page(w, http.StatusBadRequest, Page{Kind: "invalid", Title: "Link not valid", Message: "This link is not valid: it may have been cut short when it was copied. Use the link in the email as it is."})
 	}
 }
 
@@ -183,12 +232,26 @@ func (s *Service) names(ids []string) []string {
 	return out
 }
 
-// A page is what the service shows.
-type page struct {
+// A Page is what the service shows: a page in the site's look when the
+// service has Pages.
+type Page struct {
+	// Kind names the page for themes: "confirm" and "unsubscribe" (the
+	// pages with a button), "sent" (check your email), "confirmed",
+	// "unsubscribed", "expired", "invalid", "nothing-to-do", "not-found"
+	// and "error".
+	Kind string
+	// Status is the HTTP status the page is sent with.
+	Status int
+	// Site is the newsletter's name.
 	Site, Title, Message string
 	Lists                []string
 	// Action, Token and Button make the form that acts, when set.
 	Action, Token, Button string
+}
+
+// Pages renders the service's pages.
+type Pages interface {
+	Render(w io.Writer, p *Page) error
 }
 
 var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
@@ -218,12 +281,33 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 </html>
 `))
 
-// page writes p with status.
-func (s *Service) page(w http.ResponseWriter, status int, p page) {
-	p.Site = s.Title
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	if err := pageTemplate.Execute(w, p); err != nil {
-		slog.Warn("subscribers: writing a page", "err", err)
+// page writes p with status, through Pages when the service has them.
+func (s *Service) page(w http.ResponseWriter, status int, p Page) {
+	p.Site, p.Status = s.Title, status
+	var b bytes.Buffer
+	var err error
+	if s.Pages != nil {
+		err = s.Pages.Render(&b, &p)
+	} else {
+		err = pageTemplate.Execute(&b, p)
 	}
+	if err != nil {
+		slog.Error("subscribers: rendering a page", "kind", p.Kind, "err", err)
+		b.Reset()
+		if status < 400 {
+			status = http.StatusInternalServerError
+		}
+		b.WriteString("<!DOCTYPE html><title>Error</title><p>This page could not be shown.</p>")
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	if s.SiteURL != "" {
+		// The site's stylesheet and images, in the site's look.
+		if u, err := url.Parse(s.SiteURL); err == nil && u.Host != "" {
+			origin := u.Scheme + "://" + u.Host
+			h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self' "+origin+"; img-src 'self' "+origin+"; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+		}
+	}
+	w.WriteHeader(status)
+	w.Write(b.Bytes())
 }

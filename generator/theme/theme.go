@@ -35,7 +35,7 @@ import (
 
 // Layouts are the page layouts a theme provides. base.html holds the page
 // skeleton; each layout defines the blocks base.html leaves open.
-var Layouts = []string{"home", "note", "edition", "list", "topic", "page", "404", "wire", "sources", "subscribe"}
+var Layouts = []string{"home", "note", "edition", "list", "topic", "page", "404", "wire", "sources", "subscribe", "service"}
 
 // A Theme is a set of layouts and static files. A theme other than
 // "default" overrides the default theme file by file.
@@ -136,9 +136,19 @@ func Load(cfg *config.Config) (*Theme, error) {
 		return nil, err
 	}
 
+	asset := t.Asset
+	if base := cfg.AssetBase; base != "" {
+		asset = func(rel string) (string, error) {
+			out, err := t.Asset(rel)
+			if _, own := t.content[out]; own {
+				out = base + out
+			}
+			return out, err
+		}
+	}
 	var errs config.ErrorList
 	root := template.New("").Funcs(funcs(cfg)).Funcs(template.FuncMap{
-		"asset":         t.Asset,
+		"asset":         asset,
 		"integrity":     t.Integrity,
 		"partialCached": t.partialCached,
 	})
