@@ -14,8 +14,12 @@ import (
 	"time"
 
 	"github.com/rounds-health/rounds/generator/browsertest"
+	"github.com/rounds-health/rounds/generator/config"
 	"github.com/rounds-health/rounds/generator/internal/testproject"
+	"github.com/rounds-health/rounds/generator/render"
 	"github.com/rounds-health/rounds/generator/site"
+	"github.com/rounds-health/rounds/generator/subscribers"
+	"github.com/rounds-health/rounds/generator/theme"
 
 	"path/filepath"
 	"testing"
@@ -273,5 +277,91 @@ func TestSignupForm(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("the form never reached the service")
+	}
+}
+
+// TestServicePagesInBrowser loads each page of the subscribers service,
+// rendered in the site's look, in headless Chromium at a phone's and a
+// desktop's width: the stylesheet applies, nothing overflows, and axe-core
+// finds nothing.
+func TestServicePagesInBrowser(t *testing.T) {
+	t.Parallel()
+	chromium := browsertest.Tool(t, "chromium", "--version")
+	axe := browsertest.AxeScript(t, "..")
+	out := filepath.Join(t.TempDir(), "public")
+	if _, err := buildFile(t, filepath.Join("..", "config.toml"), &Options{Options: site.Options{Now: testproject.Now}, Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.LoadConfig(filepath.Join("..", "config.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := site.Load(cfg, &site.Options{Now: testproject.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	th, err := theme.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := subscribers.OpenFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := []byte("a-long-enough-test-secret")
+	svc := &subscribers.Service{Store: store, Secret: secret, Title: cfg.Title, Lists: map[string]string{"everything": "Every note", "clinicians": "For clinicians"},
+		Pages: &render.ServicePages{Site: s, Theme: th}, Now: func() time.Time { return testproject.Now }}
+	files := http.StripPrefix("/rounds", http.FileServer(http.Dir(out)))
+	service := http.StripPrefix("/rounds/_subscribers", svc)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/_axe.js":
+			http.ServeFile(w, r, axe)
+		case strings.HasPrefix(r.URL.Path, "/rounds/_subscribers/"):
+			// The service's page with the probes, which its own
+			// Content-Security-Policy would block.
+			rec := httptest.NewRecorder()
+			service.ServeHTTP(rec, r)
+			w.Header().Set("Content-Type", rec.Header().Get("Content-Type"))
+			w.WriteHeader(rec.Code)
+			io.WriteString(w, strings.Replace(rec.Body.String(), "</body>", probe+browsertest.AxeProbe+"</body>", 1))
+		default:
+			files.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	token := func(p subscribers.Purpose, expires time.Time) string {
+		tok, err := subscribers.Sign(secret, subscribers.Token{Purpose: p, Key: subscribers.Key(secret, "a@example.net"), Lists: []string{"everything", "clinicians"}, Ref: "x", Expires: expires})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return url.QueryEscape(tok)
+	}
+	later := testproject.Now.Add(time.Hour)
+	pages := map[string]string{
+		"confirm?token=" + token(subscribers.PurposeConfirm, later):         "service-confirm",
+		"unsubscribe?token=" + token(subscribers.PurposeUnsubscribe, later): "service-unsubscribe",
+		"subscribe?sent": "service-sent",
+		"confirm?token=" + token(subscribers.PurposeConfirm, testproject.Now.Add(-time.Hour)): "service-expired",
+		"unsubscribe?token=altered": "service-invalid",
+		"elsewhere":                 "service-not-found",
+	}
+	for _, width := range []string{"375", "1024"} {
+		for page, class := range pages {
+			d := browsertest.DumpDOM(t, chromium, srv.URL+"/rounds/_subscribers/"+page, width)
+			if !strings.Contains(d, `class="service `+class+`"`) {
+				t.Errorf("%s at %s px: not the page %s:\n%.800s", class, width, class, d)
+				continue
+			}
+			if browsertest.Attr(d, "data-styled") != "672px" {
+				t.Errorf("%s at %s px: stylesheet not applied (.wrap max-width %q)", class, width, browsertest.Attr(d, "data-styled"))
+			}
+			if browsertest.Attr(d, "data-overflow") != "false" {
+				t.Errorf("%s at %s px: content overflows the viewport (%s)", class, width, browsertest.Attr(d, "data-wide"))
+			}
+			if got := html.UnescapeString(browsertest.Attr(d, "data-axe")); got != "[]" {
+				t.Errorf("%s at %s px: axe-core: %s", class, width, got)
+			}
+		}
 	}
 }
