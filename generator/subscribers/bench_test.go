@@ -3,6 +3,11 @@ package subscribers
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync/atomic"
 	"runtime"
 	"syscall"
 	"testing"
@@ -86,4 +91,58 @@ func BenchmarkLoad(b *testing.B) {
 	b.ReportMetric(float64(m.Sys)/(1<<20), "sys-MiB")
 	b.ReportMetric(float64(m.HeapAlloc)/(1<<20), "heap-MiB")
 	runtime.KeepAlive(st)
+}
+
+// countingMailer counts the confirmations it is given.
+type countingMailer struct{ n atomic.Int64 }
+
+func (m *countingMailer) Confirm(context.Context, Confirmation) error {
+	m.n.Add(1)
+	return nil
+}
+
+// BenchmarkSubscribe posts sign-up forms, each for a new address, to the
+// service on loopback over keep-alive connections from parallel clients,
+// with a log in a folder (each sign-up appended durably, fsync and all)
+// and a mailer that only counts; it reports requests per second.
+//
+//	go test -run XXX -bench BenchmarkSubscribe -benchtime 20000x ./generator/subscribers/
+func BenchmarkSubscribe(b *testing.B) {
+	store, err := OpenFileStore(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	mail := &countingMailer{}
+	svc := &Service{Store: store, Secret: []byte("a-long-enough-bench-secret"), Title: "Rounds", URL: "https://lists.example.org/",
+		Lists: map[string]string{"everything": "Every note"}, Consent: "Send me the lists I chose.", Mailer: mail,
+		Limits: Limits{PerIP: 1 << 30, IPEvery: time.Nanosecond, PerAddress: 3, AddressEvery: time.Hour}}
+	srv := httptest.NewServer(svc)
+	defer srv.Close()
+	tr := &http.Transport{MaxIdleConnsPerHost: 64}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	var next atomic.Int64
+	b.SetParallelism(4)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			form := url.Values{"email": {fmt.Sprintf("reader%d@example.net", next.Add(1))}, "list": {"everything"}, "page": {"/subscribe/"}}
+			res, err := client.PostForm(srv.URL+"/subscribe", form)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusSeeOther {
+				b.Errorf("status %d", res.StatusCode)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+	if int(mail.n.Load()) != b.N {
+		b.Fatalf("%d mails for %d sign-ups", mail.n.Load(), b.N)
+	}
 }

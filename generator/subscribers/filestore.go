@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -33,6 +34,18 @@ import (
 // newest snapshot and the segments after it.
 type FileStore struct {
 	dir string
+
+	// Appends made at once in this process are written together: one
+	// write and one sync for all (a group commit).
+	mu         sync.Mutex
+	queue      []*pendingAppend
+	committing bool
+}
+
+// A pendingAppend is an Append waiting for the next commit.
+type pendingAppend struct {
+	data []byte
+	done chan error
 }
 
 // SegmentSize is the size past which a FileStore begins a new segment.
@@ -135,7 +148,8 @@ func (s *FileStore) lockAndList(ctx context.Context) (f files, unlock func(), er
 }
 
 // Append writes the events at the end of the last segment, in one write,
-// and syncs it.
+// and syncs it. Appends that come while one is being written wait, and
+// are then written and synced together, each still all or none.
 func (s *FileStore) Append(ctx context.Context, events ...Event) error {
 	if len(events) == 0 {
 		return nil
@@ -144,6 +158,39 @@ func (s *FileStore) Append(ctx context.Context, events ...Event) error {
 	if err != nil {
 		return fmt.Errorf("subscribers: appending: %w", err)
 	}
+	p := &pendingAppend{data: data, done: make(chan error, 1)}
+	s.mu.Lock()
+	s.queue = append(s.queue, p)
+	if s.committing {
+		// The append being written writes this one next.
+		s.mu.Unlock()
+		return <-p.done
+	}
+	s.committing = true
+	commitCtx := ctx
+	for len(s.queue) > 0 {
+		batch := s.queue
+		s.queue = nil
+		s.mu.Unlock()
+		var all []byte
+		for _, q := range batch {
+			all = append(all, q.data...)
+		}
+		err := s.commit(commitCtx, all)
+		for _, q := range batch {
+			q.done <- err
+		}
+		// The appends of others are not bound by this caller's context.
+		commitCtx = context.WithoutCancel(ctx)
+		s.mu.Lock()
+	}
+	s.committing = false
+	s.mu.Unlock()
+	return <-p.done
+}
+
+// commit writes data at the end of the last segment, under the lock.
+func (s *FileStore) commit(ctx context.Context, data []byte) error {
 	f, unlock, err := s.lockAndList(ctx)
 	if err != nil {
 		return err

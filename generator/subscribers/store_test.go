@@ -305,3 +305,48 @@ func TestLoadAgain(t *testing.T) {
 		t.Errorf("after three failed reads: %v", err)
 	}
 }
+
+// TestFileStoreGroupCommit appends from many goroutines at once: the
+// appends written together keep each append's events together and in
+// order, and none is lost or doubled.
+func TestFileStoreGroupCommit(t *testing.T) {
+	t.Parallel()
+	s, err := OpenFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	now := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	const writers = 200
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			email := fmt.Sprintf("r%03d@example.net", i)
+			key := Key([]byte("a-long-enough-test-secret"), email)
+			err := s.Append(ctx,
+				Event{ID: key + "-1", Time: now, Kind: Imported, Key: key, Email: email, Lists: []string{"everything"}},
+				Event{ID: key + "-2", Time: now, Kind: Unsubscribed, Key: key, Lists: []string{"everything"}})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	var ids []string
+	if err := s.Read(ctx, func(e *Event) error { ids = append(ids, e.ID); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 2*writers {
+		t.Fatalf("%d events, want %d", len(ids), 2*writers)
+	}
+	seen := map[string]bool{}
+	for i := 0; i < len(ids); i += 2 {
+		a, b := ids[i], ids[i+1]
+		if !strings.HasSuffix(a, "-1") || b != strings.TrimSuffix(a, "-1")+"-2" || seen[a] {
+			t.Fatalf("events %d and %d: %s, %s: an append's events apart, or twice", i, i+1, a, b)
+		}
+		seen[a] = true
+	}
+}
