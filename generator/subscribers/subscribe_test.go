@@ -3,6 +3,7 @@ package subscribers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rounds-health/rounds/generator/s3test"
 )
 
 // mailbox is a Mailer that keeps what it is given (the end-to-end tests
@@ -188,5 +191,83 @@ func TestSubscribe(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 200 || !strings.Contains(string(b), "Check your email") {
 		t.Errorf("the page a sign-up leads to: %d %s", res.StatusCode, b)
+	}
+}
+
+// TestTwoServicesOneBucket runs two instances of the service, each with
+// its own handle on one log in a bucket (versitygw on loopback), as two
+// processes or two Lambda instances would: readers sign up on either at
+// once and confirm on the other, and nothing is lost.
+func TestTwoServicesOneBucket(t *testing.T) {
+	t.Parallel()
+	bucket := s3test.New(t).Bucket(t, "private")
+	secret := []byte("a-long-enough-test-secret")
+	mail := &mailbox{}
+	var urls []string
+	for range 2 {
+		store, err := OpenS3Store(bucket, "s3://private/subscribers/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := &Service{Store: store, Secret: secret, Title: "Rounds", URL: "https://lists.example.org/", Lists: map[string]string{"everything": "Every note"},
+			Consent: "Send me the lists I chose.", Mailer: mail, Limits: Limits{PerIP: 1000, IPEvery: time.Second, PerAddress: 3, AddressEvery: time.Hour}}
+		srv := httptest.NewServer(svc)
+		t.Cleanup(srv.Close)
+		urls = append(urls, srv.URL)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	const readers = 24
+	var wg sync.WaitGroup
+	for i := range readers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := client.PostForm(urls[i%2]+"/subscribe", url.Values{"email": {fmt.Sprintf("reader%02d@example.net", i)}, "list": {"everything"}})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusSeeOther {
+				t.Errorf("reader %d: %d", i, res.StatusCode)
+			}
+		}()
+	}
+	wg.Wait()
+	sent := mail.take()
+	if len(sent) != readers {
+		t.Fatalf("%d confirmations for %d readers", len(sent), readers)
+	}
+	// Each confirms on the other instance than they signed up on.
+	for i, c := range sent {
+		u, _ := url.Parse(c.URL)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var other string
+			for j, s := range urls {
+				if j != i%2 {
+					other = s
+				}
+			}
+			res, err := http.PostForm(other+"/confirm", url.Values{"token": {u.Query().Get("token")}})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			res.Body.Close()
+			if res.StatusCode != 200 {
+				t.Errorf("%s: confirming: %d", c.To, res.StatusCode)
+			}
+		}()
+	}
+	wg.Wait()
+	store, _ := OpenS3Store(bucket, "s3://private/subscribers/")
+	st, err := Load(context.Background(), store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(st.Recipients("everything")); got != readers {
+		t.Errorf("%d confirmed recipients, want %d", got, readers)
 	}
 }
