@@ -52,7 +52,7 @@ var commands = []command{
 			var o nightly.BuildOptions
 			fs.StringVar(&o.Out, "out", "", "write the site into `dir` (default: public/ beside the config)")
 			fs.BoolVar(&o.Drafts, "drafts", false, "include draft notes and editions")
-			fs.BoolVar(&o.Strict, "strict", false, "fail on what rounds check finds that may identify a patient")
+			fs.Bool("strict", false, "no effect: a build always refuses what may identify a patient, unless it is a preview (--drafts, --future)")
 			fs.BoolVar(&o.Future, "future", false, "include notes and editions scheduled after now")
 			return func([]string) error {
 				return sh.withConfig(func(cfg *project.Config) error {

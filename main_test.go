@@ -727,19 +727,33 @@ func TestCheckCommand(t *testing.T) {
 	}
 }
 
-// TestPHIBlocks checks that an identifier of a patient blocks build
-// --strict and publish.
+// TestPHIBlocks checks that an identifier of a patient blocks a build
+// (--strict changes nothing) and publish; a preview is built, and warns of
+// it on the console and on the page.
 func TestPHIBlocks(t *testing.T) {
 	t.Parallel()
 	dir, config := exampleProject(t, "\n[publish]\nbucket = \"never-reached\"\nendpoint = \"http://127.0.0.1:1\"\n")
 	os.WriteFile(filepath.Join(dir, "content", "notes", "leak.md"), []byte("+++\ntitle = \"Leak\"\ndate = 2026-11-01T00:00:00Z\nsource = \"https://example.org/\"\n+++\n\nCall the patient on (617) 555-0142.\n"), 0o644)
-	if code, _, stderr := rounds("build", "--config", config, "--now", "2026-11-28", "--strict"); code != 1 || !strings.Contains(stderr, "content/notes/leak.md:7:21: error: phi: a phone number") {
-		t.Errorf("build --strict: exit %d\n%s", code, stderr)
+	for _, flags := range [][]string{nil, {"--strict"}} {
+		if code, _, stderr := rounds(append([]string{"build", "--config", config, "--now", "2026-11-28"}, flags...)...); code != 1 || !strings.Contains(stderr, "content/notes/leak.md:7:21: error: phi: a phone number") {
+			t.Errorf("build %v: exit %d\n%s", flags, code, stderr)
+		}
 	}
-	if code, _, _ := rounds("build", "--config", config, "--now", "2026-11-28"); code != 0 {
-		t.Errorf("build without --strict: exit %d", code)
+	if _, err := os.Stat(filepath.Join(dir, "public")); err == nil {
+		t.Errorf("a refused build wrote public/")
 	}
-	if code, _, stderr := rounds("publish", "--config", config); code != 1 || !strings.Contains(stderr, "nothing was published") {
+	code, _, stderr := rounds("build", "--config", config, "--now", "2026-11-28", "--drafts")
+	if code != 0 || !strings.Contains(stderr, "may identify a patient") {
+		t.Errorf("build --drafts: exit %d\n%s", code, stderr)
+	}
+	page, _ := os.ReadFile(filepath.Join(dir, "public", "notes", "leak", "index.html"))
+	if !bytes.Contains(page, []byte(`class="phi-warning" role="alert"`)) || !bytes.Contains(page, []byte("content/notes/leak.md:7")) {
+		t.Errorf("the preview's page does not warn:\n%s", page)
+	}
+	if other, _ := os.ReadFile(filepath.Join(dir, "public", "about", "index.html")); bytes.Contains(other, []byte("phi-warning")) {
+		t.Errorf("a page without findings warns")
+	}
+	if code, _, stderr := rounds("publish", "--config", config); code != 1 || !strings.Contains(stderr, "a preview") {
 		t.Errorf("publish: exit %d\n%s", code, stderr)
 	}
 }

@@ -17,10 +17,6 @@ type Options struct {
 	// Out is the folder the site is written to; empty means "public" beside
 	// the configuration file.
 	Out string
-	// Strict fails the build on anything in the content that may identify
-	// a patient. Without it such a build is written, but its manifest
-	// records the findings and publishing refuses it.
-	Strict bool
 	// Theme, if set, is the project's theme already loaded (by Check, in
 	// rounds nightly); else Build loads it.
 	Theme *theme.Theme
@@ -36,7 +32,8 @@ func (o *Options) Render() *render.Options {
 }
 
 // Build loads the content and theme of the project cfg describes and
-// writes the site to the output folder.
+// writes the site to the output folder. A site that is not a preview is
+// not built when its content holds what may identify a patient.
 // It renders into a temporary folder beside the output and replaces the
 // output only when every file was written, so a failed build leaves the
 // previous site untouched. All problems are returned together as an
@@ -56,8 +53,12 @@ func Build(cfg *config.Config, opts *Options) (*render.Result, error) {
 	if err != nil || themeErr != nil {
 		return nil, append(config.AsList(err), config.AsList(themeErr)...).Err()
 	}
-	if opts.Strict && len(s.PHI) > 0 {
-		return nil, check.PHIError(s.PHI, "nothing was built")
+	if !s.Preview && len(s.PHI) > 0 {
+		// Only a preview (drafts, scheduled or expired content shown) is
+		// written with what may identify a patient: it warns of each, on
+		// the console and on the page. Its manifest records them, and
+		// publishing refuses it.
+		return nil, check.PHIError(s.PHI, "nothing was built; a preview (--drafts) is built with warnings")
 	}
 	return render.Write(s, th, opts.Render())
 }

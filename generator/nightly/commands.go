@@ -42,9 +42,9 @@ func (e *UsageError) Error() string { return e.Msg }
 
 // BuildOptions are rounds build's choices.
 type BuildOptions struct {
-	Out                    string
-	Now                    time.Time
-	Drafts, Future, Strict bool
+	Out            string
+	Now            time.Time
+	Drafts, Future bool
 }
 
 // Build builds the site and says what it wrote.
@@ -57,7 +57,6 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions, out Output) 
 	res, err := generator.Build(cfg, &generator.Options{
 		Options: site.Options{Now: o.Now, Drafts: o.Drafts, Future: o.Future},
 		Out:     o.Out,
-		Strict:  o.Strict,
 		Guard:   guard,
 	})
 	if err != nil {

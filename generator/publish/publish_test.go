@@ -310,19 +310,20 @@ func TestPublishRefuses(t *testing.T) {
 	if _, err := Publish(ctx, c, opts(preview, "site"), nil); err == nil || !strings.Contains(err.Error(), "preview") {
 		t.Errorf("a preview build: %v", err)
 	}
-	// A build whose content may identify a patient, and one that records
+	// A build whose manifest says its content may identify a patient
+	// (rounds build writes none; an older one did), and one that records
 	// no scan at all: refused on the build's own verdict.
-	leak := filepath.Join(dir, "content", "notes", "leak.md")
-	os.WriteFile(leak, []byte("+++\ntitle = \"Leak\"\ndate = 2026-11-01T00:00:00Z\n+++\n\nCall the patient on (617) 555-0142.\n"), 0o644)
-	phi := rebuild(t, dir, func(o *generator.Options) { o.Out = filepath.Join(t.TempDir(), "phi") })
-	os.Remove(leak)
+	phi := filepath.Join(t.TempDir(), "phi")
+	os.CopyFS(phi, os.DirFS(out))
+	data, _ := os.ReadFile(filepath.Join(phi, output.ManifestFile))
+	os.WriteFile(filepath.Join(phi, output.ManifestFile), bytes.Replace(data, []byte(`"phi":0`), []byte(`"phi":1`), 1), 0o644)
 	if _, err := Publish(ctx, c, opts(phi, "site"), nil); err == nil || !strings.Contains(err.Error(), "1 finding that may identify a patient") || !strings.Contains(err.Error(), "nothing was published") {
 		t.Errorf("a build with a patient's phone number: %v", err)
 	}
 	unscanned := filepath.Join(t.TempDir(), "unscanned")
 	os.CopyFS(unscanned, os.DirFS(out))
 	manifest := filepath.Join(unscanned, output.ManifestFile)
-	data, _ := os.ReadFile(manifest)
+	data, _ = os.ReadFile(manifest)
 	os.WriteFile(manifest, regexp.MustCompile(`"check":\{[^}]*\},`).ReplaceAll(data, nil), 0o644)
 	if _, err := Publish(ctx, c, opts(unscanned, "site"), nil); err == nil || !strings.Contains(err.Error(), "not scanned for patient identifiers") {
 		t.Errorf("a build whose manifest has no verdict: %v", err)

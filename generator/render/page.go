@@ -51,6 +51,9 @@ type PageData struct {
 	Permalink, RelPermalink string
 	// Nav is what the site's header needs to mark the current page.
 	Nav Nav
+	// PHI are what may identify a patient in the page's own file, which
+	// a preview shows on the page.
+	PHI []content.Finding
 	// Service is the subscribers service's page, on its pages.
 	Service *subscribers.Page
 }

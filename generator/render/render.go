@@ -82,8 +82,23 @@ func (w *writer) plan() {
 	s := w.site
 	cfg := s.Config
 	siteFeeds := feedLinks(cfg.Title, "", nil)
+	phiByFile := map[string][]content.Finding{}
+	if s.Preview {
+		for _, f := range s.PHI {
+			phiByFile[f.File] = append(phiByFile[f.File], f)
+		}
+	}
 	pg := func(d *PageData) {
 		d.Site, d.Preview = s, s.Preview
+		switch {
+		case len(phiByFile) == 0:
+		case d.Note != nil:
+			d.PHI = phiByFile[d.Note.File]
+		case d.Edition != nil:
+			d.PHI = phiByFile[d.Edition.File]
+		case d.Page != nil:
+			d.PHI = phiByFile[d.Page.File]
+		}
 		if d.Feeds == nil {
 			d.Feeds = siteFeeds
 		}

@@ -30,6 +30,12 @@ func (srv *Server) Run(ctx context.Context, addr string, stdout, stderr io.Write
 			return
 		}
 		fmt.Fprintf(stdout, "rounds serve: rebuilt (%s) in %s\n", kind, took.Round(time.Millisecond))
+		if n := len(srv.site.PHI); n > 0 {
+			fmt.Fprintf(stderr, "rounds serve: %d findings may identify a patient (shown on their pages); nothing can be published until each is removed:\n", n)
+			for _, f := range srv.site.PHI {
+				fmt.Fprintf(stderr, "  %s\n", f)
+			}
+		}
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -1,17 +1,17 @@
 package subscribers
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
-	"bytes"
 	"html/template"
 	"io"
-	"net/url"
-	"sync"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
