@@ -73,3 +73,44 @@ func TestSubscribersConfig(t *testing.T) {
 		t.Errorf("a store inside content/: %v", err)
 	}
 }
+
+// TestBouncesConfig reads the bounce mailbox of [subscribers.imap] and the
+// SNS topics of [subscribers], and names each bad value by line and key.
+func TestBouncesConfig(t *testing.T) {
+	t.Parallel()
+	const head = "title = \"T\"\nbase_url = \"https://example.org/\"\n\n[subscribers]\n"
+	c, err := ParseConfig("config.toml", []byte(head+"sns_topics = [\"arn:aws:sns:eu-west-1:123456789012:rounds-bounces\", \"arn:aws-us-gov:sns:us-gov-west-1:123456789012:b.fifo\"]\n\n[subscribers.imap]\naddress = \"imap.example.org:993\"\nmove_to = \"Processed\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := c.Subscribers.IMAP; !m.Configured() || m.Address != "imap.example.org:993" || m.Security != "tls" || m.Mailbox != "INBOX" || m.MoveTo != "Processed" || len(c.Subscribers.SNSTopics) != 2 {
+		t.Errorf("[subscribers.imap] %+v, topics %q", m, c.Subscribers.SNSTopics)
+	}
+	c, err = ParseConfig("config.toml", []byte(head))
+	if err != nil || c.Subscribers.IMAP.Configured() || len(c.Subscribers.SNSTopics) != 0 {
+		t.Errorf("no bounce mailbox: %v, %+v", err, c.Subscribers.IMAP)
+	}
+	if _, err := ParseConfig("config.toml", []byte(head+"[subscribers.imap]\naddress = \"127.0.0.1:1143\"\nsecurity = \"plain\"\nmailbox = \"Bounces\"\n")); err != nil {
+		t.Errorf("a plain mailbox on this machine: %v", err)
+	}
+	const imap = head + "\n[subscribers.imap]\n"
+	for _, tc := range []struct{ table, want string }{
+		{head + "sns_topics = [\"rounds-bounces\"]\n", `config.toml:5: subscribers.sns_topics: "rounds-bounces" is not an SNS topic's ARN; give the ARNs`},
+		{head + "sns_topics = [\"arn:aws:sqs:eu-west-1:123456789012:q\"]\n", `config.toml:5: subscribers.sns_topics: "arn:aws:sqs:eu-west-1:123456789012:q" is not`},
+		{head + "sns_topics = [\"arn:aws:sns:eu-west-1:1234:t\"]\n", "config.toml:5: subscribers.sns_topics: "},
+		{imap + "mailbox = \"Bounces\"\n", "config.toml:6: subscribers.imap.address: missing; give the IMAP server's host and port"},
+		{imap + "address = \"imap.example.org\"\n", `config.toml:7: subscribers.imap.address: "imap.example.org" is not a host and port`},
+		{imap + "address = \"imap.example.org:0\"\n", `config.toml:7: subscribers.imap.address: "imap.example.org:0" is not a host and port`},
+		{imap + "address = \"imap.example.org:143\"\nsecurity = \"plain\"\n", `config.toml:8: subscribers.imap.security: "plain" with host "imap.example.org"; use "tls" or "starttls"`},
+		{imap + "address = \"imap.example.org:993\"\nsecurity = \"ssl\"\n", `config.toml:8: subscribers.imap.security: "ssl"; use "tls" (port 993)`},
+		{imap + "address = \"imap.example.org:993\"\nmailbox = \"\"\n", `config.toml:8: subscribers.imap.mailbox: ""; name the mailbox`},
+		{imap + "address = \"imap.example.org:993\"\nmove_to = \"INBOX\"\n", `config.toml:8: subscribers.imap.move_to: "INBOX" is the mailbox read`},
+		{imap + "address = \"imap.example.org:993\"\nmove_to = \"a\\tb\"\n", `config.toml:8: subscribers.imap.move_to: "a\tb"`},
+		{imap + "address = \"imap.example.org:993\"\nusername = \"bounces\"\n", "config.toml:8: subscribers.imap.username: unknown key"},
+	} {
+		_, err := ParseConfig("config.toml", []byte(tc.table))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q:\ngot  %v\nwant %s", tc.table, err, tc.want)
+		}
+	}
+}
