@@ -1,16 +1,11 @@
 package bounce
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
-	"io"
-	"log"
 	"log/slog"
 	"net"
-	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,103 +13,33 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+	"github.com/rounds-health/rounds/generator/imaptest"
 )
 
-const (
-	imapUser     = "bounces"
-	imapPassword = "a test password"
-)
-
-// received is when the test server says it received every message.
-var received = time.Date(2024, 6, 11, 3, 0, 0, 0, time.UTC)
-
-// loopbackCert is the standard library's test certificate for
-// 127.0.0.1, and a pool that trusts it.
-var loopbackCert = sync.OnceValues(func() (tls.Certificate, *x509.CertPool) {
-	srv := httptest.NewUnstartedServer(nil)
-	srv.StartTLS()
-	defer srv.Close()
-	pool := x509.NewCertPool()
-	pool.AddCert(srv.Certificate())
-	return srv.TLS.Certificates[0], pool
-})
-
-// imapServer is an in-process IMAP server on loopback, with one user
+// imapServer is an in-process IMAP server on loopback (see imaptest),
 // whose INBOX holds the given testdata messages, in order.
 type imapServer struct {
-	addr string
-	user *imapmemserver.User
+	*imaptest.Server
 }
 
 func newIMAPServer(t *testing.T, security Security, files ...string) *imapServer {
 	t.Helper()
-	mem := imapmemserver.New()
-	user := imapmemserver.NewUser(imapUser, imapPassword)
-	if err := user.Create("INBOX", nil); err != nil {
-		t.Fatal(err)
-	}
-	mem.AddUser(user)
-	cert, _ := loopbackCert()
-	tlsConfig := &tls.Config{Certificates: []tls.Certificate{cert}}
-	opts := &imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return mem.NewSession(), nil, nil
-		},
-		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapMove: {}},
-		InsecureAuth: security == Plain,
-		Logger:       log.New(io.Discard, "", 0),
-	}
-	if security == StartTLS {
-		opts.TLSConfig = tlsConfig
-	}
-	srv := imapserver.New(opts)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if security == ImplicitTLS {
-		ln = tls.NewListener(ln, tlsConfig)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	s := &imapServer{addr: ln.Addr().String(), user: user}
+	sec := map[Security]imaptest.Security{Plain: imaptest.Plain, StartTLS: imaptest.StartTLS, ImplicitTLS: imaptest.ImplicitTLS}[security]
+	s := &imapServer{Server: imaptest.New(t, sec)}
 	for _, f := range files {
-		s.append(t, "INBOX", readTestdata(t, f))
+		s.Append(t, "INBOX", readTestdata(t, f))
 	}
 	return s
 }
 
-// append adds a message to a mailbox, with CRLF line ends as IMAP has them.
-func (s *imapServer) append(t *testing.T, mailbox, msg string) {
-	t.Helper()
-	msg = strings.ReplaceAll(strings.ReplaceAll(msg, "\r\n", "\n"), "\n", "\r\n")
-	if _, err := s.user.Append(mailbox, bytes.NewReader([]byte(msg)), &imap.AppendOptions{Time: received}); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// count returns the number of messages in a mailbox, and of unseen ones.
-func (s *imapServer) count(t *testing.T, mailbox string) (all, unseen uint32) {
-	t.Helper()
-	st, err := s.user.Status(mailbox, &imap.StatusOptions{NumMessages: true, NumUnseen: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return *st.NumMessages, *st.NumUnseen
-}
-
 // mailbox returns a Mailbox for the server.
 func (s *imapServer) mailbox(security Security) *Mailbox {
-	_, pool := loopbackCert()
 	return &Mailbox{
-		Addr:      s.addr,
+		Addr:      s.Addr,
 		Security:  security,
-		TLSConfig: &tls.Config{RootCAs: pool},
-		Username:  imapUser,
-		Password:  imapPassword,
+		TLSConfig: &tls.Config{RootCAs: s.RootCAs},
+		Username:  imaptest.User,
+		Password:  imaptest.Password,
 		Logger:    slog.New(slog.DiscardHandler),
 	}
 }
@@ -162,7 +87,7 @@ func TestMailboxRead(t *testing.T) {
 		}
 		for _, r := range reports {
 			if r.Time.IsZero() {
-				r.Time = received
+				r.Time = imaptest.Received
 			}
 			want = append(want, r)
 		}
@@ -179,12 +104,12 @@ func TestMailboxRead(t *testing.T) {
 	if !slices.EqualFunc(rec.reports, want, func(a, b Report) bool { return a == b }) {
 		t.Errorf("recorded\n%+v\nwant\n%+v", rec.reports, want)
 	}
-	if all, unseen := s.count(t, "INBOX"); all != uint32(len(files)) || unseen != 0 {
+	if all, unseen := s.Count(t, "INBOX"); all != uint32(len(files)) || unseen != 0 {
 		t.Errorf("INBOX has %d messages, %d unseen; want %d, all seen", all, unseen, len(files))
 	}
 
 	// A message that arrives later is the only one the next Read takes.
-	s.append(t, "INBOX", readTestdata(t, "exim-hard.eml"))
+	s.Append(t, "INBOX", readTestdata(t, "exim-hard.eml"))
 	rec = recorder{}
 	stats, err = s.mailbox(Plain).Read(context.Background(), rec.record)
 	if err != nil || stats.Messages != 1 || !slices.Equal(rec.addresses(), []string{"gone@surgery.example"}) {
@@ -203,7 +128,7 @@ func TestMailboxRecordError(t *testing.T) {
 	if !errors.Is(err, down) || stats.Messages != 1 || rec.calls != 1 {
 		t.Errorf("Read = %+v, %v after %d calls; want the store's error after one, with the auto-reply processed", stats, err, rec.calls)
 	}
-	if _, unseen := s.count(t, "INBOX"); unseen != 2 {
+	if _, unseen := s.Count(t, "INBOX"); unseen != 2 {
 		t.Errorf("%d messages unseen, want the 2 bounces", unseen)
 	}
 
@@ -213,7 +138,7 @@ func TestMailboxRecordError(t *testing.T) {
 	if err != nil || stats.Messages != 2 || !slices.Equal(rec.addresses(), want) {
 		t.Errorf("the next Read: %+v, %v, recorded %q; want %q", stats, err, rec.addresses(), want)
 	}
-	if _, unseen := s.count(t, "INBOX"); unseen != 0 {
+	if _, unseen := s.Count(t, "INBOX"); unseen != 0 {
 		t.Errorf("%d messages unseen, want none", unseen)
 	}
 }
@@ -243,7 +168,7 @@ func TestMailboxTLS(t *testing.T) {
 	if _, err := s.mailbox(StartTLS).Read(context.Background(), rec.record); err == nil || rec.calls != 0 {
 		t.Errorf("STARTTLS to a server without it: %v, %d calls", err, rec.calls)
 	}
-	if _, unseen := s.count(t, "INBOX"); unseen != 1 {
+	if _, unseen := s.Count(t, "INBOX"); unseen != 1 {
 		t.Errorf("%d unseen, want the message still unseen", unseen)
 	}
 }
@@ -251,7 +176,7 @@ func TestMailboxTLS(t *testing.T) {
 func TestMailboxMoveTo(t *testing.T) {
 	t.Parallel()
 	s := newIMAPServer(t, Plain, "postfix-delayed.eml", "read-receipt.eml")
-	if err := s.user.Create("Processed", nil); err != nil {
+	if err := s.User.Create("Processed", nil); err != nil {
 		t.Fatal(err)
 	}
 	m := s.mailbox(Plain)
@@ -261,10 +186,10 @@ func TestMailboxMoveTo(t *testing.T) {
 	if err != nil || stats != (ReadStats{Messages: 2, Reports: 1, Skipped: 1}) {
 		t.Errorf("Read = %+v, %v", stats, err)
 	}
-	if all, _ := s.count(t, "INBOX"); all != 0 {
+	if all, _ := s.Count(t, "INBOX"); all != 0 {
 		t.Errorf("%d messages left in INBOX", all)
 	}
-	if all, unseen := s.count(t, "Processed"); all != 2 || unseen != 0 {
+	if all, unseen := s.Count(t, "Processed"); all != 2 || unseen != 0 {
 		t.Errorf("Processed has %d messages, %d unseen; want 2, seen", all, unseen)
 	}
 }
@@ -280,7 +205,7 @@ func TestMailboxLimits(t *testing.T) {
 	if err != nil || stats != (ReadStats{Messages: 2, Reports: 2, Skipped: 1, Left: 1}) {
 		t.Errorf("Read = %+v, %v; want the large message skipped, one read, one left", stats, err)
 	}
-	if _, unseen := s.count(t, "INBOX"); unseen != 1 {
+	if _, unseen := s.Count(t, "INBOX"); unseen != 1 {
 		t.Errorf("%d unseen, want 1", unseen)
 	}
 }
