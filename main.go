@@ -128,13 +128,13 @@ var commands = []command{
 				})
 			}
 		}},
-	{"nightly", "fetch, check, build, publish and send, as CI runs it", "nightly [--config F] [--now T] [--dry-run] [--skip STAGES]", false,
+	{"nightly", "fetch, record bounces, check, build, publish and send, as CI runs it", "nightly [--config F] [--now T] [--dry-run] [--skip STAGES]", false,
 		func(fs *flag.FlagSet, sh *shared) func([]string) error {
 			sh.configFlag(fs)
 			sh.nowFlag(fs, "")
 			var o nightly.Options
 			sh.dryRunFlag(fs, "plan the publish and the sends, and change nothing remote")
-			skip := fs.String("skip", "", "comma-separated `stages` to skip: fetch, check, build, publish, send")
+			skip := fs.String("skip", "", "comma-separated `stages` to skip: fetch, bounces, check, build, publish, send")
 			return func([]string) error {
 				o.Skip = map[string]bool{}
 				for _, st := range strings.Split(*skip, ",") {
@@ -249,7 +249,7 @@ var commands = []command{
 				return sh.withConfig(func(cfg *project.Config) error { return nightly.Sources(cfg, sub, first(rest), sh.out) })
 			}
 		}},
-	{"subscribers", "the subscribers: list, add, remove, import, export, count; serve their links", "subscribers [list | add EMAIL... | remove EMAIL... | import FILE | export | stats | serve] [--list IDS] [--unmasked] [--erase] [--format F] [--bind ADDR] [--now T] [--config F]", true,
+	{"subscribers", "the subscribers: list, add, remove, import, export, count; record bounces; serve their links", "subscribers [list | add EMAIL... | remove EMAIL... | import FILE | export | stats | bounces | serve] [--list IDS] [--unmasked] [--erase] [--format F] [--bind ADDR] [--now T] [--config F]", true,
 		func(fs *flag.FlagSet, sh *shared) func([]string) error {
 			sh.configFlag(fs)
 			sh.nowFlag(fs, "")
@@ -270,12 +270,12 @@ var commands = []command{
 					if len(rest) != 1 {
 						return &usageError{"want import and one CSV file", true}
 					}
-				case sub == "list" || sub == "export" || sub == "stats" || sub == "serve":
+				case sub == "list" || sub == "export" || sub == "stats" || sub == "bounces" || sub == "serve":
 					if len(rest) > 0 {
 						return &usageError{fmt.Sprintf("unexpected argument %q", rest[0]), true}
 					}
 				default:
-					return &usageError{"want list, add, remove, import, export, stats or serve", true}
+					return &usageError{"want list, add, remove, import, export, stats, bounces or serve", true}
 				}
 				if o.Erase && sub != "remove" {
 					return &usageError{"--erase goes with remove", true}
@@ -285,6 +285,10 @@ var commands = []command{
 				}
 				return sh.withConfig(func(cfg *project.Config) error {
 					o.Now = sh.now
+					if sub == "bounces" {
+						// Reads the bounce mailbox of [subscribers.imap] into the log.
+						return nightly.SubscriberBounces(sh.ctx, cfg, o.Now, sh.out)
+					}
 					return nightly.Subscribers(sh.ctx, cfg, sub, rest, o, sh.out)
 				})
 			}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -27,6 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/rounds-health/rounds/generator/digest"
+	"github.com/rounds-health/rounds/generator/imaptest"
 	"github.com/rounds-health/rounds/generator/s3test"
 	"github.com/rounds-health/rounds/generator/smtptest"
 	"github.com/rounds-health/rounds/generator/subscribers"
@@ -1059,5 +1061,203 @@ security = "starttls"`, fmt.Sprintf("host = \"127.0.0.1\"\nport = %d\nsecurity =
 	code, out, errOut := rounds("send", "no-2-pregnancy-prevention-and-screening", "--config", config, "--list", "everything", "--now", "2026-11-22")
 	if code != 0 || !strings.Contains(out, "0 sent") || len(ts.Messages()["reader@example.net"]) != 1 {
 		t.Errorf("the send after leaving: exit %d %s %s", code, out, errOut)
+	}
+}
+
+// bounceProject copies the example into a temporary folder with its SMTP
+// server at the test server on smtpPort and, when imapAddr is not "", a
+// plain bounce mailbox at imapAddr; it sets the environment the commands
+// read (secrets, credentials, the log in the project's folder).
+func bounceProject(t *testing.T, smtpPort int, imapAddr string) (dir, config string) {
+	t.Helper()
+	t.Setenv("ROUNDS_UNSUBSCRIBE_SECRET", "a-long-enough-test-secret")
+	t.Setenv("ROUNDS_SUBSCRIBERS_STORE", "")
+	t.Setenv("ROUNDS_SUBSCRIBERS", "")
+	t.Setenv("ROUNDS_SMTP_USERNAME", smtptest.User)
+	t.Setenv("ROUNDS_SMTP_PASSWORD", smtptest.Password)
+	t.Setenv("ROUNDS_IMAP_USERNAME", imaptest.User)
+	t.Setenv("ROUNDS_IMAP_PASSWORD", imaptest.Password)
+	key, _ := ed25519KeyPEM()
+	t.Setenv("ROUNDS_DKIM_KEY", key)
+	dir, config = exampleProject(t, "")
+	example, _ := os.ReadFile(config)
+	cfg := strings.Replace(string(example), `host = "smtp.example.org"
+port = 587
+security = "starttls"`, fmt.Sprintf("host = \"127.0.0.1\"\nport = %d\nsecurity = \"none\"", smtpPort), 1)
+	if imapAddr != "" {
+		cfg += fmt.Sprintf("\n[subscribers.imap]\naddress = %q\nsecurity = \"plain\"\n", imapAddr)
+	}
+	os.WriteFile(config, []byte(cfg), 0o644)
+	return dir, config
+}
+
+// bounceMessages returns the real-world bounces and complaints of the
+// bounce package's tests, malformed ones and messages that are no
+// reports included, by name.
+func bounceMessages(t *testing.T) map[string]string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join("generator", "subscribers", "bounce", "testdata", "*.eml"))
+	msgs := map[string]string{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs[filepath.Base(f)] = string(b)
+	}
+	if len(msgs) != 16 {
+		t.Fatalf("%d messages in the bounce package's testdata; the counts below want 16", len(msgs))
+	}
+	return msgs
+}
+
+// TestSubscriberBounces reads a bounce mailbox on a real IMAP server on
+// loopback with rounds subscribers bounces: its hard bounces and
+// complaints suppress their addresses, known to the log or not; reading
+// again, or the same bounces again, records nothing new; an import brings
+// none back; and rounds send mails none of them.
+func TestSubscriberBounces(t *testing.T) {
+	mail := smtptest.New(t, true)
+	box := imaptest.New(t, imaptest.Plain)
+	msgs := bounceMessages(t)
+	for _, name := range slices.Sorted(maps.Keys(msgs)) {
+		box.Append(t, "INBOX", msgs[name])
+	}
+	dir, config := bounceProject(t, mail.Port, box.Addr)
+	// The subscribers file lists a reader who complained; the log, one who
+	// bounces hard, one whose mailbox is slow (a soft bounce) and one
+	// without trouble. nobody@patients.example is unknown to both.
+	os.WriteFile(filepath.Join(dir, "subscribers.csv"), []byte("email,name,lists,status\ntired.reader@yahoo.example,,everything,subscribed\nrow@example.net,,everything,subscribed\n"), 0o600)
+	sub := func(args ...string) (int, string, string) {
+		return rounds(append([]string{"subscribers", "--config", config, "--now", "2026-11-22"}, args...)...)
+	}
+	if code, out, errOut := sub("add", "gone@surgery.example", "slow.reader@rural-practice.example", "keeper@example.net", "--list", "everything"); code != 0 {
+		t.Fatalf("add: exit %d %s %s", code, out, errOut)
+	}
+
+	code, out, errOut := sub("bounces")
+	want := "rounds subscribers bounces: 16 messages read, 10 reports recorded (7 hard, 1 soft, 2 complaints), 0 already in the log, 7 messages skipped, 0 left for the next run\n"
+	if code != 0 || out != want {
+		t.Fatalf("bounces: exit %d\n%s%s\nwant\n%s", code, out, errOut, want)
+	}
+	// Warnings about the malformed messages name no address.
+	if regexp.MustCompile(`[a-z]{2,}@[a-z]`).MatchString(errOut) {
+		t.Errorf("an address unmasked in:\n%s", errOut)
+	}
+	if all, unseen := box.Count(t, "INBOX"); all != 16 || unseen != 0 {
+		t.Errorf("INBOX: %d messages, %d unseen; want 16, all seen", all, unseen)
+	}
+	code, out, _ = sub("list")
+	for _, line := range []string{`g\*\*\*@surgery\.example\s+everything:confirmed\s+suppressed: bounce since 2024-04-03`,
+		`\(address not kept \w+\)\s+suppressed: complaint`, `s\*\*\*@rural-practice\.example\s+everything:confirmed\n`} {
+		if !regexp.MustCompile(line).MatchString(out) {
+			t.Errorf("subscribers list: no line like %q in\n%s", line, out)
+		}
+	}
+	if code != 0 || strings.Contains(out, "gone@") {
+		t.Errorf("subscribers list: exit %d\n%s", code, out)
+	}
+
+	// Read again: nothing new. The same bounce and complaint delivered
+	// again: read, and not recorded twice.
+	log := storeBytes(t, dir, "", nil)
+	if code, out, _ = sub("bounces"); code != 0 || !strings.Contains(out, ": 0 messages read, 0 reports recorded") {
+		t.Errorf("bounces again: exit %d %s", code, out)
+	}
+	box.Append(t, "INBOX", msgs["exim-hard.eml"])
+	box.Append(t, "INBOX", msgs["arf-yahoo.eml"])
+	if code, out, _ = sub("bounces"); code != 0 || !strings.Contains(out, ": 2 messages read, 0 reports recorded (0 hard, 0 soft, 0 complaints), 2 already in the log") {
+		t.Errorf("the same bounces again: exit %d %s", code, out)
+	}
+	if !bytes.Equal(storeBytes(t, dir, "", nil), log) {
+		t.Error("reading the same bounces again changed the log")
+	}
+
+	// An import cannot bring back an address that bounced, even one the
+	// log did not know when it bounced.
+	csv := filepath.Join(t.TempDir(), "import.csv")
+	os.WriteFile(csv, []byte("email,name,lists,status\nnobody@patients.example,,everything,subscribed\ngone@surgery.example,,everything,subscribed\nnew@example.net,,everything,subscribed\n"), 0o600)
+	if code, out, errOut := sub("import", csv); code != 0 || !strings.Contains(out, "1 added to lists") || strings.Count(errOut, "suppressed (bounce)") != 2 {
+		t.Errorf("import: exit %d %s %s", code, out, errOut)
+	}
+
+	code, out, errOut = rounds("send", "--config", config, "--list", "everything", "--now", "2026-11-22")
+	if code != 0 || !strings.Contains(out, "4 sent, 0 failed") {
+		t.Fatalf("send: exit %d\n%s%s", code, out, errOut)
+	}
+	got := slices.Sorted(maps.Keys(mail.Messages()))
+	if want := []string{"keeper@example.net", "new@example.net", "row@example.net", "slow.reader@rural-practice.example"}; !slices.Equal(got, want) {
+		t.Errorf("mailed %q, want %q", got, want)
+	}
+}
+
+// TestSubscriberBouncesUnconfigured runs rounds subscribers bounces
+// without a bounce mailbox: it says so on one line, and exits 0.
+func TestSubscriberBouncesUnconfigured(t *testing.T) {
+	t.Parallel()
+	_, config := exampleProject(t, "")
+	code, out, errOut := rounds("subscribers", "bounces", "--config", config)
+	if code != 0 || out != "rounds subscribers bounces: no bounce mailbox ([subscribers.imap] in config.toml); nothing read\n" || errOut != "" {
+		t.Errorf("bounces without a mailbox: exit %d %q %q", code, out, errOut)
+	}
+	if code, _, errOut := rounds("subscribers", "bounces", "extra", "--config", config); code != 2 || !strings.Contains(errOut, `unexpected argument "extra"`) {
+		t.Errorf("bounces with an argument: exit %d %s", code, errOut)
+	}
+}
+
+// TestNightlyBounces runs rounds nightly with a bounce mailbox: a dry run
+// leaves it unread; a mailbox that cannot be reached holds back the send,
+// though check, build and publish run, and the run exits 1; once it can
+// be read, its bounces are recorded before the send, which passes them by.
+func TestNightlyBounces(t *testing.T) {
+	mail := smtptest.New(t, true)
+	box := imaptest.New(t, imaptest.Plain)
+	msgs := bounceMessages(t)
+	box.Append(t, "INBOX", msgs["exim-hard.eml"])
+	// An address where nothing listens.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	dir, config := bounceProject(t, mail.Port, box.Addr)
+	if code, out, errOut := rounds("subscribers", "add", "gone@surgery.example", "keeper@example.net", "--list", "everything", "--config", config); code != 0 {
+		t.Fatalf("add: exit %d %s %s", code, out, errOut)
+	}
+	nightly := func(args ...string) (int, string, string) {
+		return rounds(append([]string{"nightly", "--config", config, "--now", "2026-11-22T06:00:00Z", "--skip", "fetch"}, args...)...)
+	}
+
+	code, out, errOut := nightly("--dry-run")
+	if code != 0 || !strings.Contains(out, "nightly: bounces: dry run: the bounce mailbox at "+box.Addr+" is not read") {
+		t.Errorf("nightly --dry-run: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, unseen := box.Count(t, "INBOX"); unseen != 1 {
+		t.Errorf("a dry run read the mailbox: %d unseen", unseen)
+	}
+
+	example, _ := os.ReadFile(config)
+	os.WriteFile(config, bytes.Replace(example, []byte(box.Addr), []byte(closed), 1), 0o644)
+	code, out, errOut = nightly()
+	if code != 1 || !strings.Contains(errOut, "nightly: bounces: failed: reading the bounce mailbox: imap "+closed) ||
+		!strings.Contains(out, "nightly: check: ") || !strings.Contains(out, "nightly: build: ") || !strings.Contains(out, "nightly: send: held back") ||
+		!strings.Contains(errOut, "rounds nightly: the send was held back because the bounces failed: ") || strings.Contains(errOut, "stopped at") {
+		t.Errorf("nightly with a mailbox out of reach: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "public", "index.html")); err != nil {
+		t.Errorf("the build did not run: %v", err)
+	}
+	if n := len(mail.Messages()); n != 0 {
+		t.Errorf("a held-back send mailed %d addresses", n)
+	}
+
+	os.WriteFile(config, example, 0o644)
+	code, out, errOut = nightly()
+	if code != 0 || !strings.Contains(out, "nightly: bounces: 1 message read, 1 report recorded (1 hard, 0 soft, 0 complaints)") || !strings.Contains(out, "rounds nightly: done") {
+		t.Errorf("nightly: exit %d\n%s%s", code, out, errOut)
+	}
+	if got := slices.Sorted(maps.Keys(mail.Messages())); !slices.Equal(got, []string{"keeper@example.net"}) {
+		t.Errorf("mailed %q, want only keeper@example.net", got)
 	}
 }

@@ -1,8 +1,10 @@
 // Package nightly is what rounds' commands do once their flags are read,
-// above all the stages rounds nightly runs, as CI runs it: fetch → check →
-// build → publish → send, in that order, stopping at the first that fails.
-// Each stage is also a command of its own (rounds fetch, check, build,
-// publish, send), and the pieces they share are here: the rule for the
+// above all the stages rounds nightly runs, as CI runs it: fetch → bounces
+// → check → build → publish → send, in that order, stopping at the first
+// that fails (but for bounces: when the bounce mailbox cannot be read, the
+// run goes on and holds back only the send). Each stage is also a command
+// of its own (rounds fetch, subscribers bounces, check, build, publish,
+// send), and the pieces they share are here: the rule for the
 // build's present (Now), the guard that keeps subscribers' addresses out
 // of every output (Guard), the store private buckets share (Store),
 // publishing with the configuration's choices (Publish) and sending a
@@ -36,7 +38,7 @@ import (
 )
 
 // Stages are the stages of a nightly run, in order.
-var Stages = []string{"fetch", "check", "build", "publish", "send"}
+var Stages = []string{"fetch", "bounces", "check", "build", "publish", "send"}
 
 // Options say how a nightly run goes.
 type Options struct {
@@ -49,7 +51,9 @@ type Options struct {
 
 // Run runs the stages for the newsletter cfg describes, printing a line
 // for each on stdout, and returns the stage it stopped at, with its error,
-// or "" and nil when every stage ran.
+// or "" and nil when every stage ran. A bounces stage that fails does not
+// stop the run: the stages after it run, but for the send, since who is
+// suppressed is not known; Run then returns "" and an error that says so.
 func Run(ctx context.Context, cfg *config.Config, opts Options, stdout, stderr io.Writer) (string, error) {
 	now := opts.Now
 	var loaded *site.Site
@@ -76,6 +80,8 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, stdout, stderr i
 		defer os.RemoveAll(tmp)
 		out = filepath.Join(tmp, "public")
 	}
+	// bounced is the error of the bounces stage, which holds back the send.
+	var bounced error
 	stages := map[string]func() error{
 		"fetch": func() error {
 			if len(cfg.Sources) == 0 {
@@ -99,6 +105,14 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, stdout, stderr i
 				fmt.Fprintln(stdout, "nightly: fetch: "+failingKept(reports))
 			}
 			return err // only a cache that could not be written
+		},
+		"bounces": func() error {
+			if err := bounceStage(ctx, cfg, now, opts.DryRun, stdout, stderr); err != nil {
+				bounced = err
+				fmt.Fprintf(stderr, "nightly: bounces: failed: %v\n", err)
+				fmt.Fprintln(stdout, "nightly: bounces: failed; check, build and publish go on, and the send is held back")
+			}
+			return nil
 		},
 		"check": func() error {
 			_, findings, err := check.Run(cfg, now, check.Options{Cache: cache})
@@ -154,6 +168,10 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, stdout, stderr i
 				fmt.Fprintln(stdout, "nightly: send: no [[list]] or no [email.smtp] host; skipped")
 				return nil
 			}
+			if bounced != nil {
+				fmt.Fprintln(stdout, "nightly: send: held back: the bounces could not be recorded, so who is suppressed is not known")
+				return fmt.Errorf("%w because the bounces failed: %w", errHeldBack, bounced)
+			}
 			if loaded == nil {
 				var err error
 				if loaded, _, err = generator.Check(cfg, &site.Options{Now: now, Cache: cache}); err != nil {
@@ -192,9 +210,17 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, stdout, stderr i
 			fmt.Fprintf(stdout, "nightly: %s: skipped (--skip)\n", name)
 			continue
 		}
-		if err := stages[name](); err != nil {
+		if err := stages[name](); errors.Is(err, errHeldBack) {
+			return "", err
+		} else if err != nil {
+			if bounced != nil {
+				err = errors.Join(err, fmt.Errorf("bounces: %w", bounced))
+			}
 			return name, err
 		}
+	}
+	if bounced != nil {
+		return "", fmt.Errorf("bounces: %w", bounced)
 	}
 	return "", nil
 }

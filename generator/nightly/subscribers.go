@@ -242,6 +242,7 @@ func serveSubscribers(ctx context.Context, cfg *config.Config, st store, o Subsc
 	if err != nil {
 		return err
 	}
+	svc.Bounces = snsHandler(cfg, st, key)
 	prefix := "/"
 	if u := cfg.Subscribers.ServiceURL(); u != nil {
 		prefix = u.Path
