@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/rounds-health/rounds/generator/config"
@@ -109,7 +110,8 @@ func readBounces(ctx context.Context, cfg *config.Config, m *bounce.Mailbox, now
 		events, unusable := subscribers.BounceEvents(key, reports, now)
 		var fresh []subscribers.Event
 		for _, e := range events {
-			if !known[e.ID] {
+			// A report the log holds, or that the message repeats, once.
+			if !known[e.ID] && !slices.ContainsFunc(fresh, func(f subscribers.Event) bool { return f.ID == e.ID }) {
 				fresh = append(fresh, e)
 			}
 		}
