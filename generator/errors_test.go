@@ -34,6 +34,7 @@ func TestErrors(t *testing.T) {
 		"content/editions/ed.md":    "+++\ntitle = \"Ed\"\ndate = 2026-10-02T08:00:00Z\nnotes = [\"good\", \"missing-note\"]\n+++\n",
 		"content/editions/sched.md": "+++\ntitle = \"Sched\"\ndate = 2026-10-03T08:00:00Z\nnotes = [\"later\"]\n+++\n",
 		"content/notes/later.md":    testproject.Note("Later", "2026-10-01T08:00:00Z", `publish_at = 2027-01-01T00:00:00Z`),
+		"content/notes/typos.md":    testproject.Note("Typos", "2026-10-01T08:00:00Z", `disclosre = "x"`, `reveiw_by = 2027-01-01`, `Topcis = ["a"]`, `icon = "star"`, `summary_image = "a.png"`),
 	}
 	dir := testproject.New(t, files)
 	_, err := build(t, dir)
@@ -59,6 +60,9 @@ func TestErrors(t *testing.T) {
 		"content/notes/folder.md: is a folder, not a file; put only files in content/",
 		"content/notes/types.md:5: draft: want true or false, got text \"yes\"",
 		`content/editions/ed.md:4: notes: no note "missing-note"; create content/notes/missing-note.md`,
+		`content/notes/typos.md:5: disclosre: unknown key "disclosre", close to disclosure; rename it disclosure`,
+		`content/notes/typos.md:6: reveiw_by: unknown key "reveiw_by", close to review_by; rename it review_by`,
+		`content/notes/typos.md:7: Topcis: unknown key "Topcis", close to topics`,
 		`content/editions/sched.md:4: notes: note "later" is scheduled for 2027-01-01T00:00:00Z; publish the note first`,
 	} {
 		if !strings.Contains(got, want) {
@@ -75,6 +79,10 @@ func TestErrors(t *testing.T) {
 	}
 	if len(list) < 14 {
 		t.Errorf("got %d errors, want every problem reported:\n%s", len(list), got)
+	}
+	// Keys far from Rounds' are a theme's.
+	if strings.Contains(got, `"icon"`) || strings.Contains(got, `"summary_image"`) {
+		t.Errorf("a theme's own key is taken for a misspelling:\n%s", got)
 	}
 	// A single string topic is a list of one, not an error.
 	if strings.Contains(got, "types.md:6") {

@@ -3,8 +3,10 @@ package content
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -235,8 +237,13 @@ func (f *fields) url(key string, v any) string {
 // rest returns the keys that were not read, for templates to reach.
 func (f *fields) rest() map[string]any {
 	var out map[string]any
-	for k, v := range f.m {
+	for _, k := range slices.Sorted(maps.Keys(f.m)) {
+		v := f.m[k]
 		if !f.used[k] {
+			if known := f.resembles(k); known != "" {
+				f.bad(k, fmt.Sprintf("rename it %s; a theme's own key needs a name further from Rounds' keys", known), "unknown key %q, close to %s", k, known)
+				continue
+			}
 			if out == nil {
 				out = map[string]any{}
 			}
@@ -288,4 +295,51 @@ func toTime(v any, loc *time.Location) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("cannot read %q as a date", s)
 	}
 	return time.Time{}, fmt.Errorf("want a date, got %s", config.Describe(v))
+}
+
+// resembles returns the known key that key is a misspelling of: within
+// one edit (two for keys of six letters or more), a swap of neighbours
+// counting as one; "" if none.
+func (f *fields) resembles(key string) string {
+	best, bestD := "", 3
+	for known := range f.used {
+		if _, present := f.m[known]; present {
+			continue // both keys are there: a parameter of its own
+		}
+		limit := 1
+		if len(known) >= 6 {
+			limit = 2
+		}
+		if d := editDistance(strings.ToLower(key), known); d <= limit && (d < bestD || d == bestD && known < best) {
+			best, bestD = known, d
+		}
+	}
+	return best
+}
+
+// editDistance is the optimal string alignment distance between a and b:
+// insertions, deletions, substitutions and swaps of neighbours.
+func editDistance(a, b string) int {
+	x, y := []rune(a), []rune(b)
+	d := make([][]int, len(x)+1)
+	for i := range d {
+		d[i] = make([]int, len(y)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(x); i++ {
+		for j := 1; j <= len(y); j++ {
+			cost := 1
+			if x[i-1] == y[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && x[i-1] == y[j-2] && x[i-2] == y[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(x)][len(y)]
 }
