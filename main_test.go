@@ -156,7 +156,7 @@ func TestBuildErrorsExitOne(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.toml")
-	write(t, cfg, "title = \"T\"\nbase_url = \"https://example.org/\"\ntheme = \"missing\"\n")
+	write(t, cfg, "title = \"T\"\nbase_url = \"https://example.org/\"\ntheme = \"missing\"\ndisclaimer = \"Not medical advice.\"\n")
 	write(t, filepath.Join(dir, "content/notes/a.md"), "+++\ntitle = \"A\"\ndate = yesterday\n+++\n")
 	code, _, stderr := rounds("build", "--config", cfg)
 	if code != 1 {
@@ -176,7 +176,7 @@ func TestNew(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.toml")
-	write(t, cfg, "title = \"Weekly\"\nbase_url = \"https://example.org/\"\n")
+	write(t, cfg, "title = \"Weekly\"\nbase_url = \"https://example.org/\"\ndisclaimer = \"Not medical advice.\"\n")
 	code, stdout, stderr := rounds("new", "--config", cfg, "--now", "2026-11-02T09:00:00Z", "note", "Statins after 75: what's new?")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -228,6 +228,7 @@ func TestWireCommands(t *testing.T) {
 	config := filepath.Join(dir, "config.toml")
 	os.WriteFile(config, []byte(`title = "T"
 base_url = "https://example.org/"
+disclaimer = "Not medical advice."
 [wire]
 days = 90
 allow_private = true
@@ -305,6 +306,7 @@ func TestHostileFeedText(t *testing.T) {
 	config := filepath.Join(dir, "config.toml")
 	os.WriteFile(config, []byte(`title = "T"
 base_url = "https://example.org/"
+disclaimer = "Not medical advice."
 [wire]
 days = 90
 allow_private = true
@@ -830,7 +832,7 @@ func TestSubscribersCommand(t *testing.T) {
 	}
 	t.Setenv("ROUNDS_UNSUBSCRIBE_SECRET", "")
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "config.toml"), []byte("title = \"T\"\nbase_url = \"https://example.org/\"\n[[list]]\nid = \"all\"\nname = \"All\"\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "config.toml"), []byte("title = \"T\"\nbase_url = \"https://example.org/\"\ndisclaimer = \"Not medical advice.\"\n[[list]]\nid = \"all\"\nname = \"All\"\n"), 0o644)
 	t.Setenv("ROUNDS_SUBSCRIBERS_STORE", "")
 	if code, _, errOut := rounds("subscribers", "add", "x@example.net", "--list", "all", "--config", filepath.Join(dir, "config.toml")); code != 1 || !strings.Contains(errOut, "$ROUNDS_UNSUBSCRIBE_SECRET") {
 		t.Errorf("add without the secret: exit %d %s", code, errOut)

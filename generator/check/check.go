@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"regexp"
 	"slices"
 	"strings"
@@ -86,10 +87,18 @@ func Site(s *site.Site, now time.Time, o Options) []content.Finding {
 	out := slices.Clone(s.PHI)
 	for _, n := range s.Notes {
 		out = append(out, reviewFindings(n, now, o.DueWithin)...)
-		if slices.Contains(n.Audience, "patients") {
-			if grade, words := readingGrade(string(n.Content)); words >= 30 && grade > o.ReadingGrade {
-				out = append(out, content.Finding{File: n.File, Kind: "readability", Severity: "warning",
-					Message: fmt.Sprintf("Flesch-Kincaid grade %.1f for a note for patients (at most %.0f); use shorter sentences and plainer words", grade, o.ReadingGrade)})
+		if lay := layAudience(n.Audience); lay != "" {
+			// Every note for patients or the public is graded; those
+			// above the target are warned of.
+			if grade, words := readingGrade(string(n.Content)); words >= 30 {
+				grade = math.Round(grade*10) / 10
+				f := content.Finding{File: n.File, Kind: "readability", Severity: "info", Grade: grade,
+					Message: fmt.Sprintf("Flesch-Kincaid grade %.1f (at most %.0f for %s)", grade, o.ReadingGrade, lay)}
+				if grade > o.ReadingGrade {
+					f.Severity = "warning"
+					f.Message = fmt.Sprintf("Flesch-Kincaid grade %.1f for a note for %s (at most %.0f); use shorter sentences and plainer words", grade, lay, o.ReadingGrade)
+				}
+				out = append(out, f)
 			}
 		}
 		out = append(out, altFindings(n.File, string(n.Content))...)
@@ -118,6 +127,17 @@ func Site(s *site.Site, now time.Time, o Options) []content.Finding {
 	}
 	slices.SortStableFunc(out, content.Finding.Compare)
 	return out
+}
+
+// layAudience is "patients" or "the public" when a note is for them, else "".
+func layAudience(audience []string) string {
+	switch {
+	case slices.Contains(audience, "patients"):
+		return "patients"
+	case slices.Contains(audience, "public"):
+		return "the public"
+	}
+	return ""
 }
 
 // reviewFindings reports a note's review that is overdue (an error for a

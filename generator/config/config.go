@@ -153,6 +153,10 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 	} else {
 		c.location = loc
 	}
+	if strings.TrimSpace(c.Disclaimer) == "" {
+		// Without it every footer and email would lose it, silently.
+		bad("disclaimer", `add disclaimer = "Not medical advice: …" at the top of config.toml; every page and email shows it`, "missing: a health newsletter shows its medical disclaimer")
+	}
 	if c.Paginate < 1 {
 		bad("paginate", "use a whole number of at least 1", "%d notes a page", c.Paginate)
 	}

@@ -10,7 +10,7 @@ import (
 // and configurations with a mistake, each named by line and key.
 func TestParseConfig(t *testing.T) {
 	t.Parallel()
-	c, err := ParseConfig("site/config.toml", []byte("title = \"T\"\nbase_url = \"https://example.org/news\"\n"))
+	c, err := ParseConfig("site/config.toml", []byte("title = \"T\"\nbase_url = \"https://example.org/news\"\ndisclaimer = \"Not medical advice.\"\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func TestParseConfig(t *testing.T) {
 // store, which must stay out of what is published.
 func TestSubscribersConfig(t *testing.T) {
 	t.Parallel()
-	const head = "title = \"T\"\nbase_url = \"https://example.org/\"\n\n[subscribers]\n"
+	const head = "title = \"T\"\nbase_url = \"https://example.org/\"\ndisclaimer = \"Not medical advice.\"\n[subscribers]\n"
 	c, err := ParseConfig("site/config.toml", []byte(head+"url = \"https://lists.example.org/rounds\"\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +47,7 @@ func TestSubscribersConfig(t *testing.T) {
 	if s := c.Subscribers; s.URL != "https://lists.example.org/rounds/" || s.ServiceURL().Path != "/rounds/" || s.Consent != DefaultConsent || c.StorePath() != "site/.subscribers" {
 		t.Errorf("subscribers: %+v, store %q", s, c.StorePath())
 	}
-	c, err = ParseConfig("config.toml", []byte("title = \"T\"\nbase_url = \"https://example.org/\"\n"))
+	c, err = ParseConfig("config.toml", []byte("title = \"T\"\nbase_url = \"https://example.org/\"\ndisclaimer = \"Not medical advice.\"\n"))
 	if err != nil || c.Subscribers.ServiceURL() != nil {
 		t.Errorf("no [subscribers]: %v, %v", err, c.Subscribers.ServiceURL())
 	}
@@ -78,7 +78,7 @@ func TestSubscribersConfig(t *testing.T) {
 // SNS topics of [subscribers], and names each bad value by line and key.
 func TestBouncesConfig(t *testing.T) {
 	t.Parallel()
-	const head = "title = \"T\"\nbase_url = \"https://example.org/\"\n\n[subscribers]\n"
+	const head = "title = \"T\"\nbase_url = \"https://example.org/\"\ndisclaimer = \"Not medical advice.\"\n[subscribers]\n"
 	c, err := ParseConfig("config.toml", []byte(head+"sns_topics = [\"arn:aws:sns:eu-west-1:123456789012:rounds-bounces\", \"arn:aws-us-gov:sns:us-gov-west-1:123456789012:b.fifo\"]\n\n[subscribers.imap]\naddress = \"imap.example.org:993\"\nmove_to = \"Processed\"\n"))
 	if err != nil {
 		t.Fatal(err)

@@ -80,8 +80,10 @@ func parseDated(f *fields) Dated {
 // a promoted field by a search that allocates, about half a microsecond
 // more each time: some 6 µs of the 100 µs that rendering takes a note.
 type Note struct {
-	Slug      string
-	File      string
+	Slug string
+	File string
+	// Links are the note's links to the site's own pages.
+	Links     []SiteLink
 	Title     string
 	Summary   string
 	Date      time.Time
@@ -103,6 +105,7 @@ type Note struct {
 	// ReviewedBy, LastReviewed and ReviewBy record clinical review.
 	ReviewedBy   string
 	LastReviewed time.Time
+	reviewedLine int
 	ReviewBy     time.Time
 	Sponsored    bool
 	Disclosure   string
@@ -149,6 +152,8 @@ type Source struct {
 // Its Content is the intro.
 type Edition struct {
 	Dated
+	// Links are the intro's links to the site's own pages.
+	Links []SiteLink
 	// NoteSlugs lists the notes the edition carries, in order. When empty,
 	// the edition carries the notes dated in (From, To].
 	NoteSlugs []string
@@ -162,8 +167,10 @@ type Edition struct {
 
 // A Page is a standalone page such as about or disclaimer: content/pages/SLUG.md.
 type Page struct {
-	Slug    string
-	File    string
+	Slug string
+	File string
+	// Links are the page's links to the site's own pages.
+	Links   []SiteLink
 	Title   string
 	Summary string
 	Menu    bool // listed in the site's navigation
@@ -245,6 +252,17 @@ func parseNote(f *fields) *Note {
 		}
 	}
 	n.Audience = dedupe(n.Audience)
+	if slices.Contains(n.Audience, "patients") && !n.Draft {
+		// What patients read is reviewed by a clinician, and says when.
+		at := f.line("audience")
+		if n.ReviewedBy == "" {
+			*f.errs = append(*f.errs, config.Errorf(f.doc.file, at, "reviewed_by", `add reviewed_by = "Name, credentials" under the audience: a clinician reviews every note for patients`, "missing: the note is for patients"))
+		}
+		if n.LastReviewed.IsZero() {
+			*f.errs = append(*f.errs, config.Errorf(f.doc.file, at, "last_reviewed", "add last_reviewed = YYYY-MM-DD, the day of the review", "missing: the note is for patients"))
+		}
+	}
+	n.reviewedLine = f.line("last_reviewed")
 	if ev := f.str("evidence"); ev != "" {
 		e, err := ParseEvidence(ev)
 		if err != nil {
@@ -403,3 +421,7 @@ func (n *Note) IDLine() int { return n.idLine }
 // NotesLine is the file line of the edition's notes key, 0 when it is
 // not set.
 func (e *Edition) NotesLine() int { return e.notesLine }
+
+// LastReviewedLine is the line of the front matter that sets
+// last_reviewed.
+func (n *Note) LastReviewedLine() int { return n.reviewedLine }

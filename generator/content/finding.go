@@ -13,6 +13,8 @@ type Finding struct {
 	Kind     string `json:"kind"`     // phi, review, disclosure, pages, alt, readability
 	Severity string `json:"severity"` // error, warning, info
 	Message  string `json:"message"`
+	// Grade is a readability finding's Flesch-Kincaid grade.
+	Grade float64 `json:"grade,omitempty"`
 }
 
 // String says where the finding is and what it is, as

@@ -63,7 +63,7 @@ func TestMayAutolink(t *testing.T) {
 
 func TestIdentifiersInText(t *testing.T) {
 	t.Parallel()
-	cfg, err := config.ParseConfig("config.toml", []byte("title = \"T\"\nbase_url = \"https://example.org/newsletter/\"\n"))
+	cfg, err := config.ParseConfig("config.toml", []byte("title = \"T\"\nbase_url = \"https://example.org/newsletter/\"\ndisclaimer = \"Not medical advice.\"\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

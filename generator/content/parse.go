@@ -38,12 +38,15 @@ func Parse(cfg *config.Config, kind, path string, data []byte) (*Doc, config.Err
 		d.Note = parseNote(fl)
 		d.Note.Content = out
 		d.Note.URL = cfg.RelURL(d.Note.Path())
+		d.Note.Links = SiteLinks(doc.body, doc.bodyLine)
 	case "editions":
 		d.Edition = parseEdition(fl)
 		d.Edition.Content, d.Edition.Body = out, string(doc.body)
+		d.Edition.Links = SiteLinks(doc.body, doc.bodyLine)
 	case "pages":
 		d.Page = parsePage(fl)
 		d.Page.Content = out
+		d.Page.Links = SiteLinks(doc.body, doc.bodyLine)
 	}
 	return d, errs
 }

@@ -665,6 +665,7 @@ func TestNewSender(t *testing.T) {
 	t.Setenv("ROUNDS_SMTP_PASSWORD", "secret")
 	cfg, err := config.ParseConfig("config.toml", []byte(`title = "T"
 base_url = "https://example.org/"
+disclaimer = "Not medical advice."
 [email.smtp]
 host = "smtp.example.org"
 port = 465

@@ -20,7 +20,7 @@ import (
 // delivers it.
 func TestSNSHandler(t *testing.T) {
 	t.Parallel()
-	const head = "title = \"T\"\nbase_url = \"https://example.org/\"\n[subscribers]\n"
+	const head = "title = \"T\"\nbase_url = \"https://example.org/\"\ndisclaimer = \"Not medical advice.\"\n[subscribers]\n"
 	key := []byte("a-long-enough-test-secret")
 	st, err := subscribers.OpenFileStore(t.TempDir())
 	if err != nil {

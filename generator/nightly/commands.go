@@ -368,12 +368,20 @@ func Check(cfg *config.Config, o CheckOptions, out Output) error {
 	counts := map[string]int{}
 	enc := json.NewEncoder(out.Out)
 	file := ""
+	var grades []float64
 	for _, f := range findings {
-		counts[f.Severity]++
+		if f.Kind == "readability" {
+			grades = append(grades, f.Grade)
+		}
 		if o.JSON {
+			counts[f.Severity]++
 			enc.Encode(f)
 			continue
 		}
+		if f.Kind == "readability" && f.Severity == "info" {
+			continue // counted in the summary; --format json lists each
+		}
+		counts[f.Severity]++
 		if f.File != file {
 			file = f.File
 			fmt.Fprintf(out.Out, "%s\n", file)
@@ -390,6 +398,10 @@ func Check(cfg *config.Config, o CheckOptions, out Output) error {
 			for _, n := range queue {
 				fmt.Fprintf(out.Out, "  %s  %s  %s (%s)\n", n.ReviewBy.Format("2006-01-02"), n.File, n.Title, strings.Join(n.Audience, ", "))
 			}
+		}
+		if len(grades) > 0 {
+			slices.Sort(grades)
+			fmt.Fprintf(out.Out, "Readability: %s for patients or the public graded, median Flesch-Kincaid grade %.1f (--format json gives each)\n", config.Count(len(grades), "note"), grades[len(grades)/2])
 		}
 		fmt.Fprintf(out.Out, "rounds check: %s, %s, %s due for review soon\n", config.Count(counts["error"], "error"), config.Count(counts["warning"], "warning"), config.Count(counts["info"], "note"))
 	}

@@ -61,7 +61,7 @@ func TestServeSubscribers(t *testing.T) {
 	if err := os.CopyFS(filepath.Join(dir, "themes"), os.DirFS(filepath.Join("..", "..", "themes"))); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.ParseConfig(filepath.Join(dir, "config.toml"), []byte("title = \"T\"\nbase_url = \"https://example.org/\"\n[email]\nfrom = \"Editors <editors@example.org>\"\n[subscribers]\nurl = \"http://127.0.0.1/lists/\"\n"))
+	cfg, err := config.ParseConfig(filepath.Join(dir, "config.toml"), []byte("title = \"T\"\nbase_url = \"https://example.org/\"\ndisclaimer = \"Not medical advice.\"\n[email]\nfrom = \"Editors <editors@example.org>\"\n[subscribers]\nurl = \"http://127.0.0.1/lists/\"\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

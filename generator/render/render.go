@@ -7,6 +7,7 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/rounds-health/rounds/feeds"
 	"github.com/rounds-health/rounds/generator/config"
@@ -63,6 +64,7 @@ func Write(s *site.Site, th *theme.Theme, opts *Options) (*Result, error) {
 	}
 	w := newWriter(s, th)
 	w.plan()
+	w.errs = append(w.errs, w.brokenLinks()...)
 	if err := w.errs.Err(); err != nil {
 		return nil, err
 	}
@@ -228,4 +230,37 @@ func (w *writer) sitemap(buf *bytes.Buffer) error {
 		return fmt.Errorf("sitemap.xml: %d URLs, more than the 50,000 a sitemap may list", n)
 	}
 	return nil
+}
+
+// brokenLinks reports each link of the site's notes, editions and pages
+// to a page of the site that the build does not make.
+func (w *writer) brokenLinks() config.ErrorList {
+	var errs config.ErrorList
+	check := func(file string, links []content.SiteLink) {
+		for _, l := range links {
+			p := l.Path
+			if p == "" || strings.HasSuffix(p, "/") {
+				p += "index.html"
+			}
+			if _, ok := w.seen[p]; ok {
+				continue
+			}
+			if _, ok := w.seen[p+"/index.html"]; ok {
+				continue // a page's address without its final slash
+			}
+			fix := "link to a page the site has, such as /notes/SLUG/; a draft or a scheduled note is not on the published site"
+			errs = append(errs, config.Errorf(file, l.Line, "link", fix, "/%s: no such page on the site", l.Path))
+		}
+	}
+	s := w.site
+	for _, n := range s.Notes {
+		check(n.File, n.Links)
+	}
+	for _, e := range s.Editions {
+		check(e.File, e.Links)
+	}
+	for _, p := range s.Pages {
+		check(p.File, p.Links)
+	}
+	return errs
 }

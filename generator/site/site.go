@@ -386,6 +386,9 @@ func assemble(cfg *config.Config, files []*contentFile, opts *Options) (*Site, e
 	digest := sha256.New()
 	for _, f := range files {
 		errs = append(errs, f.errs...)
+		if n := f.note; n != nil && n.LastReviewed.After(opts.Now) && !opts.Now.IsZero() {
+			errs = append(errs, config.Errorf(f.path, n.LastReviewedLine(), "last_reviewed", "set the day the review was done", "%s is after today (%s)", n.LastReviewed.Format("2006-01-02"), opts.Now.Format("2006-01-02")))
+		}
 		s.PHI = append(s.PHI, f.phi...)
 		digest.Write([]byte(f.path))
 		digest.Write([]byte{0})
