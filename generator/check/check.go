@@ -106,10 +106,15 @@ func Site(s *site.Site, now time.Time, o Options) []content.Finding {
 			out = append(out, content.Finding{File: n.File, Kind: "design", Severity: "warning",
 				Message: fmt.Sprintf("unknown study design %q; use one of: %s", n.Design, strings.Join(StudyDesigns, ", "))})
 		}
-		if r := n.Retraction; r != nil {
-			// A warning: the label must go out with the next build.
+		if r := n.Retraction; r != nil && (!r.Retracted() || n.RetractionReviewed.IsZero()) {
+			// A warning: the label must go out with the next build. (An
+			// unreviewed retraction is an error of the build itself.)
 			out = append(out, content.Finding{File: n.File, Kind: "retraction", Severity: "warning",
 				Message: fmt.Sprintf("the paper it cites has a notice: %s %s (%s); the note is labelled, but say so in its text or take it down", r.Nature, r.Date, r.Notice)})
+		}
+		for _, c := range n.CitedNotices {
+			out = append(out, content.Finding{File: n.File, Kind: "retraction", Severity: "warning",
+				Message: fmt.Sprintf("its text cites %s, which has a notice: %s %s (%s); say so where it is cited, or cite another paper", c.ID, c.Nature, c.Date, c.Notice)})
 		}
 	}
 	for _, p := range s.Pages {

@@ -120,6 +120,13 @@ type Note struct {
 	// Retraction is the notice about the paper the note cites, if the
 	// Retraction Watch data has one.
 	Retraction *Retraction
+	// RetractionReviewed is the day the curator read the retraction of
+	// the note's source (retraction_reviewed), after which a retracted
+	// source is no longer an error; the note stays labelled.
+	RetractionReviewed time.Time
+	// CitedNotices are the notices about papers the note cites in its
+	// text, by their DOI or PMID.
+	CitedNotices []CitedNotice
 	// Scheduled is true for a note whose publication time is still to
 	// come, which only a preview shows.
 	Scheduled bool
@@ -228,15 +235,16 @@ func parseNote(f *fields) *Note {
 		Slug: d.Slug, File: d.File, Title: d.Title, Summary: d.Summary,
 		Date: d.Date, PublishAt: d.PublishAt, Expires: d.Expires, Published: d.Published,
 		Draft: d.Draft, ID: d.ID, idLine: d.idLine, Params: d.Params, Content: d.Content, Body: d.Body,
-		Topics:       f.strs("topics"),
-		Audience:     f.strs("audience"),
-		Design:       f.str("design"),
-		ReviewedBy:   f.str("reviewed_by"),
-		LastReviewed: f.time("last_reviewed"),
-		ReviewBy:     f.time("review_by"),
-		Sponsored:    f.boolean("sponsored"),
-		Disclosure:   f.str("disclosure"),
-		Edition:      f.str("edition"),
+		Topics:             f.strs("topics"),
+		Audience:           f.strs("audience"),
+		Design:             f.str("design"),
+		ReviewedBy:         f.str("reviewed_by"),
+		LastReviewed:       f.time("last_reviewed"),
+		ReviewBy:           f.time("review_by"),
+		RetractionReviewed: f.time("retraction_reviewed"),
+		Sponsored:          f.boolean("sponsored"),
+		Disclosure:         f.str("disclosure"),
+		Edition:            f.str("edition"),
 	}
 	for i, t := range n.Topics {
 		s := config.Slugify(t)

@@ -465,6 +465,16 @@ func assemble(cfg *config.Config, files []*contentFile, opts *Options) (*Site, e
 		}
 		for _, n := range all {
 			n.Retraction = retractionOf(n, notices)
+			n.CitedNotices = nil
+			for _, id := range content.CitedIDs(n.Content) {
+				if r := notices[id]; r != nil && r != n.Retraction && !slices.ContainsFunc(n.CitedNotices, func(c content.CitedNotice) bool { return c.ID == id }) {
+					n.CitedNotices = append(n.CitedNotices, content.CitedNotice{ID: id, Retraction: r})
+				}
+			}
+			if r := n.Retraction; r != nil && r.Retracted() && n.RetractionReviewed.IsZero() && !n.Draft {
+				errs = append(errs, config.Errorf(n.File, 0, "source", "read the notice, say so in the note's text, then add retraction_reviewed = YYYY-MM-DD (the note stays labelled as retracted), or take the note down",
+					"the paper was retracted on %s (notice %s)", r.Date, cmp.Or(r.Notice, "without a DOI")))
+			}
 		}
 	}
 	s.Wire = wire.Load(cfg)
