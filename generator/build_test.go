@@ -31,7 +31,7 @@ func siteFiles() map[string]string {
 			`reading_time_hint = "2 min"`,
 			`[source]`, `url = "https://doi.org/10.1056/NEJMoa2021436"`, `title = "Dexamethasone in Hospitalized Patients with Covid-19"`,
 			`publisher = "NEJM"`, `published = 2021-02-25`, `doi = "10.1056/NEJMoa2021436"`, `pmid = "32678530"`),
-		"content/notes/beta.md": "---\ntitle: Beta review\ndate: 2026-10-20T08:00:00Z\nsummary: A YAML note.\ntopics: [vaccines]\naudience: [patients]\nevidence: \"GRADE:moderate\"\nsource: https://www.cochranelibrary.com/\n---\n\n## What it is\n\n| Group | Risk |\n|---|---|\n| A | 1% |\n\nSee \"this\"[^1] -- and [the evidence page](/evidence/).\n\n[^1]: A footnote.\n",
+		"content/notes/beta.md": "---\ntitle: Beta review\ndate: 2026-10-20T08:00:00Z\nsummary: A YAML note.\ntopics: [vaccines]\naudience: [patients]\nreviewed_by: \"A. Nurse, RN\"\nlast_reviewed: 2026-10-19\nevidence: \"GRADE:moderate\"\nsource: https://www.cochranelibrary.com/\n---\n\n## What it is\n\n| Group | Risk |\n|---|---|\n| A | 1% |\n\nSee \"this\"[^1] -- and [the evidence page](/evidence/).\n\n[^1]: A footnote.\n",
 		"content/notes/gamma.md": testproject.Note("Gamma alert", "2026-11-10T08:00:00Z", `topics = ["drug-safety"]`, `audience = ["clinicians"]`, `evidence = "A"`,
 			`sponsored = true`, `disclosure = "Paid for by a grant; no editorial control."`),
 		"content/notes/draft.md":      testproject.Note("Secret draft", "2026-11-01T08:00:00Z", `draft = true`, `topics = ["secret-topic"]`),

@@ -93,12 +93,13 @@ func TestErrors(t *testing.T) {
 func TestConfigErrors(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ config, want string }{
-		{"title = \"T\"\nbase_url = \"https://example.org/\"\ntheme = \"nope\"\n", `config.toml:3: theme: no theme "nope" in themes/; create themes/nope/ or set theme to one of: default`},
+		{"title = \"T\"\nbase_url = \"https://example.org/\"\ntheme = \"nope\"\ndisclaimer = \"Not medical advice.\"\n", `config.toml:3: theme: no theme "nope" in themes/; create themes/nope/ or set theme to one of: default`},
 		{"title = \"T\"\nbase_url = \"example.org\"\n", `config.toml:2: base_url: "example.org" is not an absolute http(s) URL`},
 		{"title = \"T\"\nbase_url = \"https://example.org/\"\ntitel = \"x\"\n", "config.toml:3: titel: unknown key; remove it or correct its spelling"},
 		{"title = \"T\"\nbase_url = \"https://example.org/\"\npaginate = \"ten\"\n", "config.toml:3: paginate:"},
 		{"base_url = \"https://example.org/\"\ntimezone = \"Mars/Olympus\"\n", "config.toml:2: timezone: unknown time zone"},
 		{"title = \"T\"\nbase_url = \"https://example.org/\"\n[feeds]\ncontent = \"some\"\n", `config.toml:4: content: feeds content "some"; use "full" or "summary"`},
+		{"title = \"T\"\nbase_url = \"https://example.org/\"\n", `config.toml: disclaimer: missing: a health newsletter shows its medical disclaimer`},
 	} {
 		dir := testproject.New(t, map[string]string{"config.toml": tc.config})
 		_, err := build(t, dir)
