@@ -2,6 +2,7 @@ package feeds
 
 import (
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"time"
@@ -101,10 +102,38 @@ func WriteAtom(w io.Writer, c *Channel) error {
 		atom.Author = &gf.AtomAuthor{AtomPerson: gf.AtomPerson{Name: c.Title}}
 	}
 	atom.Author.Uri = c.Author.URL
+	out := &atomFeed{AtomFeed: atom, Entries: make([]atomEntry, len(atom.Entries))}
 	for i, e := range c.Entries {
 		atom.Entries[i].Published = e.Published.Format(time.RFC3339)
+		out.Entries[i].AtomEntry = atom.Entries[i]
+		for _, cat := range e.Categories {
+			out.Entries[i].Categories = append(out.Entries[i].Categories, atomCategory{Term: cat})
+		}
 	}
-	return gf.WriteXML(atom, w)
+	atom.Entries = nil
+	if _, err := io.WriteString(w, xml.Header[:len(xml.Header)-1]); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	return enc.Encode(out)
+}
+
+// atomFeed and atomEntry are gorilla/feeds' Atom with each entry's
+// categories as Atom writes them, <category term="…"/>, as many as it has.
+type atomFeed struct {
+	*gf.AtomFeed
+	Entries []atomEntry `xml:"entry"`
+}
+
+type atomEntry struct {
+	*gf.AtomEntry
+	Categories []atomCategory
+}
+
+type atomCategory struct {
+	XMLName xml.Name `xml:"category"`
+	Term    string   `xml:"term,attr"`
 }
 
 // jsonItem is a JSON Feed item with the Rounds extension.

@@ -89,7 +89,11 @@ func TestAtom(t *testing.T) {
 			Link      struct {
 				Href string `xml:"href,attr"`
 			} `xml:"link"`
-			Content string `xml:"content"`
+			Content    string `xml:"content"`
+			Categories []struct {
+				Term string `xml:"term,attr"`
+				Text string `xml:",chardata"`
+			} `xml:"category"`
 		} `xml:"entry"`
 	}
 	if err := xml.Unmarshal(buf.Bytes(), &feed); err != nil {
@@ -103,6 +107,10 @@ func TestAtom(t *testing.T) {
 	}
 	if !strings.HasPrefix(buf.String(), `<?xml version="1.0" encoding="UTF-8"?>`) {
 		t.Error("no XML declaration")
+	}
+	// Categories as Atom has them: a term attribute, as RSS items have.
+	if c := feed.Entries[0].Categories; len(c) != 1 || c[0].Term != "Vaccines" || c[0].Text != "" || len(feed.Entries[1].Categories) != 0 {
+		t.Errorf("categories: %+v", feed.Entries)
 	}
 }
 

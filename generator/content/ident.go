@@ -64,14 +64,15 @@ func IDLink(kind, v string) string {
 	return ""
 }
 
-// idMention finds identifiers written in a note's text: "doi:10.…",
+// idMention finds identifiers written in a note's text: "doi:10.…" or a
+// bare DOI ("10.1056/NEJMoa…", after a space or an opening bracket),
 // "PMID 31535829", "PMCID: PMC6893803" or a bare PMC or NCT number.
-var idMention = regexp.MustCompile(`(?i:doi):\s?10\.\d{4,9}/[^\s<>"]+|PMID:?\s?[1-9]\d{0,8}\b|(?:PMCID:?\s?)?\bPMC\d{5,9}\b|\bNCT\d{8}\b`)
+var idMention = regexp.MustCompile(`(?i:doi):\s?10\.\d{4,9}/[^\s<>"]+|(?:^|[\s(\[])10\.\d{4,9}/[^\s<>"]*[A-Za-z0-9][^\s<>"]*|PMID:?\s?[1-9]\d{0,8}\b|(?:PMCID:?\s?)?\bPMC\d{5,9}\b|\bNCT\d{8}\b`)
 
 // linkIdentifiers links the identifiers mentioned in the text of HTML h,
 // outside links, code and preformatted text.
 func linkIdentifiers(h string) string {
-	if !strings.Contains(h, "oi:") && !strings.Contains(h, "PMID") && !strings.Contains(h, "PMC") && !strings.Contains(h, "NCT") {
+	if !strings.Contains(h, "oi:") && !strings.Contains(h, "PMID") && !strings.Contains(h, "PMC") && !strings.Contains(h, "NCT") && !strings.Contains(h, "10.") {
 		return h
 	}
 	z := xhtml.NewTokenizer(strings.NewReader(h))
@@ -120,6 +121,12 @@ func linkText(b *strings.Builder, text string) {
 // linkMention turns one mention, plain text, into HTML: a link, leaving
 // the punctuation that ends a sentence outside it.
 func linkMention(m string) string {
+	lead := ""
+	if i := strings.Index(m, "10."); i > 0 && !strings.Contains(strings.ToUpper(m[:i]), "DOI") {
+		// A bare DOI, after the space or bracket that begins it.
+		lead, m = m[:i], "doi:"+m[i:]
+		return xhtml.EscapeString(lead) + strings.Replace(linkMention(m), ">doi:", ">", 1)
+	}
 	trail := ""
 	for strings.ContainsAny(m[len(m)-1:], ".,;:)") {
 		trail = m[len(m)-1:] + trail

@@ -69,7 +69,8 @@ func TestIdentifiersInText(t *testing.T) {
 	}
 	src := "The trial (NCT03036124; PMID: 31535829, doi:10.1056/NEJMoa1911303). Also PMCID: PMC6893803.\n\n" +
 		"`NCT03036124` in code, [a link about PMID 123](https://example.org/), and 2,400 patients in 2019.\n\n" +
-		"See doi:10.1000/abc>5 & PMID:31535829&lt; too, and doi:10.1000/x&y;.\n"
+		"See doi:10.1000/abc>5 & PMID:31535829&lt; too, and doi:10.1000/x&y;.\n\n" +
+		"A bare one (10.1056/NEJMoa2034577), 10.1001/jama.2020.1234. and `10.1000/code`, but not 3.10.2020/x or version 10.12/3.\n"
 	h, err := Markdown(cfg, []byte(src))
 	if err != nil {
 		t.Fatal(err)
@@ -85,6 +86,9 @@ func TestIdentifiersInText(t *testing.T) {
 		`<a href="https://doi.org/10.1000/abc">doi:10.1000/abc</a>&gt;5 &amp; `,
 		`<a href="https://pubmed.ncbi.nlm.nih.gov/31535829/">PMID:31535829</a>&lt; too`,
 		`<a href="https://doi.org/10.1000/x&amp;y">doi:10.1000/x&amp;y</a>;.`,
+		`A bare one (<a href="https://doi.org/10.1056/NEJMoa2034577">10.1056/NEJMoa2034577</a>), <a href="https://doi.org/10.1001/jama.2020.1234">10.1001/jama.2020.1234</a>.`,
+		`<code>10.1000/code</code>`,
+		`not 3.10.2020/x or version 10.12/3.`,
 	} {
 		if !strings.Contains(string(h), want) {
 			t.Errorf("missing %s in\n%s", want, h)
