@@ -148,6 +148,10 @@ func TestFeedContent(t *testing.T) {
 	if !strings.Contains(beta, `href="https://example.org/newsletter/evidence/"`) {
 		t.Error("root-relative links in feed content should be absolute")
 	}
+	// Footnotes lead to the note's page, not to the feed.
+	if !strings.Contains(beta, `href="https://example.org/newsletter/notes/beta/#fn:1"`) || strings.Contains(beta, `href="#fn`) {
+		t.Error("a footnote's link in feed content should lead to the note's page")
+	}
 	if strings.Contains(read(t, dir, "atom.xml"), `href="/`) {
 		t.Error("atom.xml has a root-relative link")
 	}

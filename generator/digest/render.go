@@ -163,8 +163,8 @@ func Render(t *Templates, s *site.Site, ed *content.Edition, list *config.ListCo
 		Site: s, Edition: ed, List: list, Notes: d.Notes, Subject: d.Subject, Preheader: d.Preheader,
 		EditionURL:     cfg.AbsURL(ed.Path()),
 		UnsubscribeURL: unsubscribeMark,
-		Intro:          htmltemplate.HTML(s.Absolute(string(ed.Content))),
-		Disclaimer:     htmltemplate.HTML(s.Absolute(inline(string(disclaimer)))),
+		Intro:          htmltemplate.HTML(s.Absolute(string(ed.Content), s.Config.AbsURL(ed.Path()))),
+		Disclaimer:     htmltemplate.HTML(s.Absolute(inline(string(disclaimer)), "")),
 	}
 
 	var b bytes.Buffer

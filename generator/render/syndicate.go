@@ -57,7 +57,7 @@ func (w *writer) noteEntry(n *content.Note) *feeds.Entry {
 		e.Title = "Retracted: " + e.Title
 	}
 	if s.Config.Feeds.Content == "full" {
-		e.ContentHTML = s.Absolute(string(n.Content)) + noteFooter(n)
+		e.ContentHTML = s.Absolute(string(n.Content), s.Config.AbsURL(n.Path())) + noteFooter(n)
 	}
 	return e
 }
@@ -161,7 +161,7 @@ func (w *writer) editionChannel() *feeds.Channel {
 	c.ID = s.Config.AbsURL("editions/")
 	for _, e := range s.Editions[:min(len(s.Editions), s.Config.Feeds.Limit)] {
 		var b bytes.Buffer
-		b.WriteString(s.Absolute(string(e.Content)))
+		b.WriteString(s.Absolute(string(e.Content), s.Config.AbsURL(e.Path())))
 		b.WriteString("<ul>")
 		for _, n := range e.Notes {
 			fmt.Fprintf(&b, `<li><a href="%s">%s</a>`, html.EscapeString(s.Config.AbsURL(n.Path())), html.EscapeString(n.Title))

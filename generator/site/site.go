@@ -653,9 +653,14 @@ func (s *Site) group() {
 	}
 }
 
-// Absolute makes the root-relative links and images of h absolute, as
-// feed readers and email clients need.
-func (s *Site) Absolute(h string) string {
+// Absolute makes the root-relative links and images of HTML h absolute,
+// for feeds and email, which are read away from the site; and, when page
+// is set (the absolute URL of the page h is from), its links within the
+// page too (a footnote's "#fn:1"), which would otherwise lead nowhere.
+func (s *Site) Absolute(h, page string) string {
+	if page != "" && strings.Contains(h, ` href="#`) {
+		h = strings.ReplaceAll(h, ` href="#`, ` href="`+page+"#")
+	}
 	if !strings.Contains(h, `="/`) {
 		return h
 	}
