@@ -470,8 +470,9 @@ func TestJSONLD(t *testing.T) {
 	t.Parallel()
 	dir := testproject.New(t, map[string]string{
 		"content/notes/a.md": testproject.Note("A <b> & c", "2026-11-01", `topics = ["cardiology"]`, `audience = ["patients", "clinicians"]`,
-			`reviewed_by = "Dr Ann Lee"`, `last_reviewed = 2026-11-10`,
+			`reviewed_by = "Dr Ann Lee"`, `last_reviewed = 2026-11-10`, `design = "randomised controlled trial"`, `evidence = "1b"`,
 			`[source]`, `url = "https://www.nejm.org/doi/full/10.1056/NEJMoa1911303"`, `title = "DAPA-HF"`, `publisher = "NEJM"`, `doi = "10.1056/NEJMoa1911303"`, `pmid = "31535829"`),
+		"content/notes/g.md": testproject.Note("G", "2026-11-02", `design = "guideline"`, `evidence = "GRADE:moderate"`, `source = "https://www.nice.org.uk/guidance/ng1"`),
 	})
 	mustBuild(t, dir)
 	page := read(t, dir, "notes/a/index.html")
@@ -504,6 +505,24 @@ func TestJSONLD(t *testing.T) {
 	}
 	if strings.Contains(m[1], "<b>") {
 		t.Error("the JSON-LD holds markup that could end its script")
+	}
+	// The design and the evidence, in schema.org's terms.
+	if !strings.Contains(m[1], `"@type":"MedicalScholarlyArticle"`) || !strings.Contains(m[1], `"publicationType":"randomised controlled trial","about":{"@type":"MedicalTrial","trialDesign":"https://schema.org/RandomizedTrial"}`) {
+		t.Errorf("the trial's design is not in the JSON-LD:\n%s", m[1])
+	}
+	if g := read(t, dir, "notes/g/index.html"); !strings.Contains(g, `"publicationType":"guideline","evidenceLevel":"https://schema.org/EvidenceLevelB"`) {
+		t.Errorf("the guideline's evidence level is not in the JSON-LD")
+	}
+	var jf struct {
+		Items []struct {
+			Rounds map[string]any `json:"_rounds"`
+		} `json:"items"`
+	}
+	json.Unmarshal([]byte(read(t, dir, "feed.json")), &jf)
+	x := jf.Items[len(jf.Items)-1].Rounds
+	if ev, _ := x["evidence"].(map[string]any); ev["strength"] != "strong" || ev["explanation"] == "" || x["design"] != "randomised controlled trial" ||
+		x["reviewed_by"] != "Dr Ann Lee" || x["last_reviewed"] != "2026-11-10" {
+		t.Errorf("the JSON Feed's _rounds: %v", x)
 	}
 	if strings.Contains(read(t, dir, "index.html"), "application/ld+json") {
 		t.Error("JSON-LD on a page that is not a note")

@@ -2,6 +2,7 @@ package render
 
 import (
 	"encoding/json"
+	"strings"
 
 	"github.com/rounds-health/rounds/generator/content"
 	"github.com/rounds-health/rounds/generator/site"
@@ -149,6 +150,18 @@ type (
 		DatePublished string   `json:"datePublished,omitempty"`
 		Identifier    []ldID   `json:"identifier,omitempty"`
 		SameAs        []string `json:"sameAs,omitempty"`
+		// PublicationType is the study design as written; About the
+		// study, in schema.org's terms where it has them.
+		PublicationType string   `json:"publicationType,omitempty"`
+		About           *ldStudy `json:"about,omitempty"`
+		// EvidenceLevel is a guideline's grade: schema.org's
+		// MedicalEvidenceLevel, A, B or C, by the grade's band.
+		EvidenceLevel string `json:"evidenceLevel,omitempty"`
+	}
+	ldStudy struct {
+		Type        string `json:"@type"`
+		TrialDesign string `json:"trialDesign,omitempty"`
+		StudyDesign string `json:"studyDesign,omitempty"`
 	}
 	ldPage struct {
 		Context         string       `json:"@context"`
@@ -170,6 +183,25 @@ type (
 
 // audienceTypes are schema.org's names for Rounds' audiences.
 var audienceTypes = map[string]string{"clinicians": "Clinician", "patients": "Patient", "public": "Public"}
+
+// studyOf returns the study a design names, in schema.org's terms: a
+// MedicalTrial with its trialDesign, a MedicalObservationalStudy with its
+// studyDesign; nil where schema.org has no term for it.
+func studyOf(design string) *ldStudy {
+	switch strings.ToLower(design) {
+	case "randomised controlled trial", "randomized controlled trial", "rct":
+		return &ldStudy{Type: "MedicalTrial", TrialDesign: "https://schema.org/RandomizedTrial"}
+	case "cohort", "cohort study":
+		return &ldStudy{Type: "MedicalObservationalStudy", StudyDesign: "https://schema.org/CohortStudy"}
+	case "case series":
+		return &ldStudy{Type: "MedicalObservationalStudy", StudyDesign: "https://schema.org/CaseSeries"}
+	case "cross-sectional":
+		return &ldStudy{Type: "MedicalObservationalStudy", StudyDesign: "https://schema.org/CrossSectional"}
+	case "case-control", "case-control study", "surveillance":
+		return &ldStudy{Type: "MedicalObservationalStudy", StudyDesign: "https://schema.org/Observational"}
+	}
+	return nil
+}
 
 // JSONLD is the schema.org description of a note's page, a MedicalWebPage,
 // for search engines and health aggregators; "" on other pages.
@@ -209,6 +241,13 @@ func (p *PageData) JSONLD() template.JS {
 			if id.v != "" {
 				c.Identifier = append(c.Identifier, ldID{"PropertyValue", id.prop, id.v})
 				c.SameAs = append(c.SameAs, content.IDLink(id.kind, id.v))
+			}
+		}
+		if n.Design != "" {
+			c.Type, c.PublicationType = "MedicalScholarlyArticle", n.Design
+			c.About = studyOf(n.Design)
+			if strings.EqualFold(n.Design, "guideline") {
+				c.EvidenceLevel = map[string]string{"strong": "https://schema.org/EvidenceLevelA", "moderate": "https://schema.org/EvidenceLevelB", "weak": "https://schema.org/EvidenceLevelC"}[n.Evidence.Strength()]
 			}
 		}
 		page.Citation = c

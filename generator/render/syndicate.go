@@ -6,6 +6,7 @@ import (
 	"html"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rounds-health/rounds/feeds"
 	"github.com/rounds-health/rounds/generator/content"
@@ -97,13 +98,22 @@ func noteFooter(n *content.Note) string {
 func noteExtension(n *content.Note) map[string]any {
 	x := map[string]any{}
 	if n.Evidence.Scale != "" {
-		x["evidence"] = map[string]any{"scale": n.Evidence.Scale, "level": n.Evidence.Level, "label": n.Evidence.Label}
+		x["evidence"] = map[string]any{"scale": n.Evidence.Scale, "level": n.Evidence.Level, "label": n.Evidence.Label,
+			"explanation": n.Evidence.Explanation, "strength": n.Evidence.Strength()}
 	}
 	if n.Design != "" {
 		x["design"] = n.Design
 	}
 	if len(n.Audience) > 0 {
 		x["audience"] = n.Audience
+	}
+	if n.ReviewedBy != "" {
+		x["reviewed_by"] = n.ReviewedBy
+	}
+	for k, t := range map[string]time.Time{"last_reviewed": n.LastReviewed, "review_by": n.ReviewBy} {
+		if !t.IsZero() {
+			x[k] = t.Format("2006-01-02")
+		}
 	}
 	if r := n.Retraction; r != nil {
 		x["retraction"] = map[string]any{"nature": r.Nature, "date": r.Date, "notice": r.Notice}
