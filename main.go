@@ -134,7 +134,7 @@ var commands = []command{
 			sh.nowFlag(fs, "")
 			var o nightly.Options
 			sh.dryRunFlag(fs, "plan the publish and the sends, and change nothing remote")
-			skip := fs.String("skip", "", "comma-separated `stages` to skip: fetch, bounces, check, build, publish, send")
+			skip := fs.String("skip", "", "comma-separated `stages` to skip: fetch, bounces, check, links, build, publish, send")
 			return func([]string) error {
 				o.Skip = map[string]bool{}
 				for _, st := range strings.Split(*skip, ",") {
@@ -169,13 +169,14 @@ var commands = []command{
 				return nightly.Serve(sh.ctx, sh.config, net.JoinHostPort(*bind, strconv.Itoa(*port)), sh.out)
 			}
 		}},
-	{"check", "look for patient identifiers, overdue reviews, missing pages", "check [--config F] [--format text|json] [--grade N] [--now T]", false,
+	{"check", "look for patient identifiers, overdue reviews, missing pages, broken links", "check [--config F] [--format text|json] [--grade N] [--links] [--now T]", false,
 		func(fs *flag.FlagSet, sh *shared) func([]string) error {
 			sh.configFlag(fs)
 			sh.nowFlag(fs, "")
 			var o nightly.CheckOptions
 			format := fs.String("format", "text", "print findings as `text` or json (one object a line)")
 			fs.Float64Var(&o.Grade, "grade", 0, "the highest reading `grade` for a note for patients (default: [check] reading_grade, 8)")
+			fs.BoolVar(&o.Links, "links", false, "also check the links to other sites (sources, papers, links in the text), a host at a time; results are kept a week in .cache/links.json")
 			sh.check = func() error {
 				if fs.NArg() > 0 || (*format != "text" && *format != "json") {
 					return &usageError{"want --format text or json, and no arguments", true}
@@ -185,7 +186,7 @@ var commands = []command{
 			return func([]string) error {
 				return sh.withConfig(func(cfg *project.Config) error {
 					o.Now, o.JSON = sh.now, *format == "json"
-					return nightly.Check(cfg, o, sh.out)
+					return nightly.Check(sh.ctx, cfg, o, sh.out)
 				})
 			}
 		}},

@@ -628,7 +628,7 @@ checksums = "when_required"
 	os.WriteFile(filepath.Join(dir, "subscribers.csv"), []byte(smtptest.Subscribers(3, "everything")), 0o600)
 
 	// Edition 3 is dated 21 November; the nightly runs on the 22nd.
-	code, stdout, stderr := rounds("nightly", "--config", config, "--now", "2026-11-22T06:00:00Z")
+	code, stdout, stderr := rounds("nightly", "--config", config, "--now", "2026-11-22T06:00:00Z", "--skip", "links") // no link leaves loopback
 	if code != 0 {
 		t.Fatalf("nightly: exit %d\n%s%s", code, stdout, stderr)
 	}
@@ -644,7 +644,7 @@ checksums = "when_required"
 		t.Errorf("the published site lacks the wire: %v", err)
 	}
 
-	code, stdout, _ = rounds("nightly", "--config", config, "--now", "2026-11-23T06:00:00Z")
+	code, stdout, _ = rounds("nightly", "--config", config, "--now", "2026-11-23T06:00:00Z", "--skip", "links")
 	if code != 0 || !strings.Contains(stdout, "0 sent") || !strings.Contains(stdout, "3 already handled") {
 		t.Errorf("second nightly: exit %d\n%s", code, stdout)
 	}
@@ -654,7 +654,7 @@ checksums = "when_required"
 		}
 	}
 	// A week later the edition is past the send window: nothing is sent.
-	code, stdout, _ = rounds("nightly", "--config", config, "--now", "2026-11-28T06:00:00Z", "--skip", "fetch")
+	code, stdout, _ = rounds("nightly", "--config", config, "--now", "2026-11-28T06:00:00Z", "--skip", "fetch,links")
 	if code != 0 || strings.Contains(stdout, "rounds send:") {
 		t.Errorf("nightly past the send window: exit %d\n%s", code, stdout)
 	}
@@ -662,7 +662,7 @@ checksums = "when_required"
 	// A broken note stops the pipeline at check: nothing is published.
 	os.WriteFile(filepath.Join(dir, "content", "notes", "broken.md"), []byte("+++\ntitle = \"Broken\"\ndate = \"not a date\"\n+++\n"), 0o644)
 	before, _ := c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("newsletter")})
-	code, stdout, stderr = rounds("nightly", "--config", config, "--now", "2026-11-28T06:00:00Z", "--skip", "fetch")
+	code, stdout, stderr = rounds("nightly", "--config", config, "--now", "2026-11-28T06:00:00Z", "--skip", "fetch,links")
 	if code != 1 || !strings.Contains(stderr, "broken.md:3: date") || !strings.Contains(stderr, "stopped at check") || strings.Contains(stdout, "nightly: build") {
 		t.Errorf("nightly with a broken note: exit %d\n%s%s", code, stdout, stderr)
 	}
@@ -689,7 +689,7 @@ source = "https://example.org/tip"
 
 Thanks to Reader2@example.net for it. <!-- rounds:allow -->
 `), 0o644)
-	code, stdout, stderr = rounds("nightly", "--config", config, "--now", "2026-11-28T06:00:00Z", "--skip", "fetch")
+	code, stdout, stderr = rounds("nightly", "--config", config, "--now", "2026-11-28T06:00:00Z", "--skip", "fetch,links")
 	if code != 1 || !strings.Contains(stderr, "notes/tip/index.html: holds the address of a subscriber (r***@example.net)") || !strings.Contains(stderr, "stopped at build") || strings.Contains(stdout+stderr, "reader2@") {
 		t.Errorf("nightly with a subscriber's address in a note: exit %d\n%s\n%s", code, stdout, stderr)
 	}
@@ -1228,7 +1228,7 @@ func TestNightlyBounces(t *testing.T) {
 		t.Fatalf("add: exit %d %s %s", code, out, errOut)
 	}
 	nightly := func(args ...string) (int, string, string) {
-		return rounds(append([]string{"nightly", "--config", config, "--now", "2026-11-22T06:00:00Z", "--skip", "fetch"}, args...)...)
+		return rounds(append([]string{"nightly", "--config", config, "--now", "2026-11-22T06:00:00Z", "--skip", "fetch,links"}, args...)...)
 	}
 
 	code, out, errOut := nightly("--dry-run")
@@ -1261,5 +1261,39 @@ func TestNightlyBounces(t *testing.T) {
 	}
 	if got := slices.Sorted(maps.Keys(mail.Messages())); !slices.Equal(got, []string{"keeper@example.net"}) {
 		t.Errorf("mailed %q, want only keeper@example.net", got)
+	}
+}
+
+// TestNightlyLinks runs the nightly stage that checks the links to other
+// sites: it checks them when its cache is a week old or missing, and not
+// on the next night; a link to a private address is reported broken, never
+// fetched.
+func TestNightlyLinks(t *testing.T) {
+	t.Parallel()
+	hit := make(chan struct{}, 10)
+	private := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hit <- struct{}{} }))
+	defer private.Close()
+	dir := t.TempDir()
+	copyTree(t, filepath.Join(dir, "themes"), "themes")
+	config := filepath.Join(dir, "config.toml")
+	os.WriteFile(config, []byte("title = \"T\"\nbase_url = \"https://example.org/\"\ndisclaimer = \"Not medical advice.\"\n"), 0o644)
+	os.MkdirAll(filepath.Join(dir, "content", "notes"), 0o755)
+	os.WriteFile(filepath.Join(dir, "content", "notes", "a.md"), []byte("+++\ntitle = \"A\"\ndate = 2026-11-01T00:00:00Z\n+++\n\nSee [the intranet]("+private.URL+"/x).\n"), 0o644)
+	only := []string{"nightly", "--config", config, "--now", "2026-11-22T06:00:00Z", "--skip", "fetch,bounces,check,build,publish,send"}
+	code, stdout, stderr := rounds(only...)
+	if code != 0 || !strings.Contains(stdout, "1 link to other sites (1 checked now") || !strings.Contains(stderr, "content/notes/a.md: warning: link: broken link "+private.URL+"/x: not an address of the public internet") {
+		t.Errorf("the links stage: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".cache", "links.json")); err != nil {
+		t.Errorf("no cache of the results: %v", err)
+	}
+	code, stdout, _ = rounds(only...)
+	if code != 0 || !strings.Contains(stdout, "nightly: links: checked 0s ago") {
+		t.Errorf("the next night: exit %d\n%s", code, stdout)
+	}
+	select {
+	case <-hit:
+		t.Error("a private address was fetched")
+	default:
 	}
 }

@@ -137,12 +137,7 @@ func (f *Fetcher) defaults() Fetcher {
 		c.Now = time.Now
 	}
 	if c.Client == nil {
-		dialer := &net.Dialer{
-			Timeout:   10 * time.Second,
-			KeepAlive: 30 * time.Second,
-			Resolver:  c.Resolver,
-			Control:   c.control,
-		}
+		dialer := c.Dialer()
 		c.Client = &http.Client{
 			Transport: &http.Transport{
 				// No Proxy: a proxy's address would be the one checked.
@@ -166,6 +161,18 @@ func (f *Fetcher) defaults() Fetcher {
 		}
 	}
 	return c
+}
+
+// Dialer returns a dialer that connects only to the addresses f allows
+// (see Allowed), checked once the host's name is resolved: for any
+// client that fetches what the content names, as the link checker does.
+func (f *Fetcher) Dialer() *net.Dialer {
+	return &net.Dialer{
+		Timeout:   10 * time.Second,
+		KeepAlive: 30 * time.Second,
+		Resolver:  f.Resolver,
+		Control:   f.control,
+	}
 }
 
 // Fetch fetches every source into cache and reports on each, in the order

@@ -353,6 +353,8 @@ type CheckOptions struct {
 	Now   time.Time
 	JSON  bool    // one finding a line, as JSON
 	Grade float64 // the highest reading grade for patients; 0: [check]
+	// Links checks the links to other sites too (see checkLinks).
+	Links bool
 }
 
 // ErrFindings is Check's error when it found errors.
@@ -360,10 +362,18 @@ var ErrFindings = errors.New("rounds check found errors")
 
 // Check prints what rounds check finds, by file, and the notes due for
 // review; it returns ErrFindings if any finding is an error.
-func Check(cfg *config.Config, o CheckOptions, out Output) error {
+func Check(ctx context.Context, cfg *config.Config, o CheckOptions, out Output) error {
 	s, findings, err := check.Run(cfg, o.Now, check.Options{ReadingGrade: o.Grade})
 	if err != nil {
 		return err
+	}
+	if o.Links {
+		lf, err := checkLinks(ctx, cfg, s, out.Err)
+		if err != nil {
+			return err
+		}
+		findings = append(findings, lf...)
+		slices.SortStableFunc(findings, content.Finding.Compare)
 	}
 	counts := map[string]int{}
 	enc := json.NewEncoder(out.Out)
@@ -439,4 +449,26 @@ func heldLine(h site.Held) string {
 		line += "; " + strings.Join(flags, " and ") + " to preview them, or set draft = false to publish"
 	}
 	return line
+}
+
+// checkLinks checks the site's links to other sites whose cached result
+// is a week old or missing, and returns the findings of them all; it
+// says on w how many it checked.
+func checkLinks(ctx context.Context, cfg *config.Config, s *site.Site, w io.Writer) ([]content.Finding, error) {
+	path := check.LinksFile(cfg.Dir)
+	cache := check.LoadLinks(path)
+	links := check.ExternalLinks(s)
+	before := len(cache)
+	lc := &check.LinkChecker{UserAgent: "Rounds/1 (link checker of " + cfg.BaseURL + ")"}
+	results := lc.Check(ctx, links, cache)
+	if err := check.SaveLinks(path, cache); err != nil {
+		return nil, fmt.Errorf("the links' cache: %w", err)
+	}
+	counts := map[string]int{}
+	for _, r := range results {
+		counts[r.Verdict]++
+	}
+	fmt.Fprintf(w, "rounds check: links: %s to other sites (%d checked now, the rest from %s): %d broken, %d moved, %d unknown\n",
+		config.Count(len(results), "link"), max(0, len(cache)-before), cfg.Rel(path), counts[check.LinkBroken], counts[check.LinkMoved], counts[check.LinkUnknown])
+	return check.LinkFindings(results), nil
 }

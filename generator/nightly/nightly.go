@@ -1,8 +1,8 @@
 // Package nightly is what rounds' commands do once their flags are read,
 // above all the stages rounds nightly runs, as CI runs it: fetch → bounces
-// → check → build → publish → send, in that order, stopping at the first
-// that fails (but for bounces: when the bounce mailbox cannot be read, the
-// run goes on and holds back only the send). Each stage is also a command
+// → check → links (once a week) → build → publish → send, in that order,
+// stopping at the first that fails (but for bounces: when the bounce
+// mailbox cannot be read, the run goes on and holds back only the send). Each stage is also a command
 // of its own (rounds fetch, subscribers bounces, check, build, publish,
 // send), and the pieces they share are here: the rule for the
 // build's present (Now), the guard that keeps subscribers' addresses out
@@ -38,7 +38,7 @@ import (
 )
 
 // Stages are the stages of a nightly run, in order.
-var Stages = []string{"fetch", "bounces", "check", "build", "publish", "send"}
+var Stages = []string{"fetch", "bounces", "check", "links", "build", "publish", "send"}
 
 // Options say how a nightly run goes.
 type Options struct {
@@ -138,6 +138,33 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, stdout, stderr i
 			}
 			fmt.Fprintf(stdout, "nightly: check: %s, %s\n", config.Count(len(loaded.Notes), "note"), config.Count(len(loaded.Editions), "edition"))
 			return nil
+		},
+		"links": func() error {
+			// The links to other sites, about once a week: as often as
+			// the cache of their results grows old. Broken ones are
+			// warnings; nothing waits for them.
+			age := check.LinksAge(check.LoadLinks(check.LinksFile(cfg.Dir)), time.Now())
+			switch {
+			case opts.DryRun:
+				fmt.Fprintln(stdout, "nightly: links: dry run: the links to other sites are not checked")
+				return nil
+			case age < check.LinksEvery:
+				fmt.Fprintf(stdout, "nightly: links: checked %s ago; again when a week has passed\n", age.Round(time.Hour))
+				return nil
+			}
+			if loaded == nil {
+				var err error
+				if loaded, _, err = generator.Check(cfg, &site.Options{Now: now, Cache: cache}); err != nil {
+					return err
+				}
+			}
+			lf, err := checkLinks(ctx, cfg, loaded, stdout)
+			for _, f := range lf {
+				if f.Severity == "warning" {
+					fmt.Fprintf(stderr, "nightly: links: %s\n", f)
+				}
+			}
+			return err
 		},
 		"build": func() error {
 			// The site the check stage loaded is the one to write; a
