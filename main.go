@@ -250,7 +250,7 @@ var commands = []command{
 				return sh.withConfig(func(cfg *project.Config) error { return nightly.Sources(cfg, sub, first(rest), sh.out) })
 			}
 		}},
-	{"subscribers", "the subscribers: list, add, remove, import, export, count; record bounces; serve their links", "subscribers [list | add EMAIL... | remove EMAIL... | import FILE | export | stats | bounces | serve] [--list IDS] [--unmasked] [--erase] [--format F] [--bind ADDR] [--now T] [--config F]", true,
+	{"subscribers", "the subscribers: list, add, remove, import, export, count; record bounces; serve their links", "subscribers [list | add EMAIL... | remove EMAIL... | import FILE | export | stats | bounces | serve] [--list IDS] [--unmasked] [--erase] [--format F] [--bind ADDR] [--client-ip-header H] [--now T] [--config F]", true,
 		func(fs *flag.FlagSet, sh *shared) func([]string) error {
 			sh.configFlag(fs)
 			sh.nowFlag(fs, "")
@@ -260,6 +260,7 @@ var commands = []command{
 			fs.BoolVar(&o.Erase, "erase", false, "with remove: forget the addresses (GDPR erasure), keeping only a keyed hash so that they are never mailed again")
 			fs.StringVar(&o.Format, "format", "", "with import: the file's `kind`, rounds, mailchimp, buttondown or listmonk (default: told from its header)")
 			fs.StringVar(&o.Bind, "bind", "127.0.0.1:8081", "with serve: listen on `address` (behind a TLS proxy)")
+			fs.StringVar(&o.ClientIPHeader, "client-ip-header", "", "with serve behind a proxy: the `header` the proxy sets to the client's address, such as X-Forwarded-For (its last address counts)")
 			return func(args []string) error {
 				sub, rest := cmp.Or(first(args), "list"), args[min(1, len(args)):]
 				switch {

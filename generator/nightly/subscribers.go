@@ -11,6 +11,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambdaurl"
+
 	"github.com/rounds-health/rounds/generator/config"
 	"github.com/rounds-health/rounds/generator/leak"
 	"github.com/rounds-health/rounds/generator/subscribers"
@@ -33,6 +35,11 @@ type SubscribersOptions struct {
 	// listened on instead (a socket handed over, as by a test).
 	Bind     string
 	Listener net.Listener
+	// ClientIPHeader, for a service behind a proxy, is the header that
+	// proxy sets to the client's address (X-Forwarded-For): its last
+	// address is counted by the sign-up limits. Empty means the address
+	// of the connection.
+	ClientIPHeader string
 }
 
 // A store is the subscribers' log and, for erasures, its compaction.
@@ -243,12 +250,34 @@ func serveSubscribers(ctx context.Context, cfg *config.Config, st store, o Subsc
 		return err
 	}
 	svc.Bounces = snsHandler(cfg, st, key)
+	if h := o.ClientIPHeader; h != "" {
+		svc.ClientIP = func(r *http.Request) string {
+			// The last address is the one the proxy itself added.
+			v := r.Header.Values(h)
+			if len(v) == 0 {
+				return ""
+			}
+			last := v[len(v)-1]
+			return strings.TrimSpace(last[strings.LastIndexByte(last, ',')+1:])
+		}
+	}
 	prefix := "/"
 	if u := cfg.Subscribers.ServiceURL(); u != nil {
 		prefix = u.Path
 	}
 	mux := http.NewServeMux()
 	mux.Handle(prefix, http.StripPrefix(strings.TrimSuffix(prefix, "/"), svc))
+	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+		// In AWS Lambda, behind a Function URL: the same handler, given
+		// each request by the Lambda runtime; the client's address is
+		// the Function URL's source IP.
+		if !strings.HasPrefix(cfg.StorePath(), "s3://") {
+			return fmt.Errorf("in Lambda the subscribers' log must be in a bucket, as a function's folder does not last: set $ROUNDS_SUBSCRIBERS_STORE or [subscribers] store to s3://bucket/prefix/ (it is %s)", cfg.Rel(cfg.StorePath()))
+		}
+		fmt.Fprintf(out.Err, "rounds subscribers: serving %s in AWS Lambda (the store: %s)\n", cfg.Subscribers.URL, cfg.StorePath())
+		lambdaurl.Start(mux)
+		return nil
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
 		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10}
 	ln := o.Listener
