@@ -12,6 +12,9 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // A Source is one feed Rounds follows: a journal's table of contents, an
@@ -36,6 +39,44 @@ var sourceID = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,79}$`)
 // ValidID reports whether id can name a source: lower-case letters,
 // digits and dashes.
 func ValidID(id string) bool { return sourceID.MatchString(id) }
+
+// maxID is the longest a source's id may be.
+const maxID = 80
+
+// IDFrom derives a source's id from its name, as people name sources and
+// files: "NHS_feed.xml" is nhs-feed-xml, "Médecine & Santé" is
+// medecine-sante. Letters lose their accents, anything else that is not a
+// letter or digit becomes one dash, and a name longer than an id may be
+// is cut at a dash. The id is valid (see ValidID), or "" when the name has
+// no letter or digit to make one of. It depends only on the name, so a
+// source keeps it from build to build.
+func IDFrom(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range norm.NFKD.String(name) {
+		if unicode.Is(unicode.Mn, r) {
+			continue // an accent, decomposed from its letter
+		}
+		r = unicode.ToLower(r)
+		switch {
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			b.WriteRune(r)
+			dash = false
+		case !dash && b.Len() > 0:
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	id := strings.TrimRight(b.String(), "-")
+	if len(id) > maxID {
+		id = id[:maxID]
+		if i := strings.LastIndexByte(id, '-'); i > maxID/2 {
+			id = id[:i]
+		}
+		id = strings.TrimRight(id, "-")
+	}
+	return id
+}
 
 // State is what Rounds keeps of a source between fetches besides its
 // items: the validators for conditional requests and its health record.

@@ -171,3 +171,32 @@ func TestOPMLRoundTrip(t *testing.T) {
 func equalSub(a, b Subscription) bool {
 	return a.Title == b.Title && a.FeedURL == b.FeedURL && a.SiteURL == b.SiteURL && a.Kind == b.Kind && slices.Equal(a.Categories, b.Categories)
 }
+
+func TestIDFrom(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("word ", 30)
+	for name, want := range map[string]string{
+		"CDC MMWR":                 "cdc-mmwr",
+		"NHS_feed.xml":             "nhs-feed-xml",
+		"  Médecine & Santé  ":     "medecine-sante",
+		"BMJ: latest (research)":   "bmj-latest-research",
+		"ﬁndings ①":                "findings-1",
+		"——":                       "",
+		"":                         "",
+		"__init__":                 "init",
+		long:                       strings.TrimSuffix(strings.Repeat("word-", 16), "-"),
+		strings.Repeat("a", 100):   strings.Repeat("a", 80),
+		"Santé publique France 2e": "sante-publique-france-2e",
+	} {
+		got := IDFrom(name)
+		if got != want {
+			t.Errorf("IDFrom(%q) = %q, want %q", name, got, want)
+		}
+		if got != "" && !ValidID(got) {
+			t.Errorf("IDFrom(%q) = %q, which cannot name a source", name, got)
+		}
+		if again := IDFrom(name); again != got {
+			t.Errorf("IDFrom(%q) is %q, then %q", name, got, again)
+		}
+	}
+}

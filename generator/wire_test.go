@@ -343,15 +343,80 @@ audience = ["everyone"]
 	got := fmt.Sprint(err)
 	for _, want := range []string{
 		`config.toml:11: wire.timeout: "soon" is not a duration`,
-		`config.toml:19: source.url: "ftp://b.example/feed" is not a feed URL`,
-		`config.toml:20: source.kind: unknown kind "blog"`,
-		`config.toml:23: source.id: "a" is also the id of the source at line 13`,
-		`config.toml:25: source.url: the source at line 13 has the same URL`,
-		`config.toml:26: source.audience: unknown audience "everyone"`,
+		`config.toml:19: source "B": url: "ftp://b.example/feed" is not a feed URL`,
+		`config.toml:20: source "B": kind: unknown kind "blog"`,
+		`config.toml:23: source "Another A": id: "a" is also the id of source "A" (line 13)`,
+		`config.toml:25: source "Another A": url: source "A" (line 13) has the same URL`,
+		`config.toml:26: source "Another A": audience: unknown audience "everyone"`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %q in:\n%s", want, got)
 		}
+	}
+}
+
+// TestSourceIDFromName checks that a source without an id gets one made
+// from its name, whatever the name, and that a problem with such an id
+// is told at the name's line, of the source by its name, saying the id
+// was made from it: never "cannot name a source" about a key the user
+// never wrote.
+func TestSourceIDFromName(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.ParseConfig("config.toml", []byte(testproject.Config+`
+[[source]]
+name = "NHS_feed.xml"
+url = "https://a.example/1"
+
+[[source]]
+name = "  Médecine & Santé: l'actualité  "
+url = "https://a.example/2"
+
+[[source]]
+id = "tj"
+name = "Test Journal"
+url = "https://a.example/3"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, s := range cfg.Sources {
+		ids = append(ids, s.ID)
+	}
+	if got := strings.Join(ids, " "); got != "nhs-feed-xml medecine-sante-l-actualite tj" {
+		t.Errorf("ids %s", got)
+	}
+
+	_, err = config.ParseConfig("config.toml", []byte(testproject.Config+`
+[[source]]
+name = "WHO news"
+url = "https://a.example/1"
+
+[[source]]
+url = "https://a.example/2"
+name = "WHO News!"
+
+[[source]]
+name = "——"
+url = "https://a.example/3"
+
+[[source]]
+id = "Bad_ID"
+name = "Written"
+url = "https://a.example/4"
+`))
+	got := fmt.Sprint(err)
+	for _, want := range []string{
+		`config.toml:16: source "WHO News!": id: "who-news", made from name "WHO News!", is also the id of source "WHO news" (line 10); give this one an id of its own, such as id = "who-news-2"`,
+		`config.toml:19: source "——": id: no id can be made from name "——", which has no letter or digit; add an id such as id = "my-source"`,
+		`config.toml:23: source "Written": id: "Bad_ID" cannot name a source; use lower-case letters`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+	if n := strings.Count(got, "\n") + 1; n != 3 {
+		t.Errorf("%d problems, want 3:\n%s", n, got)
 	}
 }
 

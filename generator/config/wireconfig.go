@@ -17,8 +17,9 @@ import (
 // SourceConfig is one [[source]] table of config.toml: a feed the wire
 // follows.
 type SourceConfig struct {
-	// ID names the source in the cache and in item IDs; by default the
-	// name, slugified. Changing it starts the source's cache afresh.
+	// ID names the source in the cache and in item IDs; by default made
+	// from the name (see feeds.IDFrom). Changing it starts the source's
+	// cache afresh.
 	ID   string `toml:"id"`
 	Name string `toml:"name"`
 	URL  string `toml:"url"`
@@ -151,31 +152,58 @@ func (c *Config) checkWire(data []byte) ErrorList {
 	}
 
 	starts := headerLines(data, "[[source]]")
-	ids := map[string]int{}
-	urls := map[string]int{}
+	ids := map[string]*SourceConfig{}
+	urls := map[string]*SourceConfig{}
 	for i, s := range c.Sources {
-		var bad func(key, fix, format string, args ...any)
-		s.line, bad = c.arrayTable(data, "source", starts, i, &errs)
+		var sec tomlSection
+		s.line, sec = c.arrayTableAt(data, "source", starts, i)
 		s.Name = strings.TrimSpace(s.Name)
+		// A problem is told of the source by its name, as the user wrote
+		// it, rather than by an id the user may never have written.
+		field := "source."
+		if s.Name != "" {
+			field = fmt.Sprintf("source %q: ", s.Name)
+		}
+		badAt := func(at int, key, fix, format string, args ...any) {
+			if at == 0 {
+				at = s.line
+			}
+			errs = append(errs, Errorf(c.File, at, field+key, fix, format, args...))
+		}
+		bad := func(key, fix, format string, args ...any) { badAt(sec.line(key), key, fix, format, args...) }
 		if s.Name == "" {
 			bad("name", `add name = "CDC MMWR"`, "missing")
 		}
-		if s.ID == "" {
-			s.ID = Slugify(s.Name)
+		// An id the user did not write is made from the name, and a
+		// problem with it is put to the name's line and says so.
+		fromName := s.ID == ""
+		idLine, idWords := sec.line("id"), fmt.Sprintf("%q", s.ID)
+		if fromName {
+			s.ID = feeds.IDFrom(s.Name)
+			idLine, idWords = sec.line("name"), fmt.Sprintf("%q, made from name %q,", s.ID, s.Name)
 		}
-		if !feeds.ValidID(s.ID) {
-			bad("id", `use lower-case letters, digits and dashes, such as id = "cdc-mmwr"`, "%q cannot name a source", s.ID)
-		} else if other, dup := ids[s.ID]; dup {
-			bad("id", "give one of them a different id", "%q is also the id of the source at line %d", s.ID, other)
-		} else {
-			ids[s.ID] = s.line
+		switch other, dup := ids[s.ID]; {
+		case fromName && s.ID == "" && s.Name != "":
+			badAt(idLine, "id", `add an id such as id = "my-source": lower-case letters, digits and dashes`, "no id can be made from name %q, which has no letter or digit", s.Name)
+		case fromName && s.ID == "":
+			// The missing name is reported above.
+		case !feeds.ValidID(s.ID):
+			badAt(idLine, "id", `use lower-case letters, digits and dashes, such as id = "cdc-mmwr"`, "%s cannot name a source", idWords)
+		case dup:
+			fix := "give one of them a different id"
+			if fromName {
+				fix = fmt.Sprintf("give this one an id of its own, such as id = %q", s.ID+"-2")
+			}
+			badAt(idLine, "id", fix, "%s is also the id of %s", idWords, other.describe())
+		default:
+			ids[s.ID] = s
 		}
 		if u, err := url.Parse(s.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("url", `use the feed's absolute http(s) URL`, "%q is not a feed URL", s.URL)
 		} else if other, dup := urls[feeds.URLKey(s.URL)]; dup {
-			bad("url", "remove one of the two sources", "the source at line %d has the same URL", other)
+			bad("url", "remove one of the two sources", "%s has the same URL", other.describe())
 		} else {
-			urls[feeds.URLKey(s.URL)] = s.line
+			urls[feeds.URLKey(s.URL)] = s
 		}
 		if s.Site != "" {
 			if u, err := url.Parse(s.Site); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -205,16 +233,29 @@ func (c *Config) checkWire(data []byte) ErrorList {
 	return errs
 }
 
+// describe names a source in a message about another: by its name and
+// the line of its table.
+func (s *SourceConfig) describe() string {
+	if s.Name == "" {
+		return fmt.Sprintf("the source at line %d", s.line)
+	}
+	return fmt.Sprintf("source %q (line %d)", s.Name, s.line)
+}
+
+// arrayTableAt finds the i-th [[name]] table of data, whose headers are
+// on lines starts, and returns its line and its section.
+func (c *Config) arrayTableAt(data []byte, name string, starts []int, i int) (int, tomlSection) {
+	if i < len(starts) {
+		return starts[i], sectionAt(data, starts[i])
+	}
+	return 0, section(data, "[["+name+"]]")
+}
+
 // arrayTable finds the i-th [[name]] table of data, whose headers are on
 // lines starts, and returns its line and a function that reports a
 // problem with one of its keys at that key's line.
 func (c *Config) arrayTable(data []byte, name string, starts []int, i int, errs *ErrorList) (int, func(key, fix, format string, args ...any)) {
-	line := 0
-	sec := section(data, "[["+name+"]]")
-	if i < len(starts) {
-		line = starts[i]
-		sec = sectionAt(data, line)
-	}
+	line, sec := c.arrayTableAt(data, name, starts, i)
 	return line, func(key, fix, format string, args ...any) {
 		at := sec.line(key)
 		if at == 0 {
