@@ -138,7 +138,7 @@ func TestOPMLRoundTrip(t *testing.T) {
   <outline text="CDC MMWR" type="rss" xmlUrl="https://www.cdc.gov/mmwr/rss.xml" htmlUrl="https://www.cdc.gov/mmwr/"/>
   <outline text="Regulators"><outline title="FDA &amp; recalls" xmlUrl="https://www.fda.gov/recalls.xml" category="/safety,drugs"/></outline>
 </outline>
-<outline text="medRxiv" xmlUrl="https://connect.medrxiv.org/relate/feed/181" kind="preprint"/>
+<outline text="medRxiv" xmlUrl="https://connect.medrxiv.org/relate/feed/181" kind="preprint" roundsId="medrxiv-id"/>
 </body></opml>`
 	subs, err := ReadOPML(strings.NewReader(in))
 	if err != nil {
@@ -147,7 +147,7 @@ func TestOPMLRoundTrip(t *testing.T) {
 	want := []Subscription{
 		{Title: "CDC MMWR", FeedURL: "https://www.cdc.gov/mmwr/rss.xml", SiteURL: "https://www.cdc.gov/mmwr/", Categories: []string{"Vaccines"}},
 		{Title: "FDA & recalls", FeedURL: "https://www.fda.gov/recalls.xml", Categories: []string{"Vaccines", "Regulators", "safety", "drugs"}},
-		{Title: "medRxiv", FeedURL: "https://connect.medrxiv.org/relate/feed/181", Kind: "preprint"},
+		{Title: "medRxiv", FeedURL: "https://connect.medrxiv.org/relate/feed/181", Kind: "preprint", ID: "medrxiv-id"},
 	}
 	if !slices.EqualFunc(subs, want, equalSub) {
 		t.Fatalf("ReadOPML = %+v, want %+v", subs, want)
@@ -169,7 +169,7 @@ func TestOPMLRoundTrip(t *testing.T) {
 }
 
 func equalSub(a, b Subscription) bool {
-	return a.Title == b.Title && a.FeedURL == b.FeedURL && a.SiteURL == b.SiteURL && a.Kind == b.Kind && slices.Equal(a.Categories, b.Categories)
+	return a.Title == b.Title && a.FeedURL == b.FeedURL && a.SiteURL == b.SiteURL && a.Kind == b.Kind && a.ID == b.ID && slices.Equal(a.Categories, b.Categories)
 }
 
 func TestIDFrom(t *testing.T) {

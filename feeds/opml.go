@@ -19,6 +19,10 @@ type Subscription struct {
 	Categories []string
 	// Kind is Rounds' own attribute: journal, agency, regulator...
 	Kind string
+	// ID is the source's id in Rounds, kept in Rounds' own attribute
+	// roundsId so that an export read back keeps each source's cache and
+	// its items' IDs; "" in other tools' files.
+	ID string
 }
 
 type opmlDoc struct {
@@ -40,6 +44,7 @@ type opmlOutline struct {
 	HTMLURL  string        `xml:"htmlUrl,attr,omitempty"`
 	Category string        `xml:"category,attr,omitempty"`
 	Kind     string        `xml:"kind,attr,omitempty"`
+	ID       string        `xml:"roundsId,attr,omitempty"`
 	Outlines []opmlOutline `xml:"outline"`
 }
 
@@ -72,7 +77,7 @@ func ReadOPML(r io.Reader) ([]Subscription, error) {
 				walk(o.Outlines, append(folders[:len(folders):len(folders)], title))
 				continue
 			}
-			s := Subscription{Title: title, FeedURL: strings.TrimSpace(o.XMLURL), SiteURL: strings.TrimSpace(o.HTMLURL), Kind: Plain(o.Kind)}
+			s := Subscription{Title: title, FeedURL: strings.TrimSpace(o.XMLURL), SiteURL: strings.TrimSpace(o.HTMLURL), Kind: Plain(o.Kind), ID: strings.TrimSpace(o.ID)}
 			s.Categories = append(s.Categories, folders...)
 			for _, c := range strings.Split(o.Category, ",") {
 				for _, part := range strings.Split(c, "/") {
@@ -97,7 +102,7 @@ func WriteOPML(w io.Writer, title string, subs []Subscription) error {
 		doc.Body.Outlines = append(doc.Body.Outlines, opmlOutline{
 			Text: s.Title, Title: s.Title, Type: "rss",
 			XMLURL: s.FeedURL, HTMLURL: s.SiteURL,
-			Category: strings.Join(s.Categories, ","), Kind: s.Kind,
+			Category: strings.Join(s.Categories, ","), Kind: s.Kind, ID: s.ID,
 		})
 	}
 	if _, err := io.WriteString(w, xml.Header); err != nil {

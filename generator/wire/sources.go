@@ -2,12 +2,14 @@ package wire
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/rounds-health/rounds/feeds"
 	"github.com/rounds-health/rounds/generator/config"
@@ -52,17 +54,10 @@ func ImportOPML(cfg *config.Config, r io.Reader) (*Import, error) {
 		if _, ok := config.SourceKinds[s.Kind]; !ok {
 			s.Kind = ""
 		}
-		base := config.Slugify(s.Name)
-		if base == "" {
-			base = "source"
-		}
-		s.ID = base
-		for n := 2; ids[s.ID]; n++ {
-			s.ID = base + "-" + strconv.Itoa(n)
-		}
+		s.ID = uniqueID(sub, s.Name, ids)
 		ids[s.ID] = true
 		for _, c := range sub.Categories {
-			if t := config.Slugify(c); t != "" && !slices.Contains(s.Topics, t) {
+			if t := feeds.IDFrom(c); t != "" && !slices.Contains(s.Topics, t) {
 				s.Topics = append(s.Topics, t)
 			}
 		}
@@ -78,6 +73,23 @@ func ImportOPML(cfg *config.Config, r io.Reader) (*Import, error) {
 		return nil, fmt.Errorf("the imported sources would not make a valid configuration: %w", err)
 	}
 	return res, replaceFile(cfg.File, data)
+}
+
+// uniqueID returns the id an imported source gets: the one an export of
+// Rounds carried, so that its cache and its items' IDs survive the round
+// trip, or else one made from its name; numbered when another source has
+// it already.
+func uniqueID(sub feeds.Subscription, name string, taken map[string]bool) string {
+	if feeds.ValidID(sub.ID) && !taken[sub.ID] {
+		return sub.ID
+	}
+	base := cmp.Or(feeds.IDFrom(name), "source")
+	id := base
+	for n := 2; taken[id]; n++ {
+		suffix := "-" + strconv.Itoa(n)
+		id = strings.TrimRight(base[:min(len(base), 80-len(suffix))], "-") + suffix
+	}
+	return id
 }
 
 // writeSource writes s as a [[source]] table.

@@ -292,7 +292,7 @@ func Subscriptions(c *config.Config) []feeds.Subscription {
 	var subs []feeds.Subscription
 	for _, s := range c.Sources {
 		if s.On() {
-			subs = append(subs, feeds.Subscription{Title: s.Name, FeedURL: s.URL, SiteURL: s.Site, Categories: s.Topics, Kind: s.Kind})
+			subs = append(subs, feeds.Subscription{Title: s.Name, FeedURL: s.URL, SiteURL: s.Site, Categories: s.Topics, Kind: s.Kind, ID: s.ID})
 		}
 	}
 	return subs
