@@ -12,13 +12,16 @@ build:
 
 # The feed checks use independent parsers from Debian's packages and the
 # theme is tested in Debian's headless Chromium, with axe-core from npm
-# for accessibility; publishing is tested
+# for accessibility and html-validate from npm for the markup (its version
+# is also browsertest.HTMLValidateVersion); publishing is tested
 # against versitygw, a real S3-compatible server built from source. The
 # test command installs them when they are missing, and the tests fail
 # (rather than skip) without them.
 VERSITYGW = github.com/versity/versitygw/cmd/versitygw@v1.8.0
 
 AXE = .cache/axe/node_modules/axe-core/axe.min.js
+HTMLVALIDATE_VERSION = 9.7.1
+HTMLVALIDATE = .cache/html-validate/node_modules/html-validate/package.json
 
 # apt_install installs Debian packages ($$need) with apt-get, as root or
 # through sudo; elsewhere it says what is needed and stops.
@@ -38,6 +41,8 @@ endef
 tools:
 	@[ -f $(AXE) ] || { command -v npm >/dev/null 2>&1 || { need=" npm"; $(apt_install); }; \
 		echo "installing axe-core"; npm install --prefix .cache/axe --no-audit --no-fund axe-core@4.14.1 >/dev/null; }
+	@grep -qs '"version": "$(HTMLVALIDATE_VERSION)"' $(HTMLVALIDATE) || { command -v npm >/dev/null 2>&1 || { need=" npm"; $(apt_install); }; \
+		echo "installing html-validate"; npm install --prefix .cache/html-validate --no-audit --no-fund html-validate@$(HTMLVALIDATE_VERSION) >/dev/null; }
 	@command -v versitygw >/dev/null 2>&1 || [ -x "$$($(GO) env GOPATH)/bin/versitygw" ] || \
 		{ echo "building versitygw (a few minutes, once)"; $(GO) install $(VERSITYGW); }
 	@need=""; \

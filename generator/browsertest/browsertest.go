@@ -4,6 +4,7 @@ package browsertest
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -124,6 +125,36 @@ func AxeScript(t testing.TB, root string) string {
 			t.Fatalf("axe-core is needed: %v (make test installs it)", err)
 		}
 		t.Skipf("axe-core not installed (%v); run make test", err)
+	}
+	return p
+}
+
+// HTMLValidateVersion is the html-validate make test installs.
+const HTMLValidateVersion = "9.7.1"
+
+// HTMLValidate returns the path of html-validate's command, which make
+// test installs with npm into .cache/html-validate at the repository's
+// root; root is the path of that root from the test's package.
+func HTMLValidate(t testing.TB, root string) string {
+	t.Helper()
+	Tool(t, "node", "--version")
+	p := filepath.Join(root, ".cache", "html-validate", "node_modules", "html-validate", "bin", "html-validate.mjs")
+	_, err := os.Stat(p)
+	if err == nil {
+		var data []byte
+		data, err = os.ReadFile(filepath.Join(root, ".cache", "html-validate", "node_modules", "html-validate", "package.json"))
+		if err == nil && !strings.Contains(string(data), `"version": "`+HTMLValidateVersion+`"`) {
+			err = fmt.Errorf("the installed html-validate is not version %s", HTMLValidateVersion)
+		}
+	}
+	if err == nil {
+		p, err = filepath.Abs(p)
+	}
+	if err != nil {
+		if os.Getenv("ROUNDS_REQUIRE_TOOLS") == "1" {
+			t.Fatalf("html-validate %s is needed: %v (make test installs it)", HTMLValidateVersion, err)
+		}
+		t.Skipf("html-validate %s not installed (%v); run make test", HTMLValidateVersion, err)
 	}
 	return p
 }

@@ -27,6 +27,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf16"
 
 	"github.com/rounds-health/rounds/feeds"
 	"github.com/rounds-health/rounds/generator/config"
@@ -438,6 +439,70 @@ func funcs(cfg *config.Config) template.FuncMap {
 		// or poisoned by hand cannot put anything unsafe on a page.
 		"feedHTML": func(s string) template.HTML { return template.HTML(feeds.Sanitize(nil, s)) },
 		// excerpt is the first n words of a feed's HTML, as plain text.
-		"excerpt": func(n int, s string) string { return feeds.Excerpt(s, n) },
+		"excerpt":   func(n int, s string) string { return feeds.Excerpt(s, n) },
+		"pageTitle": PageTitle,
 	}
+}
+
+// MaxTitle is the most characters a page's <title> has: search engines
+// and browsers' tabs cut longer ones where they please.
+const MaxTitle = 70
+
+// PageTitle is the <title> of a page titled title on the site named
+// site: "title · site" when that fits in MaxTitle characters, else the
+// page's title alone, cut at a word and ended with "…" if it is longer
+// still. With no title (the home page) it is the site's name, cut alike. Characters are counted as browsers count a string's length, in
+// UTF-16 code units.
+func PageTitle(title, site string) string {
+	title, site = strings.Join(strings.Fields(title), " "), strings.Join(strings.Fields(site), " ")
+	if title == "" {
+		title, site = site, ""
+	}
+	if site != "" && utf16Len(title+" · "+site) <= MaxTitle {
+		return title + " · " + site
+	}
+	if utf16Len(title) <= MaxTitle {
+		return title
+	}
+	// Cut to MaxTitle-1 characters, leaving room for "…", at the last
+	// space before the cut if there is one in the second half.
+	n, cut := 0, 0
+	for i, r := range title {
+		if n+utf16.RuneLen(r) > MaxTitle-1 {
+			cut = i
+			break
+		}
+		n += utf16.RuneLen(r)
+	}
+	short := title[:cut]
+	if sp := strings.LastIndexByte(short, ' '); title[cut] != ' ' && sp > len(short)/2 {
+		short = short[:sp]
+	}
+	// A title cut after "the" or "and" reads as broken: end on a word
+	// that carries meaning.
+	for {
+		short = strings.TrimRight(short, " ,;:·–—-")
+		sp := strings.LastIndexByte(short, ' ')
+		if sp <= len(short)/2 || !danglingWords[strings.ToLower(short[sp+1:])] {
+			break
+		}
+		short = short[:sp]
+	}
+	return short + "…"
+}
+
+// danglingWords are the words a cut title does not end on.
+var danglingWords = map[string]bool{
+	"a": true, "an": true, "the": true, "and": true, "or": true, "but": true, "nor": true,
+	"of": true, "to": true, "in": true, "on": true, "at": true, "by": true, "for": true,
+	"from": true, "with": true, "about": true, "as": true, "into": true, "than": true,
+	"is": true, "are": true, "was": true, "were": true, "be": true, "that": true, "which": true,
+}
+
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
 }
