@@ -30,7 +30,7 @@ import (
 // chromium's --dump-dom then prints.
 const probe = `<script>
 window.addEventListener("load", function () {
-  var h = document.documentElement, wrap = document.querySelector(".wrap");
+  var h = document.documentElement, wrap = document.querySelector("main.wrap");
   var wide = [];
   document.querySelectorAll("body *").forEach(function (el) {
     var r = el.getBoundingClientRect();
@@ -361,6 +361,84 @@ func TestServicePagesInBrowser(t *testing.T) {
 			}
 			if got := html.UnescapeString(browsertest.Attr(d, "data-axe")); got != "[]" {
 				t.Errorf("%s at %s px: axe-core: %s", class, width, got)
+			}
+		}
+	}
+}
+
+// navMeasure measures the header's navigation, as JSON: how many items
+// it has, on how many lines they sit (their distinct offsetTop), its
+// height and an item's, whether it sits beside the site's title, and
+// which items wrap inside themselves or stick out of the viewport.
+const navMeasure = `(function () {
+  var nav = document.querySelector(".site-nav"), title = document.querySelector(".site-title");
+  var tops = {}, broken = [], out = [];
+  nav.querySelectorAll("li").forEach(function (li) {
+    tops[li.offsetTop] = true;
+    var a = li.querySelector("a"), r = a.getBoundingClientRect();
+    if (a.getClientRects().length > 1) broken.push(a.textContent);
+    if (r.left < 0 || r.right > window.innerWidth) out.push(a.textContent);
+  });
+  var n = nav.getBoundingClientRect(), tt = title.getBoundingClientRect();
+  return JSON.stringify({viewport: window.innerWidth, items: nav.querySelectorAll("li").length,
+    lines: Object.keys(tops).length, height: Math.round(n.height),
+    line: Math.round(nav.querySelector("li").getBoundingClientRect().height),
+    beside: n.top < tt.bottom && n.left >= tt.right, broken: broken, out: out,
+    overflow: document.documentElement.scrollWidth > window.innerWidth});
+})()`
+
+// TestNavInBrowser opens pages of the example in headless Chromium and
+// measures the header's navigation: at 1280 px its items sit on one line
+// beside the site's title; at 375 px they may wrap onto more lines, but
+// each item stays whole and inside the viewport.
+func TestNavInBrowser(t *testing.T) {
+	t.Parallel()
+	chromium := browsertest.Tool(t, "chromium", "--version")
+	out := filepath.Join(t.TempDir(), "public")
+	if _, err := buildFile(t, filepath.Join("..", "config.toml"), &Options{Options: site.Options{Now: testproject.Now}, Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	srv := browsertest.Serve(t, out, "/rounds", "")
+	for _, page := range []string{"", "evidence/", "notes/dexamethasone-covid-19-oxygen/"} {
+		p := browsertest.Open(t, chromium, srv.URL+"/rounds/"+page)
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			if s, err := p.Eval(`document.readyState === "complete" && document.styleSheets.length > 0`); err == nil && s == "true" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("/%s did not load", page)
+			}
+		}
+		for _, width := range []int{1280, 375} {
+			if err := p.Viewport(width, 900); err != nil {
+				t.Fatal(err)
+			}
+			js, err := p.Eval(navMeasure)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m struct {
+				Viewport, Items, Lines, Height, Line int
+				Beside, Overflow                     bool
+				Broken, Out                          []string
+			}
+			if err := json.Unmarshal([]byte(js), &m); err != nil {
+				t.Fatalf("/%s at %d px: %v: %s", page, width, err, js)
+			}
+			if m.Viewport != width {
+				t.Fatalf("/%s: the viewport is %d px wide, want %d", page, m.Viewport, width)
+			}
+			if m.Items != 8 {
+				t.Errorf("/%s at %d px: %d items in the navigation, want the example's 8", page, width, m.Items)
+			}
+			if len(m.Broken) > 0 || len(m.Out) > 0 || m.Overflow {
+				t.Errorf("/%s at %d px: navigation items broken over two lines %q, outside the viewport %q; page wider than the viewport: %v", page, width, m.Broken, m.Out, m.Overflow)
+			}
+			if width == 1280 && (m.Lines != 1 || m.Height != m.Line || !m.Beside) {
+				t.Errorf("/%s at 1280 px: the navigation wraps: its items on %d lines, %d px high for items %d px high; beside the title: %v %s", page, m.Lines, m.Height, m.Line, m.Beside, js)
+			}
+			if width == 375 && m.Lines < 2 {
+				t.Errorf("/%s at 375 px: the navigation's 8 items on %d line: not measured at a phone's width", page, m.Lines)
 			}
 		}
 	}

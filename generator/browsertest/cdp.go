@@ -79,33 +79,56 @@ func Open(t testing.TB, chromium, url string) *Page {
 // Eval evaluates a JavaScript expression in the page and returns its
 // value as a string.
 func (p *Page) Eval(expr string) (string, error) {
-	id := p.id.Add(1)
-	msg := map[string]any{"id": id, "method": "Runtime.evaluate", "params": map[string]any{"expression": expr, "returnByValue": true}}
-	if err := websocket.JSON.Send(p.ws, msg); err != nil {
+	var res struct {
+		Result struct {
+			Value any `json:"value"`
+		} `json:"result"`
+	}
+	if err := p.call("Runtime.evaluate", map[string]any{"expression": expr, "returnByValue": true}, &res); err != nil {
 		return "", err
+	}
+	return fmt.Sprint(res.Result.Value), nil
+}
+
+// Viewport makes the page's viewport width by height CSS pixels, as a
+// phone's or a desktop's, whatever the size of Chromium's window (which
+// headless Chromium keeps at least 500 px wide). The page is laid out
+// again at once.
+func (p *Page) Viewport(width, height int) error {
+	return p.call("Emulation.setDeviceMetricsOverride", map[string]any{
+		"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false,
+	}, nil)
+}
+
+// call sends a DevTools protocol command and decodes its result into
+// result, unless result is nil.
+func (p *Page) call(method string, params map[string]any, result any) error {
+	id := p.id.Add(1)
+	msg := map[string]any{"id": id, "method": method, "params": params}
+	if err := websocket.JSON.Send(p.ws, msg); err != nil {
+		return err
 	}
 	p.ws.SetReadDeadline(time.Now().Add(10 * time.Second))
 	for {
 		var reply struct {
-			ID     int64 `json:"id"`
-			Result struct {
-				Result struct {
-					Value any `json:"value"`
-				} `json:"result"`
-			} `json:"result"`
-			Error *struct {
+			ID     int64           `json:"id"`
+			Result json.RawMessage `json:"result"`
+			Error  *struct {
 				Message string `json:"message"`
 			} `json:"error"`
 		}
 		if err := websocket.JSON.Receive(p.ws, &reply); err != nil {
-			return "", err
+			return err
 		}
 		if reply.ID != id {
 			continue // an event
 		}
 		if reply.Error != nil {
-			return "", fmt.Errorf("%s", reply.Error.Message)
+			return fmt.Errorf("%s: %s", method, reply.Error.Message)
 		}
-		return fmt.Sprint(reply.Result.Result.Value), nil
+		if result == nil {
+			return nil
+		}
+		return json.Unmarshal(reply.Result, result)
 	}
 }
