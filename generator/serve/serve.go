@@ -253,10 +253,13 @@ func (s *Server) update(full bool, paths []string) (bool, error) {
 	if err != nil {
 		return true, err
 	}
+	// A new map, not the served one changed in place: ServeHTTP reads the
+	// map it took without holding the lock. Only this goroutine writes
+	// s.files, so it reads it here unlocked.
+	served := maps.Clone(s.files)
+	maps.Copy(served, files)
 	s.mu.Lock()
-	for k, v := range files {
-		s.files[k] = v
-	}
+	s.files = served
 	s.mu.Unlock()
 	return true, nil
 }

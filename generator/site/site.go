@@ -269,7 +269,17 @@ func (c *ContentCache) load(cfg *config.Config, opts *Options, hint []string) (*
 		case err == nil && info.IsDir():
 			hinted = false
 		case err == nil:
-			visit(kind, p, info)
+			// A file the watcher names is read again whatever its size
+			// and time: a save of the same size within the clock's tick
+			// of the last read (a save during a rebuild) leaves both as
+			// they were, and would be missed. The same bytes are no
+			// change (a touch, an editor's second write of one save).
+			if old, ok := c.files[p]; ok && old.sum != ([sha256.Size]byte{}) {
+				if data, _, err := cfg.ReadSource(p, cfg.Build.MaxNoteBytes); err == nil && sha256.Sum256(data) == old.sum {
+					continue
+				}
+			}
+			visit(kind, p, nil)
 		default:
 			forget(p)
 		}
