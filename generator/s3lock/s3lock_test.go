@@ -2,6 +2,7 @@ package s3lock
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -22,9 +23,20 @@ func TestLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Past its first lease, A still holds the lock: it renews it.
-	time.Sleep(700 * time.Millisecond)
-	if _, err := Acquire(ctx, c, "private", "jobs/lock", "job B", time.Second, nil); !errors.Is(err, ErrHeld) || !strings.Contains(err.Error(), "job A") {
+	// A renews its lease: the lock's expiry moves on. Once it has, B,
+	// looking past A's first lease, still finds A holding it. (Waiting
+	// for the renewal rather than for a time keeps this true on a busy
+	// machine.)
+	first := expiry(t, c)
+	renewed := first
+	for deadline := time.Now().Add(30 * time.Second); !renewed.After(first); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the lease was never renewed")
+		}
+		renewed = expiry(t, c)
+	}
+	pastFirst := func() time.Time { return first.Add(time.Millisecond) }
+	if _, err := Acquire(ctx, c, "private", "jobs/lock", "job B", time.Second, pastFirst); !errors.Is(err, ErrHeld) || !strings.Contains(err.Error(), "job A") {
 		t.Fatalf("a second holder: %v", err)
 	}
 	a.Release()
@@ -45,4 +57,19 @@ func TestLock(t *testing.T) {
 	if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("private"), Key: aws.String("jobs/lock")}); err == nil {
 		t.Error("Release left the lock")
 	}
+}
+
+// expiry reads when the lock at private/jobs/lock expires.
+func expiry(t *testing.T, c *s3.Client) time.Time {
+	t.Helper()
+	out, err := c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("private"), Key: aws.String("jobs/lock")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Body.Close()
+	var h Info
+	if err := json.NewDecoder(out.Body).Decode(&h); err != nil {
+		t.Fatal(err)
+	}
+	return h.Expires
 }
