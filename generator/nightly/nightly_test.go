@@ -3,10 +3,13 @@ package nightly
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -104,5 +107,90 @@ func TestServeSubscribers(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not stop")
+	}
+}
+
+// TestPreviewSubscribers runs rounds serve with [subscribers] url set: the
+// preview's sign-up form posts to the service beside it, on the preview's
+// own address, with a store of its own; the confirmation's link, printed
+// on the console, leads to the page that confirms.
+func TestPreviewSubscribers(t *testing.T) {
+	t.Setenv("ROUNDS_UNSUBSCRIBE_SECRET", "")
+	t.Setenv("ROUNDS_SUBSCRIBERS_STORE", "")
+	dir := t.TempDir()
+	for _, d := range []string{"content", "themes"} {
+		if err := os.CopyFS(filepath.Join(dir, d), os.DirFS(filepath.Join("..", "..", d))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	example, err := os.ReadFile(filepath.Join("..", "..", "config.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := filepath.Join(dir, "config.toml")
+	os.WriteFile(config, example, 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out lockedBuffer
+	done := make(chan error, 1)
+	go func() { done <- Serve(ctx, config, "127.0.0.1:0", Output{Out: &out, Err: &out}) }()
+	var base string
+	for deadline := time.Now().Add(20 * time.Second); base == ""; time.Sleep(10 * time.Millisecond) {
+		if m := regexp.MustCompile(`rounds serve: (http://\S+/) \(`).FindStringSubmatch(out.String()); m != nil {
+			base = m[1]
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve stopped: %v\n%s", err, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start:\n%s", out.String())
+		}
+	}
+	res, err := http.Get(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	home, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	action := base + "_subscribers/subscribe"
+	if !strings.Contains(string(home), `action="`+action+`"`) {
+		t.Fatalf("the preview's form does not post to its service %s", action)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err = client.PostForm(action, url.Values{"email": {"curator@example.org"}, "list": {"everything"}, "page": {"/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-up on the preview: %d\n%s", res.StatusCode, out.String())
+	}
+	m := regexp.MustCompile(`the confirmation mail's link \(the preview mails nothing\): (\S+)`).FindStringSubmatch(out.String())
+	if m == nil || !strings.HasPrefix(m[1], base+"_subscribers/confirm?token=") {
+		t.Fatalf("no confirmation link on the console:\n%s", out.String())
+	}
+	res, err = http.Get(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(page), `class="service service-confirm"`) || !strings.Contains(string(page), `class="site-header"`) {
+		t.Errorf("the confirmation page: %d\n%s", res.StatusCode, page)
+	}
+	// The preview's sign-ups are its own: the real log is untouched.
+	if _, err := os.Stat(filepath.Join(dir, ".subscribers")); err == nil {
+		t.Error("the preview wrote to the real subscribers' log")
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".cache", "preview-subscribers")); err != nil {
+		t.Errorf("the preview's own store: %v", err)
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Error("serve did not stop")
 	}
 }

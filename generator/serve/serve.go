@@ -92,7 +92,7 @@ func (s *Server) opts() *site.Options {
 // PreviewStore is the folder of the preview's subscribers service's
 // record: in the cache, apart from the real one, and not watched.
 func PreviewStore(cfg *config.Config) string {
-	return filepath.Join(cfg.CacheDir(), "preview-subscribers")
+	return filepath.Join(cfg.Dir, ".cache", "preview-subscribers")
 }
 
 // ServicePath is where the preview runs the subscribers service, under
