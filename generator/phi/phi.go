@@ -103,6 +103,7 @@ var (
 
 	// Words that tie a date, a ZIP code or an age to a person, and words
 	// that tie a date to a publication instead.
+	phiOrg       = regexp.MustCompile(`(?i)\b(?:hospital|clinic|registry|office|helpline|hotline|help line|information line|quitline|switchboard|reception|department|dept|agency|centre|center|college|university|institute|foundation|society|association|charity|service|trust|council|ministry|poison|lifeline|samaritans|headquarters|manufacturer|company|coordinating)(?:'s)?\b`)
 	phiPerson    = regexp.MustCompile(`(?i)\b(?:admitted|discharged|dob|d\.o\.b|born|birth|seen|presented|visit(?:ed)?|died|deceased|death|patient|pt|she|he|her|his|him|mother|father|daughter|son|husband|wife|mr|mrs|ms|miss|lives?|living|resident|home|moved|zip|postcode|address|appointment|surgery on|operated|delivered|gave birth|year-old|woman|man|boy|girl|infant|baby)\b`)
 	phiNotHer    = regexp.MustCompile(`(?i)\b(?:published|publication|approved|approval|issued|released|updated|accessed|posted|announced|guidance|guideline|trial|study|registered|registration|recall(?:ed)?|effective|from|until|between|through|season|enrol(?:l)?ment|database|cohort|epub|volume|vol|congress|conference|symposium|meeting|webinar)\b`)
 	phiRole      = regexp.MustCompile(`(?i)^(?:press|info|editors?|media|contact|help|support|no-?reply|newsroom|enquiries|inquiries|webmaster|admin|office|communications|comms|feedback|hello|team|subscriptions?|unsubscribe|news)@`)
@@ -252,6 +253,13 @@ func (sc *scanner) scan(line string, exhaustive bool) []Hit {
 		}
 		return text[i:loc[0]]
 	}
+	// organisation reports whether the words before loc name an
+	// organisation and no person: the number or address is theirs, as a
+	// hospital's switchboard or a college's street is.
+	organisation := func(loc []int) bool {
+		near := before(loc, 80)
+		return phiOrg.MatchString(near) && !phiPerson.MatchString(near)
+	}
 	if exhaustive || c.at {
 		for _, loc := range phiEmail.FindAllStringIndex(text, -1) {
 			if !phiRole.MatchString(text[loc[0]:loc[1]]) {
@@ -286,6 +294,9 @@ func (sc *scanner) scan(line string, exhaustive bool) []Hit {
 	}
 	if exhaustive || c.phone {
 		for _, loc := range phiPhone.find(text, sc.starts[startPhone], exhaustive) {
+			if freephone(text[loc[0]:loc[1]]) || organisation(loc) {
+				continue // a public helpline, or an organisation's number
+			}
 			kind := "phone"
 			if strings.Contains(strings.ToLower(before(loc, 40)), "fax") {
 				kind = "fax"
@@ -303,13 +314,16 @@ func (sc *scanner) scan(line string, exhaustive bool) []Hit {
 	}
 	if exhaustive || c.digits >= 1 && c.is(cueStreet) {
 		for _, loc := range phiAddr.FindAllStringIndex(text, -1) {
-			if !strings.HasSuffix(strings.ToLower(before(loc, 4)), "the ") {
+			if !strings.HasSuffix(strings.ToLower(before(loc, 4)), "the ") && !organisation(loc) {
 				add("address", loc)
 			}
 		}
 	}
 	if exhaustive || c.is(cueState|cueFive) || c.is(cueInward) {
 		for _, m := range phiZipSure.FindAllStringSubmatchIndex(text, -1) {
+			if organisation(m) {
+				continue
+			}
 			if m[2] >= 0 {
 				add("zip", m[2:4])
 			} else {
@@ -706,4 +720,27 @@ func allDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// freephone reports whether a phone number is a toll-free line, which
+// public helplines use and people do not: North American 800, 888, 877,
+// 866, 855, 844 and 833, and the UK's 0800 and 0808.
+func freephone(number string) bool {
+	var d []byte
+	for i := 0; i < len(number); i++ {
+		if isDigit(number[i]) {
+			d = append(d, number[i])
+		}
+	}
+	s := string(d)
+	if len(s) == 11 && s[0] == '1' {
+		s = s[1:]
+	}
+	if len(s) == 10 {
+		switch s[:3] {
+		case "800", "888", "877", "866", "855", "844", "833":
+			return true
+		}
+	}
+	return strings.HasPrefix(s, "0800") || strings.HasPrefix(s, "0808")
 }
