@@ -30,13 +30,7 @@ import (
 // after that passes them by. The curator touches no file.
 func TestReaderJourney(t *testing.T) {
 	chromium := browsertest.Tool(t, "chromium", "--version")
-	secret := "a-long-enough-test-secret"
-	t.Setenv("ROUNDS_UNSUBSCRIBE_SECRET", secret)
-	t.Setenv("ROUNDS_SUBSCRIBERS_STORE", "")
-	t.Setenv("ROUNDS_SMTP_USERNAME", smtptest.User)
-	t.Setenv("ROUNDS_SMTP_PASSWORD", smtptest.Password)
-	key, _ := ed25519KeyPEM()
-	t.Setenv("ROUNDS_DKIM_KEY", key)
+	sendingEnv(t)
 	ts := smtptest.New(t, true)
 	dir, config := exampleProject(t, "")
 	site := browsertest.Serve(t, filepath.Join(dir, "public"), "/rounds", "")
@@ -48,7 +42,7 @@ func TestReaderJourney(t *testing.T) {
 	cfg := strings.NewReplacer(
 		`base_url = "https://example.org/rounds/"`, fmt.Sprintf("base_url = %q", site.URL+"/rounds/"),
 		`url = "https://example.org/rounds/lists/"`, fmt.Sprintf("url = \"http://%s/lists/\"", ln.Addr()),
-		"host = \"smtp.example.org\"\nport = 587\nsecurity = \"starttls\"", fmt.Sprintf("host = \"127.0.0.1\"\nport = %d\nsecurity = \"none\"", ts.Port),
+		exampleSMTP, loopbackSMTP(ts.Port),
 	).Replace(string(example))
 	if strings.Count(cfg, "127.0.0.1") != 3 {
 		t.Fatalf("the example's config.toml changed: base_url, [subscribers] url or [email.smtp] not replaced")

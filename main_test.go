@@ -370,11 +370,7 @@ name = "Rounds for clinicians"
 audience = ["clinicians"]
 `, ts.Port)), 0o644)
 	os.WriteFile(filepath.Join(dir, "subscribers.csv"), []byte(smtptest.Subscribers(5, "clinicians")), 0o600)
-	t.Setenv("ROUNDS_UNSUBSCRIBE_SECRET", "a-long-enough-test-secret")
-	key, _ := ed25519KeyPEM()
-	t.Setenv("ROUNDS_DKIM_KEY", key)
-	t.Setenv("ROUNDS_SMTP_USERNAME", smtptest.User)
-	t.Setenv("ROUNDS_SMTP_PASSWORD", smtptest.Password)
+	sendingEnv(t)
 	out := filepath.Join(t.TempDir(), "review")
 	code, stdout, stderr := rounds("digest", "--config", config, "--out", out, "--now", "2026-11-28")
 	if code != 0 || !strings.Contains(stdout, "clinicians       3 notes") {
@@ -581,11 +577,7 @@ func TestNightly(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", s3test.AccessKey)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", s3test.SecretKey)
 	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("ROUNDS_UNSUBSCRIBE_SECRET", "a-long-enough-test-secret")
-	t.Setenv("ROUNDS_SMTP_USERNAME", smtptest.User)
-	t.Setenv("ROUNDS_SMTP_PASSWORD", smtptest.Password)
-	key, _ := ed25519KeyPEM()
-	t.Setenv("ROUNDS_DKIM_KEY", key)
+	sendingEnv(t)
 
 	dir := t.TempDir()
 	for _, d := range []string{"content", "themes"} {
@@ -903,12 +895,7 @@ name = "For clinicians"
 audience = ["clinicians"]
 `, ts.Port)), 0o644)
 	os.WriteFile(filepath.Join(dir, "subscribers.csv"), []byte("email,name,lists,status\nrow@example.net,,everything clinicians,subscribed\ngone@example.net,,everything clinicians,subscribed\n"), 0o600)
-	t.Setenv("ROUNDS_UNSUBSCRIBE_SECRET", "a-long-enough-test-secret")
-	t.Setenv("ROUNDS_SUBSCRIBERS_STORE", "")
-	t.Setenv("ROUNDS_SMTP_USERNAME", smtptest.User)
-	t.Setenv("ROUNDS_SMTP_PASSWORD", smtptest.Password)
-	key, _ := ed25519KeyPEM()
-	t.Setenv("ROUNDS_DKIM_KEY", key)
+	sendingEnv(t)
 	if code, out, errOut := rounds("subscribers", "add", "log@example.net", "--list", "everything,clinicians", "--config", config, "--now", "2026-11-22"); code != 0 {
 		t.Fatalf("subscribers add: exit %d %s %s", code, out, errOut)
 	}
@@ -1012,13 +999,7 @@ func TestTour(t *testing.T) {
 // service on loopback: the reader leaves the list at once, and the next
 // send to it passes them by.
 func TestLeaveInOneClick(t *testing.T) {
-	secret := "a-long-enough-test-secret"
-	t.Setenv("ROUNDS_UNSUBSCRIBE_SECRET", secret)
-	t.Setenv("ROUNDS_SUBSCRIBERS_STORE", "")
-	t.Setenv("ROUNDS_SMTP_USERNAME", smtptest.User)
-	t.Setenv("ROUNDS_SMTP_PASSWORD", smtptest.Password)
-	key, _ := ed25519KeyPEM()
-	t.Setenv("ROUNDS_DKIM_KEY", key)
+	secret := sendingEnv(t)
 	ts := smtptest.New(t, true)
 	dir, config := exampleProject(t, "")
 	// The service, on the project's own log.
@@ -1030,9 +1011,7 @@ func TestLeaveInOneClick(t *testing.T) {
 	t.Cleanup(service.Close)
 	example, _ := os.ReadFile(config)
 	cfg := strings.Replace(string(example), `url = "https://example.org/rounds/lists/"`, fmt.Sprintf("url = %q", service.URL+"/lists/"), 1)
-	cfg = strings.Replace(cfg, `host = "smtp.example.org"
-port = 587
-security = "starttls"`, fmt.Sprintf("host = \"127.0.0.1\"\nport = %d\nsecurity = \"none\"", ts.Port), 1)
+	cfg = strings.Replace(cfg, exampleSMTP, loopbackSMTP(ts.Port), 1)
 	os.WriteFile(config, []byte(cfg), 0o644)
 	if code, out, errOut := rounds("subscribers", "add", "reader@example.net", "--list", "everything", "--config", config, "--now", "2026-11-22"); code != 0 {
 		t.Fatalf("add: exit %d %s %s", code, out, errOut)
@@ -1061,20 +1040,13 @@ security = "starttls"`, fmt.Sprintf("host = \"127.0.0.1\"\nport = %d\nsecurity =
 // read (secrets, credentials, the log in the project's folder).
 func bounceProject(t *testing.T, smtpPort int, imapAddr string) (dir, config string) {
 	t.Helper()
-	t.Setenv("ROUNDS_UNSUBSCRIBE_SECRET", "a-long-enough-test-secret")
-	t.Setenv("ROUNDS_SUBSCRIBERS_STORE", "")
+	sendingEnv(t)
 	t.Setenv("ROUNDS_SUBSCRIBERS", "")
-	t.Setenv("ROUNDS_SMTP_USERNAME", smtptest.User)
-	t.Setenv("ROUNDS_SMTP_PASSWORD", smtptest.Password)
 	t.Setenv("ROUNDS_IMAP_USERNAME", imaptest.User)
 	t.Setenv("ROUNDS_IMAP_PASSWORD", imaptest.Password)
-	key, _ := ed25519KeyPEM()
-	t.Setenv("ROUNDS_DKIM_KEY", key)
 	dir, config = exampleProject(t, "")
 	example, _ := os.ReadFile(config)
-	cfg := strings.Replace(string(example), `host = "smtp.example.org"
-port = 587
-security = "starttls"`, fmt.Sprintf("host = \"127.0.0.1\"\nport = %d\nsecurity = \"none\"", smtpPort), 1)
+	cfg := strings.Replace(string(example), exampleSMTP, loopbackSMTP(smtpPort), 1)
 	if imapAddr != "" {
 		cfg += fmt.Sprintf("\n[subscribers.imap]\naddress = %q\nsecurity = \"plain\"\n", imapAddr)
 	}
@@ -1304,4 +1276,31 @@ func oneClick(t *testing.T, msg []byte, who string) {
 	if res.StatusCode != 200 {
 		t.Fatalf("one-click POST: %d", res.StatusCode)
 	}
+}
+
+// sendingEnv sets what sending needs, as a curator's environment holds it:
+// the unsubscribe secret (returned), the credentials of smtptest's server
+// and a DKIM key; the subscribers' log is config.toml's.
+func sendingEnv(t *testing.T) string {
+	t.Helper()
+	const secret = "a-long-enough-test-secret"
+	t.Setenv("ROUNDS_UNSUBSCRIBE_SECRET", secret)
+	t.Setenv("ROUNDS_SUBSCRIBERS_STORE", "")
+	t.Setenv("ROUNDS_SMTP_USERNAME", smtptest.User)
+	t.Setenv("ROUNDS_SMTP_PASSWORD", smtptest.Password)
+	key, err := ed25519KeyPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ROUNDS_DKIM_KEY", key)
+	return secret
+}
+
+// exampleSMTP is the example config.toml's [email.smtp] server; tests
+// put loopbackSMTP in its place.
+const exampleSMTP = "host = \"smtp.example.org\"\nport = 587\nsecurity = \"starttls\""
+
+// loopbackSMTP is an [email.smtp] server on this machine's port.
+func loopbackSMTP(port int) string {
+	return fmt.Sprintf("host = \"127.0.0.1\"\nport = %d\nsecurity = \"none\"", port)
 }
