@@ -1,9 +1,10 @@
 // Package phi finds what may identify a patient in a curator's text: the
-// HIPAA Safe Harbor identifiers that prose can carry (email addresses,
-// phone and fax numbers, Social Security, record and health-plan
-// numbers, dates, street addresses, ZIP codes and postcodes, IP
-// addresses, ages over 89), told from an organisation's, a study's or a
-// population's by the words around them.
+// HIPAA Safe Harbor identifiers that prose can carry (patients' and
+// relatives' names in context, email addresses, phone and fax numbers,
+// Social Security, record and health-plan numbers, device serial numbers,
+// vehicle plates, dates, street addresses, ZIP codes and postcodes, IP
+// addresses, ages over 89), told from an organisation's, a study's, a
+// researcher's or a population's by the words around them.
 //
 // Every content file is scanned as it is read, by the build as by rounds
 // check; a build records its verdict, and publishing refuses a build with
@@ -21,12 +22,12 @@ import (
 // Rules is the version of the rules; a build records it with its verdict,
 // and publishing refuses a build checked by other rules. Raise it when the
 // rules change what they find.
-const Rules = 1
+const Rules = 2
 
 // A Hit is an identifier of a person that a line of text reveals: one
 // of the HIPAA Safe Harbor identifiers text can carry.
 type Hit struct {
-	Kind   string // email, phone, fax, ssn, mrn, date, address, zip, ip, age
+	Kind   string // name, email, phone, fax, ssn, mrn, device, vehicle, date, address, zip, ip, age
 	Line   int    // 1-based; set by ScanFile
 	Column int    // 1-based, in bytes
 	Text   string
@@ -39,6 +40,7 @@ var names = map[string]string{
 	"email": "an email address", "phone": "a phone number", "fax": "a fax number", "ssn": "a Social Security number",
 	"mrn": "a record, account or health-plan number", "date": "a date about a person", "address": "a street address",
 	"zip": "a ZIP code or postcode", "ip": "an IP address", "age": "an age over 89",
+	"name": "a patient's or relative's name", "device": "a device's serial number", "vehicle": "a vehicle's plate or registration",
 }
 
 // ScanFile looks for identifiers on every line of a content file, front
@@ -90,10 +92,19 @@ var (
 	phiEmail = regexp.MustCompile(`\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b`)
 	phiPhone = newPattern(`(?:\+1[\s.-]?)?(?:\(\d{3}\)\s?|\b\d{3}[\s.-])\d{3}[\s.-]\d{4}\b|\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]\d{2,4}){2,4}\b|\b0\d{2,4}\s\d{3,4}\s?\d{3,4}\b|\b07\d{3}\s?\d{6}\b`)
 	phiSSN   = regexp.MustCompile(`\b\d{3}-\d{2}-\d{4}\b|(?i)\b(?:SSN|social security(?: number| no\.?)?)(?:\W{0,5}|\W+is\W+)\d{3}[ -]?\d{2}[ -]?\d{4}\b`)
-	phiMRN   = newPattern(`(?i)\b(?:MRN|medical record(?: number| no\.?)?|record (?:number|no\.?)|chart(?: number| no\.?)?|account(?: number| no\.?)?|acct\.?(?: no\.?)?|(?:insurance )?member(?: id| number| no\.?)?|policy(?: number| no\.?)?|health[- ]plan(?: id| number| no\.?)?|insurance(?: id| number| no\.?)?|patient id|beneficiary(?: id| identifier| number)?|hospital number|nhs number|medicaid(?: id| number)?|medicare(?: id| number)?)(?:\W{0,6}|\W+is\W+)(?:#\s?)?([A-Z]{0,3}-?\d{5,12}[A-Z]?(?:-\d{1,4})?|\d{2,4}[- ]\d{3,4}[- ]\d{3,4}|[A-Z0-9]{2,5}-[A-Z0-9]{2,5}-[A-Z0-9]{2,5})\b`)
-	phiDate  = newPattern(`(?i)\b(?:\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}-(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)-\d{2,4}|\d{1,2}(?:st|nd|rd|th)?\s(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?,?\s\d{4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s\d{1,2}(?:st|nd|rd|th)?,?\s\d{4})\b`)
-	phiAddr  = regexp.MustCompile(`\b\d{1,5}[A-Za-z]?\s+(?:[NSEW]\.?\s)?(?:(?:[A-Z][a-z]+|\d{1,3}(?:st|nd|rd|th))\.?\s){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Drive|Dr|Boulevard|Blvd|Court|Ct|Way|Place|Pl|Terrace|Close|Crescent|Parkway|Pkwy|Highway|Hwy|Square|Sq|Rise|Grove|Gardens|Mews|Row|Walk|Hill)\b|\b\d{1,4}\s+Kingsway\b(?:\s(?:NW|NE|SW|SE|N|S|E|W)\b)?`)
-	phiZip   = regexp.MustCompile(`\b\d{5}(?:-\d{4})?\b|\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b`)
+	phiMRN   = newPattern(`(?i)\b(?:MRN|medical record(?: number| no\.?)?|record (?:number|no\.?)|chart(?: number| no\.?)?|account(?: number| no\.?)?|acct\.?(?: no\.?)?|(?:insurance )?member(?: id| number| no\.?)?|policy(?: number| no\.?)?|health[- ]plan(?: id| number| no\.?)?|insurance(?: id| number| no\.?)?|patient id|beneficiary(?: id| identifier| number)?|hospital number|nhs number|medicaid(?: id| number)?|medicare(?: id| number)?|subscriber(?: id| number| no\.?)?)(?:\W{0,6}|\W+is\W+)(?:#\s?)?([A-Z]{0,3}-?\d{5,12}[A-Z]?(?:-\d{1,4})?|\d{2,4}[- ]\d{3,4}[- ]\d{3,4}|[A-Z0-9]{2,5}-[A-Z0-9]{2,5}-[A-Z0-9]{2,5}|(?-i:[A-Z0-9]{1,8}(?:-[A-Z0-9]{1,8}){1,4}|[A-Z]{1,4}\d[A-Z0-9]{4,14}))\b`)
+	// A device's serial number, and a vehicle's plate or registration
+	// (Safe Harbor's identifiers 12 and 13), after the words that name
+	// them; the value holds a digit.
+	phiDevice  = newPattern(`(?:(?i)\bserial(?: number| no\.?| #)?|\b(?:S/N|SN))(?::?\s?#?\s?|\s+(?:is|was)\s+)([A-Z0-9]{1,10}(?:-[A-Z0-9]{1,10}){0,4})\b`)
+	phiVehicle = newPattern(`(?i)\b(?:licen[cs]e[- ]plate(?: number| no\.?)?|number plate|plate(?: number| no\.?)|registration(?: number| no\.?| plate| mark)?|reg\.? no\.?|VIN)(?::?\s?#?\s?|\s+(?:is|was)\s+)(?-i:([A-Z0-9]{2,4}(?:[ -]?[A-Z0-9]{1,4}){0,2}|[A-HJ-NPR-Z0-9]{17}))\b`)
+	// A patient's or relative's name: after a title (Mrs. Okafor), or
+	// after "patient" or a relative (our patient Ana Ruiz, her
+	// daughter, Priya), a capitalised word or two.
+	phiName = newPattern(`(?:\b(?:Mrs|Mr|Ms|Miss|Mx)\.?\s+|(?i:\b(?:patient|daughter|son|wife|husband|mother|father|sister|brother|partner|granddaughter|grandson|grandmother|grandfather|niece|nephew|carer|caregiver|fianc[eé]e?)(?:,\s*|\s+)))((?:[A-Z][a-z]+|[A-Z]'[A-Z][a-z]+)(?:-[A-Z][a-z]+)?(?:\s(?:[A-Z][a-z]+|[A-Z]'[A-Z][a-z]+)(?:-[A-Z][a-z]+)?)?)`)
+	phiDate = newPattern(`(?i)\b(?:\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}-(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)-\d{2,4}|\d{1,2}(?:st|nd|rd|th)?\s(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?,?\s\d{4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s\d{1,2}(?:st|nd|rd|th)?,?\s\d{4})\b`)
+	phiAddr = regexp.MustCompile(`\b\d{1,5}[A-Za-z]?\s+(?:[NSEW]\.?\s)?(?:(?:[A-Z][a-z]+|\d{1,3}(?:st|nd|rd|th))\.?\s){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Drive|Dr|Boulevard|Blvd|Court|Ct|Way|Place|Pl|Terrace|Close|Crescent|Parkway|Pkwy|Highway|Hwy|Square|Sq|Rise|Grove|Gardens|Mews|Row|Walk|Hill)\b|\b\d{1,4}\s+Kingsway\b(?:\s(?:NW|NE|SW|SE|N|S|E|W)\b)?`)
+	phiZip  = regexp.MustCompile(`\b\d{5}(?:-\d{4})?\b|\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b`)
 	// A state and a ZIP code, or a whole UK postcode, is an address
 	// wherever it is.
 	phiZipSure = regexp.MustCompile(`\b(?:AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|DC)\s(\d{5}(?:-\d{4})?)\b|\b([A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2})\b`)
@@ -103,10 +114,26 @@ var (
 
 	// Words that tie a date, a ZIP code or an age to a person, and words
 	// that tie a date to a publication instead.
-	phiOrg       = regexp.MustCompile(`(?i)\b(?:hospital|clinic|registry|office|helpline|hotline|help line|information line|quitline|switchboard|reception|department|dept|agency|centre|center|college|university|institute|foundation|society|association|charity|service|trust|council|ministry|poison|lifeline|samaritans|headquarters|manufacturer|company|coordinating)(?:'s)?\b`)
-	phiPerson    = regexp.MustCompile(`(?i)\b(?:admitted|discharged|dob|d\.o\.b|born|birth|seen|presented|visit(?:ed)?|died|deceased|death|patient|pt|she|he|her|his|him|mother|father|daughter|son|husband|wife|mr|mrs|ms|miss|lives?|living|resident|home|moved|zip|postcode|address|appointment|surgery on|operated|delivered|gave birth|year-old|woman|man|boy|girl|infant|baby)\b`)
-	phiNotHer    = regexp.MustCompile(`(?i)\b(?:published|publication|approved|approval|issued|released|updated|accessed|posted|announced|guidance|guideline|trial|study|registered|registration|recall(?:ed)?|effective|from|until|between|through|season|enrol(?:l)?ment|database|cohort|epub|volume|vol|congress|conference|symposium|meeting|webinar)\b`)
-	phiRole      = regexp.MustCompile(`(?i)^(?:press|info|editors?|media|contact|help|support|no-?reply|newsroom|enquiries|inquiries|webmaster|admin|office|communications|comms|feedback|hello|team|subscriptions?|unsubscribe|news)@`)
+	phiOrg    = regexp.MustCompile(`(?i)\b(?:hospital|clinic|registry|office|helpline|hotline|help line|information line|quitline|switchboard|reception|department|dept|agency|centre|center|college|university|institute|foundation|society|association|charity|service|trust|council|ministry|poison|lifeline|samaritans|headquarters|manufacturer|company|coordinating)(?:'s)?\b`)
+	phiPerson = regexp.MustCompile(`(?i)\b(?:admitted|discharged|dob|d\.o\.b|born|birth|seen|presented|visit(?:ed)?|died|deceased|death|patient|pt|she|he|her|his|him|mother|father|daughter|son|husband|wife|mr|mrs|ms|miss|lives?|living|resident|home|moved|zip|postcode|address|appointment|surgery on|operated|delivered|gave birth|year-old|woman|man|boy|girl|infant|baby)\b`)
+	phiNotHer = regexp.MustCompile(`(?i)\b(?:published|publication|approved|approval|issued|released|updated|accessed|posted|announced|guidance|guideline|trial|study|registered|registration|recall(?:ed)?|effective|from|until|between|through|season|enrol(?:l)?ment|database|cohort|epub|volume|vol|congress|conference|symposium|meeting|webinar)\b`)
+	phiRole   = regexp.MustCompile(`(?i)^(?:press|info|editors?|media|contact|help|support|no-?reply|newsroom|enquiries|inquiries|webmaster|admin|office|communications|comms|feedback|hello|team|subscriptions?|unsubscribe|news)@`)
+	// The words that make a name's context a patient's or relative's
+	// (before "patient" or a relative), and a researcher's or clinician's
+	// instead (around the name).
+	phiNameOwner = regexp.MustCompile(`(?i)\b(?:our|the|a|my|this|their|her|his|your)\s+$|'s\s+$`)
+	phiNameRole  = regexp.MustCompile(`(?i)^(?:'s)?,?\s+(?:\w+\s+){0,4}?(?:principal investigator|investigator|lead author|senior author|first author|co-?author|author|researcher|professor|spokes(?:wo)?man|spokesperson|director|chair(?:man|woman|person)?|cardiologist|oncologist|physician|nurse|doctor|surgeon|epidemiologist|scientist|consultant|pharmacist|dean|minister|secretary|commissioner|editor|president|head of|who (?:led|leads|directs|runs))\b`)
+	phiNameSaid  = regexp.MustCompile(`(?i)\b(?:said|says|according to|told|wrote|by|thanks? to|with)\s+$`)
+	// Capitalised words after a title or "patient" that are no one's
+	// name.
+	phiNotName = setOf("The", "This", "That", "These", "Those", "A", "An", "In", "On", "At", "It", "He", "She", "We", "They", "His", "Her",
+		"Speaker", "President", "Chairman", "Chair", "Justice", "Secretary", "Deputy", "Chief", "Mayor", "Universe", "Right", "Big",
+		"Safety", "Information", "Education", "Experience", "Advocate", "Advocacy", "Portal", "Voice", "Care", "Reported", "Outcome",
+		"Outcomes", "And", "Or", "But", "If", "When", "After", "Before", "For", "With", "Of", "To", "Was", "Is", "Has", "Had", "Who")
+	// An organisation's words before a number or an address, and a
+	// person's: phiPerson without the words of where (zip, home…), which
+	// an organisation's address has too.
+	phiWho       = regexp.MustCompile(`(?i)\b(?:admitted|discharged|dob|d\.o\.b|born|birth|seen|presented|visit(?:ed)?|died|deceased|death|patient|pt|she|he|her|his|him|mother|father|daughter|son|husband|wife|mr|mrs|ms|miss|lives?|living|appointment|surgery on|operated|delivered|gave birth|year-old|woman|man|boy|girl|infant|baby)\b`)
 	phiZipCtx    = regexp.MustCompile(`(?i)\b(?:lives?|living|resident|residence|home|moved|zip(?: code)?|postcode|post code|address|located)\b`)
 	phiPopBefore = regexp.MustCompile(`(?i)\b(?:people|adults|patients|participants|those|individuals|residents|population|women|men)\s+(?:\w+\s+){0,2}$`)
 	phiPopAfter  = regexp.MustCompile(`(?i)^\W*(?:years?\W*)?(?:and (?:over|older|above)|or (?:older|over|more|above)|\+|to\s+\d|–\s*\d|-\s*\d)`)
@@ -182,12 +209,15 @@ type scanner struct {
 
 // The patterns tried at candidate starts, as they index scanner.starts.
 const (
-	startLink  = iota // http…, www.
-	startIDs          // the words of cueAllow
-	startAge          // 90–119, age, aged, ninety
-	startDate         // a word that starts with a digit or a month
-	startPhone        // "+", "(" and a word that starts with a digit
-	startMRN          // the MRN keywords, and "medical"
+	startLink    = iota // http…, www.
+	startIDs            // the words of cueAllow
+	startAge            // 90–119, age, aged, ninety
+	startDate           // a word that starts with a digit or a month
+	startPhone          // "+", "(" and a word that starts with a digit
+	startMRN            // the MRN keywords, and "medical"
+	startDevice         // serial, SN, S/N
+	startVehicle        // plate, licence, registration, reg, VIN
+	startName           // Mr, Mrs, Ms, Miss, Mx, patient and the relatives
 	nStarts
 	noStart = -1
 )
@@ -258,7 +288,7 @@ func (sc *scanner) scan(line string, exhaustive bool) []Hit {
 	// hospital's switchboard or a college's street is.
 	organisation := func(loc []int) bool {
 		near := before(loc, 80)
-		return phiOrg.MatchString(near) && !phiPerson.MatchString(near)
+		return phiOrg.MatchString(near) && !phiWho.MatchString(near)
 	}
 	if exhaustive || c.at {
 		for _, loc := range phiEmail.FindAllStringIndex(text, -1) {
@@ -275,6 +305,27 @@ func (sc *scanner) scan(line string, exhaustive bool) []Hit {
 	if exhaustive || c.is(cueMRN) || c.is(cueHealth|cuePlan) || c.is(cuePatient|cueID) || c.is(cueHospital|cueNumber) || c.is(cueNHS|cueNumber) {
 		for _, m := range phiMRN.find(text, sc.starts[startMRN], exhaustive) {
 			add("mrn", m[2:4])
+		}
+	}
+	if exhaustive || c.is(cueDevice) {
+		for _, m := range phiDevice.find(text, sc.starts[startDevice], exhaustive) {
+			if idLike(text[m[2]:m[3]], 3) {
+				add("device", m[2:4])
+			}
+		}
+	}
+	if exhaustive || c.is(cueVehicle) {
+		for _, m := range phiVehicle.find(text, sc.starts[startVehicle], exhaustive) {
+			if v := text[m[2]:m[3]]; idLike(v, 1) && strings.IndexFunc(v, func(r rune) bool { return r >= 'A' && r <= 'Z' }) >= 0 {
+				add("vehicle", m[2:4])
+			}
+		}
+	}
+	if exhaustive || c.is(cueName) {
+		for _, m := range phiName.find(text, sc.starts[startName], exhaustive) {
+			if sc.patientName(text, m) {
+				add("name", m[2:4])
+			}
 		}
 	}
 	if exhaustive || c.dottedDigits >= 3 {
@@ -333,7 +384,7 @@ func (sc *scanner) scan(line string, exhaustive bool) []Hit {
 	}
 	if exhaustive || (c.is(cueFive) || c.is(cueInward)) && c.is(cueWhere) {
 		for _, loc := range phiZip.FindAllStringIndex(text, -1) {
-			if phiZipCtx.MatchString(before(loc, 40)) {
+			if phiZipCtx.MatchString(before(loc, 40)) && !organisation(loc) {
 				add("zip", loc)
 			}
 		}
@@ -393,6 +444,9 @@ const (
 	cueWhere                       // lives, home, zip, address …: where someone lives
 	cueAllow                       // pmid, pmc, nct, issn, isbn, version, v1, 10.: what phiAllowIDs takes
 	cuePerson                      // she, patient, born, admitted …: what ties a date to a person
+	cueDevice                      // serial, SN, S/N
+	cueVehicle                     // plate, licence, license, registration, reg, VIN
+	cueName                        // a title (Mr, Mrs…), patient, a relative (daughter, wife…)
 )
 
 // is reports whether the line has every cue in want.
@@ -418,7 +472,7 @@ var cueWords = func() (t [26][]cueWord) {
 		{"health", true, cueHealth, startMRN}, {"plan", true, cuePlan, noStart}, {"patient", true, cuePatient, startMRN},
 		{"id", true, cueID, noStart}, {"hospital", true, cueHospital, startMRN}, {"nhs", true, cueNHS, startMRN},
 		{"number", true, cueNumber, noStart}, {"ssn", true, cueSSN, noStart}, {"social", true, cueSocial, noStart},
-		{"security", true, cueSecurity, noStart},
+		{"security", true, cueSecurity, noStart}, {"subscriber", true, cueMRN, startMRN},
 		{"pmid", true, cueAllow, startIDs}, {"pmc", true, cueAllow, startIDs}, {"nct", true, cueAllow, startIDs},
 		{"issn", true, cueAllow, startIDs}, {"isbn", true, cueAllow, startIDs}, {"version", false, cueAllow, startIDs},
 		{"year", true, cueAgeContext, noStart}, {"yr", true, cueAgeContext, noStart}, {"yo", false, cueAgeContext, noStart},
@@ -429,6 +483,20 @@ var cueWords = func() (t [26][]cueWord) {
 	}
 	// The words of phiZipCtx, then of phiPerson ("d" for d.o.b, "year"
 	// for year-old).
+	for _, w := range strings.Fields("serial sn") {
+		add(cueWord{w, false, cueDevice, startDevice})
+	}
+	for _, w := range strings.Fields("plate licence license number registration reg vin") {
+		if w == "number" {
+			add(cueWord{w, false, 0, startVehicle}) // number plate
+			continue
+		}
+		add(cueWord{w, false, cueVehicle, startVehicle})
+	}
+	for _, w := range strings.Fields("mrs mr ms miss mx patient daughter son wife husband mother father sister brother partner " +
+		"granddaughter grandson grandmother grandfather niece nephew carer caregiver fiance fiancee") {
+		add(cueWord{w, false, cueName, startName})
+	}
 	for _, w := range strings.Fields("live lives living resident residence home moved zip postcode post address located") {
 		add(cueWord{w, false, cueWhere, noStart})
 	}
@@ -542,6 +610,10 @@ func (sc *scanner) cues(s string) phiCues {
 			}
 		case '/':
 			c.dateSep = c.dateSep || prev && isDigit(next)
+			if i > 0 && s[i-1]|0x20 == 's' && next|0x20 == 'n' {
+				c.words |= cueDevice // S/N
+				sc.starts[startDevice] = append(sc.starts[startDevice], i-1)
+			}
 		case '-':
 			c.dateSep = c.dateSep || prev && (isDigit(next) || isLetter(next))
 			c.ssnShape = c.ssnShape || prev && isSSN(s, i-3)
@@ -743,4 +815,45 @@ func freephone(number string) bool {
 		}
 	}
 	return strings.HasPrefix(s, "0800") || strings.HasPrefix(s, "0808")
+}
+
+// idLike reports whether s, a serial number or a plate, holds at least
+// digits digits and five letters or digits: an identifier, not a word.
+func idLike(s string, digits int) bool {
+	d, n := 0, 0
+	for i := range len(s) {
+		if isDigit(s[i]) {
+			d++
+		}
+		if isWordByte(s[i]) {
+			n++
+		}
+	}
+	return d >= digits && n >= 5
+}
+
+// patientName reports whether the name that phiName matched at m is a
+// patient's or a relative's: after "patient" or a relative, only with an
+// owner before it (our patient, her daughter); never a word that is no
+// name, nor a researcher's or a clinician's, said or named by their role.
+func (sc *scanner) patientName(text string, m []int) bool {
+	name := text[m[2]:m[3]]
+	first, _, _ := strings.Cut(name, " ")
+	if phiNotName[first] {
+		return false
+	}
+	lead := strings.TrimRight(text[m[0]:m[2]], " \t.,")
+	near := text[max(0, m[0]-24):m[0]]
+	switch lead {
+	case "Mr", "Mrs", "Ms", "Miss", "Mx":
+	default: // "patient" or a relative, which an owner comes before
+		if !phiNameOwner.MatchString(near) {
+			return false
+		}
+	}
+	if phiNameSaid.MatchString(near) {
+		return false
+	}
+	after := text[m[3]:min(len(text), m[3]+80)]
+	return !phiNameRole.MatchString(after)
 }
