@@ -97,7 +97,7 @@ var (
 	// (Safe Harbor's identifiers 12 and 13), after the words that name
 	// them; the value holds a digit.
 	phiDevice  = newPattern(`(?:(?i)\bserial(?: number| no\.?| #)?|\b(?:S/N|SN))(?::?\s?#?\s?|\s+(?:is|was)\s+)([A-Z0-9]{1,10}(?:-[A-Z0-9]{1,10}){0,4})\b`)
-	phiVehicle = newPattern(`(?i)\b(?:licen[cs]e[- ]plate(?: number| no\.?)?|number plate|plate(?: number| no\.?)|registration(?: number| no\.?| plate| mark)?|reg\.? no\.?|VIN)(?::?\s?#?\s?|\s+(?:is|was)\s+)(?-i:([A-Z0-9]{2,4}(?:[ -]?[A-Z0-9]{1,4}){0,2}|[A-HJ-NPR-Z0-9]{17}))\b`)
+	phiVehicle = newPattern(`(?i)\b(?:licen[cs]e[- ]plate(?: number| no\.?)?|number plate|plate(?: number| no\.?)|registration(?: number| no\.?| plate| mark)?|reg\.? no\.?|VIN)(?:[:,]?\s?#?\s?|,?\s+(?:is|was|as)\s+)(?-i:([A-Z0-9]{2,4}(?:[ -]?[A-Z0-9]{1,4}){0,2}|[A-HJ-NPR-Z0-9]{17}))\b`)
 	// A patient's or relative's name: after a title (Mrs. Okafor), or
 	// after "patient" or a relative (our patient Ana Ruiz, her
 	// daughter, Priya), a capitalised word or two.
@@ -114,7 +114,7 @@ var (
 
 	// Words that tie a date, a ZIP code or an age to a person, and words
 	// that tie a date to a publication instead.
-	phiOrg    = regexp.MustCompile(`(?i)\b(?:hospital|clinic|registry|office|helpline|hotline|help line|information line|quitline|switchboard|reception|department|dept|agency|centre|center|college|university|institute|foundation|society|association|charity|service|trust|council|ministry|poison|lifeline|samaritans|headquarters|manufacturer|company|coordinating)(?:'s)?\b`)
+	phiOrg    = regexp.MustCompile(`(?i)\b(?:hospital|clinic|registry|office|helpline|hotline|help line|information line|quitline|switchboard|reception|department|dept|agency|centre|center|college|university|institute|foundation|society|association|charity|service|trust|council|ministry|poison|lifeline|samaritans|headquarters|manufacturer|company|coordinating|pharmacy|practice|ward|unit|board|authority|library|school)(?:'s)?\b`)
 	phiPerson = regexp.MustCompile(`(?i)\b(?:admitted|discharged|dob|d\.o\.b|born|birth|seen|presented|visit(?:ed)?|died|deceased|death|patient|pt|she|he|her|his|him|mother|father|daughter|son|husband|wife|mr|mrs|ms|miss|lives?|living|resident|home|moved|zip|postcode|address|appointment|surgery on|operated|delivered|gave birth|year-old|woman|man|boy|girl|infant|baby)\b`)
 	phiNotHer = regexp.MustCompile(`(?i)\b(?:published|publication|approved|approval|issued|released|updated|accessed|posted|announced|guidance|guideline|trial|study|registered|registration|recall(?:ed)?|effective|from|until|between|through|season|enrol(?:l)?ment|database|cohort|epub|volume|vol|congress|conference|symposium|meeting|webinar)\b`)
 	phiRole   = regexp.MustCompile(`(?i)^(?:press|info|editors?|media|contact|help|support|no-?reply|newsroom|enquiries|inquiries|webmaster|admin|office|communications|comms|feedback|hello|team|subscriptions?|unsubscribe|news)@`)
@@ -122,13 +122,13 @@ var (
 	// (before "patient" or a relative), and a researcher's or clinician's
 	// instead (around the name).
 	phiNameOwner = regexp.MustCompile(`(?i)\b(?:our|the|a|my|this|their|her|his|your)\s+$|'s\s+$`)
-	phiNameRole  = regexp.MustCompile(`(?i)^(?:'s)?,?\s+(?:\w+\s+){0,4}?(?:principal investigator|investigator|lead author|senior author|first author|co-?author|author|researcher|professor|spokes(?:wo)?man|spokesperson|director|chair(?:man|woman|person)?|cardiologist|oncologist|physician|nurse|doctor|surgeon|epidemiologist|scientist|consultant|pharmacist|dean|minister|secretary|commissioner|editor|president|head of|who (?:led|leads|directs|runs))\b`)
-	phiNameSaid  = regexp.MustCompile(`(?i)\b(?:said|says|according to|told|wrote|by|thanks? to|with)\s+$`)
+	phiNameRole  = regexp.MustCompile(`(?i)^(?:'s)?,?\s+(?:[\w'’-]+\s+){0,4}?(?:principal investigator|investigator|lead author|senior author|first author|co-?author|author|researcher|professor|spokes(?:wo)?man|spokesperson|director|chair(?:man|woman|person)?|cardiologist|oncologist|physician|nurse|doctor|surgeon|epidemiologist|scientist|consultant|pharmacist|dean|minister|secretary|commissioner|editor|president|head of|who (?:led|leads|directs|runs))\b`)
+	phiNameSaid  = regexp.MustCompile(`(?i)\b(?:said|says|according to|told|wrote|by|thanks? to)\s+$`)
 	// Capitalised words after a title or "patient" that are no one's
 	// name.
 	phiNotName = setOf("The", "This", "That", "These", "Those", "A", "An", "In", "On", "At", "It", "He", "She", "We", "They", "His", "Her",
 		"Speaker", "President", "Chairman", "Chair", "Justice", "Secretary", "Deputy", "Chief", "Mayor", "Universe", "Right", "Big",
-		"Safety", "Information", "Education", "Experience", "Advocate", "Advocacy", "Portal", "Voice", "Care", "Reported", "Outcome",
+		"Men", "Safety", "Information", "Education", "Experience", "Advocate", "Advocacy", "Portal", "Voice", "Care", "Reported", "Outcome",
 		"Outcomes", "And", "Or", "But", "If", "When", "After", "Before", "For", "With", "Of", "To", "Was", "Is", "Has", "Had", "Who")
 	// An organisation's words before a number or an address, and a
 	// person's: phiPerson without the words of where (zip, home…), which

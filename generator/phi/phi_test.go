@@ -42,6 +42,10 @@ var phiCueCases = []string{
 	"doi:10.1056/NEJMoa1911303 PMID: 31535829 PMC6893803 NCT03036124 ISSN 1234-567X",
 	"https://example.org/a?b=123-45-6789 www.example.org/12345", "jane.doe@example.org, press@nhs.uk",
 	"Kelvin \u212a and long \u017f: \u017f\u017fn 123-45-6789, \u212aingsway", "MRN\u00a012345678",
+	"Mrs. Okafor", "mr. okafor", "MRS Okafor", "our patient, Ana Ruiz", "her DAUGHTER, Priya", "the patient's son Ravi",
+	"Mr. Ruiz, the lead author", "said Mrs. Ng", "S/N: AB-1234", "s/n: AB-1234", "SN 12345X", "sn 12345X", "serial number PX4471K92",
+	"Serial No. 44K1-9902", "licence plate KY19 WFD", "License-plate 7XRT482", "number plate AB12 CDE", "registration as BD19 LMN",
+	"VIN 1HGCM82633A004352", "subscriber ID QRT7781290", "Member ID: XKR-552-10384", "patient id HN-44812-B",
 }
 
 // TestPHICuesExact scans the labelled lines, the edge cases and the lines
