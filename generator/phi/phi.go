@@ -96,7 +96,7 @@ var (
 	// A device's serial number, and a vehicle's plate or registration
 	// (Safe Harbor's identifiers 12 and 13), after the words that name
 	// them; the value holds a digit.
-	phiDevice  = newPattern(`(?:(?i)\bserial(?: number| no\.?| #)?|\b(?:S/N|SN))(?::?\s?#?\s?|\s+(?:is|was)\s+)([A-Z0-9]{1,10}(?:-[A-Z0-9]{1,10}){0,4})\b`)
+	phiDevice  = newPattern(`(?:(?i)\bserial(?: number| no\.?| #)?|\b(?:S/N|SN))(?:[:,]?\s?#?\s?|,?\s+(?:is|was)\s+)([A-Z0-9]{1,10}(?:-[A-Z0-9]{1,10}){0,4})\b`)
 	phiVehicle = newPattern(`(?i)\b(?:licen[cs]e[- ]plate(?: number| no\.?)?|number plate|plate(?: number| no\.?)|registration(?: number| no\.?| plate| mark)?|reg\.? no\.?|VIN)(?:[:,]?\s?#?\s?|,?\s+(?:is|was|as)\s+)(?-i:([A-Z0-9]{2,4}(?:[ -]?[A-Z0-9]{1,4}){0,2}|[A-HJ-NPR-Z0-9]{17}))\b`)
 	// A patient's or relative's name: after a title (Mrs. Okafor), or
 	// after "patient" or a relative (our patient Ana Ruiz, her
@@ -119,10 +119,10 @@ var (
 	phiNotHer = regexp.MustCompile(`(?i)\b(?:published|publication|approved|approval|issued|released|updated|accessed|posted|announced|guidance|guideline|trial|study|registered|registration|recall(?:ed)?|effective|from|until|between|through|season|enrol(?:l)?ment|database|cohort|epub|volume|vol|congress|conference|symposium|meeting|webinar)\b`)
 	phiRole   = regexp.MustCompile(`(?i)^(?:press|info|editors?|media|contact|help|support|no-?reply|newsroom|enquiries|inquiries|webmaster|admin|office|communications|comms|feedback|hello|team|subscriptions?|unsubscribe|news)@`)
 	// The words that make a name's context a patient's or relative's
-	// (before "patient" or a relative), and a researcher's or clinician's
-	// instead (around the name).
+	// (before "patient" or a relative), and a researcher's or clinician's,
+	// or a book's or a film's, instead (around the name).
 	phiNameOwner = regexp.MustCompile(`(?i)\b(?:our|the|a|my|this|their|her|his|your)\s+$|'s\s+$`)
-	phiNameRole  = regexp.MustCompile(`(?i)^(?:'s)?,?\s+(?:[\w'’-]+\s+){0,4}?(?:principal investigator|investigator|lead author|senior author|first author|co-?author|author|researcher|professor|spokes(?:wo)?man|spokesperson|director|chair(?:man|woman|person)?|cardiologist|oncologist|physician|nurse|doctor|surgeon|epidemiologist|scientist|consultant|pharmacist|dean|minister|secretary|commissioner|editor|president|head of|who (?:led|leads|directs|runs))\b`)
+	phiNameRole  = regexp.MustCompile(`(?i)^(?:'s)?,?\s+(?:[\w'’-]+\s+){0,4}?(?:principal investigator|investigator|lead author|senior author|first author|co-?author|author|researcher|professor|spokes(?:wo)?man|spokesperson|director|chair(?:man|woman|person)?|cardiologist|oncologist|physician|nurse|doctor|surgeon|epidemiologist|scientist|consultant|pharmacist|dean|minister|secretary|commissioner|editor|president|head of|who (?:led|leads|directs|runs)|novel|film|book|cookbook|play|musical|series|character)\b`)
 	phiNameSaid  = regexp.MustCompile(`(?i)\b(?:said|says|according to|told|wrote|by|thanks? to)\s+$`)
 	// Capitalised words after a title or "patient" that are no one's
 	// name.
