@@ -96,8 +96,8 @@ var (
 	// A device's serial number, and a vehicle's plate or registration
 	// (Safe Harbor's identifiers 12 and 13), after the words that name
 	// them; the value holds a digit.
-	phiDevice  = newPattern(`(?:(?i)\bserial(?: number| no\.?| #)?|\b(?:S/N|SN))(?:[:,]?\s?#?\s?|,?\s+(?:is|was)\s+)([A-Z0-9]{1,10}(?:-[A-Z0-9]{1,10}){0,4})\b`)
-	phiVehicle = newPattern(`(?i)\b(?:licen[cs]e[- ]plate(?: number| no\.?)?|number plate|plate(?: number| no\.?)|registration(?: number| no\.?| plate| mark)?|reg\.? no\.?|VIN)(?:[:,]?\s?#?\s?|,?\s+(?:is|was|as)\s+)(?-i:([A-Z0-9]{2,4}(?:[ -]?[A-Z0-9]{1,4}){0,2}|[A-HJ-NPR-Z0-9]{17}))\b`)
+	phiDevice  = newPattern(`(?:(?i:\bserial\b(?: number| no\.?| #)?)|\b(?:S/N|SN)\b)(?:[:,]?\s?#?\s?|,?\s+(?:is|was)\s+)([A-Z0-9]{1,10}(?:-[A-Z0-9]{1,10}){0,4})\b`)
+	phiVehicle = newPattern(`(?i)\b(?:licen[cs]e[- ]plate(?: number| no\.?)?|number plate\b|plate(?: number| no\.?)|registration\b(?: number| no\.?| plate| mark)?|reg\.? no\.?|VIN\b)(?:[:,]?\s?#?\s?|,?\s+(?:is|was|as)\s+)(?-i:([A-Z0-9]{2,4}(?:[ -]?[A-Z0-9]{1,4}){0,2}|[A-HJ-NPR-Z0-9]{17}))\b`)
 	// A patient's or relative's name: after a title (Mrs. Okafor), or
 	// after "patient" or a relative (our patient Ana Ruiz, her
 	// daughter, Priya), a capitalised word or two.
