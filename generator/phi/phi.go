@@ -122,14 +122,14 @@ var (
 	// (before "patient" or a relative), and a researcher's or clinician's,
 	// or a book's or a film's, instead (around the name).
 	phiNameOwner = regexp.MustCompile(`(?i)\b(?:our|the|a|my|this|their|her|his|your)\s+$|'s\s+$`)
-	phiNameRole  = regexp.MustCompile(`(?i)^(?:'s)?,?\s+(?:[\w'’-]+\s+){0,4}?(?:principal investigator|investigator|lead author|senior author|first author|co-?author|author|researcher|professor|spokes(?:wo)?man|spokesperson|director|chair(?:man|woman|person)?|cardiologist|oncologist|physician|nurse|doctor|surgeon|epidemiologist|scientist|consultant|pharmacist|dean|minister|secretary|commissioner|editor|president|head of|who (?:led|leads|directs|runs)|novel|film|book|cookbook|play|musical|series|character)\b`)
+	phiNameRole  = regexp.MustCompile(`(?i)^(?:'s)?,?\s+(?:[\w'’-]+\s+){0,4}?(?:principal investigator|investigator|lead author|senior author|first author|co-?author|author|researcher|professor|spokes(?:wo)?man|spokesperson|director|chair(?:man|woman|person)?|cardiologist|oncologist|physician|nurse|doctor|surgeon|epidemiologist|scientist|consultant|pharmacist|dean|minister|secretary|commissioner|editor|president|head of|who (?:led|leads|directs|runs)|manager|coordinator|officer|practitioner|specialist|midwife|therapist|dietitian|GP|novel|film|book|cookbook|play|musical|series|character)\b`)
 	phiNameSaid  = regexp.MustCompile(`(?i)\b(?:said|says|according to|told|wrote|by|thanks? to)\s+$`)
 	// Capitalised words after a title or "patient" that are no one's
 	// name.
 	phiNotName = setOf("The", "This", "That", "These", "Those", "A", "An", "In", "On", "At", "It", "He", "She", "We", "They", "His", "Her",
 		"Speaker", "President", "Chairman", "Chair", "Justice", "Secretary", "Deputy", "Chief", "Mayor", "Universe", "Right", "Big",
 		"Men", "Safety", "Information", "Education", "Experience", "Advocate", "Advocacy", "Portal", "Voice", "Care", "Reported", "Outcome",
-		"Outcomes", "And", "Or", "But", "If", "When", "After", "Before", "For", "With", "Of", "To", "Was", "Is", "Has", "Had", "Who")
+		"Outcomes", "Advisory", "Panel", "Council", "Forum", "Group", "Network", "Partners", "Services", "Access", "Record", "Records", "Charter", "Association", "Liaison", "Participation", "And", "Or", "But", "If", "When", "After", "Before", "For", "With", "Of", "To", "Was", "Is", "Has", "Had", "Who")
 	// An organisation's words before a number or an address, and a
 	// person's: phiPerson without the words of where (zip, home…), which
 	// an organisation's address has too.
