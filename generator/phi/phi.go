@@ -508,19 +508,18 @@ var cueWords = func() (t [26][]cueWord) {
 	return t
 }()
 
-// cuePairs says, by the first and second letters of a word (the second
-// by its place in the alphabet, from 1), whether a keyword of cueWords
-// may start it, so that most words are passed over at a glance.
-var cuePairs = func() (t [26][32]bool) {
+// cuePairs holds the keywords of cueWords by the first and second
+// letters of a word (the second by its place in the alphabet, from 1;
+// 0 for a keyword of one letter, which only a word of one letter is), so
+// that a word is compared with the few keywords that may start it.
+var cuePairs = func() (t [26][32][]cueWord) {
 	for first, words := range cueWords {
 		for _, w := range words {
-			if len(w.word) == 1 {
-				for i := range t[first] {
-					t[first][i] = true // "y", "m": any word may be it
-				}
-				continue
+			second := byte(0)
+			if len(w.word) > 1 {
+				second = w.word[1] & 31
 			}
-			t[first][w.word[1]&31] = true
+			t[first][second] = append(t[first][second], w)
 		}
 	}
 	return t
@@ -678,10 +677,7 @@ func (sc *scanner) word(c *phiCues, s string, i, j, digits int, next byte, three
 		if n > 1 {
 			second = w[1] | 0x20
 		}
-		for _, k := range cueWords[l-'a'] {
-			if second != 0 && !cuePairs[l-'a'][second&31] {
-				break // no keyword starts with the word's two letters
-			}
+		for _, k := range cuePairs[l-'a'][second&31] {
 			if (k.prefix || n == len(k.word)) && hasPrefixFold(w, k.word) {
 				c.words |= k.cue
 				if k.start != noStart && (len(sc.starts[k.start]) == 0 || sc.starts[k.start][len(sc.starts[k.start])-1] != i) {
