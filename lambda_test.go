@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -121,7 +124,7 @@ func TestLambda(t *testing.T) {
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
-	_, config := exampleProject(t, fmt.Sprintf("\n[publish]\nendpoint = %q\npath_style = true\nchecksums = \"when_required\"\n", srv.Endpoint))
+	dir, config := exampleProject(t, fmt.Sprintf("\n[publish]\nendpoint = %q\npath_style = true\nchecksums = \"when_required\"\n", srv.Endpoint))
 	if code, out, errOut := rounds("subscribers", "add", "reader@example.net", "--list", "everything", "--config", config); code != 0 {
 		t.Fatalf("add: exit %d %s %s", code, out, errOut)
 	}
@@ -194,6 +197,11 @@ func TestLambda(t *testing.T) {
 		if err == nil || !strings.Contains(stderr.String(), "in Lambda the subscribers' log must be in a bucket") {
 			t.Errorf("a local store in Lambda: %v\n%s", err, stderr)
 		}
+		// Refused before the folder is made: in the function's
+		// read-only /var/task, making it would fail first, less clearly.
+		if _, err := os.Stat(filepath.Join(dir, ".subscribers")); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("a local store in Lambda: the folder was made (%v)", err)
+		}
 	case <-time.After(60 * time.Second):
 		t.Error("a local store in Lambda was not refused")
 	}
@@ -212,15 +220,15 @@ func TestSystemdUnit(t *testing.T) {
 	if !ok || !strings.Contains(unit, "[Service]") {
 		t.Fatal("the README has no example unit")
 	}
-	var exec string
+	var execStart string
 	for _, line := range strings.Split(unit, "\n") {
 		if v, ok := strings.CutPrefix(line, "ExecStart="); ok {
-			exec = v
+			execStart = v
 		}
 	}
-	args := strings.Fields(exec)
+	args := strings.Fields(execStart)
 	if len(args) < 3 || !strings.HasSuffix(args[0], "/rounds") || args[1] != "subscribers" || args[2] != "serve" {
-		t.Fatalf("ExecStart %q does not run rounds subscribers serve", exec)
+		t.Fatalf("ExecStart %q does not run rounds subscribers serve", execStart)
 	}
 	// --help stops after the flags are read: an unknown flag fails first.
 	if code, _, stderr := rounds(append(args[1:], "--help")...); code != 0 {
@@ -230,5 +238,24 @@ func TestSystemdUnit(t *testing.T) {
 		if !strings.Contains(unit, want) {
 			t.Errorf("the unit lacks %s", want)
 		}
+	}
+	// Where systemd is installed, it reads the unit too: a misspelt key
+	// or a bad value is only a warning to systemctl, so any output fails.
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Log("systemd-analyze is not installed: the unit's command line is checked, the unit is not verified")
+		return
+	}
+	// verify wants ExecStart's binary to exist: this test's own stands in.
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "rounds-subscribers.service")
+	if err := os.WriteFile(file, []byte(strings.Replace(unit, "ExecStart="+args[0]+" ", "ExecStart="+self+" ", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(analyze, "verify", file).CombinedOutput(); err != nil || len(out) > 0 {
+		t.Errorf("systemd-analyze verify of the README's unit: %v\n%s", err, out)
 	}
 }

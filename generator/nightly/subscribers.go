@@ -52,6 +52,11 @@ type store interface {
 // (made when missing) or a private bucket.
 func openStore(ctx context.Context, cfg *config.Config) (store, error) {
 	loc := cfg.StorePath()
+	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" && !strings.HasPrefix(loc, "s3://") {
+		// Refused before OpenFileStore makes the folder, which in the
+		// function's read-only /var/task would fail less clearly.
+		return nil, fmt.Errorf("in Lambda the subscribers' log must be in a bucket, as a function's folder does not last: set $ROUNDS_SUBSCRIBERS_STORE or [subscribers] store to s3://bucket/prefix/ (it is %s)", cfg.Rel(loc))
+	}
 	if strings.HasPrefix(loc, "s3://") {
 		client, err := bucketClient(ctx, cfg)
 		if err != nil {
@@ -270,10 +275,7 @@ func serveSubscribers(ctx context.Context, cfg *config.Config, st store, o Subsc
 	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
 		// In AWS Lambda, behind a Function URL: the same handler, given
 		// each request by the Lambda runtime; the client's address is
-		// the Function URL's source IP.
-		if !strings.HasPrefix(cfg.StorePath(), "s3://") {
-			return fmt.Errorf("in Lambda the subscribers' log must be in a bucket, as a function's folder does not last: set $ROUNDS_SUBSCRIBERS_STORE or [subscribers] store to s3://bucket/prefix/ (it is %s)", cfg.Rel(cfg.StorePath()))
-		}
+		// the Function URL's source IP. openStore has refused a folder.
 		fmt.Fprintf(out.Err, "rounds subscribers: serving %s in AWS Lambda (the store: %s)\n", cfg.Subscribers.URL, cfg.StorePath())
 		lambdaurl.Start(mux)
 		return nil
