@@ -1,8 +1,8 @@
 // Package phi finds what may identify a patient in a curator's text: the
 // HIPAA Safe Harbor identifiers that prose can carry (patients' and
 // relatives' names in context, email addresses, phone and fax numbers,
-// Social Security, record and health-plan numbers, device serial numbers,
-// vehicle plates, dates, street addresses, ZIP codes and postcodes, IP
+// Social Security, record and health-plan numbers, certificate and
+// licence numbers, device serial numbers, vehicle plates, dates, street addresses, ZIP codes and postcodes, IP
 // addresses, ages over 89), told from an organisation's, a study's, a
 // researcher's or a population's by the words around them.
 //
@@ -27,7 +27,7 @@ const Rules = 2
 // A Hit is an identifier of a person that a line of text reveals: one
 // of the HIPAA Safe Harbor identifiers text can carry.
 type Hit struct {
-	Kind   string // name, email, phone, fax, ssn, mrn, device, vehicle, date, address, zip, ip, age
+	Kind   string // name, email, phone, fax, ssn, mrn, licence, device, vehicle, date, address, zip, ip, age
 	Line   int    // 1-based; set by ScanFile
 	Column int    // 1-based, in bytes
 	Text   string
@@ -41,6 +41,7 @@ var names = map[string]string{
 	"mrn": "a record, account or health-plan number", "date": "a date about a person", "address": "a street address",
 	"zip": "a ZIP code or postcode", "ip": "an IP address", "age": "an age over 89",
 	"name": "a patient's or relative's name", "device": "a device's serial number", "vehicle": "a vehicle's plate or registration",
+	"licence": "a certificate or licence number",
 }
 
 // ScanFile looks for identifiers on every line of a content file, front
@@ -98,6 +99,14 @@ var (
 	// them; the value holds a digit.
 	phiDevice  = newPattern(`(?:(?i:\bserial\b(?: number| no\.?| #)?)|\b(?:S/N|SN)\b)(?:[:,]?\s?#?\s?|,?\s+(?:is|was)\s+)([A-Z0-9]{1,10}(?:-[A-Z0-9]{1,10}){0,4})\b`)
 	phiVehicle = newPattern(`(?i)\b(?:licen[cs]e[- ]plate(?: number| no\.?)?|number plate\b|plate(?: number| no\.?)|registration\b(?: number| no\.?| plate| mark)?|reg\.? no\.?|VIN\b)(?:[:,]?\s?#?\s?|,?\s+(?:is|was|as)\s+)(?-i:([A-Z0-9]{2,4}(?:[ -]?[A-Z0-9]{1,4}){0,2}|[A-HJ-NPR-Z0-9]{17}))\b`)
+	// A person's certificate or licence number (Safe Harbor's identifier
+	// 11: a driving or pilot's licence, a passport, a birth or death
+	// certificate, a permit), after the word that names it.
+	phiLicence = newPattern(`(?i)\b(?:licen[cs]e|certificate|passport|permit)(?:\s(?:number|no\.?))?(?:\s?#\s?:?\s?|\s?[:,]\s?#?\s?|\s|,?\s+(?:is|was)\s+)(?-i:([A-Z0-9]{1,20}(?:[-/][A-Z0-9]{1,20}){0,3}))\b`)
+	// The words that make a licence or certificate a product's, a
+	// laboratory's or a programme's, as phiOrg makes one an
+	// organisation's.
+	phiLicenceOrg = regexp.MustCompile(`(?i)\b(?:product|vaccine|drug|medicine|device|laborator(?:y|ies)|lab|CLIA|CE|ISO|premises|wholesale|dealer|distributor|programme|program|prequalification|ethics|import|export|notified body|manufacturer|supplier)(?:'s)?\b`)
 	// A patient's or relative's name: after a title (Mrs. Okafor), or
 	// after "patient" or a relative (our patient Ana Ruiz, her
 	// daughter, Priya), a capitalised word or two.
@@ -218,6 +227,7 @@ const (
 	startDevice         // serial, SN, S/N
 	startVehicle        // plate, licence, registration, reg, VIN
 	startName           // Mr, Mrs, Ms, Miss, Mx, patient and the relatives
+	startLicence        // licence, license, certificate, passport, permit
 	nStarts
 	noStart = -1
 )
@@ -311,6 +321,16 @@ func (sc *scanner) scan(line string, exhaustive bool) []Hit {
 		for _, m := range phiDevice.find(text, sc.starts[startDevice], exhaustive) {
 			if idLike(text[m[2]:m[3]], 3) {
 				add("device", m[2:4])
+			}
+		}
+	}
+	if exhaustive || c.is(cueLicence) {
+		for _, m := range phiLicence.find(text, sc.starts[startLicence], exhaustive) {
+			// A product's, a laboratory's or an organisation's licence,
+			// with no person named near it, is not an identifier.
+			near := before(m, 60) + " " + text[m[1]:min(len(text), m[1]+50)]
+			if idLike(text[m[2]:m[3]], 3) && !((phiOrg.MatchString(near) || phiLicenceOrg.MatchString(near)) && !phiWho.MatchString(near)) {
+				add("licence", m[2:4])
 			}
 		}
 	}
@@ -447,6 +467,7 @@ const (
 	cueDevice                      // serial, SN, S/N
 	cueVehicle                     // plate, licence, license, registration, reg, VIN
 	cueName                        // a title (Mr, Mrs…), patient, a relative (daughter, wife…)
+	cueLicence                     // licence, license, certificate, passport, permit
 )
 
 // is reports whether the line has every cue in want.
@@ -492,6 +513,9 @@ var cueWords = func() (t [26][]cueWord) {
 			continue
 		}
 		add(cueWord{w, false, cueVehicle, startVehicle})
+	}
+	for _, w := range strings.Fields("licence license certificate passport permit") {
+		add(cueWord{w, false, cueLicence, startLicence})
 	}
 	for _, w := range strings.Fields("mrs mr ms miss mx patient daughter son wife husband mother father sister brother partner " +
 		"granddaughter grandson grandmother grandfather niece nephew carer caregiver fiance fiancee") {
