@@ -56,7 +56,7 @@ func TestThemeInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := browsertest.Serve(t, out, "/rounds", probe)
-	pages := []string{"", "notes/dexamethasone-covid-19-oxygen/", "notes/sprint-intensive-blood-pressure/", "editions/no-3-respiratory-season-and-second-looks/", "topics/vaccines/", "evidence/", "archive/", "wire/", "sources/", "subscribe/"}
+	pages := []string{"", "notes/dexamethasone-covid-19-oxygen/", "notes/sprint-intensive-blood-pressure/", "editions/no-3-respiratory-season-and-second-looks/", "topics/vaccines/", "evidence/", "archive/", "wire/", "sources/", "subscribe/", "search/"}
 	for _, width := range []string{"375", "1024"} {
 		for _, page := range pages {
 			d := browsertest.DumpDOM(t, chromium, srv.URL+"/rounds/"+page, width)
@@ -137,7 +137,7 @@ func TestAccessibility(t *testing.T) {
 	}
 	srv := browsertest.Serve(t, out, "/rounds", browsertest.AxeProbe, axe)
 	pages := []string{"", "notes/", "notes/dexamethasone-covid-19-oxygen/", "notes/depression-treatment-choices-nice/", "editions/no-3-respiratory-season-and-second-looks/",
-		"archive/", "topics/", "topics/vaccines/", "audiences/patients/", "evidence/", "wire/", "sources/", "subscribe/"}
+		"archive/", "topics/", "topics/vaccines/", "audiences/patients/", "evidence/", "wire/", "sources/", "subscribe/", "search/"}
 	for _, width := range []string{"375", "1024"} {
 		for _, page := range pages {
 			dom := browsertest.DumpDOM(t, chromium, srv.URL+"/rounds/"+page, width)

@@ -10,3 +10,14 @@ type CheckConfig struct {
 	// patients before rounds check warns.
 	ReadingGrade float64 `toml:"reading_grade"`
 }
+
+// SearchConfig is the [search] table: what the site's search finds.
+type SearchConfig struct {
+	// Wire indexes the wire's stories too; they are not curated, so
+	// they are left out unless asked for.
+	Wire bool `toml:"wire"`
+	// Synonyms are groups of phrases that find each other ("heart
+	// attack", "myocardial infarction"), added to the theme's table
+	// (themes/default/search/synonyms.txt).
+	Synonyms [][]string `toml:"synonyms"`
+}

@@ -47,6 +47,8 @@ type Config struct {
 	Publish PublishConfig `toml:"publish"`
 	Check   CheckConfig   `toml:"check"`
 	Build   BuildConfig   `toml:"build"`
+	// Search says what the site's search index holds.
+	Search SearchConfig `toml:"search"`
 	// Params holds anything else a theme wants, as [params].
 	Params map[string]any `toml:"params"`
 

@@ -23,6 +23,7 @@ type Edits struct {
 // Write would write, but for the manifest.
 func Files(s *site.Site, th *theme.Theme, opts *Options, edits *Edits) (map[string][]byte, error) {
 	w := newWriter(s, th)
+	w.searchCache = opts.Search
 	w.plan()
 	if err := w.errs.Err(); err != nil {
 		return nil, err

@@ -57,6 +57,8 @@ type PageData struct {
 	PHI []content.Finding
 	// Service is the subscribers service's page, on its pages.
 	Service *subscribers.Page
+	// Search is what the search page needs, on it.
+	Search *SearchPage
 }
 
 // finish fills the fields derived from the others.

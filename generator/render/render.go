@@ -14,6 +14,7 @@ import (
 	"github.com/rounds-health/rounds/generator/content"
 	"github.com/rounds-health/rounds/generator/leak"
 	"github.com/rounds-health/rounds/generator/output"
+	"github.com/rounds-health/rounds/generator/search"
 	"github.com/rounds-health/rounds/generator/site"
 	"github.com/rounds-health/rounds/generator/theme"
 )
@@ -43,6 +44,9 @@ type Options struct {
 	// Guard holds the subscribers' addresses: writing one into any output
 	// file, or its name, fails.
 	Guard *leak.Guard
+	// Search keeps the search index's work from one build to the next,
+	// for rounds serve; nil keeps none.
+	Search *search.Cache
 }
 
 // out returns the output folder o names.
@@ -63,6 +67,7 @@ func Write(s *site.Site, th *theme.Theme, opts *Options) (*Result, error) {
 		return nil, err
 	}
 	w := newWriter(s, th)
+	w.searchCache = opts.Search
 	w.plan()
 	w.errs = append(w.errs, w.brokenLinks()...)
 	if err := w.errs.Err(); err != nil {
@@ -159,6 +164,7 @@ func (w *writer) plan() {
 	if cfg.Subscribers.ServiceURL() != nil {
 		pg(&PageData{Kind: "subscribe", Path: "subscribe/", Title: "Subscribe by email", Description: "Get " + cfg.Title + " by email: choose your lists, confirm, and leave at any time."})
 	}
+	w.planSearch(pg)
 	pg(&PageData{Kind: "404", Path: "404.html", Title: "Page not found"})
 	writeFeeds(w, "", func() *feeds.Channel { return w.noteChannel(cfg.Title, cfg.Description, "", s.Notes) }, s.Notes[:min(len(s.Notes), cfg.Feeds.Limit)], cfg.Feeds.Content == "full")
 

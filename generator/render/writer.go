@@ -7,6 +7,7 @@ import (
 	"github.com/rounds-health/rounds/generator/config"
 	"github.com/rounds-health/rounds/generator/content"
 	"github.com/rounds-health/rounds/generator/output"
+	"github.com/rounds-health/rounds/generator/search"
 	"github.com/rounds-health/rounds/generator/site"
 	"github.com/rounds-health/rounds/generator/theme"
 )
@@ -32,6 +33,9 @@ type writer struct {
 	jobs  []job
 	seen  map[string]string // output path → what made it, to catch clashes
 	errs  config.ErrorList
+	// searchCache keeps the search index's analyses of notes between
+	// builds; nil keeps none.
+	searchCache *search.Cache
 }
 
 // newWriter returns a writer for the site's files, rendered with theme.
@@ -77,6 +81,10 @@ func (w *writer) page(d *PageData) {
 	// Wire pages name the notes that curate their stories.
 	if d.Kind == "wire" {
 		j.deps = w.site.Notes
+	}
+	// The search page names the index, which any note may change.
+	if d.Kind == "search" {
+		j.all = true
 	}
 	w.add(j, p)
 }

@@ -32,11 +32,12 @@ import (
 	"github.com/rounds-health/rounds/feeds"
 	"github.com/rounds-health/rounds/generator/config"
 	"github.com/rounds-health/rounds/generator/content"
+	"github.com/rounds-health/rounds/generator/search"
 )
 
 // Layouts are the page layouts a theme provides. base.html holds the page
 // skeleton; each layout defines the blocks base.html leaves open.
-var Layouts = []string{"home", "note", "edition", "list", "topic", "page", "404", "wire", "sources", "subscribe", "service"}
+var Layouts = []string{"home", "note", "edition", "list", "topic", "page", "404", "wire", "sources", "subscribe", "service", "search"}
 
 // A Theme is a set of layouts and static files. A theme other than
 // "default" overrides the default theme file by file.
@@ -51,6 +52,9 @@ type Theme struct {
 	assets    map[string]string
 	integrity map[string]string
 	content   map[string][]byte // fingerprinted files' bytes
+	// synonyms are the search's synonym groups, the default theme's
+	// table then this theme's (search/synonyms.txt).
+	synonyms [][]string
 
 	partials *template.Template // base and partials, for partialCached
 	cache    sync.Map           // partialKey → template.HTML
@@ -125,6 +129,17 @@ func Load(cfg *config.Config) (*Theme, error) {
 			return nil
 		}); err != nil {
 			return nil, err
+		}
+		if abs := filepath.Join(dir, "search", "synonyms.txt"); fileExists(abs) {
+			data, _, err := config.ReadFile(abs, 0)
+			if err != nil {
+				return nil, config.Problem(cfg.Rel(abs), err)
+			}
+			groups, err := search.ParseSynonyms(cfg.Rel(abs), string(data))
+			if err != nil {
+				return nil, err
+			}
+			t.synonyms = append(t.synonyms, groups...)
 		}
 		if err := cfg.WalkFiles(filepath.Join(dir, "static"), func(rel, abs string) error {
 			t.static[rel] = abs
@@ -397,6 +412,16 @@ func Funcs(cfg *config.Config) template.FuncMap { return funcs(cfg) }
 // Static returns the theme's files that are copied as they are, by output
 // path.
 func (t *Theme) Static() map[string]string { return t.static }
+
+// Synonyms returns the theme's synonym groups for search: the default
+// theme's, then this theme's.
+func (t *Theme) Synonyms() [][]string { return t.synonyms }
+
+// fileExists reports whether a file is at path.
+func fileExists(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.IsDir()
+}
 
 // Assets returns the fingerprinted CSS and JS files' bytes, by output path.
 func (t *Theme) Assets() map[string][]byte { return t.content }

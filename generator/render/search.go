@@ -1,0 +1,154 @@
+package render
+
+import (
+	"bytes"
+	"maps"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/content"
+	"github.com/rounds-health/rounds/generator/output"
+	"github.com/rounds-health/rounds/generator/search"
+)
+
+// SearchPage is what the search page needs beyond a page's data: the
+// index's metadata file, and the filters' choices.
+type SearchPage struct {
+	// Meta is the URL of the index's metadata file.
+	Meta string
+	// Topics and Audiences are the site's, for the filters.
+	Topics, Audiences []*content.Topic
+	// Strengths are the evidence bands notes have, strongest first;
+	// Years the years notes were published in, newest first.
+	Strengths []string
+	Years     []int
+}
+
+// A searchRecord is what a search result shows of a note or a wire
+// story: the note's card, with short keys, as the index holds one for
+// each document.
+type searchRecord struct {
+	URL       string      `json:"u"`
+	Title     string      `json:"t"`
+	Date      string      `json:"d"`  // as a <time> element's datetime
+	Shown     string      `json:"ds"` // as the card shows it
+	Strength  string      `json:"s,omitempty"`
+	Evidence  string      `json:"e,omitempty"`
+	Design    string      `json:"g,omitempty"`
+	Audiences [][2]string `json:"a,omitempty"` // link, label
+	Topics    [][2]string `json:"p,omitempty"`
+	Summary   string      `json:"m,omitempty"`
+	Source    string      `json:"src,omitempty"`
+	// Notice labels a note whose source is retracted or questioned.
+	Notice    string `json:"r,omitempty"`
+	Sponsored bool   `json:"sp,omitempty"`
+	// Wire marks a wire story, which links to its source.
+	Wire bool `json:"w,omitempty"`
+}
+
+// planSearch builds the search index of the published notes (and the
+// wire's stories, with [search] wire) and schedules its files and the
+// search page. A preview's index holds what the preview shows.
+func (w *writer) planSearch(pg func(*PageData)) {
+	s := w.site
+	cfg := s.Config
+	groups, err := search.Synonyms(w.theme.Synonyms(), cfg.Search.Synonyms)
+	if err != nil {
+		w.errs = append(w.errs, config.Errorf(cfg.Rel(cfg.File), cfg.Line("search.synonyms"), "search.synonyms", "give each group two or more phrases with a word that is searched for", "%v", err))
+		return
+	}
+	day := func(t time.Time) (string, string) {
+		t = t.In(cfg.Location())
+		return t.Format("2006-01-02"), t.Format("2 January 2006")
+	}
+	var docs []search.Doc
+	years := map[int]bool{}
+	strengths := map[string]bool{}
+	// Oldest first: a new note takes the next number, so that the files
+	// of the older ones do not change.
+	for _, n := range slices.Backward(s.Notes) {
+		r := searchRecord{URL: n.URL, Title: n.Title, Summary: n.Summary, Strength: n.Evidence.Strength(), Evidence: n.Evidence.Label, Design: n.Design, Sponsored: n.Sponsored}
+		r.Date, r.Shown = day(n.Published)
+		d := search.Doc{Title: n.Title, Summary: n.Summary, HTML: string(n.Content), Record: &r}
+		d.Meta = append(d.Meta, n.Design, n.Evidence.Label, n.Source.Title, n.Source.Publisher)
+		for _, a := range n.Audience {
+			r.Audiences = append(r.Audiences, [2]string{cfg.RelURL("audiences/" + a + "/"), "For " + a})
+			d.Meta = append(d.Meta, a)
+			d.Filters = append(d.Filters, "audience:"+a)
+		}
+		for _, t := range n.TopicPages {
+			r.Topics = append(r.Topics, [2]string{t.URL, t.Title})
+			d.Meta = append(d.Meta, t.Title)
+			d.Filters = append(d.Filters, "topic:"+t.Slug)
+		}
+		if r.Strength != "" {
+			d.Filters = append(d.Filters, "evidence:"+r.Strength)
+			strengths[r.Strength] = true
+		}
+		year := n.Published.In(cfg.Location()).Year()
+		years[year] = true
+		d.Filters = append(d.Filters, "year:"+strconv.Itoa(year))
+		for _, id := range []string{n.Source.DOI, n.Source.PMID, n.Source.NCT, n.Source.PMCID} {
+			if id != "" {
+				d.IDs = append(d.IDs, id)
+			}
+		}
+		switch {
+		case n.Source.Publisher != "":
+			r.Source = n.Source.Publisher
+		default:
+			r.Source = n.Source.Title
+		}
+		if n.Retraction != nil {
+			r.Notice = n.Retraction.Nature
+			if n.Retraction.Retracted() {
+				r.Notice = "Retracted"
+			}
+		}
+		docs = append(docs, d)
+	}
+	if cfg.Search.Wire && s.Wire != nil {
+		for _, st := range slices.Backward(s.Wire.Stories) {
+			it := st.Primary()
+			if it.URL == "" {
+				continue
+			}
+			r := searchRecord{URL: it.URL, Title: it.Title, Wire: true}
+			r.Date, r.Shown = day(st.Date())
+			if src := s.Wire.Source(it); src != nil {
+				r.Source = src.Name
+			}
+			d := search.Doc{Title: it.Title, HTML: it.Summary + " " + it.Content, Record: &r, Filters: []string{"kind:wire"}}
+			ids := st.Identifiers()
+			for _, id := range append([]string{ids.DOI, ids.PMID}, ids.NCT...) {
+				if id != "" {
+					d.IDs = append(d.IDs, id)
+				}
+			}
+			docs = append(docs, d)
+		}
+	}
+	idx, err := search.Build(docs, &search.Options{Synonyms: groups, Cache: w.searchCache})
+	if err != nil {
+		w.errs = append(w.errs, config.Errorf("search/", 0, "", "", "%v", err))
+		return
+	}
+	// Every file of the index may change with any note.
+	for _, p := range slices.Sorted(maps.Keys(idx.Files)) {
+		data := idx.Files[p]
+		w.add(job{File: output.File{Path: "search/" + p, Render: func(buf *bytes.Buffer) error { _, err := buf.Write(data); return err }}, all: true}, "search/"+p)
+	}
+	page := &SearchPage{Meta: cfg.RelURL("search/" + idx.Meta), Topics: s.Topics, Audiences: s.Audiences}
+	for _, st := range []string{"strong", "moderate", "weak"} {
+		if strengths[st] {
+			page.Strengths = append(page.Strengths, st)
+		}
+	}
+	for y := range years {
+		page.Years = append(page.Years, y)
+	}
+	slices.SortFunc(page.Years, func(a, b int) int { return b - a })
+	pg(&PageData{Kind: "search", Path: "search/", Title: "Search", Description: "Search every note in " + cfg.Title + ".", Search: page})
+}

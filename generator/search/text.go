@@ -1,0 +1,141 @@
+package search
+
+import (
+	"regexp"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/kljensen/snowball/english"
+	"golang.org/x/text/unicode/norm"
+)
+
+// StopWords are the words too common to search for: the Snowball
+// English stop list, and the words that only label an identifier (doi,
+// pmid). The index leaves them out, and the page's script drops them from
+// queries, from the list the index's metadata carries.
+var StopWords = strings.Fields(`a about above after again against all am an and any are as at be because been before
+being below between both but by can did do does doing don down during each few for from further had has have having he
+her here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now of
+off on once only or other our ours ourselves out over own s same she should so some such t than that the their theirs
+them themselves then there these they this those through to too under until up very was we were what when where which
+while who whom why will with you your yours yourself yourselves doi pmid pmcid`)
+
+var stopSet = func() map[string]bool {
+	m := make(map[string]bool, len(StopWords))
+	for _, w := range StopWords {
+		m[w] = true
+	}
+	return m
+}()
+
+// doiPattern finds a DOI in text, which is indexed whole, with the
+// resolver's address before it, which is not.
+var doiPattern = regexp.MustCompile(`(?:(?:https?://)?(?:dx\.)?doi\.org/)?(10\.\d{4,9}/[^\s"<>]+)`)
+
+// trimDOI drops the punctuation that ends a sentence or closes a bracket
+// after a DOI.
+func trimDOI(s string) string { return strings.TrimRight(s, ".,;:)]}'\"’”") }
+
+// fold lower-cases s and takes the accents off its letters (é → e), as
+// the page's script does with normalize("NFD") and \p{Mn}.
+func fold(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return strings.ToLower(s)
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range norm.NFD.String(s) {
+		if unicode.Is(unicode.Mn, r) {
+			continue
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
+
+// stems caches the stems of words: a newsletter has some tens of
+// thousands of distinct words, and a word is stemmed once per build.
+var stems sync.Map
+
+// Stem returns the term a word of letters is indexed by: its Snowball
+// English stem, with British and American spellings made one
+// (randomised, randomized → randomis). A word with a digit is its own
+// term.
+func Stem(word string) string {
+	for i := 0; i < len(word); i++ {
+		if word[i] >= '0' && word[i] <= '9' {
+			return word
+		}
+	}
+	if s, ok := stems.Load(word); ok {
+		return s.(string)
+	}
+	s := english.Stem(word, true)
+	if t, ok := strings.CutSuffix(s, "iz"); ok {
+		s = t + "is"
+	} else if t, ok := strings.CutSuffix(s, "yz"); ok {
+		s = t + "ys"
+	}
+	stems.Store(strings.Clone(word), s)
+	return s
+}
+
+// Terms calls emit with each term of text, in order: a DOI whole, then
+// every word of letters and digits (folded, stemmed) that is not a stop
+// word. A word of one letter is no term. The page's script splits a
+// query the same way.
+func Terms(text string, emit func(term string)) {
+	text = fold(text)
+	if strings.Contains(text, "10.") {
+		for _, m := range doiPattern.FindAllStringSubmatchIndex(text, -1) {
+			doi := trimDOI(text[m[2]:m[3]])
+			emit(doi)
+			text = text[:m[0]] + strings.Repeat(" ", m[2]-m[0]+len(doi)) + text[m[2]+len(doi):]
+		}
+	}
+	start := -1
+	flush := func(end int) {
+		if start < 0 {
+			return
+		}
+		w := text[start:end]
+		start = -1
+		if len(w) == 1 && !(w[0] >= '0' && w[0] <= '9') || stopSet[w] {
+			return
+		}
+		emit(Stem(w))
+	}
+	for i := 0; i < len(text); {
+		c := text[i]
+		if c < utf8.RuneSelf {
+			if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
+				if start < 0 {
+					start = i
+				}
+			} else {
+				flush(i)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(text[i:])
+		if unicode.IsLetter(r) || unicode.IsNumber(r) {
+			if start < 0 {
+				start = i
+			}
+		} else {
+			flush(i)
+		}
+		i += size
+	}
+	flush(len(text))
+}

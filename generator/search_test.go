@@ -1,0 +1,262 @@
+package generator
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rounds-health/rounds/generator/browsertest"
+	"github.com/rounds-health/rounds/generator/internal/testproject"
+	"github.com/rounds-health/rounds/generator/site"
+)
+
+// searchFor types q into the search page (and chooses filters, by the
+// select's name) and returns the paths of the results shown, in order,
+// and the status line, once the results for this query are in.
+func searchFor(t *testing.T, page *browsertest.Page, q string, filters map[string]string) ([]string, string) {
+	t.Helper()
+	if filters == nil {
+		filters = map[string]string{}
+	}
+	set, _ := json.Marshal(filters)
+	query, _ := json.Marshal(q)
+	if _, err := page.Eval(`(function () {
+  const f = document.querySelector(".search-form");
+  for (const [k, v] of Object.entries(` + string(set) + `)) f.elements[k].value = v;
+  for (const s of f.querySelectorAll("select")) if (!(s.name in ` + string(set) + `)) s.value = "";
+  document.querySelector(".search-status").textContent = "";
+  const q = f.elements.q;
+  q.value = ` + string(query) + `;
+  q.dispatchEvent(new Event("input", {bubbles: true}));
+})()`); err != nil {
+		t.Fatal(err)
+	}
+	return searchResults(t, page, q)
+}
+
+// searchResults waits for the results of q to show, and returns their
+// paths, in order, and the status line.
+func searchResults(t *testing.T, page *browsertest.Page, q string) ([]string, string) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		out, err := page.Eval(`(function () {
+  const s = document.querySelector(".search-status").textContent;
+  const links = [...document.querySelectorAll(".search-results > li .card-title a")].map(a => new URL(a.href).pathname);
+  const n = +(s.match(/^(\d+)/) || [0, 0])[1];
+  if (!s || links.length !== Math.min(n, 10)) return "";
+  return JSON.stringify({status: s, links: links});
+})()`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(out, "{") { // not yet "", nor "<nil>" before the page is there
+			var r struct {
+				Status string
+				Links  []string
+			}
+			if err := json.Unmarshal([]byte(out), &r); err != nil {
+				t.Fatal(err)
+			}
+			return r.Links, r.Status
+		}
+		if time.Now().After(deadline) {
+			dbg, _ := page.Eval(`JSON.stringify(performance.getEntriesByType("resource").map(e => e.name + " " + e.responseStatus))`)
+			t.Fatalf("search %q: no results shown (resources: %s)", q, dbg)
+		}
+	}
+}
+
+// TestSearchInBrowser builds the example site and searches it in
+// headless Chromium: a word, a stem variant, a synonym, a DOI, a PMID, a
+// trial number, a filter; a draft's own word finds nothing.
+func TestSearchInBrowser(t *testing.T) {
+	t.Parallel()
+	chromium := browsertest.Tool(t, "chromium", "--version")
+	out := filepath.Join(t.TempDir(), "public")
+	res, err := buildFile(t, filepath.Join("..", "config.toml"), &Options{Options: site.Options{Now: testproject.Now}, Out: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := browsertest.Serve(t, out, "/rounds", "", browsertest.AxeScript(t, ".."))
+	page := browsertest.Open(t, chromium, srv.URL+"/rounds/search/")
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if s, err := page.Eval(`document.readyState === "complete" && document.querySelector(".search-fallback").hidden`); err == nil && s == "true" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the search page's script never ran")
+		}
+	}
+	note := func(slug string) string { return "/rounds/notes/" + slug + "/" }
+	// The synonyms found must be found through the table, not in the text.
+	if data, err := os.ReadFile(filepath.Join("..", "content", "notes", "dexamethasone-covid-19-oxygen.md")); err != nil || bytes.Contains(bytes.ToLower(data), []byte("sars")) || bytes.Contains(bytes.ToLower(data), []byte("coronavirus")) {
+		t.Fatalf("the note a synonym finds has the synonym in its text (%v)", err)
+	}
+	for _, c := range []struct {
+		name, q string
+		filters map[string]string
+		// first are the results that come first, in order; also more
+		// that come anywhere; none that must not come.
+		first, also, none []string
+	}{
+		{name: "a word", q: "dexamethasone", also: []string{note("dexamethasone-covid-19-oxygen"), note("recovery-preprint-dexamethasone-2020")}, none: []string{note("flu-vaccine-autumn-2026")}},
+		{name: "a stem variant", q: "vaccinations", also: []string{note("hpv-vaccine-cervical-cancer-sweden"), note("measles-mmr-vaccine-cochrane"), note("rsv-vaccine-in-pregnancy")}},
+		{name: "a synonym", q: "SARS-CoV-2", first: []string{note("dexamethasone-covid-19-oxygen")}},
+		{name: "two words, one half typed", q: "heart fail", first: []string{note("dapagliflozin-heart-failure-dapa-hf")}},
+		{name: "a DOI", q: "10.1056/NEJMoa2021436", first: []string{note("dexamethasone-covid-19-oxygen")}},
+		{name: "a DOI as a link", q: "https://doi.org/10.1001/jama.2021.6238", first: []string{note("colorectal-screening-from-45")}},
+		{name: "a PMID", q: "PMID 33368142", first: []string{note("antenatal-corticosteroids-cochrane")}},
+		{name: "a filter", q: "vaccine", filters: map[string]string{"topic": "maternal-health"}, first: []string{note("rsv-vaccine-in-pregnancy")}, none: []string{note("flu-vaccine-autumn-2026"), note("measles-mmr-vaccine-cochrane")}},
+		{name: "a filter alone", filters: map[string]string{"evidence": "strong"}, none: []string{note("montelukast-mental-health-warning")}},
+		{name: "accents folded", q: "DÉXAMÉTHASONE", also: []string{note("dexamethasone-covid-19-oxygen")}},
+		{name: "a draft's word", q: "semaglutide"},
+	} {
+		links, status := searchFor(t, page, c.q, c.filters)
+		if len(c.first)+len(c.also) == 0 && c.filters == nil {
+			if len(links) != 0 || !strings.HasPrefix(status, "No notes found") {
+				t.Errorf("%s: %q found %v (%s), want nothing", c.name, c.q, links, status)
+			}
+			continue
+		}
+		if len(links) == 0 {
+			t.Errorf("%s: %q found nothing (%s)", c.name, c.q, status)
+			continue
+		}
+		if len(links) < len(c.first) || !slices.Equal(links[:len(c.first)], c.first) {
+			t.Errorf("%s: %q found %v, want %v first", c.name, c.q, links, c.first)
+		}
+		for _, want := range c.also {
+			if !slices.Contains(links, want) {
+				t.Errorf("%s: %q found %v, without %s", c.name, c.q, links, want)
+			}
+		}
+		for _, no := range c.none {
+			if slices.Contains(links, no) {
+				t.Errorf("%s: %q found %s, which it must not", c.name, c.q, no)
+			}
+		}
+	}
+	// The words that matched are marked in the results.
+	searchFor(t, page, "vaccinations", nil)
+	marked, err := page.Eval(`JSON.stringify([...document.querySelectorAll(".search-results mark")].map(m => m.textContent.toLowerCase()))`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var marks []string
+	json.Unmarshal([]byte(marked), &marks)
+	if len(marks) == 0 || slices.ContainsFunc(marks, func(m string) bool { return !strings.HasPrefix(m, "vaccin") }) {
+		t.Errorf("the marks of a search for vaccinations: %v", marks)
+	}
+	// With results and filters shown, at a phone's width and a laptop's:
+	// nothing sticks out, and axe-core finds no violation.
+	for _, width := range []int{375, 1024} {
+		if err := page.Viewport(width, 900); err != nil {
+			t.Fatal(err)
+		}
+		searchFor(t, page, "vaccine", nil)
+		if wide, _ := page.Eval(`String(document.documentElement.scrollWidth > innerWidth)`); wide != "false" {
+			t.Errorf("the search page at %d px overflows", width)
+		}
+		if _, err := page.Eval(`(function () {
+  document.documentElement.removeAttribute("data-axe");
+  const run = () => axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}}).then(r => {
+    document.documentElement.setAttribute("data-axe", JSON.stringify(r.violations.map(x => ({id: x.id, nodes: x.nodes.slice(0, 3).map(n => n.target.join(" ") + " :: " + n.failureSummary)}))));
+  }, e => document.documentElement.setAttribute("data-axe", "error " + e));
+  if (self.axe) return run();
+  const s = document.createElement("script");
+  s.src = "/_axe.js";
+  s.onload = run;
+  document.head.append(s);
+})()`); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			got, _ := page.Eval(`document.documentElement.getAttribute("data-axe") || ""`)
+			if got != "" && got != "<nil>" {
+				if got != "[]" {
+					t.Errorf("the search page's results at %d px: axe-core: %s", width, got)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("axe-core did not finish at %d px", width)
+			}
+		}
+	}
+	// The query is in the address, so that a search can be linked.
+	searchFor(t, page, "vaccinations", nil)
+	if loc, _ := page.Eval(`location.search`); loc != "?q=vaccinations" {
+		t.Errorf("the address after a search: %q", loc)
+	}
+	linked := browsertest.Open(t, chromium, srv.URL+"/rounds/search/?q=coronavirus&year=2026")
+	if links, _ := searchResults(t, linked, "coronavirus"); len(links) == 0 || links[0] != note("dexamethasone-covid-19-oxygen") {
+		t.Errorf("a linked search found %v", links)
+	}
+
+	// Drafts, scheduled and expired notes are in no record of the index:
+	// the notes with no page.
+	if res.Held.Drafts == 0 || res.Held.Scheduled == 0 || res.Held.Expired == 0 {
+		t.Fatalf("the example holds back %+v: want a draft, a scheduled note and an expired one", res.Held)
+	}
+	sources, _ := filepath.Glob(filepath.Join("..", "content", "notes", "*.md"))
+	recs := searchRecords(t, out)
+	held := 0
+	for _, src := range sources {
+		slug := strings.TrimSuffix(filepath.Base(src), ".md")
+		if _, err := os.Stat(filepath.Join(out, "notes", slug, "index.html")); err == nil {
+			if !slices.ContainsFunc(recs, func(r string) bool { return strings.Contains(r, "/notes/"+slug+"/") }) {
+				t.Errorf("the index has no record of %s", slug)
+			}
+			continue
+		}
+		held++
+		for _, rec := range recs {
+			if strings.Contains(rec, "/notes/"+slug+"/") {
+				t.Errorf("the index holds %s, which the site leaves out", slug)
+			}
+		}
+	}
+	if held < 3 {
+		t.Errorf("%d notes have no page; the example holds back 3", held)
+	}
+}
+
+// searchRecords returns the records of the search index under out, as
+// JSON texts.
+func searchRecords(t *testing.T, out string) []string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(out, "search", "d", "*.gz"))
+	if len(files) == 0 {
+		t.Fatal("the index has no records")
+	}
+	var recs []string
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		z, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := io.ReadAll(z)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var list []json.RawMessage
+		if err := json.Unmarshal(raw, &list); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range list {
+			recs = append(recs, string(r))
+		}
+	}
+	return recs
+}
