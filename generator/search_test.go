@@ -8,12 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rounds-health/rounds/generator/browsertest"
 	"github.com/rounds-health/rounds/generator/internal/testproject"
+	"github.com/rounds-health/rounds/generator/search"
 	"github.com/rounds-health/rounds/generator/site"
 )
 
@@ -94,6 +96,44 @@ func TestSearchInBrowser(t *testing.T) {
 			t.Fatal("the search page's script never ran")
 		}
 	}
+	// The page's script splits text into the terms the Go index does:
+	// every note's Markdown, and some harder lines.
+	texts := []string{
+		"Naïve Ångström café: β-blockers, IL-6 inhibitors; α1-antitrypsin", "women’s health, children's doses, O'Brien",
+		"doi:10.1056/NEJMoa2021436. https://doi.org/10.1001/JAMA.2021.6238), dx.doi.org/10.1002/14651858.CD004454.pub4;",
+		"Randomized organization analyzed immunizing sizes, the sizer", "糖尿病 and ﬁbrosis, 12,010 people, 3.5 mg/kg",
+	}
+	sources, _ := filepath.Glob(filepath.Join("..", "content", "notes", "*.md"))
+	for _, src := range sources {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts = append(texts, string(data))
+	}
+	for _, text := range texts {
+		var want []string
+		search.Terms(text, func(term string) { want = append(want, term) })
+		js, _ := json.Marshal(text)
+		got, err := page.EvalAsync(`RoundsSearchTerms(` + string(js) + `).then(JSON.stringify)`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var terms []string
+		if err := json.Unmarshal([]byte(got), &terms); err != nil {
+			t.Fatalf("the page's terms: %v (%s)", err, got)
+		}
+		if !slices.Equal(terms, want) {
+			for i := range min(len(terms), len(want)) {
+				if terms[i] != want[i] {
+					t.Errorf("%.60q: the page's term %d is %q, Go's %q", text, i, terms[i], want[i])
+					break
+				}
+			}
+			t.Errorf("%.60q: the page makes %d terms, Go %d", text, len(terms), len(want))
+		}
+	}
+
 	note := func(slug string) string { return "/rounds/notes/" + slug + "/" }
 	// The synonyms found must be found through the table, not in the text.
 	if data, err := os.ReadFile(filepath.Join("..", "content", "notes", "dexamethasone-covid-19-oxygen.md")); err != nil || bytes.Contains(bytes.ToLower(data), []byte("sars")) || bytes.Contains(bytes.ToLower(data), []byte("coronavirus")) {
@@ -205,7 +245,6 @@ func TestSearchInBrowser(t *testing.T) {
 	if res.Held.Drafts == 0 || res.Held.Scheduled == 0 || res.Held.Expired == 0 {
 		t.Fatalf("the example holds back %+v: want a draft, a scheduled note and an expired one", res.Held)
 	}
-	sources, _ := filepath.Glob(filepath.Join("..", "content", "notes", "*.md"))
 	recs := searchRecords(t, out)
 	held := 0
 	for _, src := range sources {
@@ -259,4 +298,67 @@ func searchRecords(t *testing.T, out string) []string {
 		}
 	}
 	return recs
+}
+
+// TestSearchWire indexes the wire's stories only with [search] wire: they
+// are not curated.
+func TestSearchWire(t *testing.T) {
+	t.Parallel()
+	srv := wireServer(t)
+	dir := wireProject(t, srv.URL)
+	fetch(t, dir)
+	mustBuild(t, dir)
+	wired := func() int {
+		n := 0
+		for _, r := range searchRecords(t, filepath.Join(dir, "public")) {
+			if strings.Contains(r, `"w":true`) {
+				n++
+			}
+		}
+		return n
+	}
+	if n := wired(); n != 0 {
+		t.Errorf("the index holds %d wire stories without [search] wire", n)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "config.toml"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("\n[search]\nwire = true\nsynonyms = [[\"UPF\", \"ultra-processed food\"]]\n")
+	f.Close()
+	mustBuild(t, dir)
+	if n := wired(); n == 0 {
+		t.Error("the index holds no wire story with [search] wire = true")
+	}
+	// The curator's synonym finds the note.
+	files := map[string][]byte{}
+	meta := ""
+	root := filepath.Join(dir, "public", "search")
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(root, p)
+			files[filepath.ToSlash(rel)], _ = os.ReadFile(p)
+			if strings.HasPrefix(rel, "meta.") {
+				meta = rel
+			}
+		}
+		return nil
+	})
+	var m struct{ Synonyms [][][]string }
+	if err := json.Unmarshal(files[meta], &m); err != nil {
+		t.Fatal(err)
+	}
+	group := slices.IndexFunc(m.Synonyms, func(g [][]string) bool { return slices.ContainsFunc(g, func(p []string) bool { return slices.Equal(p, []string{"upf"}) }) })
+	if group < 0 {
+		t.Fatalf("no synonym group holds UPF: %v", m.Synonyms)
+	}
+	if docs, err := search.Lookup(files, meta, "~s"+strconv.Itoa(group)); err != nil || len(docs) == 0 {
+		t.Errorf("UPF finds %v (%v)", docs, err)
+	}
+	// A synonym group of one phrase is an error naming config.toml.
+	data, _ := os.ReadFile(filepath.Join(dir, "config.toml"))
+	os.WriteFile(filepath.Join(dir, "config.toml"), bytes.Replace(data, []byte(`[["UPF", "ultra-processed food"]]`), []byte(`[["UPF"]]`), 1), 0o644)
+	if _, err := build(t, dir); err == nil || !strings.Contains(err.Error(), "config.toml:") || !strings.Contains(err.Error(), "search.synonyms") {
+		t.Errorf("a group of one phrase: %v", err)
+	}
 }

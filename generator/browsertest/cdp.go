@@ -90,6 +90,26 @@ func (p *Page) Eval(expr string) (string, error) {
 	return fmt.Sprint(res.Result.Value), nil
 }
 
+// EvalAsync evaluates a JavaScript expression whose value is a promise,
+// and returns what the promise resolves to, as a string.
+func (p *Page) EvalAsync(expr string) (string, error) {
+	var res struct {
+		Result struct {
+			Value any `json:"value"`
+		} `json:"result"`
+		Exception *struct {
+			Text string `json:"text"`
+		} `json:"exceptionDetails"`
+	}
+	if err := p.call("Runtime.evaluate", map[string]any{"expression": expr, "returnByValue": true, "awaitPromise": true}, &res); err != nil {
+		return "", err
+	}
+	if res.Exception != nil {
+		return "", fmt.Errorf("%s: %s", expr, res.Exception.Text)
+	}
+	return fmt.Sprint(res.Result.Value), nil
+}
+
 // Viewport makes the page's viewport width by height CSS pixels, as a
 // phone's or a desktop's, whatever the size of Chromium's window (which
 // headless Chromium keeps at least 500 px wide). The page is laid out

@@ -56,7 +56,7 @@ func (w *writer) planSearch(pg func(*PageData)) {
 	cfg := s.Config
 	groups, err := search.Synonyms(w.theme.Synonyms(), cfg.Search.Synonyms)
 	if err != nil {
-		w.errs = append(w.errs, config.Errorf(cfg.Rel(cfg.File), cfg.Line("search.synonyms"), "search.synonyms", "give each group two or more phrases with a word that is searched for", "%v", err))
+		w.errs = append(w.errs, config.Errorf(cfg.Rel(cfg.File), cfg.Line("synonyms"), "search.synonyms", "give each group two or more phrases, each with a word that is searched for", "%v", err))
 		return
 	}
 	day := func(t time.Time) (string, string) {

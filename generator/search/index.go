@@ -9,9 +9,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"io"
 	"math"
 	"runtime"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -500,4 +502,61 @@ func (c *Cache) keep() {
 	c.mu.Lock()
 	c.prev, c.next = c.next, nil
 	c.mu.Unlock()
+}
+
+// Lookup returns the numbers of the documents that hold term, in an
+// index's files (by path under its folder) whose metadata is at meta: the
+// page's script's lookup, in Go, for tools and tests.
+func Lookup(files map[string][]byte, meta, term string) ([]int, error) {
+	var m struct {
+		Shards [][2]string `json:"shards"`
+	}
+	if err := json.Unmarshal(files[meta], &m); err != nil {
+		return nil, fmt.Errorf("search: %s: %w", meta, err)
+	}
+	i := sort.Search(len(m.Shards), func(i int) bool { return m.Shards[i][0] > term }) - 1
+	if i < 0 {
+		return nil, nil
+	}
+	z, err := gzip.NewReader(bytes.NewReader(files[m.Shards[i][1]]))
+	if err != nil {
+		return nil, fmt.Errorf("search: %s: %w", m.Shards[i][1], err)
+	}
+	data, err := io.ReadAll(z)
+	if err != nil {
+		return nil, fmt.Errorf("search: %s: %w", m.Shards[i][1], err)
+	}
+	r := bytes.NewReader(data)
+	prev := ""
+	for r.Len() > 0 {
+		shared, _ := binary.ReadUvarint(r)
+		n, _ := binary.ReadUvarint(r)
+		suffix := make([]byte, n)
+		if _, err := io.ReadFull(r, suffix); err != nil || shared > uint64(len(prev)) {
+			return nil, fmt.Errorf("search: %s: corrupt", m.Shards[i][1])
+		}
+		t := prev[:shared] + string(suffix)
+		prev = t
+		binary.ReadUvarint(r) // idf
+		df, _ := binary.ReadUvarint(r)
+		var docs []int
+		doc := 0
+		for k := range df {
+			gap, err := binary.ReadUvarint(r)
+			if err != nil {
+				return nil, fmt.Errorf("search: %s: corrupt", m.Shards[i][1])
+			}
+			if k == 0 {
+				doc = int(gap)
+			} else {
+				doc += int(gap)
+			}
+			r.ReadByte() // the impact
+			docs = append(docs, doc)
+		}
+		if t == term {
+			return docs, nil
+		}
+	}
+	return nil, nil
 }

@@ -48,7 +48,7 @@ func ParseSynonyms(file, text string) ([][]string, error) {
 // checkGroup reports what is wrong with a synonym group.
 func checkGroup(g []string) error {
 	if len(g) < 2 {
-		return fmt.Errorf("synonyms: %q is one phrase; a group needs two or more, separated by commas", strings.Join(g, ","))
+		return fmt.Errorf("synonyms: %q is a group of one phrase; a group needs two or more", strings.Join(g, ","))
 	}
 	for _, p := range g {
 		n := 0
@@ -62,7 +62,7 @@ func checkGroup(g []string) error {
 
 // Synonyms returns the groups of phrases that find each other, checked,
 // with groups that share a phrase made one: a curator's table extends
-// the theme's. where names each list of groups in errors.
+// the theme's.
 func Synonyms(lists ...[][]string) ([]Group, error) {
 	var out []Group
 	byPhrase := map[string]int{} // a phrase's terms, joined → its group

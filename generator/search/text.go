@@ -67,9 +67,9 @@ func fold(s string) string {
 var stems sync.Map
 
 // Stem returns the term a word of letters is indexed by: its Snowball
-// English stem, with British and American spellings made one
-// (randomised, randomized → randomis). A word with a digit is its own
-// term.
+// English stem, with American -ize and -yze spelt as British -ise and
+// -yse first (randomized → randomised → randomis). A word with a digit is
+// its own term.
 func Stem(word string) string {
 	for i := 0; i < len(word); i++ {
 		if word[i] >= '0' && word[i] <= '9' {
@@ -79,19 +79,14 @@ func Stem(word string) string {
 	if s, ok := stems.Load(word); ok {
 		return s.(string)
 	}
-	s := english.Stem(word, true)
-	if t, ok := strings.CutSuffix(s, "iz"); ok {
-		s = t + "is"
-	} else if t, ok := strings.CutSuffix(s, "yz"); ok {
-		s = t + "ys"
-	}
+	s := english.Stem(british(word), true)
 	stems.Store(strings.Clone(word), s)
 	return s
 }
 
 // Terms calls emit with each term of text, in order: a DOI whole, then
 // every word of letters and digits (folded, stemmed) that is not a stop
-// word. A word of one letter is no term. The page's script splits a
+// word. A word of one letter (in any alphabet) is no term. The page's script splits a
 // query the same way.
 func Terms(text string, emit func(term string)) {
 	text = fold(text)
@@ -109,7 +104,7 @@ func Terms(text string, emit func(term string)) {
 		}
 		w := text[start:end]
 		start = -1
-		if len(w) == 1 && !(w[0] >= '0' && w[0] <= '9') || stopSet[w] {
+		if utf8.RuneCountInString(w) == 1 && !(w[0] >= '0' && w[0] <= '9') || stopSet[w] {
 			return
 		}
 		emit(Stem(w))
@@ -138,4 +133,22 @@ func Terms(text string, emit func(term string)) {
 		i += size
 	}
 	flush(len(text))
+}
+
+// american are the endings spelt -iz-/-yz- in American English and
+// -is-/-ys- in British, after the i or y.
+var american = []string{"zations", "zation", "zing", "zers", "zer", "zed", "zes", "ze"}
+
+// british spells a word's American -ize or -yze ending as the British
+// -ise or -yse, as the page's script does.
+func british(w string) string {
+	for _, end := range american {
+		if len(w) > len(end)+1 && strings.HasSuffix(w, end) {
+			if c := w[len(w)-len(end)-1]; c == 'i' || c == 'y' {
+				return w[:len(w)-len(end)] + "s" + end[1:]
+			}
+			return w
+		}
+	}
+	return w
 }

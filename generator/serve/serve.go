@@ -27,6 +27,7 @@ import (
 
 	"github.com/rounds-health/rounds/generator/config"
 	"github.com/rounds-health/rounds/generator/render"
+	"github.com/rounds-health/rounds/generator/search"
 	"github.com/rounds-health/rounds/generator/site"
 	"github.com/rounds-health/rounds/generator/theme"
 )
@@ -64,6 +65,9 @@ type Server struct {
 
 	cfg   *config.Config
 	cache *site.ContentCache
+	// search keeps the search index's analyses of notes, so that an edit
+	// analyses only the notes it changed.
+	search *search.Cache
 	site  *site.Site
 	theme *theme.Theme
 
@@ -201,7 +205,7 @@ func (s *Server) update(full bool, paths []string) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		s.cfg, s.theme, s.cache = cfg, theme, new(site.ContentCache)
+		s.cfg, s.theme, s.cache, s.search = cfg, theme, new(site.ContentCache), new(search.Cache)
 		s.base = cfg.Base().Path
 	}
 	prev := s.site
@@ -240,7 +244,7 @@ func (s *Server) update(full bool, paths []string) (bool, error) {
 			return false, err
 		}
 		s.theme = theme
-		files, err := render.Files(next, s.theme, &render.Options{}, nil)
+		files, err := render.Files(next, s.theme, &render.Options{Search: s.search}, nil)
 		if err != nil {
 			return false, err
 		}
@@ -249,14 +253,20 @@ func (s *Server) update(full bool, paths []string) (bool, error) {
 		s.mu.Unlock()
 		return false, nil
 	}
-	files, err := render.Files(next, s.theme, &render.Options{}, edits)
+	files, err := render.Files(next, s.theme, &render.Options{Search: s.search}, edits)
 	if err != nil {
 		return true, err
 	}
 	// A new map, not the served one changed in place: ServeHTTP reads the
 	// map it took without holding the lock. Only this goroutine writes
-	// s.files, so it reads it here unlocked.
+	// s.files, so it reads it here unlocked. The search index is made
+	// whole on every edit, named by its contents: its files from before
+	// go.
 	served := maps.Clone(s.files)
+	maps.DeleteFunc(served, func(p string, _ []byte) bool {
+		_, kept := files[p]
+		return strings.HasPrefix(p, "search/") && !kept
+	})
 	maps.Copy(served, files)
 	s.mu.Lock()
 	s.files = served

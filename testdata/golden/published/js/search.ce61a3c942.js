@@ -42,7 +42,7 @@
   function fold(s) { return s.normalize("NFD").replace(/\p{Mn}/gu, "").toLowerCase(); }
   function stem(w) {
     if (/[0-9]/.test(w)) return w;
-    return RoundsStem(w).replace(/iz$/, "is").replace(/yz$/, "ys");
+    return RoundsStem(w.replace(/(.[iy])z(ations?|ing|ers?|ed|es|e)$/, "$1s$2"));
   }
   function terms(q) {
     q = fold(q);
@@ -306,6 +306,11 @@
       if (a) a.focus();
     });
   });
+  // For tests: the terms of a text, as the Go index makes them.
+  self.RoundsSearchTerms = async function (text) {
+    await ready();
+    return terms(text).list.map(function (t) { return t.term; });
+  };
   const params = new URLSearchParams(location.search);
   input.value = params.get("q") || "";
   for (const f of filters) if (params.get(f)) form.elements[f].value = params.get(f);
