@@ -348,7 +348,9 @@ func TestSearchWire(t *testing.T) {
 	if err := json.Unmarshal(files[meta], &m); err != nil {
 		t.Fatal(err)
 	}
-	group := slices.IndexFunc(m.Synonyms, func(g [][]string) bool { return slices.ContainsFunc(g, func(p []string) bool { return slices.Equal(p, []string{"upf"}) }) })
+	group := slices.IndexFunc(m.Synonyms, func(g [][]string) bool {
+		return slices.ContainsFunc(g, func(p []string) bool { return slices.Equal(p, []string{"upf"}) })
+	})
 	if group < 0 {
 		t.Fatalf("no synonym group holds UPF: %v", m.Synonyms)
 	}

@@ -68,8 +68,8 @@ type Server struct {
 	// search keeps the search index's analyses of notes, so that an edit
 	// analyses only the notes it changed.
 	search *search.Cache
-	site  *site.Site
-	theme *theme.Theme
+	site   *site.Site
+	theme  *theme.Theme
 
 	subsMu sync.Mutex
 	subs   map[chan event]bool
