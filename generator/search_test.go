@@ -364,3 +364,36 @@ func TestSearchWire(t *testing.T) {
 		t.Errorf("a group of one phrase: %v", err)
 	}
 }
+
+// TestSearchDeterministic builds the example twice: the same index, byte
+// for byte.
+func TestSearchDeterministic(t *testing.T) {
+	t.Parallel()
+	var trees [2]map[string][]byte
+	for i := range trees {
+		out := filepath.Join(t.TempDir(), "public")
+		if _, err := buildFile(t, filepath.Join("..", "config.toml"), &Options{Options: site.Options{Now: testproject.Now}, Out: out}); err != nil {
+			t.Fatal(err)
+		}
+		trees[i] = map[string][]byte{}
+		root := filepath.Join(out, "search")
+		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				rel, _ := filepath.Rel(root, p)
+				trees[i][rel], _ = os.ReadFile(p)
+			}
+			return nil
+		})
+	}
+	if len(trees[0]) < 3 {
+		t.Fatalf("the index has %d files", len(trees[0]))
+	}
+	for p, data := range trees[0] {
+		if !bytes.Equal(trees[1][p], data) {
+			t.Errorf("search/%s differs between two builds", p)
+		}
+	}
+	if len(trees[1]) != len(trees[0]) {
+		t.Errorf("two builds made %d and %d index files", len(trees[0]), len(trees[1]))
+	}
+}

@@ -136,25 +136,47 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 	wg.Wait()
 	opts.Cache.keep()
 
-	// The postings of every term, in document order.
+	// The postings of every term, in document order: the terms numbered
+	// and counted first, then their postings laid out in one array.
 	type posting struct {
 		doc uint32
 		tf  uint16
 	}
-	ids := map[string]int{}
+	ids := map[string]int32{}
 	var terms []string
-	var postings [][]posting
+	var df []int32
+	n := 0
+	for _, an := range analysed {
+		n += len(an.terms)
+	}
+	termOf := make([]int32, 0, n)
 	total := 0.0
-	for d, an := range analysed {
+	for _, an := range analysed {
 		total += float64(an.length)
 		for _, t := range an.terms {
 			id, ok := ids[t.term]
 			if !ok {
-				id = len(terms)
+				id = int32(len(terms))
 				ids[t.term] = id
 				terms = append(terms, t.term)
-				postings = append(postings, nil)
+				df = append(df, 0)
 			}
+			df[id]++
+			termOf = append(termOf, id)
+		}
+	}
+	all := make([]posting, n)
+	postings := make([][]posting, len(terms))
+	at := 0
+	for id, count := range df {
+		postings[id] = all[at : at : at+int(count)]
+		at += int(count)
+	}
+	k := 0
+	for d, an := range analysed {
+		for _, t := range an.terms {
+			id := termOf[k]
+			k++
 			postings[id] = append(postings[id], posting{uint32(d), t.tf})
 		}
 	}
@@ -166,25 +188,24 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 	slices.SortFunc(order, func(a, b int) int { return strings.Compare(terms[a], terms[b]) })
 
 	idx := &Index{Files: map[string][]byte{}, Terms: len(terms)}
-	type shardRef struct{ First, File string }
-	var shards []shardRef
+	// The files to compress, each a shard or a chunk of records.
+	var shards, chunks []*file
+	var firsts []string
 	var buf, scratch []byte
 	first, prev := "", ""
-	cut := func() error {
-		if len(buf) == 0 {
-			return nil
+	cut := func() {
+		if len(buf) > 0 {
+			shards = append(shards, &file{dir: "s/", raw: buf})
+			firsts = append(firsts, first)
+			buf = nil
 		}
-		name, err := idx.add("s/", buf)
-		shards = append(shards, shardRef{first, name})
-		buf = buf[:0]
-		return err
 	}
-	n := float64(len(docs))
+	nd := float64(len(docs))
 	for _, id := range order {
 		term, ps := terms[id], postings[id]
 		idx.Postings += len(ps)
 		df := float64(len(ps))
-		idf := math.Log(1 + (n-df+0.5)/(df+0.5))
+		idf := math.Log(1 + (nd-df+0.5)/(df+0.5))
 		scratch = scratch[:0]
 		last := uint32(0)
 		for k, p := range ps {
@@ -211,19 +232,13 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 		buf = append(buf, scratch...)
 		prev = term
 		if len(buf) >= shardTarget {
-			if err := cut(); err != nil {
-				return nil, err
-			}
+			cut()
 		}
 	}
-	if err := cut(); err != nil {
-		return nil, err
-	}
+	cut()
 
-	var chunks []string
-	var records bytes.Buffer
 	for start := 0; start < len(docs); start += chunkSize {
-		records.Reset()
+		var records bytes.Buffer
 		records.WriteByte('[')
 		for j := start; j < min(start+chunkSize, len(docs)); j++ {
 			if j > start {
@@ -236,12 +251,9 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 			records.Write(r)
 		}
 		records.WriteByte(']')
-		name, err := idx.add("d/", records.Bytes())
-		if err != nil {
-			return nil, err
-		}
-		chunks = append(chunks, name)
+		chunks = append(chunks, &file{dir: "d/", raw: records.Bytes()})
 	}
+	compress(append(slices.Clip(shards), chunks...), workers)
 
 	meta := struct {
 		Version  int          `json:"version"`
@@ -252,15 +264,17 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 		Synonyms [][][]string `json:"synonyms"`
 		Shards   [][2]string  `json:"shards"`
 		Chunks   []string     `json:"chunks"`
-	}{Version: 1, Docs: len(docs), Chunk: chunkSize, K1: k1, Stop: StopWords, Synonyms: [][][]string{}, Shards: [][2]string{}, Chunks: chunks}
+	}{Version: 1, Docs: len(docs), Chunk: chunkSize, K1: k1, Stop: StopWords, Synonyms: [][][]string{}, Shards: [][2]string{}, Chunks: []string{}}
 	for _, g := range opts.Synonyms {
 		meta.Synonyms = append(meta.Synonyms, g.stems)
 	}
-	for _, s := range shards {
-		meta.Shards = append(meta.Shards, [2]string{s.First, s.File})
+	for i, f := range shards {
+		meta.Shards = append(meta.Shards, [2]string{firsts[i], f.name})
+		idx.Files[f.name] = f.data
 	}
-	if meta.Chunks == nil {
-		meta.Chunks = []string{}
+	for _, f := range chunks {
+		meta.Chunks = append(meta.Chunks, f.name)
+		idx.Files[f.name] = f.data
 	}
 	data, err := json.Marshal(meta)
 	if err != nil {
@@ -272,22 +286,41 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 	return idx, nil
 }
 
-// add compresses data into a file under dir named after its contents,
-// and returns its path.
-func (idx *Index) add(dir string, data []byte) (string, error) {
-	var z bytes.Buffer
-	w, err := gzip.NewWriterLevel(&z, gzip.BestCompression)
-	if err != nil {
-		return "", err
+// A file is a file of the index: its contents, compressed, and its name
+// under the index's folder, from them.
+type file struct {
+	dir       string
+	raw, data []byte
+	name      string
+}
+
+// compress compresses the files on workers goroutines, and names each
+// after its compressed contents.
+func compress(files []*file, workers int) {
+	var wg sync.WaitGroup
+	next := make(chan *file)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var z bytes.Buffer
+			w, _ := gzip.NewWriterLevel(&z, gzip.DefaultCompression)
+			for f := range next {
+				z.Reset()
+				w.Reset(&z)
+				w.Write(f.raw)
+				w.Close()
+				f.data = bytes.Clone(z.Bytes())
+				sum := sha256.Sum256(f.data)
+				f.name = f.dir + hex.EncodeToString(sum[:6]) + ".gz"
+			}
+		}()
 	}
-	w.Write(data)
-	if err := w.Close(); err != nil {
-		return "", err
+	for _, f := range files {
+		next <- f
 	}
-	sum := sha256.Sum256(z.Bytes())
-	name := dir + hex.EncodeToString(sum[:6]) + ".gz"
-	idx.Files[name] = z.Bytes()
-	return name, nil
+	close(next)
+	wg.Wait()
 }
 
 func commonPrefix(a, b string) int {
@@ -314,17 +347,21 @@ type analysis struct {
 // An analyser turns documents into analyses, keeping its scratch space.
 type analyser struct {
 	phrases map[string][]phrase
-	tf      map[string]uint16
-	seq     []string
+	tk      tokenizer
+	seq     []*entry // the terms of the field at hand
+	touched []*entry // the terms the document has
 	length  uint32
+	emit    func(*entry)
 }
 
 // analyse returns the terms of d.
 func (a *analyser) analyse(d *Doc) *analysis {
-	if a.tf == nil {
-		a.tf = map[string]uint16{}
+	if a.emit == nil {
+		a.emit = func(e *entry) { a.seq = append(a.seq, e) }
+		for first := range a.phrases {
+			a.tk.entry(first).phrase = true
+		}
 	}
-	clear(a.tf)
 	a.length = 0
 	a.field(Title, d.Title)
 	a.field(Summary, d.Summary)
@@ -332,87 +369,94 @@ func (a *analyser) analyse(d *Doc) *analysis {
 		a.field(Meta, m)
 	}
 	for _, id := range d.IDs {
-		a.add(strings.ToLower(id), ID)
+		a.seq = append(a.seq[:0], a.tk.entry(strings.ToLower(id)))
+		a.count(ID)
 	}
 	a.body(d.HTML)
 	for _, f := range d.Filters {
-		a.tf["~"+f] = 1
+		a.add(a.tk.entry("~"+f), 1)
 	}
-	out := &analysis{terms: make([]termTF, 0, len(a.tf)), length: a.length}
-	for t, n := range a.tf {
-		out.terms = append(out.terms, termTF{t, n})
+	// In no order: the postings are made in the documents' order, and
+	// the terms are sorted once for all.
+	out := &analysis{terms: make([]termTF, len(a.touched)), length: a.length}
+	for i, e := range a.touched {
+		out.terms[i] = termTF{e.term, e.tf}
+		e.tf, e.seen = 0, false
 	}
-	slices.SortFunc(out.terms, func(x, y termTF) int { return strings.Compare(x.term, y.term) })
+	a.touched = a.touched[:0]
 	return out
 }
 
-// add counts term, found in field f.
-func (a *analyser) add(term string, f Field) {
-	w := weights[f]
-	if n := a.tf[term]; n < math.MaxUint16-w {
-		a.tf[term] = n + w
+// add counts the term of e w times more.
+func (a *analyser) add(e *entry, w uint16) {
+	if !e.seen {
+		e.seen = true
+		a.touched = append(a.touched, e)
 	}
-	a.length += uint32(w)
+	if e.tf < math.MaxUint16-w {
+		e.tf += w
+	}
 }
 
-// field counts the terms of text, a field of f, and the synonyms' phrases
-// among them.
+// field counts the terms of text, a field of f.
 func (a *analyser) field(f Field, text string) {
 	a.seq = a.seq[:0]
-	Terms(text, func(t string) { a.seq = append(a.seq, t) })
-	for _, t := range a.seq {
-		a.add(t, f)
-	}
-	a.synonyms(f)
+	a.tk.terms(text, a.emit)
+	a.count(f)
 }
 
-// synonyms counts the synonym groups whose phrases a.seq holds, each as
-// its group's term, "~s" and its number.
-func (a *analyser) synonyms(f Field) {
-	if len(a.phrases) == 0 {
-		return
-	}
-	for i, t := range a.seq {
-		for _, p := range a.phrases[t] {
-			if len(p.stems) <= len(a.seq)-i && slices.Equal(p.stems, a.seq[i:i+len(p.stems)]) {
-				w := weights[f]
-				term := "~s" + strconv.Itoa(p.group)
-				if n := a.tf[term]; n < math.MaxUint16-w {
-					a.tf[term] = n + w
-				}
+// count counts the terms of a.seq, found in field f, and the synonym
+// groups whose phrases it holds, each as its group's term: "~s" and its
+// number.
+func (a *analyser) count(f Field) {
+	w := weights[f]
+	for i, e := range a.seq {
+		a.add(e, w)
+		if !e.phrase {
+			continue
+		}
+		for _, p := range a.phrases[e.term] {
+			if len(p.stems) <= len(a.seq)-i && a.holds(p.stems, i) {
+				a.add(a.tk.entry("~s"+strconv.Itoa(p.group)), w)
 			}
 		}
 	}
+	a.length += uint32(len(a.seq)) * uint32(w)
+}
+
+// holds reports whether a.seq holds the terms stems from i on.
+func (a *analyser) holds(stems []string, i int) bool {
+	for k, s := range stems {
+		if a.seq[i+k].term != s {
+			return false
+		}
+	}
+	return true
 }
 
 // body counts the terms of an HTML body: text in headings as Heading,
-// the rest as Body; pre, code, script and style are left out.
+// the rest as Body; pre, code, script and style are left out. A
+// heading's terms are counted when it ends, the prose's at the end.
 func (a *analyser) body(h string) {
 	skip, heading := 0, 0
-	var text strings.Builder
-	f := Body
-	flush := func() {
-		if text.Len() == 0 {
+	var prose []*entry
+	text := func(s string) {
+		if skip > 0 || s == "" {
 			return
 		}
-		s := text.String()
-		text.Reset()
 		if strings.IndexByte(s, '&') >= 0 {
 			s = html.UnescapeString(s)
 		}
-		a.field(f, s)
+		a.tk.terms(s, a.emit)
 	}
+	a.seq = a.seq[:0]
 	for len(h) > 0 {
 		lt := strings.IndexByte(h, '<')
 		if lt < 0 {
-			if skip == 0 {
-				text.WriteString(h)
-			}
+			text(h)
 			break
 		}
-		if skip == 0 {
-			text.WriteString(h[:lt])
-		}
+		text(h[:lt])
 		h = h[lt:]
 		gt := strings.IndexByte(h, '>')
 		if gt < 0 {
@@ -421,11 +465,11 @@ func (a *analyser) body(h string) {
 		tag := h[1:gt]
 		h = h[gt+1:]
 		closing := strings.HasPrefix(tag, "/")
-		name := strings.ToLower(strings.TrimPrefix(tag, "/"))
+		name := strings.TrimPrefix(tag, "/")
 		if sp := strings.IndexAny(name, " \t\n/"); sp >= 0 {
 			name = name[:sp]
 		}
-		switch name {
+		switch strings.ToLower(name) {
 		case "pre", "code", "script", "style":
 			if closing {
 				skip = max(0, skip-1)
@@ -433,21 +477,22 @@ func (a *analyser) body(h string) {
 				skip++
 			}
 		case "h1", "h2", "h3", "h4", "h5", "h6":
-			flush()
 			if closing {
+				a.count(Heading)
+				a.seq = prose
 				heading = max(0, heading-1)
-			} else {
+			} else if heading == 0 {
+				prose = a.seq
+				a.seq = nil
 				heading++
 			}
-			f = Body
-			if heading > 0 {
-				f = Heading
-			}
-		case "p", "li", "td", "th", "br", "div", "section", "blockquote", "dd", "dt", "figcaption":
-			text.WriteByte(' ') // words in two blocks are two words
 		}
 	}
-	flush()
+	if heading > 0 {
+		a.count(Heading)
+		a.seq = prose
+	}
+	a.count(Body)
 }
 
 // Cache keeps documents' analyses from one build to the next, by their

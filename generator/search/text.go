@@ -32,7 +32,7 @@ var stopSet = func() map[string]bool {
 
 // doiPattern finds a DOI in text, which is indexed whole, with the
 // resolver's address before it, which is not.
-var doiPattern = regexp.MustCompile(`(?:(?:https?://)?(?:dx\.)?doi\.org/)?(10\.\d{4,9}/[^\s"<>]+)`)
+var doiPattern = regexp.MustCompile(`(?i)(?:(?:https?://)?(?:dx\.)?doi\.org/)?(10\.\d{4,9}/[^\t\n\f\r "<>]+)`)
 
 // trimDOI drops the punctuation that ends a sentence or closes a bracket
 // after a DOI.
@@ -86,53 +86,112 @@ func Stem(word string) string {
 
 // Terms calls emit with each term of text, in order: a DOI whole, then
 // every word of letters and digits (folded, stemmed) that is not a stop
-// word. A word of one letter (in any alphabet) is no term. The page's script splits a
-// query the same way.
+// word. A word of one letter (in any alphabet) is no term. The page's
+// script splits a query the same way.
 func Terms(text string, emit func(term string)) {
-	text = fold(text)
+	var tk tokenizer
+	tk.terms(text, func(e *entry) { emit(e.term) })
+}
+
+// An entry is a term a tokenizer has met, with what an analyser counts
+// of it in the document at hand.
+type entry struct {
+	term string
+	// phrase is set when a synonym's phrase starts with the term.
+	phrase bool
+	tf     uint16 // in the document, weighted by field
+	seen   bool   // tf is the document's, not a previous one's
+}
+
+// A tokenizer splits texts into terms, keeping the entries of the words
+// it has met (nil for a word that is no term) and its scratch space.
+type tokenizer struct {
+	words  map[string]*entry
+	byTerm map[string]*entry
+	buf    []byte
+}
+
+// entry returns the entry of term.
+func (tk *tokenizer) entry(term string) *entry {
+	if tk.byTerm == nil {
+		tk.byTerm = map[string]*entry{}
+	}
+	e, ok := tk.byTerm[term]
+	if !ok {
+		e = &entry{term: term}
+		tk.byTerm[term] = e
+	}
+	return e
+}
+
+// terms calls emit with the entry of each term of text, as Terms does.
+func (tk *tokenizer) terms(text string, emit func(*entry)) {
 	if strings.Contains(text, "10.") {
-		for _, m := range doiPattern.FindAllStringSubmatchIndex(text, -1) {
-			doi := trimDOI(text[m[2]:m[3]])
-			emit(doi)
-			text = text[:m[0]] + strings.Repeat(" ", m[2]-m[0]+len(doi)) + text[m[2]+len(doi):]
+		if locs := doiPattern.FindAllStringSubmatchIndex(text, -1); len(locs) > 0 {
+			b := []byte(text)
+			for _, m := range locs {
+				doi := trimDOI(text[m[2]:m[3]])
+				emit(tk.entry(fold(doi)))
+				for i := m[0]; i < m[2]+len(doi); i++ {
+					b[i] = ' '
+				}
+			}
+			text = string(b)
 		}
 	}
-	start := -1
-	flush := func(end int) {
-		if start < 0 {
+	if tk.words == nil {
+		tk.words = map[string]*entry{}
+	}
+	buf, ascii := tk.buf[:0], true
+	flush := func() {
+		if len(buf) == 0 {
 			return
 		}
-		w := text[start:end]
-		start = -1
-		if utf8.RuneCountInString(w) == 1 && !(w[0] >= '0' && w[0] <= '9') || stopSet[w] {
-			return
+		w := buf
+		if !ascii {
+			w = []byte(fold(string(buf)))
 		}
-		emit(Stem(w))
+		buf, ascii = buf[:0], true
+		e, ok := tk.words[string(w)]
+		if !ok {
+			word := string(w)
+			if !(utf8.RuneCountInString(word) == 1 && !(word[0] >= '0' && word[0] <= '9') || stopSet[word]) {
+				e = tk.entry(Stem(word))
+			}
+			tk.words[word] = e
+		}
+		if e != nil {
+			emit(e)
+		}
 	}
 	for i := 0; i < len(text); {
 		c := text[i]
 		if c < utf8.RuneSelf {
-			if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
-				if start < 0 {
-					start = i
-				}
-			} else {
-				flush(i)
+			switch {
+			case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+				buf = append(buf, c)
+			case 'A' <= c && c <= 'Z':
+				buf = append(buf, c+'a'-'A')
+			default:
+				flush()
 			}
 			i++
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(text[i:])
-		if unicode.IsLetter(r) || unicode.IsNumber(r) {
-			if start < 0 {
-				start = i
-			}
-		} else {
-			flush(i)
+		switch {
+		case unicode.Is(unicode.Mn, r):
+			// An accent, which folding takes off.
+		case unicode.IsLetter(r) || unicode.IsNumber(r):
+			buf = append(buf, text[i:i+size]...)
+			ascii = false
+		default:
+			flush()
 		}
 		i += size
 	}
-	flush(len(text))
+	flush()
+	tk.buf = buf
 }
 
 // american are the endings spelt -iz-/-yz- in American English and

@@ -47,7 +47,7 @@
   function terms(q) {
     q = fold(q);
     const out = [];
-    q = q.replace(/(?:(?:https?:\/\/)?(?:dx\.)?doi\.org\/)?(10\.\d{4,9}\/[^\s"<>]+)/g, function (m, id) {
+    q = q.replace(/(?:(?:https?:\/\/)?(?:dx\.)?doi\.org\/)?(10\.\d{4,9}\/[^\t\n\f\r "<>]+)/g, function (m, id) {
       const doi = id.replace(/[.,;:)\]}'"’”]+$/, "");
       out.push({ term: doi, doi: true });
       return " ".repeat(m.length - id.length + doi.length) + id.slice(doi.length);
