@@ -524,8 +524,24 @@ func TestJSONLD(t *testing.T) {
 		x["reviewed_by"] != "Dr Ann Lee" || x["last_reviewed"] != "2026-11-10" {
 		t.Errorf("the JSON Feed's _rounds: %v", x)
 	}
-	if strings.Contains(read(t, dir, "index.html"), "application/ld+json") {
-		t.Error("JSON-LD on a page that is not a note")
+	if strings.Contains(read(t, dir, "archive/index.html"), "application/ld+json") {
+		t.Error("JSON-LD on a page that is neither a note nor the home page")
+	}
+	// The home page describes the site and how to search it.
+	home := read(t, dir, "index.html")
+	_, ld, _ := strings.Cut(home, `<script type="application/ld+json">`)
+	ld, _, _ = strings.Cut(ld, "</script>")
+	var site struct {
+		Type   string `json:"@type"`
+		Action struct {
+			Type   string `json:"@type"`
+			Target struct {
+				URLTemplate string `json:"urlTemplate"`
+			} `json:"target"`
+		} `json:"potentialAction"`
+	}
+	if err := json.Unmarshal([]byte(ld), &site); err != nil || site.Type != "WebSite" || site.Action.Type != "SearchAction" || !strings.HasSuffix(site.Action.Target.URLTemplate, "/search/?q={search_term_string}") {
+		t.Errorf("the home page's JSON-LD: %v %s", err, ld)
 	}
 }
 

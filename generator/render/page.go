@@ -206,9 +206,13 @@ func studyOf(design string) *ldStudy {
 }
 
 // JSONLD is the schema.org description of a note's page, a MedicalWebPage,
-// for search engines and health aggregators; "" on other pages.
+// for search engines and health aggregators; on the home page, the
+// WebSite and how to search it; "" on other pages.
 func (p *PageData) JSONLD() template.JS {
 	n := p.Note
+	if p.IsHome() {
+		return p.siteJSONLD()
+	}
 	if n == nil {
 		return ""
 	}
@@ -255,6 +259,35 @@ func (p *PageData) JSONLD() template.JS {
 		page.Citation = c
 	}
 	data, err := json.Marshal(page) // escapes <, > and &, so it cannot end the script
+	if err != nil {
+		return ""
+	}
+	return template.JS(data)
+}
+
+// siteJSONLD describes the site, a WebSite, with its search page as a
+// SearchAction, so that a search engine may offer to search it.
+func (p *PageData) siteJSONLD() template.JS {
+	cfg := p.Site.Config
+	type entryPoint struct {
+		Type        string `json:"@type"`
+		URLTemplate string `json:"urlTemplate"`
+	}
+	type searchAction struct {
+		Type       string     `json:"@type"`
+		Target     entryPoint `json:"target"`
+		QueryInput string     `json:"query-input"`
+	}
+	site := struct {
+		Context         string       `json:"@context"`
+		Type            string       `json:"@type"`
+		Name            string       `json:"name"`
+		URL             string       `json:"url"`
+		InLanguage      string       `json:"inLanguage"`
+		PotentialAction searchAction `json:"potentialAction"`
+	}{"https://schema.org", "WebSite", cfg.Title, cfg.BaseURL, cfg.Language,
+		searchAction{"SearchAction", entryPoint{"EntryPoint", cfg.AbsURL("search/") + "?q={search_term_string}"}, "required name=search_term_string"}}
+	data, err := json.Marshal(site)
 	if err != nil {
 		return ""
 	}
