@@ -529,8 +529,8 @@ func TestJSONLD(t *testing.T) {
 	}
 	// The home page describes the site and how to search it.
 	home := read(t, dir, "index.html")
-	_, ld, _ := strings.Cut(home, `<script type="application/ld+json">`)
-	ld, _, _ = strings.Cut(ld, "</script>")
+	_, siteLD, _ := strings.Cut(home, `<script type="application/ld+json">`)
+	siteLD, _, _ = strings.Cut(siteLD, "</script>")
 	var site struct {
 		Type   string `json:"@type"`
 		Action struct {
@@ -540,8 +540,8 @@ func TestJSONLD(t *testing.T) {
 			} `json:"target"`
 		} `json:"potentialAction"`
 	}
-	if err := json.Unmarshal([]byte(ld), &site); err != nil || site.Type != "WebSite" || site.Action.Type != "SearchAction" || !strings.HasSuffix(site.Action.Target.URLTemplate, "/search/?q={search_term_string}") {
-		t.Errorf("the home page's JSON-LD: %v %s", err, ld)
+	if err := json.Unmarshal([]byte(siteLD), &site); err != nil || site.Type != "WebSite" || site.Action.Type != "SearchAction" || !strings.HasSuffix(site.Action.Target.URLTemplate, "/search/?q={search_term_string}") {
+		t.Errorf("the home page's JSON-LD: %v %s", err, siteLD)
 	}
 }
 
