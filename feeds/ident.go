@@ -74,6 +74,14 @@ func findNCT(ids []string, s string) []string {
 	return ids
 }
 
+// Identify returns the identifiers the given strings (addresses, titles,
+// text) name, the first string's first.
+func Identify(texts ...string) Identifiers {
+	var ids Identifiers
+	ids.identify(texts...)
+	return ids
+}
+
 // identify fills in the identifiers found in the given strings, the most
 // trustworthy first: a DOI in metadata beats one mentioned in the text.
 func (ids *Identifiers) identify(texts ...string) {

@@ -331,19 +331,7 @@ func TestSearchWire(t *testing.T) {
 		t.Error("the index holds no wire story with [search] wire = true")
 	}
 	// The curator's synonym finds the note.
-	files := map[string][]byte{}
-	meta := ""
-	root := filepath.Join(dir, "public", "search")
-	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			rel, _ := filepath.Rel(root, p)
-			files[filepath.ToSlash(rel)], _ = os.ReadFile(p)
-			if strings.HasPrefix(rel, "meta.") {
-				meta = rel
-			}
-		}
-		return nil
-	})
+	files, meta := searchFiles(t, filepath.Join(dir, "public"))
 	var m struct{ Synonyms [][][]string }
 	if err := json.Unmarshal(files[meta], &m); err != nil {
 		t.Fatal(err)
@@ -395,5 +383,46 @@ func TestSearchDeterministic(t *testing.T) {
 	}
 	if len(trees[1]) != len(trees[0]) {
 		t.Errorf("two builds made %d and %d index files", len(trees[0]), len(trees[1]))
+	}
+}
+
+// searchFiles returns the index a build wrote under out, and its
+// metadata's path.
+func searchFiles(t *testing.T, out string) (map[string][]byte, string) {
+	t.Helper()
+	files := map[string][]byte{}
+	meta := ""
+	root := filepath.Join(out, "search")
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(root, p)
+			rel = filepath.ToSlash(rel)
+			files[rel], _ = os.ReadFile(p)
+			if strings.HasPrefix(rel, "meta.") {
+				meta = rel
+			}
+		}
+		return nil
+	})
+	if meta == "" {
+		t.Fatal("the index has no metadata file")
+	}
+	return files, meta
+}
+
+// TestSearchSourceAddress finds a note by the DOI and the PMID its
+// source's address holds, with no doi or pmid key.
+func TestSearchSourceAddress(t *testing.T) {
+	t.Parallel()
+	dir := testproject.New(t, map[string]string{
+		"content/notes/nejm.md":   testproject.Note("A trial", "2026-11-10T09:00:00Z", `source = "https://www.nejm.org/doi/full/10.1056/NEJMoa2000077"`),
+		"content/notes/pubmed.md": testproject.Note("A cohort", "2026-11-11T09:00:00Z", `source = "https://pubmed.ncbi.nlm.nih.gov/37001234/"`),
+	})
+	mustBuild(t, dir)
+	files, meta := searchFiles(t, filepath.Join(dir, "public"))
+	for _, term := range []string{"10.1056/nejmoa2000077", "37001234"} {
+		if docs, err := search.Lookup(files, meta, term); err != nil || len(docs) != 1 {
+			t.Errorf("%s finds %v (%v)", term, docs, err)
+		}
 	}
 }

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"maps"
 	"slices"
+	"strings"
 	"strconv"
 	"time"
 
+	"github.com/rounds-health/rounds/feeds"
 	"github.com/rounds-health/rounds/generator/config"
 	"github.com/rounds-health/rounds/generator/content"
 	"github.com/rounds-health/rounds/generator/output"
@@ -90,8 +92,11 @@ func (w *writer) planSearch(pg func(*PageData)) {
 		year := n.Published.In(cfg.Location()).Year()
 		years[year] = true
 		d.Filters = append(d.Filters, "year:"+strconv.Itoa(year))
-		for _, id := range []string{n.Source.DOI, n.Source.PMID, n.Source.NCT, n.Source.PMCID} {
-			if id != "" {
+		// The source's identifiers, and those its address holds
+		// (a journal's /doi/ path, a PubMed link).
+		found := feeds.Identify(n.Source.URL)
+		for _, id := range append([]string{n.Source.DOI, n.Source.PMID, n.Source.NCT, n.Source.PMCID, found.DOI, found.PMID}, found.NCT...) {
+			if id != "" && !slices.ContainsFunc(d.IDs, func(have string) bool { return strings.EqualFold(have, id) }) {
 				d.IDs = append(d.IDs, id)
 			}
 		}
