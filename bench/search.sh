@@ -63,6 +63,9 @@ else
 	go run ./bench/corpus -n "$N" -out "$corpus" -theme themes/default
 	echo "corpus:  $corpus (made, $N notes)"
 fi
+# The corpus's theme is a copy: the one being measured replaces it.
+rm -rf "$corpus/themes/default"
+cp -r themes/default "$corpus/themes/default"
 
 settle=0
 [[ $removed = 1 && $fstype = ext* ]] && settle=370

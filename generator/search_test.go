@@ -157,6 +157,7 @@ func TestSearchInBrowser(t *testing.T) {
 		{name: "a filter alone", filters: map[string]string{"evidence": "strong"}, none: []string{note("montelukast-mental-health-warning")}},
 		{name: "accents folded", q: "DÉXAMÉTHASONE", also: []string{note("dexamethasone-covid-19-oxygen")}},
 		{name: "a draft's word", q: "semaglutide"},
+		{name: "stop words only", q: "the and of"},
 	} {
 		links, status := searchFor(t, page, c.q, c.filters)
 		if len(c.first)+len(c.also) == 0 && c.filters == nil {

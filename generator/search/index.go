@@ -229,6 +229,7 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 		buf = append(buf, term[shared:]...)
 		buf = binary.AppendUvarint(buf, uint64(math.Round(idf*1000)))
 		buf = binary.AppendUvarint(buf, uint64(len(ps)))
+		buf = binary.AppendUvarint(buf, uint64(len(scratch)))
 		buf = append(buf, scratch...)
 		prev = term
 		if len(buf) >= shardTarget {
@@ -584,6 +585,7 @@ func Lookup(files map[string][]byte, meta, term string) ([]int, error) {
 		prev = t
 		binary.ReadUvarint(r) // idf
 		df, _ := binary.ReadUvarint(r)
+		binary.ReadUvarint(r) // the postings' length in bytes
 		var docs []int
 		doc := 0
 		for k := range df {

@@ -14,6 +14,7 @@
   const base = new URL(form.dataset.meta, location.href);
   const page = 10;
   let meta, stop, run = 0, shown = 0, hits = [];
+  const phrases = new Map();
   const files = new Map(); // path → promise of its bytes
 
   form.querySelector(".search-filters").hidden = false;
@@ -23,13 +24,22 @@
   // query waits only for its shards.
   let metaLoad;
   function ready() {
-    if (!metaLoad) metaLoad = fetch(base).then(function (r) { return r.json(); }).then(function (m) { meta = m; stop = new Set(m.stop); });
+    if (!metaLoad) metaLoad = fetch(base).then(function (r) { return r.json(); }).then(function (m) {
+      meta = m;
+      stop = new Set(m.stop);
+      // The synonyms' phrases by their first term.
+      m.synonyms.forEach(function (g, n) {
+        for (const p of g) phrases.set(p[0], (phrases.get(p[0]) || []).concat([[n, p]]));
+      });
+      // Compiled before the first query: the query's split, a card.
+      card({ u: "#", t: "Warming up", d: "", ds: "", m: "Warming the script up" }, marks(clauses("warming the script up")));
+    });
     return metaLoad;
   }
 
-  function load(path) {
+  function load(path, priority) {
     if (!files.has(path)) {
-      files.set(path, fetch(new URL(path, base)).then(function (r) {
+      files.set(path, fetch(new URL(path, base), { priority: priority || "high" }).then(function (r) {
         if (!r.ok) throw new Error(path + ": " + r.status);
         return new Response(r.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer();
       }).then(function (b) { return new Uint8Array(b); }));
@@ -71,7 +81,11 @@
   }
   const decoder = new TextDecoder();
   const parsed = new Map(), chunks = new Map();
-  // A shard's terms, each with its idf and where its postings start.
+  // A shard's terms, each with its idf, its number of documents and where
+  // its postings start: a term is its prefix shared with the one before,
+  // the rest, then idf × 1000, documents and the postings' bytes, as
+  // varints; then each posting, the gap from the document before and
+  // its weight out of 255.
   async function shard(i) {
     const file = meta.shards[i][1];
     if (!parsed.has(file)) {
@@ -81,11 +95,14 @@
         const out = [];
         while (p < b.length) {
           const shared = uv(), len = uv();
-          const term = prev.slice(0, shared) + decoder.decode(b.subarray(p, p + len));
+          let suffix = "", ascii = true;
+          for (let k = p; k < p + len; k++) if (b[k] > 127) ascii = false;
+          suffix = ascii ? String.fromCharCode.apply(null, b.subarray(p, p + len)) : decoder.decode(b.subarray(p, p + len));
+          const term = prev.slice(0, shared) + suffix;
           p += len;
-          const idf = uv() / 1000, df = uv(), at = p;
-          for (let k = 0; k < df; k++) { while (b[p++] & 128); p++; }
-          out.push({ term: term, idf: idf, df: df, at: at, b: b });
+          const idf = uv() / 1000, df = uv(), size = uv();
+          out.push({ term: term, idf: idf, df: df, at: p, b: b });
+          p += size;
           prev = term;
         }
         return out;
@@ -93,53 +110,67 @@
     }
     return parsed.get(file);
   }
-  function postings(t) {
-    const m = new Map(), b = t.b;
-    let p = t.at, doc = 0;
-    for (let k = 0; k < t.df; k++) {
-      let x = 0, s = 1, c;
-      do { c = b[p++]; x += (c & 127) * s; s *= 128; } while (c & 128);
-      doc = k === 0 ? x : doc + x;
-      m.set(doc, t.idf * b[p++] / 255 * (meta.k1 + 1));
+  // The entry of term in a shard's sorted terms, or the first after it.
+  function seek(terms, term) {
+    let lo = 0, hi = terms.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (terms[mid].term < term) lo = mid + 1; else hi = mid;
     }
-    return m;
+    return lo;
   }
-  // The index's entries for term, or with prefix, the terms it starts
-  // and the terms that start it (a word half typed past its stem).
+  // The index's entries for term, each with its weight in the clause, or
+  // with prefix also the terms it starts and those that start it (a word
+  // half typed past its stem). Every shard needed is fetched at once.
   async function lookup(term, prefix, word) {
-    const found = [];
-    const i = shardOf(term);
-    const seen = new Set();
-    for (let j = i; j < Math.min(i + 2, meta.shards.length); j++) {
-      if (j > i && !(prefix && meta.shards[j][0].startsWith(term))) break;
-      for (const t of await shard(j)) {
-        if (t.term === term) found.push({ t: t, w: 1 });
-        else if (prefix && t.term.startsWith(term)) found.push({ t: t, w: 0.6 });
-        seen.add(t.term);
-      }
+    const want = new Set([shardOf(term)]);
+    const n = meta.shards.length;
+    if (prefix) {
+      for (let j = shardOf(term) + 1; j < n && j < shardOf(term) + 3 && meta.shards[j][0].startsWith(term); j++) want.add(j);
+      for (let k = Math.max(3, word.length - 4); k < word.length; k++) want.add(shardOf(word.slice(0, k)));
     }
-    if (prefix && word) {
+    const shards = await Promise.all([...want].map(shard));
+    const found = [], seen = new Set();
+    function take(t, w) {
+      if (!seen.has(t.term)) { seen.add(t.term); found.push({ t: t, w: w }); }
+    }
+    for (const terms of shards) {
+      for (let i = seek(terms, term); i < terms.length; i++) {
+        const t = terms[i];
+        if (t.term === term) take(t, 1);
+        else if (prefix && t.term.startsWith(term)) take(t, 0.6);
+        else break;
+      }
+      if (!prefix) continue;
       for (let k = Math.max(3, word.length - 4); k < word.length; k++) {
-        const w = word.slice(0, k);
-        if (seen.has(w) || w === term) continue;
-        for (const t of await shard(shardOf(w))) if (t.term === w) found.push({ t: t, w: 0.8 });
+        const w = word.slice(0, k), i = seek(terms, w);
+        if (i < terms.length && terms[i].term === w) take(terms[i], 0.8);
       }
     }
     return found;
   }
 
-  // A clause's documents and their scores: the best of its terms'.
+  // A clause's documents and their scores, the best of its terms': ids
+  // and scores, side by side.
   async function clause(alts) {
-    const scores = new Map();
-    for (const a of alts) {
-      for (const f of await lookup(a.term, a.prefix, a.word)) {
-        for (const [doc, s] of postings(f.t)) {
-          const v = s * f.w * (a.weight || 1);
-          if (!(scores.get(doc) >= v)) scores.set(doc, v);
+    const best = new Float32Array(meta.docs), ids = [];
+    const k1 = meta.k1 + 1;
+    const found = await Promise.all(alts.map(function (a) { return lookup(a.term, a.prefix, a.word); }));
+    for (const fs of found) {
+      for (const f of fs) {
+        const t = f.t, b = t.b, w = t.idf * k1 / 255 * f.w;
+        let p = t.at, doc = 0;
+        for (let k = 0; k < t.df; k++) {
+          let x = 0, m = 1, c;
+          do { c = b[p++]; x += (c & 127) * m; m *= 128; } while (c & 128);
+          doc = k === 0 ? x : doc + x;
+          const v = w * b[p++];
+          if (best[doc] === 0) ids.push(doc);
+          if (v > best[doc]) best[doc] = v;
         }
       }
     }
-    return scores;
+    return { ids: ids, best: best };
   }
 
   // The query's clauses: each term, or a synonym's phrase as its group,
@@ -149,11 +180,9 @@
     const out = [];
     for (let i = 0; i < list.length;) {
       let best = -1, len = 0;
-      meta.synonyms.forEach(function (g, n) {
-        for (const p of g) {
-          if (p.length > len && p.every(function (s, k) { return list[i + k] && list[i + k].term === s; })) { best = n; len = p.length; }
-        }
-      });
+      for (const [n, p] of phrases.get(list[i].term) || []) {
+        if (p.length > len && p.every(function (s, k) { return list[i + k] && list[i + k].term === s; })) { best = n; len = p.length; }
+      }
       const last = i + Math.max(len, 1) === list.length && open && !list[i].doi;
       if (best >= 0 && !(last && len === 1)) {
         out.push([{ term: "~s" + best }]);
@@ -177,8 +206,8 @@
     const params = new URLSearchParams();
     if (q) params.set("q", q);
     for (const f of chosen) params.set(f, form.elements[f].value);
-    history.replaceState(null, "", params.toString() ? "?" + params : location.pathname);
     if (!q && !chosen.length) {
+      history.replaceState(null, "", location.pathname);
       list.replaceChildren();
       more.hidden = true;
       status.textContent = "";
@@ -191,22 +220,25 @@
       return clause([{ term: "~" + f + ":" + form.elements[f].value }]);
     })));
     if (mine !== run) return;
-    let docs = null;
-    sets.sort(function (a, b) { return a.size - b.size; });
-    for (const s of sets) {
-      if (!docs) { docs = new Map(s); continue; }
-      for (const [d, v] of docs) {
-        if (s.has(d)) docs.set(d, v + s.get(d)); else docs.delete(d);
-      }
+    // The documents in every clause, scored by the query's words (not
+    // by the filters), best first, then newest.
+    const score = new Float32Array(meta.docs);
+    text.forEach(function (_, i) { for (const d of sets[i].ids) score[d] += sets[i].best[d]; });
+    sets.sort(function (a, b) { return a.ids.length - b.ids.length; });
+    let found = sets.length ? sets[0].ids : []; // none: only stop words
+    if (sets.length > 1) {
+      const count = new Uint8Array(meta.docs);
+      for (const s of sets) for (const d of s.ids) count[d]++;
+      found = found.filter(function (d) { return count[d] === sets.length; });
     }
-    hits = [...(docs || [])];
-    if (!text.length) for (const h of hits) h[1] = 0;
-    hits.sort(function (a, b) { return b[1] - a[1] || b[0] - a[0]; });
+    found.sort(function (a, b) { return score[b] - score[a] || b - a; });
+    hits = found;
     shown = 0;
     list.replaceChildren();
     const what = q ? " for “" + q + "”" : "";
-    status.textContent = hits.length ? hits.length + (hits.length === 1 ? " note" : " notes") + " found" + what + "." : "No notes found" + what + ". Try fewer words or another filter.";
-    await show(mine, marks(text));
+    const said = hits.length ? hits.length + (hits.length === 1 ? " note" : " notes") + " found" + what + "." : "No notes found" + what + ". Try fewer words or another filter.";
+    await show(mine, marks(text), function () { status.textContent = said; });
+    if (mine === run) history.replaceState(null, "", params.toString() ? "?" + params : location.pathname);
   }
 
   // The terms to mark in results: the query's, and the prefixes of a half
@@ -225,17 +257,23 @@
     };
   }
 
-  async function show(mine, marked) {
+  // Shows the next page of results, each as soon as its record is in,
+  // in order; first is called before the first (or with none).
+  async function show(mine, marked, first) {
     const next = hits.slice(shown, shown + page);
-    const records = await Promise.all(next.map(async function (h) {
-      const file = meta.chunks[Math.floor(h[0] / meta.chunk)];
-      if (!chunks.has(file)) chunks.set(file, load(file).then(function (b) { return JSON.parse(decoder.decode(b)); }));
-      return (await chunks.get(file))[h[0] % meta.chunk];
-    }));
-    if (mine !== run) return;
+    // The first result's record first; the others after it.
+    const records = next.map(function (doc, i) {
+      const file = meta.chunks[Math.floor(doc / meta.chunk)];
+      if (!chunks.has(file)) chunks.set(file, load(file, i ? "low" : "high").then(function (b) { return JSON.parse(decoder.decode(b)); }));
+      return chunks.get(file).then(function (all) { return all[doc % meta.chunk]; });
+    });
+    if (!next.length && first) first();
     for (const r of records) {
+      const rec = await r;
+      if (mine !== run) return;
+      if (first) { first(); first = null; }
       const li = document.createElement("li");
-      li.append(card(r, marked));
+      li.append(card(rec, marked));
       list.append(li);
     }
     shown += next.length;
