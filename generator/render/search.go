@@ -94,7 +94,10 @@ func (w *writer) planSearch(pg func(*PageData)) {
 		d.Filters = append(d.Filters, "year:"+strconv.Itoa(year))
 		// The source's identifiers, and those its address holds
 		// (a journal's /doi/ path, a PubMed link).
-		found := feeds.Identify(n.Source.URL)
+		var found feeds.Identifiers
+		if u := strings.ToLower(n.Source.URL); strings.Contains(u, "10.") || strings.Contains(u, "pubmed") || strings.Contains(u, "nct") {
+			found = feeds.Identify(n.Source.URL) // few addresses hold one: the patterns are tried on those
+		}
 		for _, id := range append([]string{n.Source.DOI, n.Source.PMID, n.Source.NCT, n.Source.PMCID, found.DOI, found.PMID}, found.NCT...) {
 			if id != "" && !slices.ContainsFunc(d.IDs, func(have string) bool { return strings.EqualFold(have, id) }) {
 				d.IDs = append(d.IDs, id)

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"maps"
 	"io"
 	"math"
 	"runtime"
@@ -107,85 +108,44 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 		opts = &Options{}
 	}
 	phrases := phraseTable(opts.Synonyms)
-	analysed := make([]*analysis, len(docs))
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	workers = max(1, min(workers, len(docs)))
+	// Each worker indexes a run of documents, into postings of its own:
+	// a term's postings are then its workers', one run after the other.
+	lengths := make([]uint32, len(docs))
+	parts := make([]*analyser, workers)
 	var wg sync.WaitGroup
-	var next sync.Mutex
-	i := 0
-	for range workers {
+	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var a analyser
-			a.phrases = phrases
-			for {
-				next.Lock()
-				j := i
-				i++
-				next.Unlock()
-				if j >= len(docs) {
-					return
-				}
-				analysed[j] = opts.Cache.get(&docs[j], &a)
+			a := &analyser{phrases: phrases}
+			parts[w] = a
+			for d := len(docs) * w / workers; d < len(docs)*(w+1)/workers; d++ {
+				lengths[d] = opts.Cache.index(&docs[d], a, uint32(d))
 			}
 		}()
 	}
 	wg.Wait()
 	opts.Cache.keep()
 
-	// The postings of every term, in document order: the terms numbered
-	// and counted first, then their postings laid out in one array.
-	type posting struct {
-		doc uint32
-		tf  uint16
-	}
-	ids := map[string]int32{}
-	var terms []string
-	var df []int32
-	n := 0
-	for _, an := range analysed {
-		n += len(an.terms)
-	}
-	termOf := make([]int32, 0, n)
-	total := 0.0
-	for _, an := range analysed {
-		total += float64(an.length)
-		for _, t := range an.terms {
-			id, ok := ids[t.term]
-			if !ok {
-				id = int32(len(terms))
-				ids[t.term] = id
-				terms = append(terms, t.term)
-				df = append(df, 0)
+	byTerm := map[string][]posting{}
+	for _, a := range parts {
+		for term, e := range a.tk.byTerm {
+			if len(e.postings) > 0 {
+				byTerm[term] = append(byTerm[term], e.postings...)
 			}
-			df[id]++
-			termOf = append(termOf, id)
 		}
 	}
-	all := make([]posting, n)
-	postings := make([][]posting, len(terms))
-	at := 0
-	for id, count := range df {
-		postings[id] = all[at : at : at+int(count)]
-		at += int(count)
-	}
-	k := 0
-	for d, an := range analysed {
-		for _, t := range an.terms {
-			id := termOf[k]
-			k++
-			postings[id] = append(postings[id], posting{uint32(d), t.tf})
-		}
+	terms := slices.Sorted(maps.Keys(byTerm))
+	total := 0.0
+	for _, l := range lengths {
+		total += float64(l)
 	}
 	avg := max(total/float64(max(len(docs), 1)), 1)
-	order := make([]int, len(terms))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return strings.Compare(terms[a], terms[b]) })
 
 	idx := &Index{Files: map[string][]byte{}, Terms: len(terms)}
 	// The files to compress, each a shard or a chunk of records.
@@ -201,8 +161,8 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 		}
 	}
 	nd := float64(len(docs))
-	for _, id := range order {
-		term, ps := terms[id], postings[id]
+	for _, term := range terms {
+		ps := byTerm[term]
 		idx.Postings += len(ps)
 		df := float64(len(ps))
 		idf := math.Log(1 + (nd-df+0.5)/(df+0.5))
@@ -215,7 +175,7 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 			}
 			last = p.doc
 			tf := float64(p.tf)
-			norm := tf * (k1 + 1) / (tf + k1*(1-b+b*float64(analysed[p.doc].length)/avg))
+			norm := tf * (k1 + 1) / (tf + k1*(1-b+b*float64(lengths[p.doc])/avg))
 			q := max(1, min(255, int(math.Round(norm/(k1+1)*255))))
 			scratch = binary.AppendUvarint(scratch, uint64(gap))
 			scratch = append(scratch, byte(q))
@@ -305,7 +265,8 @@ func compress(files []*file, workers int) {
 		go func() {
 			defer wg.Done()
 			var z bytes.Buffer
-			w, _ := gzip.NewWriterLevel(&z, gzip.DefaultCompression)
+			// Level 4: within 1% of the default level's size, in less time.
+			w, _ := gzip.NewWriterLevel(&z, 4)
 			for f := range next {
 				z.Reset()
 				w.Reset(&z)
@@ -332,6 +293,13 @@ func commonPrefix(a, b string) int {
 	return n
 }
 
+// A posting is a document a term is in, and how often, weighted by
+// field.
+type posting struct {
+	doc uint32
+	tf  uint16
+}
+
 // A termTF is a term and how often a document has it, weighted by field.
 type termTF struct {
 	term string
@@ -355,8 +323,9 @@ type analyser struct {
 	emit    func(*entry)
 }
 
-// analyse returns the terms of d.
-func (a *analyser) analyse(d *Doc) *analysis {
+// analyse counts the terms of d, into a.touched, and returns its length
+// in weighted words.
+func (a *analyser) analyse(d *Doc) uint32 {
 	if a.emit == nil {
 		a.emit = func(e *entry) { a.seq = append(a.seq, e) }
 		for first := range a.phrases {
@@ -377,15 +346,20 @@ func (a *analyser) analyse(d *Doc) *analysis {
 	for _, f := range d.Filters {
 		a.add(a.tk.entry("~"+f), 1)
 	}
-	// In no order: the postings are made in the documents' order, and
-	// the terms are sorted once for all.
-	out := &analysis{terms: make([]termTF, len(a.touched)), length: a.length}
-	for i, e := range a.touched {
-		out.terms[i] = termTF{e.term, e.tf}
+	return a.length
+}
+
+// post adds the postings of the document a analysed, number doc, to its
+// terms'; keep, if not nil, is given the terms first.
+func (a *analyser) post(doc uint32, keep *analysis) {
+	for _, e := range a.touched {
+		if keep != nil {
+			keep.terms = append(keep.terms, termTF{e.term, e.tf})
+		}
+		e.postings = append(e.postings, posting{doc, e.tf})
 		e.tf, e.seen = 0, false
 	}
 	a.touched = a.touched[:0]
-	return out
 }
 
 // add counts the term of e w times more.
@@ -519,17 +493,26 @@ func key(d *Doc) string {
 	return string(h.Sum(nil))
 }
 
-// get returns d's analysis, from the cache when it has it.
-func (c *Cache) get(d *Doc, a *analyser) *analysis {
+// index adds the postings of d, number doc, to a's terms, from the
+// cache's analysis of it when it has one, and returns d's length.
+func (c *Cache) index(d *Doc, a *analyser, doc uint32) uint32 {
 	if c == nil {
-		return a.analyse(d)
+		length := a.analyse(d)
+		a.post(doc, nil)
+		return length
 	}
 	k := key(d)
 	c.mu.Lock()
 	an, ok := c.prev[k]
 	c.mu.Unlock()
-	if !ok {
-		an = a.analyse(d)
+	if ok {
+		for _, t := range an.terms {
+			e := a.tk.entry(t.term)
+			e.postings = append(e.postings, posting{doc, t.tf})
+		}
+	} else {
+		an = &analysis{length: a.analyse(d)}
+		a.post(doc, an)
 	}
 	c.mu.Lock()
 	if c.next == nil {
@@ -537,7 +520,7 @@ func (c *Cache) get(d *Doc, a *analyser) *analysis {
 	}
 	c.next[k] = an
 	c.mu.Unlock()
-	return an
+	return an.length
 }
 
 // keep makes this build's analyses the ones the next build looks up.

@@ -101,6 +101,9 @@ type entry struct {
 	phrase bool
 	tf     uint16 // in the document, weighted by field
 	seen   bool   // tf is the document's, not a previous one's
+	// postings are the documents the term is in, of those an analyser
+	// indexed.
+	postings []posting
 }
 
 // A tokenizer splits texts into terms, keeping the entries of the words
