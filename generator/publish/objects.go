@@ -52,6 +52,9 @@ var contentTypes = map[string]string{
 	".mp3":         "audio/mpeg",
 	".mp4":         "video/mp4",
 	".wasm":        "application/wasm",
+	// Stored compressed, as the search index's files are, and served as
+	// they are: never with Content-Encoding.
+	".gz": "application/gzip",
 }
 
 // feedNames are the files that are feeds whatever their extension says.
@@ -91,10 +94,15 @@ type Rule struct {
 	CacheControl string
 }
 
+// fingerprinted are the names of files named after their contents
+// (style.1a2b3c4d5e.css, or 1a2b3c4d5e.gz), which never change.
+var fingerprinted = [...]string{"**/*.[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f].*", "**/[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f].*"}
+
 // DefaultRules cache fingerprinted assets for a year and pages and feeds
 // briefly.
 var DefaultRules = []Rule{
-	{Pattern: "**/*.[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f].*", CacheControl: "public, max-age=31536000, immutable"},
+	{Pattern: fingerprinted[0], CacheControl: "public, max-age=31536000, immutable"},
+	{Pattern: fingerprinted[1], CacheControl: "public, max-age=31536000, immutable"},
 	{Pattern: "**/*.html", CacheControl: "public, max-age=300, must-revalidate"},
 	{Pattern: "**/*.{xml,json,opml,txt}", CacheControl: "public, max-age=900"},
 	{Pattern: "**", CacheControl: "public, max-age=3600"},

@@ -343,8 +343,12 @@ func private(p string) bool {
 	return strings.HasPrefix(p, ".") || strings.Contains(p, "/.") || p == output.ManifestFile
 }
 
-// phase orders uploads: assets (0) before pages and feeds (1).
+// phase orders uploads: assets (0), and any file named after its
+// contents, before pages and feeds (1), which may name them.
 func phase(p string) int {
+	if match(fingerprinted[0], p) || match(fingerprinted[1], p) {
+		return 0
+	}
 	switch strings.ToLower(path.Ext(p)) {
 	case ".html", ".xml", ".json", ".txt", ".opml", ".rss", ".atom":
 		return 1

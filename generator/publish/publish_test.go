@@ -450,9 +450,19 @@ func TestMatch(t *testing.T) {
 		{"**/*.{xml,json}", "topics/x/feed.json", true},
 		{DefaultRules[0].Pattern, "css/style.0123456789.css", true},
 		{DefaultRules[0].Pattern, "css/style.css", false},
+		{DefaultRules[0].Pattern, "search/meta.0123456789.json", true},
+		{DefaultRules[1].Pattern, "search/s/0123456789.gz", true},
+		{DefaultRules[1].Pattern, "search/index.html", false},
 	} {
 		if got := match(tc.pattern, tc.path); got != tc.want {
 			t.Errorf("match(%q, %q) = %v", tc.pattern, tc.path, got)
+		}
+	}
+	// Files named after their contents go up before the pages that name
+	// them.
+	for p, want := range map[string]int{"search/meta.0123456789.json": 0, "search/d/0123456789.gz": 0, "search/index.html": 1, "feed.json": 1} {
+		if got := phase(p); got != want {
+			t.Errorf("phase(%q) = %d, want %d", p, got, want)
 		}
 	}
 }

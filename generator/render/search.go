@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"maps"
 	"slices"
-	"strings"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rounds-health/rounds/feeds"

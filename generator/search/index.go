@@ -9,8 +9,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
-	"maps"
 	"io"
+	"maps"
 	"math"
 	"runtime"
 	"slices"
@@ -242,7 +242,7 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 		return nil, err
 	}
 	sum := sha256.Sum256(data)
-	idx.Meta = "meta." + hex.EncodeToString(sum[:6]) + ".json"
+	idx.Meta = "meta." + hex.EncodeToString(sum[:5]) + ".json"
 	idx.Files[idx.Meta] = data
 	return idx, nil
 }
@@ -274,7 +274,7 @@ func compress(files []*file, workers int) {
 				w.Close()
 				f.data = bytes.Clone(z.Bytes())
 				sum := sha256.Sum256(f.data)
-				f.name = f.dir + hex.EncodeToString(sum[:6]) + ".gz"
+				f.name = f.dir + hex.EncodeToString(sum[:5]) + ".gz"
 			}
 		}()
 	}
