@@ -87,7 +87,9 @@ window.addEventListener("load", function () {
   setTimeout(function () {
     var h = document.documentElement;
     h.setAttribute("data-pwned", String(window.__pwned));
-    h.setAttribute("data-active", document.querySelectorAll("iframe, object, embed, form, input, svg, math, base, meta[http-equiv], link[rel=stylesheet]:not([integrity])").length);
+    // The site's own search box, in the header before <main>, is the one form a page may have.
+    var own = document.querySelector("body > header.site-header form.site-search");
+    h.setAttribute("data-active", [].filter.call(document.querySelectorAll("iframe, object, embed, form, input, svg, math, base, meta[http-equiv], link[rel=stylesheet]:not([integrity])"), function (el) { return !own || !own.contains(el); }).length);
     h.setAttribute("data-scripts", document.scripts.length);
     h.setAttribute("data-probed", "yes");
   }, 1000);
