@@ -113,6 +113,32 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = max(1, min(workers, len(docs)))
+	// The records, JSON in chunks, are written and compressed meanwhile,
+	// on one goroutine: the index's last steps are on one CPU.
+	var chunks []*file
+	var recordErr error
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		for start := 0; start < len(docs); start += chunkSize {
+			var records bytes.Buffer
+			records.WriteByte('[')
+			for j := start; j < min(start+chunkSize, len(docs)); j++ {
+				if j > start {
+					records.WriteByte(',')
+				}
+				r, err := json.Marshal(docs[j].Record)
+				if err != nil {
+					recordErr = fmt.Errorf("search: the record of document %d: %w", j, err)
+					return
+				}
+				records.Write(r)
+			}
+			records.WriteByte(']')
+			chunks = append(chunks, &file{dir: "d/", raw: records.Bytes()})
+		}
+		compress(chunks, 1, 1)
+	}()
 	// Each worker indexes a run of documents, into postings of its own:
 	// a term's postings are then its workers', one run after the other.
 	lengths := make([]uint32, len(docs))
@@ -149,7 +175,7 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 
 	idx := &Index{Files: map[string][]byte{}, Terms: len(terms)}
 	// The files to compress, each a shard or a chunk of records.
-	var shards, chunks []*file
+	var shards []*file
 	var firsts []string
 	var buf, scratch []byte
 	first, prev := "", ""
@@ -198,23 +224,11 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 	}
 	cut()
 
-	for start := 0; start < len(docs); start += chunkSize {
-		var records bytes.Buffer
-		records.WriteByte('[')
-		for j := start; j < min(start+chunkSize, len(docs)); j++ {
-			if j > start {
-				records.WriteByte(',')
-			}
-			r, err := json.Marshal(docs[j].Record)
-			if err != nil {
-				return nil, fmt.Errorf("search: the record of document %d: %w", j, err)
-			}
-			records.Write(r)
-		}
-		records.WriteByte(']')
-		chunks = append(chunks, &file{dir: "d/", raw: records.Bytes()})
+	compress(shards, workers, 4)
+	<-recorded
+	if recordErr != nil {
+		return nil, recordErr
 	}
-	compress(append(slices.Clip(shards), chunks...), workers)
 
 	meta := struct {
 		Version  int          `json:"version"`
@@ -255,9 +269,11 @@ type file struct {
 	name      string
 }
 
-// compress compresses the files on workers goroutines, and names each
-// after its compressed contents.
-func compress(files []*file, workers int) {
+// compress compresses the files on workers goroutines, at level, and
+// names each after its compressed contents. The shards, which queries
+// fetch, are worth level 4 (within 1% of the default level's size, in
+// less time); the records, small and many, level 1.
+func compress(files []*file, workers, level int) {
 	var wg sync.WaitGroup
 	next := make(chan *file)
 	for range workers {
@@ -265,8 +281,7 @@ func compress(files []*file, workers int) {
 		go func() {
 			defer wg.Done()
 			var z bytes.Buffer
-			// Level 4: within 1% of the default level's size, in less time.
-			w, _ := gzip.NewWriterLevel(&z, 4)
+			w, _ := gzip.NewWriterLevel(&z, level)
 			for f := range next {
 				z.Reset()
 				w.Reset(&z)
