@@ -462,25 +462,7 @@ cat >"$site/layouts/_default/list.jsonfeed.json" <<'EOF'
 {{- dict "version" "https://jsonfeed.org/version/1.1" "title" (cond .IsHome site.Title (printf "%s: %s" site.Title .Title)) "home_page_url" .Permalink "feed_url" $feed "description" site.Params.description "items" $items | jsonify (dict "indent" " ") }}
 EOF
 
-# time_run LABEL CMD...: one cold build, into a new folder that CMD names;
-# appends "wall KiB user sys" to $OUT/LABEL.times and keeps the command's
-# output in $OUT/LABEL.log. It syncs first: the kernel writes a build's
-# files out some 30 s after it ends, and on ext4 that writeback allocates
-# the blocks, on the same CPUs; unsynced, each run would pay for the
-# runs before it (measured here: 1.3 s, 2.0 s, 2.9 s for three builds
-# in a row; 1.3-1.4 s with a sync before each).
-time_run() {
-	local label=$1
-	shift
-	sync
-	if ! /usr/bin/time -f '%e %M %U %S' -o "$OUT/$label.time" "$@" >"$OUT/$label.log" 2>&1; then
-		echo "$label failed:" >&2
-		cat "$OUT/$label.log" >&2
-		exit 1
-	fi
-	cat "$OUT/$label.time" >>"$OUT/$label.times"
-	awk -v l="$label" -v i="$i" '{printf "  %-6s run %d: %6.2f s wall  %6.2f s user  %6.2f s sys  %7.1f MiB\n", l, i, $1, $3, $4, $2/1024}' "$OUT/$label.time"
-}
+. bench/timing.sh # time_run, median
 
 settle=0
 [[ $removed = 1 && $fstype = ext* ]] && settle=370
@@ -524,12 +506,6 @@ done
 mv "$OUT/runs/rounds-$RUNS" "$OUT/public-rounds"
 mv "$OUT/runs/hugo-$RUNS" "$OUT/public-hugo"
 
-# median FILE: the median of each column of FILE, on one line.
-median() {
-	for col in 1 2 3 4; do
-		cut -d' ' -f"$col" "$1" | sort -n | awk '{v[NR]=$1} END {printf "%s ", (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'
-	done
-}
 read -r rs rk ru rsys <<<"$(median "$OUT/rounds.times")"
 read -r hs hk hu hsys <<<"$(median "$OUT/hugo.times")"
 read -r cs ck cu csys <<<"$(median "$OUT/check.times")"

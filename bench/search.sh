@@ -76,20 +76,7 @@ if [ "$settle" -gt 0 ]; then
 	sleep "$settle"
 fi
 
-# time_run LABEL CMD...: one cold build into a new folder, after a sync
-# (see bench/build.sh); appends "wall KiB user sys" to LABEL's times.
-time_run() {
-	local label=$1
-	shift
-	sync
-	if ! /usr/bin/time -f '%e %M %U %S' -o "$OUT/search-$label.time" "$@" >"$OUT/search-$label.log" 2>&1; then
-		echo "$label failed:" >&2
-		cat "$OUT/search-$label.log" >&2
-		exit 1
-	fi
-	cat "$OUT/search-$label.time" >>"$OUT/search-$label.times"
-	awk -v l="$label" -v i="$i" '{printf "  %-4s run %d: %6.2f s wall  %6.2f s user  %6.2f s sys  %7.1f MiB\n", l, i, $1, $3, $4, $2/1024}' "$OUT/search-$label.time"
-}
+. bench/timing.sh # time_run, median
 
 echo "== builds ($RUNS cold runs each, alternating, each into a new folder; load average $(cut -d' ' -f1-3 /proc/loadavg))"
 mkdir -p "$OUT/search-runs"
@@ -98,17 +85,11 @@ echo "  warm-up: one untimed build each"
 "$OUT/rounds-nosearch" build --config "$corpus/config.toml" --out "$OUT/search-runs/old-0" --now "$NOW" >/dev/null
 "$OUT/rounds" build --config "$corpus/config.toml" --out "$OUT/search-runs/new-0" --now "$NOW" >/dev/null
 for i in $(seq "$RUNS"); do
-	time_run old "$OUT/rounds-nosearch" build --config "$corpus/config.toml" --out "$OUT/search-runs/old-$i" --now "$NOW"
-	time_run new "$OUT/rounds" build --config "$corpus/config.toml" --out "$OUT/search-runs/new-$i" --now "$NOW"
+	time_run search-old "$OUT/rounds-nosearch" build --config "$corpus/config.toml" --out "$OUT/search-runs/old-$i" --now "$NOW"
+	time_run search-new "$OUT/rounds" build --config "$corpus/config.toml" --out "$OUT/search-runs/new-$i" --now "$NOW"
 done
 echo "  new: $(cat "$OUT/search-new.log")"
 
-# median FILE: the median of each column of FILE, on one line.
-median() {
-	for col in 1 2 3 4; do
-		cut -d' ' -f"$col" "$1" | sort -n | awk '{v[NR]=$1} END {printf "%s ", (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'
-	done
-}
 read -r ow ok ou osys <<<"$(median "$OUT/search-old.times")"
 read -r nw nk nu nsys <<<"$(median "$OUT/search-new.times")"
 echo "== build time: $N notes, median of $RUNS"

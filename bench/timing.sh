@@ -1,0 +1,29 @@
+# Shared by the bench/ scripts, sourced: timing a command and the median
+# of its runs. Each script sets OUT, and i to the run's number.
+
+# time_run LABEL CMD...: one cold build, into a new folder that CMD names;
+# appends "wall KiB user sys" to $OUT/LABEL.times and keeps the command's
+# output in $OUT/LABEL.log. It syncs first: the kernel writes a build's
+# files out some 30 s after it ends, and on ext4 that writeback allocates
+# the blocks, on the same CPUs; unsynced, each run would pay for the
+# runs before it (measured here: 1.3 s, 2.0 s, 2.9 s for three builds
+# in a row; 1.3-1.4 s with a sync before each).
+time_run() {
+	local label=$1
+	shift
+	sync
+	if ! /usr/bin/time -f '%e %M %U %S' -o "$OUT/$label.time" "$@" >"$OUT/$label.log" 2>&1; then
+		echo "$label failed:" >&2
+		cat "$OUT/$label.log" >&2
+		exit 1
+	fi
+	cat "$OUT/$label.time" >>"$OUT/$label.times"
+	awk -v l="$label" -v i="$i" '{printf "  %-6s run %d: %6.2f s wall  %6.2f s user  %6.2f s sys  %7.1f MiB\n", l, i, $1, $3, $4, $2/1024}' "$OUT/$label.time"
+}
+
+# median FILE: the medians of the four columns of a .times file.
+median() {
+	for col in 1 2 3 4; do
+		cut -d' ' -f"$col" "$1" | sort -n | awk '{v[NR]=$1} END {printf "%s ", (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'
+	done
+}
