@@ -113,8 +113,8 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = max(1, min(workers, len(docs)))
-	// The records, JSON in chunks, are written and compressed meanwhile,
-	// on one goroutine: the index's last steps are on one CPU.
+	// The records, JSON in chunks, are written and compressed on one
+	// goroutine while the workers index the documents.
 	var chunks []*file
 	var recordErr error
 	recorded := make(chan struct{})
@@ -174,7 +174,7 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 	avg := max(total/float64(max(len(docs), 1)), 1)
 
 	idx := &Index{Files: map[string][]byte{}, Terms: len(terms)}
-	// The files to compress, each a shard or a chunk of records.
+	// The shards, each about shardTarget bytes of terms in order.
 	var shards []*file
 	var firsts []string
 	var buf, scratch []byte
@@ -194,11 +194,8 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 		idf := math.Log(1 + (nd-df+0.5)/(df+0.5))
 		scratch = scratch[:0]
 		last := uint32(0)
-		for k, p := range ps {
+		for _, p := range ps {
 			gap := p.doc - last
-			if k == 0 {
-				gap = p.doc
-			}
 			last = p.doc
 			tf := float64(p.tf)
 			norm := tf * (k1 + 1) / (tf + k1*(1-b+b*float64(lengths[p.doc])/avg))
@@ -321,8 +318,8 @@ type termTF struct {
 	tf   uint16
 }
 
-// An analysis is what the index keeps of a document: its terms, sorted,
-// and its length in weighted words.
+// An analysis is what rounds serve's cache keeps of a document: its
+// terms, in no order, and its length in weighted words.
 type analysis struct {
 	terms  []termTF
 	length uint32
@@ -583,25 +580,26 @@ func Lookup(files map[string][]byte, meta, term string) ([]int, error) {
 		prev = t
 		binary.ReadUvarint(r) // idf
 		df, _ := binary.ReadUvarint(r)
-		binary.ReadUvarint(r) // the postings' length in bytes
+		size, _ := binary.ReadUvarint(r)
+		if size > uint64(r.Len()) {
+			return nil, fmt.Errorf("search: %s: corrupt", m.Shards[i][1])
+		}
+		if t != term {
+			r.Seek(int64(size), io.SeekCurrent) // the postings of another term
+			continue
+		}
 		var docs []int
 		doc := 0
-		for k := range df {
+		for range df {
 			gap, err := binary.ReadUvarint(r)
 			if err != nil {
 				return nil, fmt.Errorf("search: %s: corrupt", m.Shards[i][1])
 			}
-			if k == 0 {
-				doc = int(gap)
-			} else {
-				doc += int(gap)
-			}
+			doc += int(gap)
 			r.ReadByte() // the impact
 			docs = append(docs, doc)
 		}
-		if t == term {
-			return docs, nil
-		}
+		return docs, nil
 	}
 	return nil, nil
 }

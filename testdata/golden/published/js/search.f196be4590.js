@@ -163,7 +163,7 @@
         for (let k = 0; k < t.df; k++) {
           let x = 0, m = 1, c;
           do { c = b[p++]; x += (c & 127) * m; m *= 128; } while (c & 128);
-          doc = k === 0 ? x : doc + x;
+          doc += x;
           const v = w * b[p++];
           if (best[doc] === 0) ids.push(doc);
           if (v > best[doc]) best[doc] = v;
