@@ -27,6 +27,9 @@ var (
 // findDOI returns the first DOI in s, without the punctuation that ends
 // a sentence or closes a bracket around it, or "".
 func findDOI(s string) string {
+	if !strings.Contains(s, "10.") {
+		return "" // most strings: no need to try the pattern
+	}
 	m := doiPattern.FindString(s)
 	if m == "" {
 		return ""
@@ -56,8 +59,22 @@ func findDOI(s string) string {
 	return m
 }
 
+// containsFold reports whether s holds sub (lower-case ASCII letters)
+// in any case, as a (?i) pattern matches it.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
+}
+
 // findPMID returns the first PubMed ID in s, or "".
 func findPMID(s string) string {
+	if !containsFold(s, "pmid") && !containsFold(s, "pubmed") {
+		return "" // every form of pmidPattern holds one of them
+	}
 	if m := pmidPattern.FindStringSubmatch(s); m != nil {
 		return strings.TrimLeft(m[1], "0")
 	}
@@ -66,6 +83,9 @@ func findPMID(s string) string {
 
 // findNCT adds the ClinicalTrials.gov numbers in s to ids, once each.
 func findNCT(ids []string, s string) []string {
+	if !strings.Contains(s, "NCT") {
+		return ids
+	}
 	for _, m := range nctPattern.FindAllString(s, -1) {
 		if !slices.Contains(ids, m) {
 			ids = append(ids, m)

@@ -178,8 +178,7 @@ func (w *writer) plan() {
 		w.copy(rel, w.theme.Static()[rel])
 	}
 	for _, rel := range slices.Sorted(maps.Keys(w.theme.Assets())) {
-		data := w.theme.Assets()[rel]
-		w.render(rel, func(buf *bytes.Buffer) error { _, err := buf.Write(data); return err })
+		w.render(rel, contents(w.theme.Assets()[rel]))
 	}
 }
 

@@ -1,7 +1,7 @@
 package render
 
 import (
-	"bytes"
+	"cmp"
 	"maps"
 	"slices"
 	"strconv"
@@ -94,21 +94,13 @@ func (w *writer) planSearch(pg func(*PageData)) {
 		d.Filters = append(d.Filters, "year:"+strconv.Itoa(year))
 		// The source's identifiers, and those its address holds
 		// (a journal's /doi/ path, a PubMed link).
-		var found feeds.Identifiers
-		if u := strings.ToLower(n.Source.URL); strings.Contains(u, "10.") || strings.Contains(u, "pubmed") || strings.Contains(u, "nct") {
-			found = feeds.Identify(n.Source.URL) // few addresses hold one: the patterns are tried on those
-		}
+		found := feeds.Identify(n.Source.URL)
 		for _, id := range append([]string{n.Source.DOI, n.Source.PMID, n.Source.NCT, n.Source.PMCID, found.DOI, found.PMID}, found.NCT...) {
 			if id != "" && !slices.ContainsFunc(d.IDs, func(have string) bool { return strings.EqualFold(have, id) }) {
 				d.IDs = append(d.IDs, id)
 			}
 		}
-		switch {
-		case n.Source.Publisher != "":
-			r.Source = n.Source.Publisher
-		default:
-			r.Source = n.Source.Title
-		}
+		r.Source = cmp.Or(n.Source.Publisher, n.Source.Title)
 		if n.Retraction != nil {
 			r.Notice = n.Retraction.Nature
 			if n.Retraction.Retracted() {
@@ -145,8 +137,7 @@ func (w *writer) planSearch(pg func(*PageData)) {
 	}
 	// Every file of the index may change with any note.
 	for _, p := range slices.Sorted(maps.Keys(idx.Files)) {
-		data := idx.Files[p]
-		w.add(job{File: output.File{Path: "search/" + p, Render: func(buf *bytes.Buffer) error { _, err := buf.Write(data); return err }}, all: true}, "search/"+p)
+		w.add(job{File: output.File{Path: "search/" + p, Render: contents(idx.Files[p])}, all: true}, "search/"+p)
 	}
 	page := &SearchPage{Meta: cfg.RelURL("search/" + idx.Meta), Topics: s.Topics, Audiences: s.Audiences}
 	for _, st := range []string{"strong", "moderate", "weak"} {

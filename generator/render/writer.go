@@ -51,6 +51,11 @@ func (w *writer) render(p string, fn func(buf *bytes.Buffer) error) {
 	w.add(job{File: output.File{Path: p, Render: fn}}, p)
 }
 
+// contents makes a file of data, already made.
+func contents(data []byte) func(buf *bytes.Buffer) error {
+	return func(buf *bytes.Buffer) error { _, err := buf.Write(data); return err }
+}
+
 // copy schedules the file at p, copied from src.
 func (w *writer) copy(p, src string) { w.add(job{File: output.File{Path: p, Src: src}}, src) }
 
