@@ -51,10 +51,7 @@ window.addEventListener("load", function () {
 func TestThemeInBrowser(t *testing.T) {
 	t.Parallel()
 	chromium := browsertest.Tool(t, "chromium", "--version")
-	out := filepath.Join(t.TempDir(), "public")
-	if _, err := buildFile(t, filepath.Join("..", "config.toml"), &Options{Options: site.Options{Now: testproject.Now}, Out: out}); err != nil {
-		t.Fatal(err)
-	}
+	out, _ := exampleSite(t)
 	srv := browsertest.Serve(t, out, "/rounds", probe)
 	pages := []string{"", "notes/dexamethasone-covid-19-oxygen/", "notes/sprint-intensive-blood-pressure/", "editions/no-3-respiratory-season-and-second-looks/", "topics/vaccines/", "evidence/", "archive/", "wire/", "sources/", "subscribe/", "search/"}
 	for _, width := range []string{"375", "1024"} {
@@ -133,10 +130,7 @@ func TestAccessibility(t *testing.T) {
 	t.Parallel()
 	chromium := browsertest.Tool(t, "chromium", "--version")
 	axe := browsertest.AxeScript(t, "..")
-	out := filepath.Join(t.TempDir(), "public")
-	if _, err := buildFile(t, filepath.Join("..", "config.toml"), &Options{Options: site.Options{Now: testproject.Now}, Out: out}); err != nil {
-		t.Fatal(err)
-	}
+	out, _ := exampleSite(t)
 	srv := browsertest.Serve(t, out, "/rounds", browsertest.AxeProbe, axe)
 	pages := []string{"", "notes/", "notes/dexamethasone-covid-19-oxygen/", "notes/depression-treatment-choices-nice/", "editions/no-3-respiratory-season-and-second-looks/",
 		"archive/", "topics/", "topics/vaccines/", "audiences/patients/", "evidence/", "wire/", "sources/", "subscribe/", "search/"}
@@ -168,10 +162,7 @@ func TestAccessibility(t *testing.T) {
 func TestEvidenceFilter(t *testing.T) {
 	t.Parallel()
 	chromium := browsertest.Tool(t, "chromium", "--version")
-	out := filepath.Join(t.TempDir(), "public")
-	if _, err := buildFile(t, filepath.Join("..", "config.toml"), &Options{Options: site.Options{Now: testproject.Now}, Out: out}); err != nil {
-		t.Fatal(err)
-	}
+	out, _ := exampleSite(t)
 	srv := browsertest.Serve(t, out, "/rounds", "")
 	page := browsertest.Open(t, chromium, srv.URL+"/rounds/topics/infectious-disease/")
 	// The filter shows itself once its script has run.
@@ -290,10 +281,7 @@ func TestServicePagesInBrowser(t *testing.T) {
 	t.Parallel()
 	chromium := browsertest.Tool(t, "chromium", "--version")
 	axe := browsertest.AxeScript(t, "..")
-	out := filepath.Join(t.TempDir(), "public")
-	if _, err := buildFile(t, filepath.Join("..", "config.toml"), &Options{Options: site.Options{Now: testproject.Now}, Out: out}); err != nil {
-		t.Fatal(err)
-	}
+	out, _ := exampleSite(t)
 	cfg, err := config.LoadConfig(filepath.Join("..", "config.toml"))
 	if err != nil {
 		t.Fatal(err)
@@ -396,10 +384,7 @@ const navMeasure = `(function () {
 func TestNavInBrowser(t *testing.T) {
 	t.Parallel()
 	chromium := browsertest.Tool(t, "chromium", "--version")
-	out := filepath.Join(t.TempDir(), "public")
-	if _, err := buildFile(t, filepath.Join("..", "config.toml"), &Options{Options: site.Options{Now: testproject.Now}, Out: out}); err != nil {
-		t.Fatal(err)
-	}
+	out, _ := exampleSite(t)
 	srv := browsertest.Serve(t, out, "/rounds", "")
 	for _, page := range []string{"", "evidence/", "notes/dexamethasone-covid-19-oxygen/"} {
 		p := browsertest.Open(t, chromium, srv.URL+"/rounds/"+page)

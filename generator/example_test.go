@@ -6,18 +6,28 @@ import (
 	"testing"
 
 	"github.com/rounds-health/rounds/generator/internal/testproject"
+	"github.com/rounds-health/rounds/generator/render"
 	"github.com/rounds-health/rounds/generator/site"
 )
 
-// TestExampleSite builds the bundled example newsletter, as the README's
-// build command does, and checks it whole.
-func TestExampleSite(t *testing.T) {
-	t.Parallel()
+// exampleSite builds the bundled example newsletter as published at
+// testproject.Now into a folder of the test's, and returns the folder and
+// the build's result.
+func exampleSite(t testing.TB) (string, *render.Result) {
+	t.Helper()
 	out := filepath.Join(t.TempDir(), "public")
 	res, err := buildFile(t, filepath.Join("..", "config.toml"), &Options{Options: site.Options{Now: testproject.Now}, Out: out})
 	if err != nil {
 		t.Fatalf("the example site does not build:\n%v", err)
 	}
+	return out, res
+}
+
+// TestExampleSite builds the bundled example newsletter, as the README's
+// build command does, and checks it whole.
+func TestExampleSite(t *testing.T) {
+	t.Parallel()
+	out, res := exampleSite(t)
 	if res.Notes < 12 || res.Editions != 3 {
 		t.Errorf("example: %d notes, %d editions", res.Notes, res.Editions)
 	}

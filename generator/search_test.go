@@ -16,7 +16,6 @@ import (
 	"github.com/rounds-health/rounds/generator/browsertest"
 	"github.com/rounds-health/rounds/generator/internal/testproject"
 	"github.com/rounds-health/rounds/generator/search"
-	"github.com/rounds-health/rounds/generator/site"
 )
 
 // searchFor types q into the search page (and chooses filters, by the
@@ -81,11 +80,7 @@ func searchResults(t *testing.T, page *browsertest.Page, q string) ([]string, st
 func TestSearchInBrowser(t *testing.T) {
 	t.Parallel()
 	chromium := browsertest.Tool(t, "chromium", "--version")
-	out := filepath.Join(t.TempDir(), "public")
-	res, err := buildFile(t, filepath.Join("..", "config.toml"), &Options{Options: site.Options{Now: testproject.Now}, Out: out})
-	if err != nil {
-		t.Fatal(err)
-	}
+	out, res := exampleSite(t)
 	srv := browsertest.Serve(t, out, "/rounds", "", browsertest.AxeScript(t, ".."))
 	page := browsertest.Open(t, chromium, srv.URL+"/rounds/search/")
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
@@ -360,10 +355,7 @@ func TestSearchDeterministic(t *testing.T) {
 	t.Parallel()
 	var trees [2]map[string][]byte
 	for i := range trees {
-		out := filepath.Join(t.TempDir(), "public")
-		if _, err := buildFile(t, filepath.Join("..", "config.toml"), &Options{Options: site.Options{Now: testproject.Now}, Out: out}); err != nil {
-			t.Fatal(err)
-		}
+		out, _ := exampleSite(t)
 		trees[i] = map[string][]byte{}
 		root := filepath.Join(out, "search")
 		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
