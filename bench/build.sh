@@ -462,16 +462,9 @@ cat >"$site/layouts/_default/list.jsonfeed.json" <<'EOF'
 {{- dict "version" "https://jsonfeed.org/version/1.1" "title" (cond .IsHome site.Title (printf "%s: %s" site.Title .Title)) "home_page_url" .Permalink "feed_url" $feed "description" site.Params.description "items" $items | jsonify (dict "indent" " ") }}
 EOF
 
-. bench/timing.sh # time_run, median
+. bench/timing.sh # settle, time_run, median
 
-settle=0
-[[ $removed = 1 && $fstype = ext* ]] && settle=370
-settle=${BENCH_SETTLE:-$settle}
-if [ "$settle" -gt 0 ]; then
-	echo "waiting ${settle} s after removing the last run's files, so that no build pays for them"
-	sync
-	sleep "$settle"
-fi
+settle "$removed" "$fstype"
 
 echo "== builds ($RUNS cold runs each, alternating, each into a new folder; load average $(cut -d' ' -f1-3 /proc/loadavg))"
 mkdir -p "$OUT/runs"

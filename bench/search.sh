@@ -67,16 +67,8 @@ fi
 rm -rf "$corpus/themes/default"
 cp -r themes/default "$corpus/themes/default"
 
-settle=0
-[[ $removed = 1 && $fstype = ext* ]] && settle=370
-settle=${BENCH_SETTLE:-$settle}
-if [ "$settle" -gt 0 ]; then
-	echo "waiting ${settle} s after removing the last run's files, so that no build pays for them"
-	sync
-	sleep "$settle"
-fi
-
-. bench/timing.sh # time_run, median
+. bench/timing.sh # settle, time_run, median
+settle "$removed" "$fstype"
 
 echo "== builds ($RUNS cold runs each, alternating, each into a new folder; load average $(cut -d' ' -f1-3 /proc/loadavg))"
 mkdir -p "$OUT/search-runs"

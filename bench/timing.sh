@@ -1,5 +1,21 @@
-# Shared by the bench/ scripts, sourced: timing a command and the median
-# of its runs. Each script sets OUT, and i to the run's number.
+# Shared by the bench/ scripts, sourced: waiting out a mass delete,
+# timing a command and the median of its runs. Each script sets OUT, and
+# i to the run's number.
+
+# settle REMOVED FSTYPE: when the script removed the last run's files
+# (REMOVED is 1) on ext4, syncs and waits $BENCH_SETTLE seconds (370 by
+# default): ext4 without a journal makes new files slow for about that
+# long after a mass delete.
+settle() {
+	local wait=0
+	[[ $1 = 1 && $2 = ext* ]] && wait=370
+	wait=${BENCH_SETTLE:-$wait}
+	if [ "$wait" -gt 0 ]; then
+		echo "waiting ${wait} s after removing the last run's files, so that no build pays for them"
+		sync
+		sleep "$wait"
+	fi
+}
 
 # time_run LABEL CMD...: one cold build, into a new folder that CMD names;
 # appends "wall KiB user sys" to $OUT/LABEL.times and keeps the command's
