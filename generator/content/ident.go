@@ -1,8 +1,10 @@
 package content
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	xhtml "golang.org/x/net/html"
@@ -69,10 +71,26 @@ func IDLink(kind, v string) string {
 // "PMID 31535829", "PMCID: PMC6893803" or a bare PMC or NCT number.
 var idMention = regexp.MustCompile(`(?i:doi):\s?10\.\d{4,9}/[^\s<>"]+|(?:^|[\s(\[])10\.\d{4,9}/[^\s<>"]*[A-Za-z0-9][^\s<>"]*|PMID:?\s?[1-9]\d{0,8}\b|(?:PMCID:?\s?)?\bPMC\d{5,9}\b|\bNCT\d{8}\b`)
 
+// mentionLiterals are the literals every mention holds one of: a DOI's
+// "10.", PMID's or PMC's "PM", and "NCT". The pattern has no literal
+// prefix for the regexp package to look for, and is slow to try on text
+// without one.
+var mentionLiterals = [...]string{"10.", "PM", "NCT"}
+
+// mentionable reports whether s holds one of mentionLiterals.
+func mentionable(s string) bool {
+	return slices.ContainsFunc(mentionLiterals[:], func(lit string) bool { return strings.Contains(s, lit) })
+}
+
+// mentionableBytes is mentionable for a token of the HTML tokenizer.
+func mentionableBytes(b []byte) bool {
+	return slices.ContainsFunc(mentionLiterals[:], func(lit string) bool { return bytes.Contains(b, []byte(lit)) })
+}
+
 // linkIdentifiers links the identifiers mentioned in the text of HTML h,
 // outside links, code and preformatted text.
 func linkIdentifiers(h string) string {
-	if !strings.Contains(h, "oi:") && !strings.Contains(h, "PMID") && !strings.Contains(h, "PMC") && !strings.Contains(h, "NCT") && !strings.Contains(h, "10.") {
+	if !mentionable(h) {
 		return h
 	}
 	z := xhtml.NewTokenizer(strings.NewReader(h))
@@ -96,7 +114,7 @@ func linkIdentifiers(h string) string {
 				}
 			}
 		case xhtml.TextToken:
-			if skip == 0 && idMention.Match(raw) {
+			if skip == 0 && mentionableBytes(raw) && idMention.Match(raw) {
 				linkText(&b, xhtml.UnescapeString(string(raw)))
 				continue
 			}
