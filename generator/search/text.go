@@ -90,7 +90,9 @@ func Stem(word string) string {
 // script splits a query the same way.
 func Terms(text string, emit func(term string)) {
 	var tk tokenizer
-	tk.terms(text, func(e *entry) { emit(e.term) })
+	for _, e := range tk.terms(text, nil) {
+		emit(e.term)
+	}
 }
 
 // An entry is a term a tokenizer has met, with what an analyser counts
@@ -127,14 +129,44 @@ func (tk *tokenizer) entry(term string) *entry {
 	return e
 }
 
-// terms calls emit with the entry of each term of text, as Terms does.
-func (tk *tokenizer) terms(text string, emit func(*entry)) {
+// The kinds of an ASCII byte, for splitting text into words.
+const (
+	space = iota // ends a word
+	lower        // a small letter or a digit
+	upper        // a capital letter
+)
+
+var kinds = func() (k [utf8.RuneSelf]uint8) {
+	for c := '0'; c <= '9'; c++ {
+		k[c] = lower
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		k[c] = lower
+		k[c-'a'+'A'] = upper
+	}
+	return k
+}()
+
+// wordRune reports the size of the rune at the start of s when it is a
+// letter, a number or an accent (which folding takes off), and 0 when it
+// ends a word.
+func wordRune(s string) int {
+	r, size := utf8.DecodeRuneInString(s)
+	if unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.Is(unicode.Mn, r) {
+		return size
+	}
+	return 0
+}
+
+// terms appends the entry of each term of text to seq, as Terms finds
+// them, and returns it.
+func (tk *tokenizer) terms(text string, seq []*entry) []*entry {
 	if strings.Contains(text, "10.") {
 		if locs := doiPattern.FindAllStringSubmatchIndex(text, -1); len(locs) > 0 {
 			b := []byte(text)
 			for _, m := range locs {
 				doi := trimDOI(text[m[2]:m[3]])
-				emit(tk.entry(fold(doi)))
+				seq = append(seq, tk.entry(fold(doi)))
 				for i := m[0]; i < m[2]+len(doi); i++ {
 					b[i] = ' '
 				}
@@ -145,56 +177,69 @@ func (tk *tokenizer) terms(text string, emit func(*entry)) {
 	if tk.words == nil {
 		tk.words = map[string]*entry{}
 	}
-	buf, ascii := tk.buf[:0], true
-	flush := func() {
-		if len(buf) == 0 {
-			return
+	for i := 0; i < len(text); {
+		// A word is a run of ASCII letters and digits, and of other
+		// letters, numbers and accents.
+		j, kind := i, uint8(lower)
+		for j < len(text) {
+			if c := text[j]; c < utf8.RuneSelf {
+				k := kinds[c]
+				if k == space {
+					break
+				}
+				kind |= k
+				j++
+			} else if size := wordRune(text[j:]); size > 0 {
+				kind |= 4
+				j += size
+			} else {
+				break
+			}
 		}
-		w := buf
-		if !ascii {
-			w = []byte(fold(string(buf)))
+		if j == i {
+			if text[i] < utf8.RuneSelf {
+				i++
+			} else {
+				_, size := utf8.DecodeRuneInString(text[i:])
+				i += size
+			}
+			continue
 		}
-		buf, ascii = buf[:0], true
-		e, ok := tk.words[string(w)]
+		word := text[i:j]
+		i = j
+		var e *entry
+		var ok bool
+		switch kind {
+		case lower:
+			e, ok = tk.words[word]
+		case lower | upper:
+			tk.buf = append(tk.buf[:0], word...)
+			for k, c := range tk.buf {
+				if kinds[c] == upper {
+					tk.buf[k] = c + 'a' - 'A'
+				}
+			}
+			if e, ok = tk.words[string(tk.buf)]; !ok {
+				word = string(tk.buf)
+			}
+		default:
+			if word = fold(word); word == "" {
+				continue
+			}
+			e, ok = tk.words[word]
+		}
 		if !ok {
-			word := string(w)
+			word = strings.Clone(word)
 			if !(utf8.RuneCountInString(word) == 1 && !(word[0] >= '0' && word[0] <= '9') || stopSet[word]) {
 				e = tk.entry(Stem(word))
 			}
 			tk.words[word] = e
 		}
 		if e != nil {
-			emit(e)
+			seq = append(seq, e)
 		}
 	}
-	for i := 0; i < len(text); {
-		c := text[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
-				buf = append(buf, c)
-			case 'A' <= c && c <= 'Z':
-				buf = append(buf, c+'a'-'A')
-			default:
-				flush()
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(text[i:])
-		switch {
-		case unicode.Is(unicode.Mn, r):
-			// An accent, which folding takes off.
-		case unicode.IsLetter(r) || unicode.IsNumber(r):
-			buf = append(buf, text[i:i+size]...)
-			ascii = false
-		default:
-			flush()
-		}
-		i += size
-	}
-	flush()
-	tk.buf = buf
+	return seq
 }
 
 // american are the endings spelt -iz-/-yz- in American English and
