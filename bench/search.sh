@@ -5,9 +5,10 @@
 #   bash bench/search.sh [RUNS]     RUNS timed builds of each binary (default 5)
 #
 #  - what building the index adds to the build's wall time: the working
-#    tree's Rounds against the Rounds from before search (the parent of
-#    cb2295a, or BEFORE=REV), alternating, RUNS cold builds each after one
-#    untimed build each; the medians are compared (target: at most 10%);
+#    tree's Rounds builds the corpus with search on and with it off
+#    ([search] enabled = false: no index, no search page, no search box),
+#    alternating, RUNS cold builds each after one untimed build each; the
+#    medians are compared (target: at most 10%);
 #  - the index's size against the Markdown's (target: at most 25%);
 #  - one-word queries in headless Chromium, cold cache, the site served
 #    on loopback as a CDN would (BenchmarkSearchQuery): the time from the
@@ -27,7 +28,6 @@ RUNS="${1:-${RUNS:-5}}"
 N="${N:-10000}"
 NOW=2026-12-01T00:00:00Z
 OUT="${BENCH_OUT:-bench/out}"
-BEFORE="${BEFORE:-$(git rev-parse cb2295a^)}"
 
 [ -x /usr/bin/time ] || { echo "bench/search.sh needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
 
@@ -46,13 +46,7 @@ if [ -e "$OUT/search-runs" ]; then
 fi
 
 go build -o "$OUT/rounds" .
-echo "new:     $(git log -1 --format='%h' HEAD)$(git diff --quiet HEAD -- . ':!bench' 2>/dev/null || echo ' (with uncommitted changes)')"
-src=$(mktemp -d)
-trap 'rm -rf "$src"' EXIT
-git archive "$BEFORE" | tar -x -C "$src"
-(cd "$src" && go build -o "$OUTABS/rounds-nosearch" .)
-rm -rf "$src"
-echo "old:     $(git log -1 --format='%h %s' "$BEFORE" | cut -c1-72)"
+echo "rounds:  $(git log -1 --format='%h' HEAD)$(git diff --quiet HEAD -- . ':!bench' 2>/dev/null || echo ' (with uncommitted changes)')"
 
 corpus="$OUT/corpus"
 if [ -f "$corpus/config.toml" ] && [ "$(find "$corpus/content/notes" -name '*.md' 2>/dev/null | wc -l)" -eq "$N" ]; then
@@ -66,35 +60,37 @@ fi
 # The corpus's theme is a copy: the one being measured replaces it.
 rm -rf "$corpus/themes/default"
 cp -r themes/default "$corpus/themes/default"
+# The same corpus with search off.
+{ cat "$corpus/config.toml"; printf '\n[search]\nenabled = false\n'; } >"$corpus/config-nosearch.toml"
 
 . bench/timing.sh # settle, time_run, median
 settle "$removed" "$fstype"
 
 echo "== builds ($RUNS cold runs each, alternating, each into a new folder; load average $(cut -d' ' -f1-3 /proc/loadavg))"
 mkdir -p "$OUT/search-runs"
-rm -f "$OUT/search-old.times" "$OUT/search-new.times"
+rm -f "$OUT/search-off.times" "$OUT/search-on.times"
 echo "  warm-up: one untimed build each"
-"$OUT/rounds-nosearch" build --config "$corpus/config.toml" --out "$OUT/search-runs/old-0" --now "$NOW" >/dev/null
-"$OUT/rounds" build --config "$corpus/config.toml" --out "$OUT/search-runs/new-0" --now "$NOW" >/dev/null
+"$OUT/rounds" build --config "$corpus/config-nosearch.toml" --out "$OUT/search-runs/off-0" --now "$NOW" >/dev/null
+"$OUT/rounds" build --config "$corpus/config.toml" --out "$OUT/search-runs/on-0" --now "$NOW" >/dev/null
 for i in $(seq "$RUNS"); do
-	time_run search-old "$OUT/rounds-nosearch" build --config "$corpus/config.toml" --out "$OUT/search-runs/old-$i" --now "$NOW"
-	time_run search-new "$OUT/rounds" build --config "$corpus/config.toml" --out "$OUT/search-runs/new-$i" --now "$NOW"
+	time_run search-off "$OUT/rounds" build --config "$corpus/config-nosearch.toml" --out "$OUT/search-runs/off-$i" --now "$NOW"
+	time_run search-on "$OUT/rounds" build --config "$corpus/config.toml" --out "$OUT/search-runs/on-$i" --now "$NOW"
 done
-echo "  new: $(cat "$OUT/search-new.log")"
+echo "  on: $(cat "$OUT/search-on.log")"
 
-read -r ow ok ou osys <<<"$(median "$OUT/search-old.times")"
-read -r nw nk nu nsys <<<"$(median "$OUT/search-new.times")"
+read -r ow ok ou osys <<<"$(median "$OUT/search-off.times")"
+read -r nw nk nu nsys <<<"$(median "$OUT/search-on.times")"
 echo "== build time: $N notes, median of $RUNS"
 printf '  %-4s %8s %8s %8s %9s\n' "" "wall s" "user s" "sys s" "peak MiB"
-printf '  %-4s %8.2f %8.2f %8.2f %9.1f\n' old "$ow" "$ou" "$osys" "$(awk -v k="$ok" 'BEGIN{print k/1024}')"
-printf '  %-4s %8.2f %8.2f %8.2f %9.1f\n' new "$nw" "$nu" "$nsys" "$(awk -v k="$nk" 'BEGIN{print k/1024}')"
+printf '  %-4s %8.2f %8.2f %8.2f %9.1f\n' off "$ow" "$ou" "$osys" "$(awk -v k="$ok" 'BEGIN{print k/1024}')"
+printf '  %-4s %8.2f %8.2f %8.2f %9.1f\n' on "$nw" "$nu" "$nsys" "$(awk -v k="$nk" 'BEGIN{print k/1024}')"
 awk -v o="$ow" -v n="$nw" -v ou="$ou" -v nu="$nu" -v ok="$ok" -v nk="$nk" 'BEGIN {
 	p = 100 * (n / o - 1)
-	printf "build: the index adds %.1f%% to the wall time (new/old %.3f; target <= 10%%)%s\n", p, n / o, (p <= 10 ? "" : "  MISSED")
+	printf "build: the index adds %.1f%% to the wall time (on/off %.3f; target <= 10%%)%s\n", p, n / o, (p <= 10 ? "" : "  MISSED")
 	printf "       and %.1f%% to the user CPU time, %.1f%% to the peak memory\n", 100 * (nu / ou - 1), 100 * (nk / ok - 1)
 }'
 
-site="$OUT/search-runs/new-$RUNS"
+site="$OUT/search-runs/on-$RUNS"
 md=$(find "$corpus/content/notes" -name '*.md' -print0 | du -cb --files0-from=- | tail -1 | cut -f1)
 idx=$(du -sb "$site/search" | cut -f1)
 page=$(du -cb "$site/search/index.html" | tail -1 | cut -f1)
@@ -111,8 +107,8 @@ awk -v i="$idx" -v d="$data" -v m="$md" 'BEGIN {
 base=$(sed -n 's/^base_url *= *"\(.*\)"/\1/p' "$corpus/config.toml" | sed 's#^[a-z]*://[^/]*##')
 base=${base:-/}
 echo "== queries in headless Chromium (cold cache per query; served on loopback, text gzipped on the fly; load average $(cut -d' ' -f1-3 /proc/loadavg))"
-echo "  command: ROUNDS_SEARCH_SITE=$OUTABS/search-runs/new-$RUNS ROUNDS_SEARCH_BASE=$base go test -run XXX -bench BenchmarkSearchQuery -benchtime 1x -v ./generator"
-if ! ROUNDS_SEARCH_SITE="$OUTABS/search-runs/new-$RUNS" ROUNDS_SEARCH_BASE="$base" \
+echo "  command: ROUNDS_SEARCH_SITE=$OUTABS/search-runs/on-$RUNS ROUNDS_SEARCH_BASE=$base go test -run XXX -bench BenchmarkSearchQuery -benchtime 1x -v ./generator"
+if ! ROUNDS_SEARCH_SITE="$OUTABS/search-runs/on-$RUNS" ROUNDS_SEARCH_BASE="$base" \
 	go test -run XXX -bench BenchmarkSearchQuery -benchtime 1x -v ./generator >"$OUT/search-query.log" 2>&1; then
 	cat "$OUT/search-query.log" >&2
 	exit 1

@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -296,6 +300,52 @@ func searchRecords(t *testing.T, out string) []string {
 	return recs
 }
 
+// TestSearchPublished searches the example as rounds publish stores the
+// index's files: with Content-Encoding: gzip, which the browser inflates
+// (TestSearchInBrowser serves them as built, compressed, for the page's
+// script to inflate).
+func TestSearchPublished(t *testing.T) {
+	t.Parallel()
+	chromium := browsertest.Tool(t, "chromium", "--version")
+	out, _ := exampleSite(t)
+	files := http.StripPrefix("/rounds", http.FileServer(http.Dir(out)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, ".gz") {
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.Header().Set("Content-Encoding", "gzip")
+		}
+		files.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	page := browsertest.Open(t, chromium, srv.URL+"/rounds/search/")
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if s, err := page.Eval(`document.readyState === "complete" && document.querySelector(".search-fallback").hidden`); err == nil && s == "true" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the search page's script never ran")
+		}
+	}
+	links, status := searchFor(t, page, "dexamethasone", nil)
+	if !slices.Contains(links, "/rounds/notes/dexamethasone-covid-19-oxygen/") {
+		t.Errorf("dexamethasone found %v (%s)", links, status)
+	}
+	// The browser inflated the files: each arrived smaller than it is.
+	got, err := page.Eval(`JSON.stringify(performance.getEntriesByType("resource").filter(e => e.name.endsWith(".gz")).map(e => [e.encodedBodySize, e.decodedBodySize]))`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sizes [][2]int
+	if err := json.Unmarshal([]byte(got), &sizes); err != nil || len(sizes) < 2 {
+		t.Fatalf("index files fetched: %s (%v)", got, err)
+	}
+	for _, sz := range sizes {
+		if sz[0] >= sz[1] {
+			t.Errorf("an index file arrived as %d bytes and was %d: not inflated by the browser", sz[0], sz[1])
+		}
+	}
+}
+
 // TestSearchWire indexes the wire's stories only with [search] wire: they
 // are not curated.
 func TestSearchWire(t *testing.T) {
@@ -341,11 +391,61 @@ func TestSearchWire(t *testing.T) {
 	if docs, err := search.Lookup(files, meta, "~s"+strconv.Itoa(group)); err != nil || len(docs) == 0 {
 		t.Errorf("UPF finds %v (%v)", docs, err)
 	}
+	// A third build is made in the first one's folder (a build keeps the
+	// one before it to write into): it leaves none of that index's files
+	// behind. Every file under search/ is the page or one the metadata
+	// names.
+	f, err = os.OpenFile(filepath.Join(dir, "config.toml"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("\n[check]\nreading_grade = 9\n")
+	f.Close()
+	mustBuild(t, dir)
+	files, meta = searchFiles(t, filepath.Join(dir, "public"))
+	var named struct {
+		Shards [][2]string
+		Chunks []string
+	}
+	if err := json.Unmarshal(files[meta], &named); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{meta: true, "index.html": true}
+	for _, s := range named.Shards {
+		want[s[1]] = true
+	}
+	for _, c := range named.Chunks {
+		want[c] = true
+	}
+	for p := range files {
+		if !want[p] {
+			t.Errorf("search/%s is left from the build before", p)
+		}
+	}
+	if len(files) != len(want) {
+		t.Errorf("search/ has %d files, want %d", len(files), len(want))
+	}
 	// A synonym group of one phrase is an error naming config.toml.
 	data, _ := os.ReadFile(filepath.Join(dir, "config.toml"))
 	os.WriteFile(filepath.Join(dir, "config.toml"), bytes.Replace(data, []byte(`[["UPF", "ultra-processed food"]]`), []byte(`[["UPF"]]`), 1), 0o644)
 	if _, err := build(t, dir); err == nil || !strings.Contains(err.Error(), "config.toml:") || !strings.Contains(err.Error(), "search.synonyms") {
 		t.Errorf("a group of one phrase: %v", err)
+	}
+	// With [search] enabled = false there is no index, no search page,
+	// no search box and no SearchAction, and the last build's are gone.
+	os.WriteFile(filepath.Join(dir, "config.toml"), bytes.Replace(data, []byte("[search]\n"), []byte("[search]\nenabled = false\n"), 1), 0o644)
+	mustBuild(t, dir)
+	if _, err := os.Stat(filepath.Join(dir, "public", "search")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("search/ with [search] enabled = false: %v", err)
+	}
+	home, err := os.ReadFile(filepath.Join(dir, "public", "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{`role="search"`, "SearchAction", "search/"} {
+		if bytes.Contains(home, []byte(s)) {
+			t.Errorf("the home page has %q with [search] enabled = false", s)
+		}
 	}
 }
 

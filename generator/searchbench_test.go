@@ -56,9 +56,10 @@ const searchBenchDOI = "10.1056/NEJMoa2000008"
 var cdnCompressed = map[string]bool{".html": true, ".css": true, ".js": true, ".json": true, ".xml": true, ".svg": true, ".txt": true}
 
 // serveLikeCDN serves the built site dir under the base path on
-// loopback as a CDN would: text files gzip-compressed on the fly when the
-// request accepts gzip, everything else, the index's .gz files included,
-// as it is, with no Content-Encoding.
+// loopback as a CDN in front of the bucket rounds publish fills would:
+// text files gzip-compressed on the fly when the request accepts gzip,
+// the index's .gz files as they are, with Content-Encoding: gzip (as
+// publish stores them), everything else as it is.
 func serveLikeCDN(b *testing.B, dir, base string) *httptest.Server {
 	b.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -81,10 +82,12 @@ func serveLikeCDN(b *testing.B, dir, base string) *httptest.Server {
 		if ctype == "" {
 			ctype = http.DetectContentType(data)
 		}
-		if ext == ".gz" {
-			ctype = "application/gzip"
-		}
 		h := w.Header()
+		if ext == ".gz" {
+			// As rounds publish stores the search index's files.
+			ctype = "application/octet-stream"
+			h.Set("Content-Encoding", "gzip")
+		}
 		h.Set("Content-Type", ctype)
 		h.Set("Cache-Control", "public, max-age=3600")
 		if !cdnCompressed[ext] {

@@ -13,6 +13,9 @@ type CheckConfig struct {
 
 // SearchConfig is the [search] table: what the site's search finds.
 type SearchConfig struct {
+	// Enabled builds the search index, the search page and the header's
+	// search box; true unless turned off.
+	Enabled bool `toml:"enabled"`
 	// Wire indexes the wire's stories too; they are not curated, so
 	// they are left out unless asked for.
 	Wire bool `toml:"wire"`

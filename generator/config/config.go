@@ -122,6 +122,7 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 		Subscribers: defaultSubscribers(),
 		Publish:     defaultPublish(),
 		Check:       CheckConfig{ReadingGrade: 8},
+		Search:      SearchConfig{Enabled: true},
 		Build:       BuildConfig{MaxNoteBytes: 1 << 20},
 		File:        file,
 		Dir:         filepath.Dir(file),

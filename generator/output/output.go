@@ -92,9 +92,60 @@ func (f *File) Make(buf *bytes.Buffer) error {
 	return readInto(buf, f.Src)
 }
 
+// Later is work whose files are known only when it is done, such as a
+// search index whose files are named by their contents: it runs while the
+// other files render, and its files are written after them.
+type Later struct {
+	// Dir is the folder (slash-separated, ending in a slash) that holds
+	// every file of the work and no other file.
+	Dir string
+	// Files does the work and returns its files.
+	Files func() ([]File, error)
+}
+
+// start runs l's work on a goroutine of its own, and returns a function
+// that waits for its files. The files must be under l.Dir, and none of
+// known, the others, may be. A nil Later has no files.
+func (l *Later) start(known map[string]bool) func() ([]File, error) {
+	if l == nil {
+		return func() ([]File, error) { return nil, nil }
+	}
+	for p := range known {
+		if l.under(p) {
+			err := fmt.Errorf("%s: under %s, which is kept for files made later", p, l.Dir)
+			return func() ([]File, error) { return nil, err }
+		}
+	}
+	var files []File
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if files, err = l.Files(); err != nil {
+			return
+		}
+		for _, f := range files {
+			if !strings.HasPrefix(f.Path, l.Dir) || known[f.Path] {
+				err = fmt.Errorf("%s: not a file of its own under %s", f.Path, l.Dir)
+				return
+			}
+		}
+		slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+	}()
+	return func() ([]File, error) {
+		<-done
+		return files, err
+	}
+}
+
+// under reports whether p is in l's folder.
+func (l *Later) under(p string) bool { return l != nil && strings.HasPrefix(p, l.Dir) }
+
 // Options say how Write writes.
 type Options struct {
 	Workers int // files rendered at once; 0 means one per CPU
+	// Later, if set, makes more files while the others render.
+	Later *Later
 	// Check, if set, vets each file's bytes before anything is written.
 	Check func(path string, data []byte) error
 	// Preview marks a build with drafts, scheduled or expired content,
@@ -163,23 +214,39 @@ func Write(out string, files []File, opts Options) (*Manifest, error) {
 	return m, nil
 }
 
-// Render makes files into memory, on workers goroutines, for a preview
-// server: what Write would write, but for the manifest.
-func Render(files []File, workers int) (map[string][]byte, error) {
+// Render makes files into memory, and later's, on workers goroutines,
+// for a preview server: what Write would write, but for the manifest.
+func Render(files []File, later *Later, workers int) (map[string][]byte, error) {
+	known := make(map[string]bool, len(files))
+	for _, f := range files {
+		known[f.Path] = true
+	}
+	wait := later.start(known)
 	out := make(map[string][]byte, len(files))
-	errs := make([]error, len(files))
 	var mu sync.Mutex
-	Parallel(len(files), workers, func(i int) {
-		var buf bytes.Buffer
-		if err := files[i].Make(&buf); err != nil {
-			errs[i] = err
-			return
-		}
-		mu.Lock()
-		out[files[i].Path] = buf.Bytes()
-		mu.Unlock()
-	})
-	if err := collect(files, errs); err != nil {
+	render := func(files []File) error {
+		errs := make([]error, len(files))
+		Parallel(len(files), workers, func(i int) {
+			var buf bytes.Buffer
+			if err := files[i].Make(&buf); err != nil {
+				errs[i] = err
+				return
+			}
+			mu.Lock()
+			out[files[i].Path] = buf.Bytes()
+			mu.Unlock()
+		})
+		return collect(files, errs)
+	}
+	err := render(files)
+	late, lateErr := wait()
+	if err != nil {
+		return nil, err
+	}
+	if lateErr != nil {
+		return nil, lateErr
+	}
+	if err := render(late); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -222,25 +289,32 @@ func Parallel(n, workers int, fn func(i int)) {
 	wg.Wait()
 }
 
-// run writes files into dir and returns the manifest. prev is the
-// manifest of the build already in dir, if any: its files whose bytes are
-// unchanged are kept, and those the site no longer has are deleted.
+// run writes files into dir, and those of opts.Later, and returns the
+// manifest. prev is the manifest of the build already in dir, if any: its
+// files whose bytes are unchanged are kept, and those the site no longer
+// has are deleted.
 func run(dir string, files []File, opts Options, prev map[string]Item) (*Manifest, error) {
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+	known := make(map[string]bool, len(files))
+	for _, f := range files {
+		known[f.Path] = true
+	}
+	wait := opts.Later.start(known)
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	items := make([]Item, len(files))
-	lines := make([][]byte, len(files)) // items as JSON, made by the workers
-	errs := make([]error, len(files))
 	// Rendering runs on every CPU; one goroutine makes the folders and
 	// files. Creating entries in the same folder from several threads
 	// contends on the folder's lock and, on ext4, has been measured to
 	// take twice as long as from one.
 	type rendered struct {
-		i   int
-		buf *bytes.Buffer
+		item Item
+		buf  *bytes.Buffer
+		err  *error // where a failure to write it goes
+		// stale, when set, says the later files are known: the
+		// previous build's others under their folder are removed.
+		stale map[string]bool
 	}
 	written := make(chan rendered, 8*workers)
 	// Page buffers go round between the workers and the writer. They are
@@ -287,14 +361,14 @@ func run(dir string, files []File, opts Options, prev map[string]Item) (*Manifes
 			dirs[d] = true
 			return nil
 		}
-		keep := make(map[string]bool, len(files))
-		for _, f := range files {
-			keep[f.Path] = true
-		}
-		removeStale(dir, prev, keep)
+		removeStale(dir, prev, known, func(p string) bool { return !opts.Later.under(p) })
 		for r := range written {
-			p := files[r.i].Path
-			if unchanged(dir, prev, items[r.i]) {
+			if r.stale != nil {
+				removeStale(dir, prev, r.stale, opts.Later.under)
+				continue
+			}
+			p := r.item.Path
+			if unchanged(dir, prev, r.item) {
 				put(r.buf)
 				continue
 			}
@@ -303,36 +377,82 @@ func run(dir string, files []File, opts Options, prev map[string]Item) (*Manifes
 				err = out.writeFile(p, r.buf.Bytes())
 			}
 			if err != nil {
-				errs[r.i] = err
+				*r.err = err
 			}
 			put(r.buf)
 		}
 	})
-	Parallel(len(files), workers, func(i int) {
-		f := &files[i]
-		buf := get()
-		err := f.Make(buf)
-		if err == nil && opts.Check != nil {
-			err = opts.Check(f.Path, buf.Bytes())
+	// A batch is files rendered together, with their items and the
+	// items as JSON, made by the workers.
+	type batch struct {
+		files []File
+		items []Item
+		lines [][]byte
+		errs  []error
+	}
+	render := func(files []File) *batch {
+		b := &batch{files: files, items: make([]Item, len(files)), lines: make([][]byte, len(files)), errs: make([]error, len(files))}
+		Parallel(len(files), workers, func(i int) {
+			f := &files[i]
+			buf := get()
+			err := f.Make(buf)
+			if err == nil && opts.Check != nil {
+				err = opts.Check(f.Path, buf.Bytes())
+			}
+			if err != nil {
+				b.errs[i] = err
+				put(buf)
+				return
+			}
+			sum := sha256.Sum256(buf.Bytes())
+			b.items[i] = Item{Path: f.Path, Size: int64(buf.Len()), SHA256: hex.EncodeToString(sum[:])}
+			if b.lines[i], err = json.Marshal(b.items[i]); err != nil {
+				b.errs[i] = err
+				put(buf)
+				return
+			}
+			written <- rendered{item: b.items[i], buf: buf, err: &b.errs[i]}
+		})
+		return b
+	}
+	batches := []*batch{render(files)}
+	late, lateErr := wait()
+	if lateErr == nil && len(late) > 0 {
+		stale := make(map[string]bool, len(late))
+		for _, f := range late {
+			stale[f.Path] = true
 		}
-		if err != nil {
-			errs[i] = err
-			put(buf)
-			return
-		}
-		sum := sha256.Sum256(buf.Bytes())
-		items[i] = Item{Path: f.Path, Size: int64(buf.Len()), SHA256: hex.EncodeToString(sum[:])}
-		if lines[i], err = json.Marshal(items[i]); err != nil {
-			errs[i] = err
-			put(buf)
-			return
-		}
-		written <- rendered{i, buf}
-	})
+		written <- rendered{stale: stale}
+		batches = append(batches, render(late))
+	}
 	close(written)
 	io.Wait()
-	if err := collect(files, errs); err != nil {
-		return nil, err
+	for _, b := range batches {
+		if err := collect(b.files, b.errs); err != nil {
+			return nil, err
+		}
+	}
+	if lateErr != nil {
+		return nil, lateErr
+	}
+	// The manifest lists the files by path: the later ones are merged in.
+	var items []Item
+	var lines [][]byte
+	for _, b := range batches {
+		items = append(items, b.items...)
+		lines = append(lines, b.lines...)
+	}
+	if len(batches) > 1 {
+		order := make([]int, len(items))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortFunc(order, func(a, b int) int { return strings.Compare(items[a].Path, items[b].Path) })
+		sorted, sortedLines := make([]Item, len(items)), make([][]byte, len(items))
+		for k, i := range order {
+			sorted[k], sortedLines[k] = items[i], lines[i]
+		}
+		items, lines = sorted, sortedLines
 	}
 	verdict := opts.Verdict
 	m := &Manifest{Version: 1, Preview: opts.Preview, Check: &verdict, Files: items}
@@ -400,11 +520,12 @@ func unchanged(dir string, prev map[string]Item, it Item) bool {
 }
 
 // removeStale deletes from dir the files of the previous build that this
-// one does not write, then the folders that leaves empty.
-func removeStale(dir string, prev map[string]Item, keep map[string]bool) {
+// one does not write, of those only accepts, then the folders that leaves
+// empty.
+func removeStale(dir string, prev map[string]Item, keep map[string]bool, accepts func(p string) bool) {
 	var dirs []string
 	for p := range prev {
-		if !keep[p] {
+		if !keep[p] && accepts(p) {
 			os.Remove(filepath.Join(dir, filepath.FromSlash(p)))
 			for d := path.Dir(p); d != "."; d = path.Dir(d) {
 				dirs = append(dirs, d)

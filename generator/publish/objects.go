@@ -52,10 +52,17 @@ var contentTypes = map[string]string{
 	".mp3":         "audio/mpeg",
 	".mp4":         "video/mp4",
 	".wasm":        "application/wasm",
-	// Stored compressed, as the search index's files are, and served as
-	// they are: never with Content-Encoding.
-	".gz": "application/gzip",
+	// Built compressed, as the search index's files are: uploaded as
+	// they are, with Content-Encoding: gzip (see precompressed).
+	".gz": "application/octet-stream",
 }
+
+// precompressed reports whether a built file is gzip-compressed already,
+// as the search index's are. It is uploaded as it is, with
+// Content-Encoding: gzip, so that browsers inflate it as it arrives; a
+// host that serves it without that header serves the compressed bytes,
+// which the search page's script inflates itself.
+func precompressed(p string) bool { return path.Ext(p) == ".gz" }
 
 // feedNames are the files that are feeds whatever their extension says.
 var feedNames = map[string]string{

@@ -322,7 +322,7 @@ func desired(opts Options) ([]Object, error) {
 			continue
 		}
 		o := Object{Path: f.Path, Key: opts.Prefix + f.Path, Size: f.Size, SHA256: f.SHA256, ContentType: ct, CacheControl: cacheControl(f.Path, opts.Rules)}
-		if opts.Gzip && isText(ct) {
+		if precompressed(f.Path) || opts.Gzip && isText(ct) {
 			o.Encoding = "gzip"
 		}
 		o.headers = headersDigest(o.ContentType, o.CacheControl, o.Encoding)
@@ -462,7 +462,7 @@ func upload(ctx context.Context, client *s3.Client, opts Options, o Object, data
 		}
 	}
 	var optFns []func(*s3.Options)
-	if o.Encoding == "gzip" {
+	if o.Encoding == "gzip" && !precompressed(o.Path) {
 		data = gzipBytes(data)
 	} else {
 		// The manifest has the SHA-256 of the bytes: the SDK need not

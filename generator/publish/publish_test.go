@@ -168,6 +168,27 @@ func TestPublish(t *testing.T) {
 		}
 	}
 
+	// The search index's files, built compressed, are stored as they
+	// are, with Content-Encoding: gzip, for browsers to inflate (and
+	// sameAsSite found their bytes the built ones).
+	shards := 0
+	for _, f := range m.Files {
+		if !strings.HasSuffix(f.Path, ".gz") {
+			continue
+		}
+		shards++
+		h, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("site"), Key: aws.String(f.Path)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if aws.ToString(h.ContentEncoding) != "gzip" || aws.ToString(h.ContentType) != "application/octet-stream" || aws.ToInt64(h.ContentLength) != f.Size {
+			t.Errorf("%s: Content-Encoding %q, Content-Type %q, %d bytes; want gzip, application/octet-stream, %d bytes", f.Path, aws.ToString(h.ContentEncoding), aws.ToString(h.ContentType), aws.ToInt64(h.ContentLength), f.Size)
+		}
+	}
+	if shards == 0 {
+		t.Error("the site has no search index")
+	}
+
 	// Nothing changed: nothing to do.
 	plan, err = Publish(ctx, c, opts(out, "site"), nil)
 	if err != nil {

@@ -47,7 +47,7 @@ func Files(s *site.Site, th *theme.Theme, opts *Options, edits *Edits) (map[stri
 			files = append(files, j.File)
 		}
 	}
-	out, err := output.Render(files, opts.Workers)
+	out, err := output.Render(files, w.later, opts.Workers)
 	return out, fileErrors(err)
 }
 

@@ -265,8 +265,9 @@ func (p *PageData) JSONLD() template.JS {
 	return template.JS(data)
 }
 
-// siteJSONLD describes the site, a WebSite, with its search page as a
-// SearchAction, so that a search engine may offer to search it.
+// siteJSONLD describes the site, a WebSite, with its search page, when it
+// has one, as a SearchAction, so that a search engine may offer to search
+// it.
 func (p *PageData) siteJSONLD() template.JS {
 	cfg := p.Site.Config
 	type entryPoint struct {
@@ -279,14 +280,17 @@ func (p *PageData) siteJSONLD() template.JS {
 		QueryInput string     `json:"query-input"`
 	}
 	site := struct {
-		Context         string       `json:"@context"`
-		Type            string       `json:"@type"`
-		Name            string       `json:"name"`
-		URL             string       `json:"url"`
-		InLanguage      string       `json:"inLanguage"`
-		PotentialAction searchAction `json:"potentialAction"`
+		Context         string        `json:"@context"`
+		Type            string        `json:"@type"`
+		Name            string        `json:"name"`
+		URL             string        `json:"url"`
+		InLanguage      string        `json:"inLanguage"`
+		PotentialAction *searchAction `json:"potentialAction,omitempty"`
 	}{"https://schema.org", "WebSite", cfg.Title, cfg.BaseURL, cfg.Language,
-		searchAction{"SearchAction", entryPoint{"EntryPoint", cfg.AbsURL("search/") + "?q={search_term_string}"}, "required name=search_term_string"}}
+		nil}
+	if cfg.Search.Enabled {
+		site.PotentialAction = &searchAction{"SearchAction", entryPoint{"EntryPoint", cfg.AbsURL("search/") + "?q={search_term_string}"}, "required name=search_term_string"}
+	}
 	data, err := json.Marshal(site)
 	if err != nil {
 		return ""

@@ -73,7 +73,7 @@ func Write(s *site.Site, th *theme.Theme, opts *Options) (*Result, error) {
 	if err := w.errs.Err(); err != nil {
 		return nil, err
 	}
-	oo := output.Options{Workers: opts.Workers, Preview: s.Preview, Verdict: s.Checked}
+	oo := output.Options{Workers: opts.Workers, Preview: s.Preview, Verdict: s.Checked, Later: w.later}
 	if opts.Guard.Len() > 0 {
 		oo.Check = opts.Guard.Check
 	}
@@ -95,7 +95,8 @@ func (w *writer) plan() {
 			phiByFile[f.File] = append(phiByFile[f.File], f)
 		}
 	}
-	pg := func(d *PageData) {
+	// prep fills in what every page has; pg then schedules the page.
+	prep := func(d *PageData) {
 		d.Site, d.Preview = s, s.Preview
 		switch {
 		case len(phiByFile) == 0:
@@ -110,6 +111,9 @@ func (w *writer) plan() {
 			d.Feeds = siteFeeds
 		}
 		d.finish()
+	}
+	pg := func(d *PageData) {
+		prep(d)
 		w.page(d)
 	}
 	// Home: the latest edition, then the newest notes it does not carry,
@@ -164,7 +168,7 @@ func (w *writer) plan() {
 	if cfg.Subscribers.ServiceURL() != nil {
 		pg(&PageData{Kind: "subscribe", Path: "subscribe/", Title: "Subscribe by email", Description: "Get " + cfg.Title + " by email: choose your lists, confirm, and leave at any time."})
 	}
-	w.planSearch(pg)
+	w.planSearch(prep)
 	pg(&PageData{Kind: "404", Path: "404.html", Title: "Page not found"})
 	writeFeeds(w, "", func() *feeds.Channel { return w.noteChannel(cfg.Title, cfg.Description, "", s.Notes) }, s.Notes[:min(len(s.Notes), cfg.Feeds.Limit)], cfg.Feeds.Content == "full")
 

@@ -2,7 +2,6 @@ package render
 
 import (
 	"cmp"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,22 +49,51 @@ type searchRecord struct {
 	Wire bool `json:"w,omitempty"`
 }
 
-// planSearch builds the search index of the published notes (and the
-// wire's stories, with [search] wire) and schedules its files and the
-// search page. A preview's index holds what the preview shows.
-func (w *writer) planSearch(pg func(*PageData)) {
-	s := w.site
-	cfg := s.Config
+// planSearch schedules the search index of the published notes (and the
+// wire's stories, with [search] wire) and the search page, which names
+// the index's metadata file. Both are made while the other files render:
+// the index's files are named by their contents. A preview's index holds
+// what the preview shows. prep fills in the page's common data.
+func (w *writer) planSearch(prep func(*PageData)) {
+	cfg := w.site.Config
+	if !cfg.Search.Enabled {
+		return
+	}
 	groups, err := search.Synonyms(w.theme.Synonyms(), cfg.Search.Synonyms)
 	if err != nil {
 		w.errs = append(w.errs, config.Errorf(cfg.Rel(cfg.File), cfg.Line("synonyms"), "search.synonyms", "give each group two or more phrases, each with a word that is searched for", "%v", err))
 		return
 	}
+	page := &PageData{Kind: "search", Path: "search/", Title: "Search", Description: "Search every note in " + cfg.Title + ".", Search: &SearchPage{Topics: w.site.Topics, Audiences: w.site.Audiences}}
+	file := w.pageFile(page)
+	// A page of the content's own at the same path is a clash.
+	w.seen[file.Path] = "the search page"
+	w.later = &output.Later{Dir: page.Path, Files: func() ([]output.File, error) {
+		docs := w.searchDocs(page.Search)
+		idx, err := search.Build(docs, &search.Options{Synonyms: groups, Cache: w.searchCache})
+		if err != nil {
+			return nil, config.Errorf(page.Path, 0, "", "", "%v", err)
+		}
+		files := []output.File{file}
+		for p, data := range idx.Files {
+			files = append(files, output.File{Path: page.Path + p, Render: contents(data)})
+		}
+		page.Search.Meta = cfg.RelURL(page.Path + idx.Meta)
+		prep(page)
+		return files, nil
+	}}
+}
+
+// searchDocs returns the documents of the search index, oldest first, and
+// fills in the filters' choices of the search page.
+func (w *writer) searchDocs(page *SearchPage) []search.Doc {
+	s := w.site
+	cfg := s.Config
 	day := func(t time.Time) (string, string) {
 		t = t.In(cfg.Location())
 		return t.Format("2006-01-02"), t.Format("2 January 2006")
 	}
-	var docs []search.Doc
+	docs := make([]search.Doc, 0, len(s.Notes))
 	years := map[int]bool{}
 	strengths := map[string]bool{}
 	// Oldest first: a new note takes the next number, so that the files
@@ -74,7 +102,8 @@ func (w *writer) planSearch(pg func(*PageData)) {
 		r := searchRecord{URL: n.URL, Title: n.Title, Summary: n.Summary, Strength: n.Evidence.Strength(), Evidence: n.Evidence.Label, Design: n.Design, Sponsored: n.Sponsored}
 		r.Date, r.Shown = day(n.Published)
 		d := search.Doc{Title: n.Title, Summary: n.Summary, HTML: string(n.Content), Record: &r}
-		d.Meta = append(d.Meta, n.Design, n.Evidence.Label, n.Source.Title, n.Source.Publisher)
+		d.Meta = append(make([]string, 0, 4+len(n.Audience)+len(n.TopicPages)), n.Design, n.Evidence.Label, n.Source.Title, n.Source.Publisher)
+		d.Filters = make([]string, 0, 2+len(n.Audience)+len(n.TopicPages))
 		for _, a := range n.Audience {
 			r.Audiences = append(r.Audiences, [2]string{cfg.RelURL("audiences/" + a + "/"), "For " + a})
 			d.Meta = append(d.Meta, a)
@@ -130,16 +159,6 @@ func (w *writer) planSearch(pg func(*PageData)) {
 			docs = append(docs, d)
 		}
 	}
-	idx, err := search.Build(docs, &search.Options{Synonyms: groups, Cache: w.searchCache})
-	if err != nil {
-		w.errs = append(w.errs, config.Errorf("search/", 0, "", "", "%v", err))
-		return
-	}
-	// Every file of the index may change with any note.
-	for _, p := range slices.Sorted(maps.Keys(idx.Files)) {
-		w.add(job{File: output.File{Path: "search/" + p, Render: contents(idx.Files[p])}, all: true}, "search/"+p)
-	}
-	page := &SearchPage{Meta: cfg.RelURL("search/" + idx.Meta), Topics: s.Topics, Audiences: s.Audiences}
 	for _, st := range []string{"strong", "moderate", "weak"} {
 		if strengths[st] {
 			page.Strengths = append(page.Strengths, st)
@@ -149,5 +168,5 @@ func (w *writer) planSearch(pg func(*PageData)) {
 		page.Years = append(page.Years, y)
 	}
 	slices.SortFunc(page.Years, func(a, b int) int { return b - a })
-	pg(&PageData{Kind: "search", Path: "search/", Title: "Search", Description: "Search every note in " + cfg.Title + ".", Search: page})
+	return docs
 }

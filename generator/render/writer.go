@@ -36,6 +36,9 @@ type writer struct {
 	// searchCache keeps the search index's analyses of notes between
 	// builds; nil keeps none.
 	searchCache *search.Cache
+	// later makes the files that are known only when they are made,
+	// while the others render: the search index and its page.
+	later *output.Later
 }
 
 // newWriter returns a writer for the site's files, rendered with theme.
@@ -70,11 +73,7 @@ func (w *writer) add(j job, from string) {
 
 // page schedules an HTML page at its path.
 func (w *writer) page(d *PageData) {
-	p := d.Path + "index.html"
-	if d.Kind == "404" {
-		p = "404.html"
-	}
-	j := job{File: output.File{Path: p, Render: func(buf *bytes.Buffer) error { return w.theme.Execute(buf, d.Kind, d) }}, page: d}
+	j := job{File: w.pageFile(d), page: d}
 	if d.Note != nil {
 		j.deps = append(j.deps, d.Note)
 		j.bodyDeps = []*content.Note{d.Note}
@@ -87,11 +86,16 @@ func (w *writer) page(d *PageData) {
 	if d.Kind == "wire" {
 		j.deps = w.site.Notes
 	}
-	// The search page names the index, which any note may change.
-	if d.Kind == "search" {
-		j.all = true
+	w.add(j, j.Path)
+}
+
+// pageFile returns the file of an HTML page.
+func (w *writer) pageFile(d *PageData) output.File {
+	p := d.Path + "index.html"
+	if d.Kind == "404" {
+		p = "404.html"
 	}
-	w.add(j, p)
+	return output.File{Path: p, Render: func(buf *bytes.Buffer) error { return w.theme.Execute(buf, d.Kind, d) }}
 }
 
 // files returns the jobs' files, for output to make.

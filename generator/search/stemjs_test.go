@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/kljensen/snowball/english"
 
@@ -126,4 +127,27 @@ func stemJSWords(t *testing.T) []string {
 		add(w)
 	}
 	return words
+}
+
+// TestStemKeepsFirstLetter checks what the page's script relies on to
+// mark results quickly: a word's stem begins with the word's first
+// letter, so a word whose letter begins no term of the query is not
+// stemmed.
+func TestStemKeepsFirstLetter(t *testing.T) {
+	t.Parallel()
+	n := 0
+	for _, w := range stemJSWords(t) {
+		// Only words as the index splits text: letters and digits.
+		w = fold(w)
+		if w == "" || strings.IndexFunc(w, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) }) >= 0 {
+			continue
+		}
+		n++
+		if s := Stem(w); s == "" || s[0] != w[0] {
+			t.Errorf("Stem(%q) = %q: another first letter", w, s)
+		}
+	}
+	if n < 20000 {
+		t.Errorf("only %d words checked", n)
+	}
 }

@@ -13,7 +13,7 @@
   const filters = ["topic", "audience", "evidence", "year"];
   const base = new URL(form.dataset.meta, location.href);
   const page = 10;
-  let meta, stop, run = 0, shown = 0, hits = [];
+  let meta, stop, run = 0, shown = 0, hits = [], scores;
   const phrases = new Map();
   const files = new Map(); // path → promise of its bytes
 
@@ -31,18 +31,29 @@
       m.synonyms.forEach(function (g, n) {
         for (const p of g) phrases.set(p[0], (phrases.get(p[0]) || []).concat([[n, p]]));
       });
-      // Compiled before the first query: the query's split, a card.
-      card({ u: "#", t: "Warming up", d: "", ds: "", m: "Warming the script up" }, marks(clauses("warming the script up")));
+      // Compiled before the first query: the query's split, a shard's
+      // reading and scoring (a shard of one term, "a", in two documents),
+      // a card.
+      for (const t of parse(new Uint8Array([0, 1, 97, 0xe8, 0x07, 2, 4, 1, 200, 1, 100]))) score(t, 1, new Float32Array(3), []);
+      card({ u: "#", t: "Warming up", d: "", ds: "", m: "Warming the script up: randomised vaccinations, hospitalisations and happier patients" }, marks(clauses("warming randomised hospitalisation happiness")));
     });
     return metaLoad;
   }
 
+  // A file of the index, inflated. Rounds publishes the files, built
+  // compressed, with Content-Encoding: gzip, and the browser inflates
+  // them; a host that serves them without it serves them compressed, and
+  // they are inflated here.
   function load(path, priority) {
     if (!files.has(path)) {
       files.set(path, fetch(new URL(path, base), { priority: priority || "high" }).then(function (r) {
         if (!r.ok) throw new Error(path + ": " + r.status);
-        return new Response(r.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer();
-      }).then(function (b) { return new Uint8Array(b); }));
+        return r.arrayBuffer();
+      }).then(function (b) {
+        const u = new Uint8Array(b);
+        if (u[0] !== 0x1f || u[1] !== 0x8b) return u;
+        return new Response(new Blob([u]).stream().pipeThrough(new DecompressionStream("gzip"))).arrayBuffer().then(function (b) { return new Uint8Array(b); });
+      }));
     }
     return files.get(path);
   }
@@ -89,26 +100,27 @@
   async function shard(i) {
     const file = meta.shards[i][1];
     if (!parsed.has(file)) {
-      parsed.set(file, load(file).then(function (b) {
-        let p = 0, prev = "";
-        function uv() { let x = 0, s = 1, c; do { c = b[p++]; x += (c & 127) * s; s *= 128; } while (c & 128); return x; }
-        const out = [];
-        while (p < b.length) {
-          const shared = uv(), len = uv();
-          let suffix = "", ascii = true;
-          for (let k = p; k < p + len; k++) if (b[k] > 127) ascii = false;
-          suffix = ascii ? String.fromCharCode.apply(null, b.subarray(p, p + len)) : decoder.decode(b.subarray(p, p + len));
-          const term = prev.slice(0, shared) + suffix;
-          p += len;
-          const idf = uv() / 1000, df = uv(), size = uv();
-          out.push({ term: term, idf: idf, df: df, at: p, b: b });
-          p += size;
-          prev = term;
-        }
-        return out;
-      }));
+      parsed.set(file, load(file).then(parse));
     }
     return parsed.get(file);
+  }
+  function parse(b) {
+    let p = 0, prev = "";
+    function uv() { let x = 0, s = 1, c; do { c = b[p++]; x += (c & 127) * s; s *= 128; } while (c & 128); return x; }
+    const out = [];
+    while (p < b.length) {
+      const shared = uv(), len = uv();
+      let suffix = "", ascii = true;
+      for (let k = p; k < p + len; k++) if (b[k] > 127) ascii = false;
+      suffix = ascii ? String.fromCharCode.apply(null, b.subarray(p, p + len)) : decoder.decode(b.subarray(p, p + len));
+      const term = prev.slice(0, shared) + suffix;
+      p += len;
+      const idf = uv() / 1000, df = uv(), size = uv();
+      out.push({ term: term, idf: idf, df: df, at: p, b: b });
+      p += size;
+      prev = term;
+    }
+    return out;
   }
   // The entry of term in a shard's sorted terms, or the first after it.
   function seek(terms, term) {
@@ -156,21 +168,22 @@
     const best = new Float32Array(meta.docs), ids = [];
     const k1 = meta.k1 + 1;
     const found = await Promise.all(alts.map(function (a) { return lookup(a.term, a.prefix, a.word); }));
-    for (const fs of found) {
-      for (const f of fs) {
-        const t = f.t, b = t.b, w = t.idf * k1 / 255 * f.w;
-        let p = t.at, doc = 0;
-        for (let k = 0; k < t.df; k++) {
-          let x = 0, m = 1, c;
-          do { c = b[p++]; x += (c & 127) * m; m *= 128; } while (c & 128);
-          doc += x;
-          const v = w * b[p++];
-          if (best[doc] === 0) ids.push(doc);
-          if (v > best[doc]) best[doc] = v;
-        }
-      }
-    }
+    for (const fs of found) for (const f of fs) score(f.t, f.t.idf * k1 / 255 * f.w, best, ids);
     return { ids: ids, best: best };
+  }
+  // Scores the documents of a term's postings, each its weight w times
+  // the posting's: the best score of each in best, and each new one in ids.
+  function score(t, w, best, ids) {
+    const b = t.b;
+    let p = t.at, doc = 0;
+    for (let k = 0; k < t.df; k++) {
+      let x = 0, m = 1, c;
+      do { c = b[p++]; x += (c & 127) * m; m *= 128; } while (c & 128);
+      doc += x;
+      const v = w * b[p++];
+      if (best[doc] === 0) ids.push(doc);
+      if (v > best[doc]) best[doc] = v;
+    }
   }
 
   // The query's clauses: each term, or a synonym's phrase as its group,
@@ -222,8 +235,9 @@
     if (mine !== run) return;
     // The documents in every clause, scored by the query's words (not
     // by the filters), best first, then newest.
-    const score = new Float32Array(meta.docs);
-    text.forEach(function (_, i) { for (const d of sets[i].ids) score[d] += sets[i].best[d]; });
+    // The first clause's scores are its own: the others' are added.
+    const score = text.length ? sets[0].best : new Float32Array(meta.docs);
+    for (let i = 1; i < text.length; i++) for (const d of sets[i].ids) score[d] += sets[i].best[d];
     sets.sort(function (a, b) { return a.ids.length - b.ids.length; });
     let found = sets.length ? sets[0].ids : []; // none: only stop words
     if (sets.length > 1) {
@@ -231,8 +245,8 @@
       for (const s of sets) for (const d of s.ids) count[d]++;
       found = found.filter(function (d) { return count[d] === sets.length; });
     }
-    found.sort(function (a, b) { return score[b] - score[a] || b - a; });
     hits = found;
+    scores = score;
     shown = 0;
     list.replaceChildren();
     const what = q ? " for “" + q + "”" : "";
@@ -251,30 +265,71 @@
         for (const p of g) for (const s of p) exact.add(s);
       } else if (a.prefix) starts.push(a.term); else exact.add(a.term);
     }
+    // A stem begins with its word's first letter: a word whose letter
+    // begins no term is not stemmed.
+    const firsts = new Set([...exact, ...starts].map(function (t) { return t[0]; }));
     return function (w) {
-      const s = stem(fold(w));
-      return exact.has(s) || starts.some(function (p) { return s.startsWith(p) || fold(w).startsWith(p); });
+      const f = fold(w);
+      if (!firsts.has(f[0])) return false;
+      const s = stem(f);
+      return exact.has(s) || starts.some(function (p) { return s.startsWith(p) || f.startsWith(p); });
     };
+  }
+
+  // Puts the best of the results from shown on, best first (the highest
+  // score, then the newest), in the next page's places, in one pass that
+  // keeps the best so far: sorting thousands of results would cost more
+  // than the page shows.
+  function rank() {
+    const n = Math.min(page, hits.length - shown), top = [];
+    if (n <= 0) return;
+    function better(d, e) { return scores[d] > scores[e] || (scores[d] === scores[e] && d > e); }
+    let worst = -1, last = -1; // the score and document of the last of a full top
+    for (let k = shown; k < hits.length; k++) {
+      const d = hits[k], s = scores[d];
+      if (s < worst || (s === worst && d < last)) continue;
+      let i = Math.min(top.length, n - 1);
+      while (i > 0 && better(d, top[i - 1])) i--;
+      top.splice(i, 0, d);
+      if (top.length > n) top.pop();
+      if (top.length === n) { last = top[n - 1]; worst = scores[last]; }
+    }
+    // Each into its place, and what stood there where it was.
+    top.forEach(function (d, j) {
+      const k = hits.indexOf(d, shown + j);
+      hits[k] = hits[shown + j];
+      hits[shown + j] = d;
+    });
+  }
+
+  // The record of document doc.
+  function record(doc, priority) {
+    const file = meta.chunks[Math.floor(doc / meta.chunk)];
+    if (!chunks.has(file)) chunks.set(file, load(file, priority).then(function (b) { return JSON.parse(decoder.decode(b)); }));
+    return chunks.get(file).then(function (all) { return all[doc % meta.chunk]; });
   }
 
   // Shows the next page of results, each as soon as its record is in,
   // in order; first is called before the first (or with none).
   async function show(mine, marked, first) {
+    rank();
     const next = hits.slice(shown, shown + page);
-    // The first result's record first; the others after it.
-    const records = next.map(function (doc, i) {
-      const file = meta.chunks[Math.floor(doc / meta.chunk)];
-      if (!chunks.has(file)) chunks.set(file, load(file, i ? "low" : "high").then(function (b) { return JSON.parse(decoder.decode(b)); }));
-      return chunks.get(file).then(function (all) { return all[doc % meta.chunk]; });
-    });
     if (!next.length && first) first();
-    for (const r of records) {
-      const rec = await r;
+    // The first result's record alone; the others' once it shows (a
+    // fetch costs the page some milliseconds to start).
+    let records = next.slice(0, 1).map(function (doc) { return record(doc, "high"); });
+    for (let i = 0; i < next.length; i++) {
+      const rec = await records[i];
       if (mine !== run) return;
       if (first) { first(); first = null; }
       const li = document.createElement("li");
       li.append(card(rec, marked));
       list.append(li);
+      if (i === 0) {
+        await new Promise(function (done) { setTimeout(done); });
+        if (mine !== run) return;
+        records = records.concat(next.slice(1).map(function (doc) { return record(doc, "low"); }));
+      }
     }
     shown += next.length;
     more.hidden = shown >= hits.length;
