@@ -2,7 +2,6 @@ package render
 
 import (
 	"bytes"
-	"encoding/xml"
 	"fmt"
 	"maps"
 	"path/filepath"
@@ -172,8 +171,7 @@ func (w *writer) plan() {
 	pg(&PageData{Kind: "404", Path: "404.html", Title: "Page not found"})
 	writeFeeds(w, "", func() *feeds.Channel { return w.noteChannel(cfg.Title, cfg.Description, "", s.Notes) }, s.Notes[:min(len(s.Notes), cfg.Feeds.Limit)], cfg.Feeds.Content == "full")
 
-	// The sitemap dates every note: what lists show of it, not its body.
-	w.add(job{File: output.File{Path: "sitemap.xml", Render: w.sitemap}, deps: s.Notes}, "sitemap.xml")
+	w.planSitemaps()
 	w.render("robots.txt", func(buf *bytes.Buffer) error {
 		fmt.Fprintf(buf, "User-agent: *\nAllow: /\n\nSitemap: %s\n", cfg.AbsURL("sitemap.xml"))
 		return nil
@@ -184,61 +182,6 @@ func (w *writer) plan() {
 	for _, rel := range slices.Sorted(maps.Keys(w.theme.Assets())) {
 		w.render(rel, contents(w.theme.Assets()[rel]))
 	}
-}
-
-// sitemap writes sitemap.xml: every published page a reader can land on.
-func (w *writer) sitemap(buf *bytes.Buffer) error {
-	s := w.site
-	cfg := s.Config
-	buf.WriteString(xml.Header)
-	buf.WriteString(`<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">` + "\n")
-	n := 0
-	url := func(path string, mod string) {
-		n++
-		buf.WriteString("  <url><loc>")
-		_ = xml.EscapeText(buf, []byte(cfg.AbsURL(path)))
-		buf.WriteString("</loc>")
-		if mod != "" {
-			buf.WriteString("<lastmod>" + mod + "</lastmod>")
-		}
-		buf.WriteString("</url>\n")
-	}
-	url("", "")
-	url("archive/", "")
-	url("notes/", "")
-	for _, e := range s.Editions {
-		url(e.Path(), e.Published.In(cfg.Location()).Format("2006-01-02"))
-	}
-	for _, n := range s.Notes {
-		mod := n.Published
-		if n.LastReviewed.After(mod) {
-			mod = n.LastReviewed
-		}
-		url(n.Path(), mod.In(cfg.Location()).Format("2006-01-02"))
-	}
-	url("topics/", "")
-	for _, t := range s.Topics {
-		url(t.Path(), "")
-	}
-	url("audiences/", "")
-	for _, t := range s.Audiences {
-		url(t.Path(), "")
-	}
-	for _, p := range s.Pages {
-		url(p.Path(), "")
-	}
-	if len(s.Wire.Sources) > 0 {
-		url("wire/", "")
-	}
-	if cfg.Subscribers.ServiceURL() != nil {
-		url("subscribe/", "")
-	}
-	buf.WriteString("</urlset>\n")
-	if n > 50000 {
-		// The sitemaps protocol's limit; a sitemap index would lift it.
-		return fmt.Errorf("sitemap.xml: %d URLs, more than the 50,000 a sitemap may list", n)
-	}
-	return nil
 }
 
 // brokenLinks reports each link of the site's notes, editions and pages

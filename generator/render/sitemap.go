@@ -1,0 +1,171 @@
+package render
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"strconv"
+
+	"github.com/rounds-health/rounds/generator/output"
+)
+
+// The sitemaps protocol's limits on one file: 50,000 URLs, and 50 MB
+// (52,428,800 bytes) before compression. A site past them gets a sitemap
+// index at sitemap.xml, naming sitemap-1.xml, sitemap-2.xml and so on.
+const (
+	sitemapMaxURLs  = 50000
+	sitemapMaxBytes = 50 << 20
+)
+
+// The sitemaps protocol's namespace, and the start and end of a sitemap
+// and of a sitemap index.
+const (
+	sitemapNS    = "http://www.sitemaps.org/schemas/sitemap/0.9"
+	urlsetOpen   = xml.Header + `<urlset xmlns="` + sitemapNS + `">` + "\n"
+	urlsetClose  = "</urlset>\n"
+	sitemapsOpen = xml.Header + `<sitemapindex xmlns="` + sitemapNS + `">` + "\n"
+	sitemapsEnd  = "</sitemapindex>\n"
+)
+
+// A sitemapURL is a page a sitemap lists: its address and, for a note or
+// an edition, the day it last changed.
+type sitemapURL struct{ loc, mod string }
+
+// sitemapURLs returns every published page a reader can land on.
+func (w *writer) sitemapURLs() []sitemapURL {
+	s := w.site
+	cfg := s.Config
+	urls := make([]sitemapURL, 0, len(s.Notes)+len(s.Editions)+len(s.Topics)+len(s.Audiences)+len(s.Pages)+8)
+	add := func(p, mod string) { urls = append(urls, sitemapURL{cfg.AbsURL(p), mod}) }
+	add("", "")
+	add("archive/", "")
+	add("notes/", "")
+	for _, e := range s.Editions {
+		add(e.Path(), e.Published.In(cfg.Location()).Format("2006-01-02"))
+	}
+	// A note is dated by what lists show of it, not by its body.
+	for _, n := range s.Notes {
+		mod := n.Published
+		if n.LastReviewed.After(mod) {
+			mod = n.LastReviewed
+		}
+		add(n.Path(), mod.In(cfg.Location()).Format("2006-01-02"))
+	}
+	add("topics/", "")
+	for _, t := range s.Topics {
+		add(t.Path(), "")
+	}
+	add("audiences/", "")
+	for _, t := range s.Audiences {
+		add(t.Path(), "")
+	}
+	for _, p := range s.Pages {
+		add(p.Path(), "")
+	}
+	if len(s.Wire.Sources) > 0 {
+		add("wire/", "")
+	}
+	if cfg.Subscribers.ServiceURL() != nil {
+		add("subscribe/", "")
+	}
+	return urls
+}
+
+// planSitemaps schedules the sitemap, or past the protocol's limits the
+// sitemap index and its sitemaps. Each depends on every note.
+func (w *writer) planSitemaps() {
+	for _, f := range sitemapFiles(w.sitemapURLs(), w.site.Config.AbsURL, sitemapMaxURLs, sitemapMaxBytes) {
+		w.add(job{File: f, deps: w.site.Notes}, f.Path)
+	}
+}
+
+// sitemapFiles returns the sitemap files of urls: sitemap.xml alone
+// when it holds at most max URLs in at most size bytes; otherwise
+// sitemap.xml is a sitemap index of sitemap-1.xml, sitemap-2.xml and so
+// on, each within the limits. abs makes a site path an address.
+func sitemapFiles(urls []sitemapURL, abs func(string) string, max, size int) []output.File {
+	cuts := splitSitemap(urls, max, size)
+	if len(cuts) == 1 {
+		return []output.File{{Path: "sitemap.xml", Render: func(buf *bytes.Buffer) error {
+			writeSitemap(buf, urls)
+			return nil
+		}}}
+	}
+	var files []output.File
+	var index []sitemapURL
+	for i, start := range cuts {
+		end := len(urls)
+		if i+1 < len(cuts) {
+			end = cuts[i+1]
+		}
+		part := urls[start:end]
+		name := "sitemap-" + strconv.Itoa(i+1) + ".xml"
+		index = append(index, sitemapURL{abs(name), latest(part)})
+		files = append(files, output.File{Path: name, Render: func(buf *bytes.Buffer) error {
+			writeSitemap(buf, part)
+			return nil
+		}})
+	}
+	return append(files, output.File{Path: "sitemap.xml", Render: func(buf *bytes.Buffer) error {
+		writeSitemapIndex(buf, index)
+		return nil
+	}})
+}
+
+// splitSitemap returns where each sitemap's URLs begin in urls: a new
+// sitemap at max URLs, or before one would pass size bytes. It returns
+// one start, 0, for a list that fits one sitemap, even an empty one.
+func splitSitemap(urls []sitemapURL, max, size int) []int {
+	cuts := []int{0}
+	var entry bytes.Buffer
+	n, total := 0, len(urlsetOpen)+len(urlsetClose)
+	for i, u := range urls {
+		entry.Reset()
+		writeEntry(&entry, "url", u)
+		if n > 0 && (n == max || total+entry.Len() > size) {
+			cuts = append(cuts, i)
+			n, total = 0, len(urlsetOpen)+len(urlsetClose)
+		}
+		n++
+		total += entry.Len()
+	}
+	return cuts
+}
+
+// latest returns the latest day of urls', "" when none has one.
+func latest(urls []sitemapURL) string {
+	day := ""
+	for _, u := range urls {
+		day = max(day, u.mod)
+	}
+	return day
+}
+
+// writeSitemap writes a sitemap of urls.
+func writeSitemap(buf *bytes.Buffer, urls []sitemapURL) {
+	buf.WriteString(urlsetOpen)
+	for _, u := range urls {
+		writeEntry(buf, "url", u)
+	}
+	buf.WriteString(urlsetClose)
+}
+
+// writeSitemapIndex writes a sitemap index naming sitemaps.
+func writeSitemapIndex(buf *bytes.Buffer, sitemaps []sitemapURL) {
+	buf.WriteString(sitemapsOpen)
+	for _, u := range sitemaps {
+		writeEntry(buf, "sitemap", u)
+	}
+	buf.WriteString(sitemapsEnd)
+}
+
+// writeEntry writes u as an element named tag, on a line of its own.
+func writeEntry(buf *bytes.Buffer, tag string, u sitemapURL) {
+	fmt.Fprintf(buf, "  <%s><loc>", tag)
+	xml.EscapeText(buf, []byte(u.loc))
+	buf.WriteString("</loc>")
+	if u.mod != "" {
+		buf.WriteString("<lastmod>" + u.mod + "</lastmod>")
+	}
+	fmt.Fprintf(buf, "</%s>\n", tag)
+}
