@@ -373,10 +373,20 @@ func (a *analyser) post(doc uint32, keep *analysis) {
 		if keep != nil {
 			keep.terms = append(keep.terms, termTF{e.term, e.tf})
 		}
-		e.postings = append(e.postings, posting{doc, e.tf})
+		e.post(doc, e.tf)
 		e.tf, e.seen = 0, false
 	}
 	a.touched = a.touched[:0]
+}
+
+// post adds a posting to e's: its slice doubles when full, where append
+// would grow a long one by a quarter, copying a common term's postings
+// again and again.
+func (e *entry) post(doc uint32, tf uint16) {
+	if len(e.postings) == cap(e.postings) {
+		e.postings = slices.Grow(e.postings, max(4, len(e.postings)))
+	}
+	e.postings = append(e.postings, posting{doc, tf})
 }
 
 // add counts the term of e w times more.
@@ -525,7 +535,7 @@ func (c *Cache) index(d *Doc, a *analyser, doc uint32) uint32 {
 	if ok {
 		for _, t := range an.terms {
 			e := a.tk.entry(t.term)
-			e.postings = append(e.postings, posting{doc, t.tf})
+			e.post(doc, t.tf)
 		}
 	} else {
 		an = &analysis{length: a.analyse(d)}
