@@ -158,13 +158,14 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 	wg.Wait()
 	opts.Cache.keep()
 
-	byTerm := map[string][]posting{}
+	// A term's postings are its workers', one run after the other.
+	byTerm := map[string]*postings{}
 	for _, a := range parts {
 		for term, e := range a.tk.byTerm {
 			if ps, ok := byTerm[term]; ok {
-				byTerm[term] = append(ps, e.postings...)
-			} else if len(e.postings) > 0 {
-				byTerm[term] = e.postings // the analyser is done with it
+				ps.join(&e.postings)
+			} else if e.df > 0 {
+				byTerm[term] = &e.postings // the analyser is done with it
 			}
 		}
 	}
@@ -191,18 +192,19 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 	nd := float64(len(docs))
 	for _, term := range terms {
 		ps := byTerm[term]
-		idx.Postings += len(ps)
-		df := float64(len(ps))
+		idx.Postings += int(ps.df)
+		df := float64(ps.df)
 		idf := math.Log(1 + (nd-df+0.5)/(df+0.5))
 		scratch = scratch[:0]
-		last := uint32(0)
-		for _, p := range ps {
-			gap := p.doc - last
-			last = p.doc
-			tf := float64(p.tf)
-			norm := tf * (k1 + 1) / (tf + k1*(1-b+b*float64(lengths[p.doc])/avg))
+		doc, p := uint64(0), ps.data
+		for range ps.df {
+			gap, n := binary.Uvarint(p)
+			tf, m := binary.Uvarint(p[n:])
+			p = p[n+m:]
+			doc += gap
+			norm := float64(tf) * (k1 + 1) / (float64(tf) + k1*(1-b+b*float64(lengths[doc])/avg))
 			q := max(1, min(255, int(math.Round(norm/(k1+1)*255))))
-			scratch = binary.AppendUvarint(scratch, uint64(gap))
+			scratch = binary.AppendUvarint(scratch, gap)
 			scratch = append(scratch, byte(q))
 		}
 		if len(buf) == 0 {
@@ -213,7 +215,7 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 		buf = binary.AppendUvarint(buf, uint64(len(term)-shared))
 		buf = append(buf, term[shared:]...)
 		buf = binary.AppendUvarint(buf, uint64(math.Round(idf*1000)))
-		buf = binary.AppendUvarint(buf, uint64(len(ps)))
+		buf = binary.AppendUvarint(buf, uint64(ps.df))
 		buf = binary.AppendUvarint(buf, uint64(len(scratch)))
 		buf = append(buf, scratch...)
 		prev = term
@@ -307,13 +309,6 @@ func commonPrefix(a, b string) int {
 	return n
 }
 
-// A posting is a document a term is in, and how often, weighted by
-// field.
-type posting struct {
-	doc uint32
-	tf  uint16
-}
-
 // A termTF is a term and how often a document has it, weighted by field.
 type termTF struct {
 	term string
@@ -379,14 +374,40 @@ func (a *analyser) post(doc uint32, keep *analysis) {
 	a.touched = a.touched[:0]
 }
 
-// post adds a posting to e's: its slice doubles when full, where append
-// would grow a long one by a quarter, copying a common term's postings
-// again and again.
-func (e *entry) post(doc uint32, tf uint16) {
-	if len(e.postings) == cap(e.postings) {
-		e.postings = slices.Grow(e.postings, max(4, len(e.postings)))
+// postings are the documents a term is in, in order, each with how often
+// it has the term, weighted by field: as varints, each document's gap
+// from the one before (from 0 for the first) and its frequency. Varints
+// keep them small: an index builds tens of megabytes of them otherwise,
+// and paging in fresh memory costs more than the encoding.
+type postings struct {
+	data     []byte
+	last, df uint32 // the last document, and how many
+}
+
+// post adds document doc, which has the term tf times, after the others.
+// The slice doubles when full, where append would grow a long one by a
+// quarter, copying a common term's postings again and again.
+func (ps *postings) post(doc uint32, tf uint16) {
+	if cap(ps.data)-len(ps.data) < 2*binary.MaxVarintLen32 {
+		ps.data = slices.Grow(ps.data, max(16, len(ps.data)))
 	}
-	e.postings = append(e.postings, posting{doc, tf})
+	ps.data = binary.AppendUvarint(ps.data, uint64(doc-ps.last))
+	ps.data = binary.AppendUvarint(ps.data, uint64(tf))
+	ps.last = doc
+	ps.df++
+}
+
+// join adds next's postings, whose documents all come after ps's, to
+// ps's: next's first gap, from 0, is made a gap from ps's last document.
+func (ps *postings) join(next *postings) {
+	if next.df == 0 {
+		return
+	}
+	first, n := binary.Uvarint(next.data)
+	ps.data = binary.AppendUvarint(ps.data, first-uint64(ps.last))
+	ps.data = append(ps.data, next.data[n:]...)
+	ps.last = next.last
+	ps.df += next.df
 }
 
 // add counts the term of e w times more.

@@ -105,7 +105,7 @@ type entry struct {
 	seen   bool   // tf is the document's, not a previous one's
 	// postings are the documents the term is in, of those an analyser
 	// indexed.
-	postings []posting
+	postings
 }
 
 // A tokenizer splits texts into terms, keeping the entries of the words
