@@ -5,7 +5,8 @@
 #   bash bench/build.sh [N]      N notes over 20 topics (default $N or 10000)
 #
 # Each tool builds $RUNS times (default 5), alternating; the medians are
-# compared.
+# compared. HUGO=0 leaves Hugo out, for sizes it takes minutes a build and
+# gigabytes at (N=100000: RUNS=3 HUGO=0 bash bench/build.sh 100000).
 #
 # BEFORE=REV also builds the Rounds of git revision REV and times it in
 # the same runs, alternating with the working tree's Rounds and Hugo, to
@@ -33,11 +34,12 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 N="${1:-${N:-10000}}"
 RUNS="${RUNS:-5}"
+HUGO="${HUGO:-1}"
 NOW=2026-11-28
 OUT="${BENCH_OUT:-bench/out}"
 
 need=""
-command -v hugo >/dev/null 2>&1 || need="$need hugo"
+[ "$HUGO" = 0 ] || command -v hugo >/dev/null 2>&1 || need="$need hugo"
 [ -x /usr/bin/time ] || need="$need time"
 if [ -n "$need" ]; then
 	echo "installing:$need"
@@ -49,7 +51,7 @@ OUTABS=$(cd "$OUT" && pwd)
 echo "== setup"
 echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
 echo "go:      $(go version)"
-echo "hugo:    $(hugo version)"
+[ "$HUGO" = 0 ] && echo "hugo:    left out (HUGO=0)" || echo "hugo:    $(hugo version)"
 fstype=$(df -PT "$OUTABS" | awk 'NR==2 {print $2}')
 echo "output:  $OUTABS ($fstype)"
 
@@ -476,11 +478,11 @@ rm -f "$OUT/rounds.times" "$OUT/hugo.times" "$OUT/before.times"
 echo "  warm-up: one untimed build each"
 "$OUT/rounds" build --config "$OUT/corpus/config.toml" --out "$OUT/runs/rounds-0" --now "$NOW" >/dev/null
 [ -n "${BEFORE:-}" ] && "$OUT/rounds-before" build --config "$OUT/corpus/config.toml" --out "$OUT/runs/before-0" --now "$NOW" >/dev/null
-HUGO_RESOURCEDIR="$OUTABS/runs/hugo-resources-0" hugo --quiet -s "$site" -d "$OUTABS/runs/hugo-0" >/dev/null
+[ "$HUGO" = 0 ] || HUGO_RESOURCEDIR="$OUTABS/runs/hugo-resources-0" hugo --quiet -s "$site" -d "$OUTABS/runs/hugo-0" >/dev/null
 for i in $(seq "$RUNS"); do
 	time_run rounds \
 		"$OUT/rounds" build --config "$OUT/corpus/config.toml" --out "$OUT/runs/rounds-$i" --now "$NOW"
-	HUGO_RESOURCEDIR="$OUTABS/runs/hugo-resources-$i" time_run hugo \
+	[ "$HUGO" = 0 ] || HUGO_RESOURCEDIR="$OUTABS/runs/hugo-resources-$i" time_run hugo \
 		hugo --quiet -s "$site" -d "$OUTABS/runs/hugo-$i"
 	if [ -n "${BEFORE:-}" ]; then
 		time_run before \
@@ -497,28 +499,31 @@ for i in $(seq "$RUNS"); do
 done
 # Keep the last outputs where they are easy to find.
 mv "$OUT/runs/rounds-$RUNS" "$OUT/public-rounds"
-mv "$OUT/runs/hugo-$RUNS" "$OUT/public-hugo"
+[ "$HUGO" = 0 ] || mv "$OUT/runs/hugo-$RUNS" "$OUT/public-hugo"
 
 read -r rs rk ru rsys <<<"$(median "$OUT/rounds.times")"
-read -r hs hk hu hsys <<<"$(median "$OUT/hugo.times")"
 read -r cs ck cu csys <<<"$(median "$OUT/check.times")"
-rf=$(find "$OUT/public-rounds" -type f | wc -l) hf=$(find "$OUT/public-hugo" -type f | wc -l)
+rf=$(find "$OUT/public-rounds" -type f | wc -l)
+if [ "$HUGO" != 0 ]; then
+	read -r hs hk hu hsys <<<"$(median "$OUT/hugo.times")"
+	hf=$(find "$OUT/public-hugo" -type f | wc -l)
+fi
 
 echo "== results: $N notes, median of $RUNS"
 printf '  %-8s %10s %10s %10s %10s %8s\n' "" "wall s" "user s" "sys s" "peak MiB" files
 printf '  %-8s %10.2f %10.2f %10.2f %10.1f %8d\n' rounds "$rs" "$ru" "$rsys" "$(awk -v k="$rk" 'BEGIN{print k/1024}')" "$rf"
-printf '  %-8s %10.2f %10.2f %10.2f %10.1f %8d\n' hugo "$hs" "$hu" "$hsys" "$(awk -v k="$hk" 'BEGIN{print k/1024}')" "$hf"
+[ "$HUGO" = 0 ] || printf '  %-8s %10.2f %10.2f %10.2f %10.1f %8d\n' hugo "$hs" "$hu" "$hsys" "$(awk -v k="$hk" 'BEGIN{print k/1024}')" "$hf"
 if [ -n "${BEFORE:-}" ]; then
 	read -r bs bk bu bsys <<<"$(median "$OUT/before.times")"
 	printf '  %-8s %10.2f %10.2f %10.2f %10.1f\n' before "$bs" "$bu" "$bsys" "$(awk -v k="$bk" 'BEGIN{print k/1024}')"
 fi
 printf '  %-8s %10.2f %10.2f %10.2f %10.1f\n' check "$cs" "$cu" "$csys" "$(awk -v k="$ck" 'BEGIN{print k/1024}')"
-awk -v r="$rs" -v h="$hs" 'BEGIN {
+[ "$HUGO" = 0 ] || awk -v r="$rs" -v h="$hs" 'BEGIN {
 	if (r <= 0) r = 0.01
 	x = h / r
 	printf "speed: rounds is %.1fx %s than hugo (target ≥ 5x)%s\n", (x >= 1 ? x : 1 / x), (x >= 1 ? "faster" : "slower"), (x >= 5 ? "" : "  MISSED")
 }'
-awk -v r="$rk" -v h="$hk" 'BEGIN {
+[ "$HUGO" = 0 ] || awk -v r="$rk" -v h="$hk" 'BEGIN {
 	p = 100 * r / h
 	printf "memory: rounds uses %.0f%% of hugo'"'"'s peak (target ≤ 25%%)%s\n", p, (p <= 25 ? "" : "  MISSED")
 }'
