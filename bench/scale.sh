@@ -40,25 +40,15 @@ for old in "$OUT/runs" "$OUT/bucket"; do
 		removed=1
 	fi
 done
-go build -o "$OUT/rounds" .
-echo "rounds:  $(git log -1 --format='%h' HEAD)$(git diff --quiet HEAD -- . ':!bench' 2>/dev/null || echo ' (with uncommitted changes)')"
+. bench/timing.sh # build_rounds, ensure_corpus, settle, time_run, median
+build_rounds
 corpus="$OUT/corpus"
-if [ -f "$corpus/config.toml" ] && [ "$(find "$corpus/content/notes" -name '*.md' | wc -l)" -eq "$N" ]; then
-	echo "corpus:  $corpus (reused, $N notes)"
-else
-	rm -rf "$corpus"
-	removed=1
-	go run ./bench/corpus -n "$N" -out "$corpus" -theme themes/default
-	echo "corpus:  $corpus (made, $N notes)"
-fi
-rm -rf "$corpus/themes/default"
-cp -r themes/default "$corpus/themes/default"
+ensure_corpus "$corpus" "$N"
 cfg="$corpus/config.toml"
 # rounds digest needs a sender and a way to unsubscribe, which the corpus
 # leaves out.
 { cat "$cfg"; printf '\n[email]\nfrom = "Rounds Benchmark <editors@example.org>"\nunsubscribe_mailto = "unsubscribe@example.org"\n'; } >"$corpus/config-digest.toml"
 
-. bench/timing.sh # settle, time_run, median
 settle "$removed" "$fstype"
 mkdir -p "$OUT/runs"
 

@@ -45,25 +45,13 @@ if [ -e "$OUT/search-runs" ]; then
 	removed=1
 fi
 
-go build -o "$OUT/rounds" .
-echo "rounds:  $(git log -1 --format='%h' HEAD)$(git diff --quiet HEAD -- . ':!bench' 2>/dev/null || echo ' (with uncommitted changes)')"
-
+. bench/timing.sh # build_rounds, ensure_corpus, settle, time_run, median
+build_rounds
 corpus="$OUT/corpus"
-if [ -f "$corpus/config.toml" ] && [ "$(find "$corpus/content/notes" -name '*.md' 2>/dev/null | wc -l)" -eq "$N" ]; then
-	echo "corpus:  $corpus (reused, $N notes)"
-else
-	rm -rf "$corpus"
-	removed=1
-	go run ./bench/corpus -n "$N" -out "$corpus" -theme themes/default
-	echo "corpus:  $corpus (made, $N notes)"
-fi
-# The corpus's theme is a copy: the one being measured replaces it.
-rm -rf "$corpus/themes/default"
-cp -r themes/default "$corpus/themes/default"
+ensure_corpus "$corpus" "$N"
 # The same corpus with search off.
 { cat "$corpus/config.toml"; printf '\n[search]\nenabled = false\n'; } >"$corpus/config-nosearch.toml"
 
-. bench/timing.sh # settle, time_run, median
 settle "$removed" "$fstype"
 
 echo "== builds ($RUNS cold runs each, alternating, each into a new folder; load average $(cut -d' ' -f1-3 /proc/loadavg))"

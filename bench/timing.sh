@@ -1,6 +1,6 @@
-# Shared by the bench/ scripts, sourced: waiting out a mass delete,
-# timing a command and the median of its runs. Each script sets OUT, and
-# i to the run's number.
+# Shared by the bench/ scripts, sourced: building Rounds and the corpus,
+# waiting out a mass delete, timing a command and the median of its runs.
+# Each script sets OUT, and i to the run's number.
 
 # settle REMOVED FSTYPE: when the script removed the last run's files
 # (REMOVED is 1) on ext4, syncs and waits $BENCH_SETTLE seconds (370 by
@@ -42,4 +42,28 @@ median() {
 	for col in 1 2 3 4; do
 		cut -d' ' -f"$col" "$1" | sort -n | awk '{v[NR]=$1} END {printf "%s ", (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'
 	done
+}
+
+# build_rounds builds this working tree's Rounds into $OUT/rounds and
+# says which commit it is.
+build_rounds() {
+	go build -o "$OUT/rounds" .
+	echo "rounds:  $(git log -1 --format='%h' HEAD)$(git diff --quiet HEAD -- . ':!bench' 2>/dev/null || echo ' (with uncommitted changes)')"
+}
+
+# ensure_corpus DIR N: the benchmark corpus of N notes in DIR, reused when it
+# has them, made otherwise (then removed is set to 1), with the working
+# tree's theme copied in.
+ensure_corpus() {
+	if [ -f "$1/config.toml" ] && [ "$(find "$1/content/notes" -name '*.md' 2>/dev/null | wc -l)" -eq "$2" ]; then
+		echo "corpus:  $1 (reused, $2 notes)"
+	else
+		rm -rf "$1"
+		removed=1
+		go run ./bench/corpus -n "$2" -out "$1" -theme themes/default
+		echo "corpus:  $1 (made, $2 notes)"
+	fi
+	# The corpus's theme is a copy: the one being measured replaces it.
+	rm -rf "$1/themes/default"
+	cp -r themes/default "$1/themes/default"
 }

@@ -22,6 +22,22 @@ import (
 	"github.com/rounds-health/rounds/generator/search"
 )
 
+// openSearch opens the search page at url in headless Chromium and
+// waits until its script has run.
+func openSearch(t *testing.T, chromium, url string) *browsertest.Page {
+	t.Helper()
+	page := browsertest.Open(t, chromium, url)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if s, err := page.Eval(`document.readyState === "complete" && document.querySelector(".search-fallback").hidden`); err == nil && s == "true" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the search page's script never ran")
+		}
+	}
+	return page
+}
+
 // searchFor types q into the search page (and chooses filters, by the
 // select's name) and returns the paths of the results shown, in order,
 // and the status line, once the results for this query are in.
@@ -86,15 +102,7 @@ func TestSearchInBrowser(t *testing.T) {
 	chromium := browsertest.Tool(t, "chromium", "--version")
 	out, res := exampleSite(t)
 	srv := browsertest.Serve(t, out, "/rounds", "", browsertest.AxeScript(t, ".."))
-	page := browsertest.Open(t, chromium, srv.URL+"/rounds/search/")
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if s, err := page.Eval(`document.readyState === "complete" && document.querySelector(".search-fallback").hidden`); err == nil && s == "true" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the search page's script never ran")
-		}
-	}
+	page := openSearch(t, chromium, srv.URL+"/rounds/search/")
 	// The page's script splits text into the terms the Go index does:
 	// every note's Markdown, and some harder lines.
 	texts := []string{
@@ -317,15 +325,7 @@ func TestSearchPublished(t *testing.T) {
 		files.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	page := browsertest.Open(t, chromium, srv.URL+"/rounds/search/")
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if s, err := page.Eval(`document.readyState === "complete" && document.querySelector(".search-fallback").hidden`); err == nil && s == "true" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the search page's script never ran")
-		}
-	}
+	page := openSearch(t, chromium, srv.URL+"/rounds/search/")
 	links, status := searchFor(t, page, "dexamethasone", nil)
 	if !slices.Contains(links, "/rounds/notes/dexamethasone-covid-19-oxygen/") {
 		t.Errorf("dexamethasone found %v (%s)", links, status)
