@@ -25,13 +25,8 @@ command -v curl >/dev/null || { echo "bench/scale.sh needs curl" >&2; exit 1; }
 VGW=$(command -v versitygw || echo "$(go env GOPATH)/bin/versitygw")
 [ -x "$VGW" ] || go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
 
-mkdir -p "$OUT"
-OUTABS=$(cd "$OUT" && pwd)
-fstype=$(df -PT "$OUTABS" | awk 'NR==2 {print $2}')
-echo "== setup"
-echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
-echo "go:      $(go version)"
-echo "output:  $OUTABS ($fstype)"
+. bench/timing.sh # describe, build_rounds, ensure_corpus, settle, time_run, median
+describe
 
 removed=0
 for old in "$OUT/runs" "$OUT/bucket"; do
@@ -40,7 +35,6 @@ for old in "$OUT/runs" "$OUT/bucket"; do
 		removed=1
 	fi
 done
-. bench/timing.sh # build_rounds, ensure_corpus, settle, time_run, median
 build_rounds
 corpus="$OUT/corpus"
 ensure_corpus "$corpus" "$N"

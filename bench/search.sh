@@ -31,13 +31,8 @@ OUT="${BENCH_OUT:-bench/out}"
 
 [ -x /usr/bin/time ] || { echo "bench/search.sh needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
 
-mkdir -p "$OUT"
-OUTABS=$(cd "$OUT" && pwd)
-fstype=$(df -PT "$OUTABS" | awk 'NR==2 {print $2}')
-echo "== setup"
-echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
-echo "go:      $(go version)"
-echo "output:  $OUTABS ($fstype)"
+. bench/timing.sh # describe, build_rounds, ensure_corpus, settle, time_run, median
+describe
 
 removed=0
 if [ -e "$OUT/search-runs" ]; then
@@ -45,7 +40,6 @@ if [ -e "$OUT/search-runs" ]; then
 	removed=1
 fi
 
-. bench/timing.sh # build_rounds, ensure_corpus, settle, time_run, median
 build_rounds
 corpus="$OUT/corpus"
 ensure_corpus "$corpus" "$N"

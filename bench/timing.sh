@@ -1,5 +1,6 @@
-# Shared by the bench/ scripts, sourced: building Rounds and the corpus,
-# waiting out a mass delete, timing a command and the median of its runs.
+# Shared by the bench/ scripts, sourced: saying what a benchmark runs on,
+# building Rounds and the corpus, waiting out a mass delete, timing a
+# command and the median of its runs.
 # Each script sets OUT, and i to the run's number.
 
 # settle REMOVED FSTYPE: when the script removed the last run's files
@@ -66,4 +67,16 @@ ensure_corpus() {
 	# The corpus's theme is a copy: the one being measured replaces it.
 	rm -rf "$1/themes/default"
 	cp -r themes/default "$1/themes/default"
+}
+
+# describe makes $OUT, sets OUTABS and fstype, and says what the
+# benchmark runs on.
+describe() {
+	mkdir -p "$OUT"
+	OUTABS=$(cd "$OUT" && pwd)
+	fstype=$(df -PT "$OUTABS" | awk 'NR==2 {print $2}')
+	echo "== setup"
+	echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+	echo "go:      $(go version)"
+	echo "output:  $OUTABS ($fstype)"
 }
