@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"html"
 	"io"
-	"maps"
 	"math"
 	"runtime"
 	"slices"
@@ -153,23 +152,41 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 			for d := len(docs) * w / workers; d < len(docs)*(w+1)/workers; d++ {
 				lengths[d] = opts.Cache.index(&docs[d], a, uint32(d))
 			}
+			a.sort()
 		}()
 	}
 	wg.Wait()
 	opts.Cache.keep()
 
-	// A term's postings are its workers', one run after the other.
-	byTerm := map[string]*postings{}
-	for _, a := range parts {
-		for term, e := range a.tk.byTerm {
-			if ps, ok := byTerm[term]; ok {
-				ps.join(&e.postings)
-			} else if e.df > 0 {
-				byTerm[term] = &e.postings // the analyser is done with it
+	// The workers' terms, each in order, merged: a term's postings are
+	// its workers', one run after the other.
+	var terms []string
+	var lists []*postings
+	at := make([]int, len(parts))
+	for {
+		term, found := "", false
+		for w, a := range parts {
+			if at[w] < len(a.sorted) && (!found || a.sorted[at[w]].term < term) {
+				term, found = a.sorted[at[w]].term, true
 			}
 		}
+		if !found {
+			break
+		}
+		var ps *postings
+		for w, a := range parts {
+			if at[w] < len(a.sorted) && a.sorted[at[w]].term == term {
+				e := a.sorted[at[w]]
+				at[w]++
+				if ps == nil {
+					ps = &e.postings // the analyser is done with it
+				} else {
+					ps.join(&e.postings)
+				}
+			}
+		}
+		terms, lists = append(terms, term), append(lists, ps)
 	}
-	terms := slices.Sorted(maps.Keys(byTerm))
 	total := 0.0
 	for _, l := range lengths {
 		total += float64(l)
@@ -190,8 +207,8 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 		}
 	}
 	nd := float64(len(docs))
-	for _, term := range terms {
-		ps := byTerm[term]
+	for i, term := range terms {
+		ps := lists[i]
 		idx.Postings += int(ps.df)
 		df := float64(ps.df)
 		idf := math.Log(1 + (nd-df+0.5)/(df+0.5))
@@ -328,6 +345,7 @@ type analyser struct {
 	tk      tokenizer
 	seq     []*entry // the terms of the field at hand
 	touched []*entry // the terms the document has
+	sorted  []*entry // the terms the analyser found, in order, once it is done
 	length  uint32
 }
 
@@ -339,6 +357,16 @@ func newAnalyser(phrases map[string][]phrase) *analyser {
 		a.tk.entry(first).phrase = true
 	}
 	return a
+}
+
+// sort puts the entries of the terms a has found in a.sorted, in order.
+func (a *analyser) sort() {
+	for _, e := range a.tk.byTerm {
+		if e.df > 0 {
+			a.sorted = append(a.sorted, e)
+		}
+	}
+	slices.SortFunc(a.sorted, func(x, y *entry) int { return strings.Compare(x.term, y.term) })
 }
 
 // analyse counts the terms of d, into a.touched, and returns its length
