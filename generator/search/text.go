@@ -111,9 +111,26 @@ type entry struct {
 // A tokenizer splits texts into terms, keeping the entries of the words
 // it has met (nil for a word that is no term) and its scratch space.
 type tokenizer struct {
-	words  map[string]*entry
+	words map[string]*known
+	// recent keeps words the map found, by a cheap hash: most words of
+	// a text are common ones, found here without hashing them whole.
+	recent *[1 << 12]known
 	byTerm map[string]*entry
 	buf    []byte
+}
+
+// A known is a word a tokenizer has met and its entry (nil for a
+// word that is no term).
+type known struct {
+	word string
+	e    *entry
+}
+
+// recentSlot returns the slot of a word of ASCII letters and digits in
+// a tokenizer's recent words: from its length and three of its letters.
+func recentSlot(w string) uint32 {
+	h := uint32(len(w))<<24 ^ uint32(w[0])<<16 ^ uint32(w[len(w)/2])<<8 ^ uint32(w[len(w)-1])
+	return h * 0x9e3779b1 >> 20
 }
 
 // entry returns the entry of term.
@@ -175,7 +192,8 @@ func (tk *tokenizer) terms(text string, seq []*entry) []*entry {
 		}
 	}
 	if tk.words == nil {
-		tk.words = map[string]*entry{}
+		tk.words = map[string]*known{}
+		tk.recent = new([1 << 12]known)
 	}
 	for i := 0; i < len(text); {
 		// A word is a run of ASCII letters and digits, and of other
@@ -211,7 +229,16 @@ func (tk *tokenizer) terms(text string, seq []*entry) []*entry {
 		var ok bool
 		switch kind {
 		case lower:
-			e, ok = tk.words[word]
+			slot := &tk.recent[recentSlot(word)]
+			if slot.word == word {
+				e, ok = slot.e, true
+				break
+			}
+			var w *known
+			if w, ok = tk.words[word]; ok {
+				*slot = *w
+				e = w.e
+			}
 		case lower | upper:
 			tk.buf = append(tk.buf[:0], word...)
 			for k, c := range tk.buf {
@@ -219,21 +246,27 @@ func (tk *tokenizer) terms(text string, seq []*entry) []*entry {
 					tk.buf[k] = c + 'a' - 'A'
 				}
 			}
-			if e, ok = tk.words[string(tk.buf)]; !ok {
+			var w *known
+			if w, ok = tk.words[string(tk.buf)]; ok {
+				e = w.e
+			} else {
 				word = string(tk.buf)
 			}
 		default:
 			if word = fold(word); word == "" {
 				continue
 			}
-			e, ok = tk.words[word]
+			var w *known
+			if w, ok = tk.words[word]; ok {
+				e = w.e
+			}
 		}
 		if !ok {
 			word = strings.Clone(word)
 			if !(utf8.RuneCountInString(word) == 1 && !(word[0] >= '0' && word[0] <= '9') || stopSet[word]) {
 				e = tk.entry(Stem(word))
 			}
-			tk.words[word] = e
+			tk.words[word] = &known{word, e}
 		}
 		if e != nil {
 			seq = append(seq, e)
