@@ -138,6 +138,15 @@ func (l *Later) start(known map[string]bool) func() ([]File, error) {
 	}
 }
 
+// paths returns the paths of files, as a set.
+func paths(files []File) map[string]bool {
+	set := make(map[string]bool, len(files))
+	for _, f := range files {
+		set[f.Path] = true
+	}
+	return set
+}
+
 // under reports whether p is in l's folder.
 func (l *Later) under(p string) bool { return l != nil && strings.HasPrefix(p, l.Dir) }
 
@@ -217,11 +226,7 @@ func Write(out string, files []File, opts Options) (*Manifest, error) {
 // Render makes files into memory, and later's, on workers goroutines,
 // for a preview server: what Write would write, but for the manifest.
 func Render(files []File, later *Later, workers int) (map[string][]byte, error) {
-	known := make(map[string]bool, len(files))
-	for _, f := range files {
-		known[f.Path] = true
-	}
-	wait := later.start(known)
+	wait := later.start(paths(files))
 	out := make(map[string][]byte, len(files))
 	var mu sync.Mutex
 	render := func(files []File) error {
@@ -295,10 +300,7 @@ func Parallel(n, workers int, fn func(i int)) {
 // has are deleted.
 func run(dir string, files []File, opts Options, prev map[string]Item) (*Manifest, error) {
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
-	known := make(map[string]bool, len(files))
-	for _, f := range files {
-		known[f.Path] = true
-	}
+	known := paths(files)
 	wait := opts.Later.start(known)
 	workers := opts.Workers
 	if workers <= 0 {
@@ -418,11 +420,7 @@ func run(dir string, files []File, opts Options, prev map[string]Item) (*Manifes
 	batches := []*batch{render(files)}
 	late, lateErr := wait()
 	if lateErr == nil && len(late) > 0 {
-		stale := make(map[string]bool, len(late))
-		for _, f := range late {
-			stale[f.Path] = true
-		}
-		written <- rendered{stale: stale}
+		written <- rendered{stale: paths(late)}
 		batches = append(batches, render(late))
 	}
 	close(written)
@@ -435,24 +433,14 @@ func run(dir string, files []File, opts Options, prev map[string]Item) (*Manifes
 	if lateErr != nil {
 		return nil, lateErr
 	}
-	// The manifest lists the files by path: the later ones are merged in.
-	var items []Item
-	var lines [][]byte
-	for _, b := range batches {
-		items = append(items, b.items...)
-		lines = append(lines, b.lines...)
-	}
+	// The manifest lists the files by path. The later ones, sorted and
+	// all under their folder, sort together where their folder would
+	// among the others.
+	items, lines := batches[0].items, batches[0].lines
 	if len(batches) > 1 {
-		order := make([]int, len(items))
-		for i := range order {
-			order[i] = i
-		}
-		slices.SortFunc(order, func(a, b int) int { return strings.Compare(items[a].Path, items[b].Path) })
-		sorted, sortedLines := make([]Item, len(items)), make([][]byte, len(items))
-		for k, i := range order {
-			sorted[k], sortedLines[k] = items[i], lines[i]
-		}
-		items, lines = sorted, sortedLines
+		at, _ := slices.BinarySearchFunc(files, opts.Later.Dir, func(f File, dir string) int { return strings.Compare(f.Path, dir) })
+		items = slices.Insert(items, at, batches[1].items...)
+		lines = slices.Insert(lines, at, batches[1].lines...)
 	}
 	verdict := opts.Verdict
 	m := &Manifest{Version: 1, Preview: opts.Preview, Check: &verdict, Files: items}
