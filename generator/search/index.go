@@ -159,9 +159,9 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 	opts.Cache.keep()
 
 	// The workers' terms, each in order, merged: a term's postings are
-	// its workers', one run after the other.
-	var terms []string
-	var lists []*postings
+	// its workers', one run after the other, joined into the first
+	// worker's entry of it (the analysers are done with them).
+	var terms []*entry
 	at := make([]int, len(parts))
 	for {
 		term, found := "", false
@@ -173,19 +173,19 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 		if !found {
 			break
 		}
-		var ps *postings
+		var merged *entry
 		for w, a := range parts {
 			if at[w] < len(a.sorted) && a.sorted[at[w]].term == term {
 				e := a.sorted[at[w]]
 				at[w]++
-				if ps == nil {
-					ps = &e.postings // the analyser is done with it
+				if merged == nil {
+					merged = e
 				} else {
-					ps.join(&e.postings)
+					merged.join(&e.postings)
 				}
 			}
 		}
-		terms, lists = append(terms, term), append(lists, ps)
+		terms = append(terms, merged)
 	}
 	total := 0.0
 	for _, l := range lengths {
@@ -207,8 +207,8 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 		}
 	}
 	nd := float64(len(docs))
-	for i, term := range terms {
-		ps := lists[i]
+	for _, e := range terms {
+		term, ps := e.term, &e.postings
 		idx.Postings += int(ps.df)
 		df := float64(ps.df)
 		idf := math.Log(1 + (nd-df+0.5)/(df+0.5))
@@ -353,6 +353,7 @@ type analyser struct {
 // phrases it meets, from phraseTable.
 func newAnalyser(phrases map[string][]phrase) *analyser {
 	a := &analyser{phrases: phrases}
+	a.tk.recent = new([1 << 12]known)
 	for first := range phrases {
 		a.tk.entry(first).phrase = true
 	}

@@ -113,7 +113,8 @@ type entry struct {
 type tokenizer struct {
 	words map[string]*known
 	// recent keeps words the map found, by a cheap hash: most words of
-	// a text are common ones, found here without hashing them whole.
+	// a text are common ones, found here without hashing them whole. An
+	// analyser has one; a tokenizer for one text (Terms) does without.
 	recent *[1 << 12]known
 	byTerm map[string]*entry
 	buf    []byte
@@ -193,7 +194,6 @@ func (tk *tokenizer) terms(text string, seq []*entry) []*entry {
 	}
 	if tk.words == nil {
 		tk.words = map[string]*known{}
-		tk.recent = new([1 << 12]known)
 	}
 	for i := 0; i < len(text); {
 		// A word is a run of ASCII letters and digits, and of other
@@ -225,20 +225,20 @@ func (tk *tokenizer) terms(text string, seq []*entry) []*entry {
 		}
 		word := text[i:j]
 		i = j
-		var e *entry
-		var ok bool
+		// The word as the index spells it, lower case and without
+		// accents, in tk.buf.
+		var slot *known
 		switch kind {
 		case lower:
-			slot := &tk.recent[recentSlot(word)]
-			if slot.word == word {
-				e, ok = slot.e, true
-				break
+			if tk.recent != nil {
+				if slot = &tk.recent[recentSlot(word)]; slot.word == word {
+					if slot.e != nil {
+						seq = append(seq, slot.e)
+					}
+					continue
+				}
 			}
-			var w *known
-			if w, ok = tk.words[word]; ok {
-				*slot = *w
-				e = w.e
-			}
+			tk.buf = append(tk.buf[:0], word...)
 		case lower | upper:
 			tk.buf = append(tk.buf[:0], word...)
 			for k, c := range tk.buf {
@@ -246,30 +246,25 @@ func (tk *tokenizer) terms(text string, seq []*entry) []*entry {
 					tk.buf[k] = c + 'a' - 'A'
 				}
 			}
-			var w *known
-			if w, ok = tk.words[string(tk.buf)]; ok {
-				e = w.e
-			} else {
-				word = string(tk.buf)
-			}
 		default:
 			if word = fold(word); word == "" {
 				continue
 			}
-			var w *known
-			if w, ok = tk.words[word]; ok {
-				e = w.e
-			}
+			tk.buf = append(tk.buf[:0], word...)
 		}
+		w, ok := tk.words[string(tk.buf)]
 		if !ok {
-			word = strings.Clone(word)
-			if !(utf8.RuneCountInString(word) == 1 && !(word[0] >= '0' && word[0] <= '9') || stopSet[word]) {
-				e = tk.entry(Stem(word))
+			w = &known{word: string(tk.buf)}
+			if !(utf8.RuneCountInString(w.word) == 1 && !(w.word[0] >= '0' && w.word[0] <= '9') || stopSet[w.word]) {
+				w.e = tk.entry(Stem(w.word))
 			}
-			tk.words[word] = &known{word, e}
+			tk.words[w.word] = w
 		}
-		if e != nil {
-			seq = append(seq, e)
+		if slot != nil {
+			*slot = *w
+		}
+		if w.e != nil {
+			seq = append(seq, w.e)
 		}
 	}
 	return seq
