@@ -38,9 +38,7 @@
       for (let d = 0; d < n; d++) warm.push(1, 1 + d % 255);
       const best = new Float32Array(n + 1), ids = [];
       for (const t of parse(new Uint8Array(warm))) score(t, 1, best, ids);
-      [hits, scores] = [ids, best];
-      rank();
-      [hits, scores] = [[], undefined];
+      rank(ids, best, 0);
       card({ u: "#", t: "Warming up", d: "", ds: "", m: "Warming the script up: randomised vaccinations, hospitalisations and happier patients" }, marks(clauses("warming randomised hospitalisation happiness")));
     });
     return metaLoad;
@@ -282,17 +280,17 @@
     };
   }
 
-  // Puts the best of the results from shown on, best first (the highest
-  // score, then the newest), in the next page's places, in one pass that
-  // keeps the best so far: sorting thousands of results would cost more
-  // than the page shows.
-  function rank() {
-    const n = Math.min(page, hits.length - shown), top = [];
+  // Puts the best documents of list from place from on, best first (the
+  // highest score, then the newest), in the next page's places, in one
+  // pass that keeps the best so far: sorting thousands of results would
+  // cost more than the page shows.
+  function rank(list, scores, from) {
+    const n = Math.min(page, list.length - from), top = [];
     if (n <= 0) return;
     function better(d, e) { return scores[d] > scores[e] || (scores[d] === scores[e] && d > e); }
     let worst = -1, last = -1; // the score and document of the last of a full top
-    for (let k = shown; k < hits.length; k++) {
-      const d = hits[k], s = scores[d];
+    for (let k = from; k < list.length; k++) {
+      const d = list[k], s = scores[d];
       if (s < worst || (s === worst && d < last)) continue;
       let i = Math.min(top.length, n - 1);
       while (i > 0 && better(d, top[i - 1])) i--;
@@ -302,9 +300,9 @@
     }
     // Each into its place, and what stood there where it was.
     top.forEach(function (d, j) {
-      const k = hits.indexOf(d, shown + j);
-      hits[k] = hits[shown + j];
-      hits[shown + j] = d;
+      const k = list.indexOf(d, from + j);
+      list[k] = list[from + j];
+      list[from + j] = d;
     });
   }
 
@@ -318,7 +316,7 @@
   // Shows the next page of results, each as soon as its record is in,
   // in order; first is called before the first (or with none).
   async function show(mine, marked, first) {
-    rank();
+    rank(hits, scores, shown);
     const next = hits.slice(shown, shown + page);
     if (!next.length && first) first();
     // The first result's record alone; the others' once it shows (a
