@@ -294,6 +294,11 @@ func Parallel(n, workers int, fn func(i int)) {
 	wg.Wait()
 }
 
+// maxPooled is the largest page buffer kept for the next page: a few
+// files of a large archive (its editions' feeds) run to megabytes, and
+// would keep that much each, for pages of a few kilobytes.
+const maxPooled = 1 << 20
+
 // run writes files into dir, and those of opts.Later, and returns the
 // manifest. prev is the manifest of the build already in dir, if any: its
 // files whose bytes are unchanged are kept, and those the site no longer
@@ -333,6 +338,9 @@ func run(dir string, files []File, opts Options, prev map[string]Item) (*Manifes
 		}
 	}
 	put := func(b *bytes.Buffer) {
+		if b.Cap() > maxPooled {
+			return // a feed of a large archive: not kept for pages
+		}
 		select {
 		case free <- b:
 		default:

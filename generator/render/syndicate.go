@@ -218,7 +218,7 @@ func (w *writer) channel(title, description, path string) *feeds.Channel {
 func writeFeeds(w *writer, base string, channel func() *feeds.Channel, deps []*content.Note, bodies bool) {
 	// The channel is made when a feed is rendered, once for its three
 	// formats: an incremental rebuild that renders none pays nothing.
-	channel = sync.OnceValue(channel)
+	shared := &sharedChannel{make: channel, left: len(feedFormats)}
 	for _, f := range feedFormats {
 		p := base + f.file
 		j := job{File: output.File{Path: p}, deps: deps}
@@ -226,7 +226,7 @@ func writeFeeds(w *writer, base string, channel func() *feeds.Channel, deps []*c
 			j.bodyDeps = deps
 		}
 		j.Render = func(buf *bytes.Buffer) error {
-			c := channel()
+			c := shared.take()
 			// A feed with whole notes is large: grow the buffer once,
 			// rather than by doubling, copying and clearing.
 			n := 4096
@@ -245,4 +245,30 @@ func writeFeeds(w *writer, base string, channel func() *feeds.Channel, deps []*c
 		}
 		w.add(j, p)
 	}
+}
+
+// A sharedChannel is a feed's channel, made for the first of its formats
+// that renders and let go once the last has: the editions' feed of a
+// large archive is tens of megabytes.
+type sharedChannel struct {
+	mu   sync.Mutex
+	make func() *feeds.Channel
+	c    *feeds.Channel
+	left int // formats still to render
+}
+
+// take returns the channel, made if need be.
+func (sc *sharedChannel) take() *feeds.Channel {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	c := sc.c
+	if c == nil {
+		c = sc.make()
+	}
+	if sc.left--; sc.left > 0 {
+		sc.c = c
+	} else {
+		sc.c = nil
+	}
+	return c
 }
