@@ -76,7 +76,7 @@ func Write(s *site.Site, th *theme.Theme, opts *Options) (*Result, error) {
 	if opts.Guard.Len() > 0 {
 		oo.Check = opts.Guard.Check
 	}
-	m, err := output.Write(out, w.files(), oo)
+	m, err := output.Write(out, w.files, oo)
 	if err != nil {
 		return nil, fileErrors(err)
 	}
@@ -140,11 +140,7 @@ func (w *writer) plan() {
 		pg(&PageData{Kind: "edition", Path: e.Path(), Title: e.Title, Description: e.Summary, Edition: e, Notes: e.Notes, Feeds: edFeeds})
 	}
 	pg(&PageData{Kind: "list", Path: "archive/", Title: "Archive", Description: "Every edition of " + cfg.Title + ".", Editions: s.Editions, Feeds: edFeeds})
-	var edNotes []*content.Note
-	for _, e := range s.Editions {
-		edNotes = append(edNotes, e.Notes...)
-	}
-	writeFeeds(w, "editions/", w.editionChannel, edNotes, false)
+	writeFeeds(w, "editions/", w.editionChannel)
 
 	for _, group := range []struct {
 		kind, title string
@@ -157,7 +153,7 @@ func (w *writer) plan() {
 			paginate(t.Path(), t.Notes, cfg.Paginate, func(p *Paginator, notes []*content.Note) {
 				pg(&PageData{Kind: "topic", Path: pagePath(t.Path(), p.Number), Title: t.Title, Description: fmt.Sprintf("Notes on %s from %s.", t.Title, cfg.Title), Topic: t, Notes: notes, Paginator: p, Feeds: links})
 			})
-			writeFeeds(w, t.Path(), func() *feeds.Channel { return w.noteChannel(title, "", t.Path(), t.Notes) }, t.Notes[:min(len(t.Notes), cfg.Feeds.Limit)], cfg.Feeds.Content == "full")
+			writeFeeds(w, t.Path(), func() *feeds.Channel { return w.noteChannel(title, "", t.Path(), t.Notes) })
 		}
 	}
 	for _, p := range s.Pages {
@@ -169,7 +165,7 @@ func (w *writer) plan() {
 	}
 	w.planSearch(prep)
 	pg(&PageData{Kind: "404", Path: "404.html", Title: "Page not found"})
-	writeFeeds(w, "", func() *feeds.Channel { return w.noteChannel(cfg.Title, cfg.Description, "", s.Notes) }, s.Notes[:min(len(s.Notes), cfg.Feeds.Limit)], cfg.Feeds.Content == "full")
+	writeFeeds(w, "", func() *feeds.Channel { return w.noteChannel(cfg.Title, cfg.Description, "", s.Notes) })
 
 	w.planSitemaps()
 	w.render("robots.txt", func(buf *bytes.Buffer) error {

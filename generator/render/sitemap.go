@@ -72,10 +72,10 @@ func (w *writer) sitemapURLs() []sitemapURL {
 }
 
 // planSitemaps schedules the sitemap, or past the protocol's limits the
-// sitemap index and its sitemaps. Each depends on every note.
+// sitemap index and its sitemaps.
 func (w *writer) planSitemaps() {
 	for _, f := range sitemapFiles(w.sitemapURLs(), w.site.Config.AbsURL, sitemapMaxURLs, sitemapMaxBytes) {
-		w.add(job{File: f, deps: w.site.Notes}, f.Path)
+		w.add(f, f.Path)
 	}
 }
 

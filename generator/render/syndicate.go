@@ -215,17 +215,13 @@ func (w *writer) channel(title, description, path string) *feeds.Channel {
 }
 
 // writeFeeds renders c in every format into files under base.
-func writeFeeds(w *writer, base string, channel func() *feeds.Channel, deps []*content.Note, bodies bool) {
+func writeFeeds(w *writer, base string, channel func() *feeds.Channel) {
 	// The channel is made when a feed is rendered, once for its three
-	// formats: an incremental rebuild that renders none pays nothing.
+	// formats: a preview that shows none pays nothing.
 	shared := &sharedChannel{make: channel, left: len(feedFormats)}
 	for _, f := range feedFormats {
 		p := base + f.file
-		j := job{File: output.File{Path: p}, deps: deps}
-		if bodies {
-			j.bodyDeps = deps
-		}
-		j.Render = func(buf *bytes.Buffer) error {
+		w.add(output.File{Path: p, Render: func(buf *bytes.Buffer) error {
 			c := shared.take()
 			// A feed with whole notes is large: grow the buffer once,
 			// rather than by doubling, copying and clearing.
@@ -242,8 +238,7 @@ func writeFeeds(w *writer, base string, channel func() *feeds.Channel, deps []*c
 			default:
 				return feeds.WriteJSON(buf, c, w.site.Config.AbsURL(p))
 			}
-		}
-		w.add(j, p)
+		}}, p)
 	}
 }
 

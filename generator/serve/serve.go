@@ -1,18 +1,25 @@
-// Package serve is rounds serve: a preview server that keeps the site in
-// memory, watches the project with fsnotify, rebuilds on save (only the
-// pages an edited note appears on, when that is enough) and tells the
-// browser to reload over Server-Sent Events. A failed rebuild shows its
-// errors over the page and keeps the last good site.
+// Package serve is rounds serve: a preview server that keeps the site's
+// content in memory and makes each page when it is asked for, watches
+// the project with fsnotify, loads again on save what the save changed,
+// and tells the browser to reload over Server-Sent Events. A failed
+// rebuild shows its errors over the page and keeps the pages made before
+// it.
+//
+// A rebuild plans the site's files and makes none: the page the browser
+// asks for next is made then, and kept until the next rebuild. A site of
+// 100,000 notes is previewed without rendering 100,000 pages first, or
+// holding them; the search index is made when the search page is first
+// asked for.
 package serve
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"maps"
 	"mime"
 	"net/http"
 	"os"
@@ -58,10 +65,14 @@ type Server struct {
 	service http.Handler
 
 	mu      sync.RWMutex
-	files   map[string][]byte
+	pages   *pages
 	base    string // the site's base path, such as "/rounds/"
 	lastErr error
 	version int
+
+	// building is held to make a page, and taken whole to load and plan
+	// the site: a rebuild changes the notes that pages are made from.
+	building sync.RWMutex
 
 	cfg   *config.Config
 	cache *site.ContentCache
@@ -135,17 +146,23 @@ func (s *Server) Build() error {
 	}
 	s.cfg = cfg
 	s.base = cfg.Base().Path
-	s.files = map[string][]byte{}
 	s.subs = map[chan event]bool{}
 	s.rebuild(true, nil)
 	return nil
 }
 
-// Files returns a copy of the site's files as the server holds them.
-func (s *Server) Files() map[string][]byte {
+// Files makes every file of the site as the server serves it, and
+// returns them by path, or the error of one that cannot be made.
+func (s *Server) Files() (map[string][]byte, error) {
+	s.building.RLock()
+	defer s.building.RUnlock()
 	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return maps.Clone(s.files)
+	pg := s.pages
+	s.mu.RUnlock()
+	if pg == nil {
+		return nil, errors.New("serve: no site built")
+	}
+	return pg.plan.All(0)
 }
 
 // Err returns the last rebuild's error, or nil.
@@ -192,9 +209,12 @@ func (s *Server) rebuild(full bool, paths []string) {
 	}
 }
 
-// update rebuilds, incrementally when only the bodies and labels of
-// notes changed, and reports whether it did.
+// update loads again what changed and plans the site anew, and reports
+// whether the rebuild was incremental: only notes changed, each placed as
+// it was, so that the theme's partials of the others still hold.
 func (s *Server) update(full bool, paths []string) (bool, error) {
+	s.building.Lock()
+	defer s.building.Unlock()
 	opts := s.opts()
 	if full || s.theme == nil {
 		cfg, err := s.loadConfig()
@@ -215,7 +235,6 @@ func (s *Server) update(full bool, paths []string) (bool, error) {
 		return false, err
 	}
 	s.site = next
-	edits := &render.Edits{Notes: map[string]bool{}, Bodies: map[string]bool{}}
 	incremental := !full && prev != nil
 	for _, p := range changed {
 		if !incremental {
@@ -223,55 +242,66 @@ func (s *Server) update(full bool, paths []string) (bool, error) {
 		}
 		slug := strings.TrimSuffix(path.Base(p), ".md")
 		n, old := next.Note(slug), prev.Note(slug)
-		if !strings.HasPrefix(p, "content/notes/") || n == nil || old == nil || !render.SameShape(old, n) || n.Slug != slug {
-			incremental = false
-			break
-		}
-		if render.BodyOnly(old, n) {
-			edits.Bodies[n.Slug] = true
-		} else {
-			edits.Notes[n.Slug] = true
-		}
+		incremental = strings.HasPrefix(p, "content/notes/") && n != nil && old != nil && render.SameShape(old, n) && n.Slug == slug
 	}
-	s.noop = incremental && len(edits.Notes)+len(edits.Bodies) == 0
+	s.noop = incremental && len(changed) == 0
 	if s.noop {
-		return true, nil // nothing that shows changed
+		return true, nil // nothing changed: a touch, an editor's swap file
 	}
 	if !incremental {
-		// A fresh theme, so that no partial cached for the old site stays.
+		// A fresh theme, so that no partial made for the old site stays.
 		theme, err := theme.Load(s.cfg)
 		if err != nil {
 			return false, err
 		}
 		s.theme = theme
-		files, err := render.Files(next, s.theme, &render.Options{Search: s.search}, nil)
-		if err != nil {
-			return false, err
-		}
-		s.mu.Lock()
-		s.files = files
-		s.mu.Unlock()
-		return false, nil
 	}
-	files, err := render.Files(next, s.theme, &render.Options{Search: s.search}, edits)
+	plan, err := render.NewPlan(next, s.theme, &render.Options{Search: s.search})
 	if err != nil {
-		return true, err
+		return incremental, err
 	}
-	// A new map, not the served one changed in place: ServeHTTP reads the
-	// map it took without holding the lock. Only this goroutine writes
-	// s.files, so it reads it here unlocked. The search index is made
-	// whole on every edit, named by its contents: its files from before
-	// go.
-	served := maps.Clone(s.files)
-	maps.DeleteFunc(served, func(p string, _ []byte) bool {
-		_, kept := files[p]
-		return strings.HasPrefix(p, "search/") && !kept
-	})
-	maps.Copy(served, files)
 	s.mu.Lock()
-	s.files = served
+	s.pages = &pages{plan: plan}
 	s.mu.Unlock()
-	return true, nil
+	return incremental, nil
+}
+
+// pages are the files of one plan of the site, each made when first
+// asked for and kept, up to maxKept bytes in all.
+type pages struct {
+	plan *render.Plan
+	mu   sync.Mutex
+	made map[string][]byte
+	size int
+}
+
+// maxKept bounds the bytes of the pages a plan keeps once made: a
+// curator browses a few, a crawler of the preview all of them.
+const maxKept = 256 << 20
+
+// get returns the file at p, made if it is not kept, and whether the
+// site has it. The caller holds building for reading.
+func (pg *pages) get(p string) ([]byte, bool, error) {
+	pg.mu.Lock()
+	data, ok := pg.made[p]
+	pg.mu.Unlock()
+	if ok {
+		return data, true, nil
+	}
+	data, ok, err := pg.plan.Make(p)
+	if !ok || err != nil {
+		return nil, ok, err
+	}
+	pg.mu.Lock()
+	defer pg.mu.Unlock()
+	if pg.size+len(data) <= maxKept {
+		if pg.made == nil {
+			pg.made = map[string][]byte{}
+		}
+		pg.made[p] = data
+		pg.size += len(data)
+	}
+	return data, true, nil
 }
 
 // Watch watches the project and rebuilds on every change until ctx is
@@ -371,7 +401,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.RLock()
-	files, base, lastErr, version := s.files, s.base, s.lastErr, s.version
+	base := s.base
 	s.mu.RUnlock()
 	if s.service != nil && strings.HasPrefix(r.URL.Path, base+ServicePath) {
 		s.service.ServeHTTP(w, r)
@@ -385,16 +415,32 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p == "" || strings.HasSuffix(p, "/") {
 		p += "index.html"
 	}
-	data, ok := files[p]
-	if !ok && !strings.Contains(path.Base(p), ".") {
-		if _, dir := files[p+"/index.html"]; dir {
+	// The page is made with the site as it stands: a rebuild waits for
+	// it, and this for a rebuild under way.
+	s.building.RLock()
+	s.mu.RLock()
+	pg, lastErr, version := s.pages, s.lastErr, s.version
+	s.mu.RUnlock()
+	status := http.StatusOK
+	var data []byte
+	ok, err := false, error(nil)
+	if pg != nil {
+		data, ok, err = pg.get(p)
+		if !ok && !strings.Contains(path.Base(p), ".") && pg.plan.Has(p+"/index.html") {
+			s.building.RUnlock()
 			http.Redirect(w, r, r.URL.Path+"/", http.StatusMovedPermanently)
 			return
 		}
+		if !ok {
+			status, p = http.StatusNotFound, "404.html"
+			data, _, err = pg.get(p)
+		}
 	}
-	status := http.StatusOK
-	if !ok {
-		data, status, p = files["404.html"], http.StatusNotFound, "404.html"
+	s.building.RUnlock()
+	if err != nil {
+		// A page the theme cannot make: its error, over an empty page.
+		status, p, data = http.StatusInternalServerError, "error.html", []byte("<!DOCTYPE html>\n<title>rounds serve: error</title>\n<body></body>\n")
+		lastErr = errors.Join(lastErr, err)
 	}
 	ct := mime.TypeByExtension(path.Ext(p))
 	if ct == "" {

@@ -6,11 +6,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -86,6 +88,16 @@ func sameFiles(t *testing.T, step string, got, want map[string][]byte) {
 	}
 }
 
+// served makes every file of the site s serves.
+func served(t testing.TB, s *Server) map[string][]byte {
+	t.Helper()
+	files, err := s.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
 func newServer(t testing.TB, dir string) *Server {
 	t.Helper()
 	s := &Server{Config: filepath.Join(dir, "config.toml"), Now: func() time.Time { return testNow }}
@@ -105,7 +117,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 	t.Parallel()
 	dir := project(t, 30)
 	s := newServer(t, dir)
-	sameFiles(t, "first build", s.Files(), fullBuild(t, dir))
+	sameFiles(t, "first build", served(t, s), fullBuild(t, dir))
 	rng := rand.New(rand.NewPCG(3, 4))
 	notes := func() []string {
 		m, _ := filepath.Glob(filepath.Join(dir, "content", "notes", "*.md"))
@@ -163,7 +175,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 		if err := s.Err(); err != nil {
 			t.Fatalf("step %d (%s): %v", step, op, err)
 		}
-		sameFiles(t, fmt.Sprintf("step %d (%s %s)", step, op, filepath.Base(p)), s.Files(), fullBuild(t, dir))
+		sameFiles(t, fmt.Sprintf("step %d (%s %s)", step, op, filepath.Base(p)), served(t, s), fullBuild(t, dir))
 	}
 	if incremental == 0 {
 		t.Error("no rebuild was incremental: the test proves nothing about the fast path")
@@ -297,7 +309,7 @@ func TestWatchAndReload(t *testing.T) {
 	if got := get(t, page); !strings.Contains(got, `<script src="/_rounds/live.js"></script></body>`) {
 		t.Fatal("the page lacks the live-reload script")
 	}
-	if strings.Contains(string(s.Files()["notes/note-00003/index.html"]), "live.js") {
+	if strings.Contains(string(served(t, s)["notes/note-00003/index.html"]), "live.js") {
 		t.Error("the live-reload script is in the built file, not only in what serve sends")
 	}
 
@@ -386,7 +398,7 @@ func TestWatchAndReload(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	files := s.Files()
+	files := served(t, s)
 	for i := range 200 {
 		if !bytes.Contains(files[fmt.Sprintf("notes/burst-%03d/index.html", i)], []byte(fmt.Sprintf("Burst %d", i))) {
 			t.Errorf("burst-%03d is not served", i)
@@ -398,5 +410,49 @@ func TestWatchAndReload(t *testing.T) {
 	cancel()
 	if err := <-watching; err != nil {
 		t.Error(err)
+	}
+}
+
+// TestPagesMadeWhenAsked checks that a rebuild plans the site and makes
+// no page: a theme that fails on topic pages alone rebuilds without an
+// error, serves note pages, and shows its error on a topic page when one
+// is asked for; the server keeps only the pages asked for.
+func TestPagesMadeWhenAsked(t *testing.T) {
+	t.Parallel()
+	dir := project(t, 10)
+	s := newServer(t, dir)
+	hs := httptest.NewServer(s)
+	defer hs.Close()
+	base := hs.URL + s.Base()
+	layout := filepath.Join(dir, "themes", "default", "layouts", "topic.html")
+	data, err := os.ReadFile(layout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(layout, bytes.Replace(data, []byte(`{{define "main"}}`), []byte(`{{define "main"}}{{index .Notes 9999}}`), 1), 0o644)
+	s.rebuild(true, nil)
+	if err := s.Err(); err != nil {
+		t.Fatalf("the rebuild made a page: %v", err)
+	}
+	if got := get(t, base+"notes/note-00003/"); !strings.Contains(got, "<h1>") || strings.Contains(got, "__roundsError") {
+		t.Errorf("a note page is not served whole after the topic layout broke:\n%.300s", got)
+	}
+	resp, err := http.Get(base + "topics/cardiology/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(string(body), "window.__roundsError") || !strings.Contains(string(body), "layouts/topic.html") {
+		t.Errorf("a topic page the theme cannot make: status %d, body %.300s; want 500 with the error, naming the layout", resp.StatusCode, body)
+	}
+	s.mu.RLock()
+	kept := slices.Sorted(maps.Keys(s.pages.made))
+	s.mu.RUnlock()
+	if want := []string{"notes/note-00003/index.html"}; !slices.Equal(kept, want) {
+		t.Errorf("the server keeps %v, want only the page asked for, %v", kept, want)
+	}
+	if _, err := s.Files(); err == nil || !strings.Contains(err.Error(), "layouts/topic.html") {
+		t.Errorf("making every file: %v, want the topic layout's error", err)
 	}
 }

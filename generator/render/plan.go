@@ -1,0 +1,135 @@
+package render
+
+import (
+	"bytes"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/rounds-health/rounds/generator/content"
+	"github.com/rounds-health/rounds/generator/output"
+	"github.com/rounds-health/rounds/generator/site"
+	"github.com/rounds-health/rounds/generator/theme"
+)
+
+// A Plan is a site's output files, planned and not yet made, for a
+// preview server that makes each file when it is asked for: a site is
+// planned in a small part of the time it takes to render, and a plan
+// holds none of its pages. Its files are those Write would write, but
+// for the manifest. Making a file reads the site and the theme, which
+// must not change meanwhile.
+type Plan struct {
+	files map[string]output.File
+	later *output.Later
+	// The later files (the search index and its page), made once, when
+	// the first of them is asked for.
+	lateOnce  sync.Once
+	lateFiles map[string]output.File
+	lateErr   error
+}
+
+// NewPlan plans the site's files.
+func NewPlan(s *site.Site, th *theme.Theme, opts *Options) (*Plan, error) {
+	w := newWriter(s, th)
+	w.searchCache = opts.Search
+	w.plan()
+	if err := w.errs.Err(); err != nil {
+		return nil, err
+	}
+	p := &Plan{files: make(map[string]output.File, len(w.files)), later: w.later}
+	for _, f := range w.files {
+		p.files[f.Path] = f
+	}
+	return p, nil
+}
+
+// late returns the later files, by path, made the first time it is
+// called.
+func (p *Plan) late() (map[string]output.File, error) {
+	p.lateOnce.Do(func() {
+		if p.later == nil {
+			return
+		}
+		files, err := p.later.Files()
+		if err != nil {
+			p.lateErr = err
+			return
+		}
+		p.lateFiles = make(map[string]output.File, len(files))
+		for _, f := range files {
+			p.lateFiles[f.Path] = f
+		}
+	})
+	return p.lateFiles, p.lateErr
+}
+
+// file returns the file at path, and whether the plan has it. A path
+// under the later files' folder makes them, if they are not made.
+func (p *Plan) file(path string) (output.File, bool, error) {
+	if f, ok := p.files[path]; ok {
+		return f, true, nil
+	}
+	if p.later == nil || !strings.HasPrefix(path, p.later.Dir) {
+		return output.File{}, false, nil
+	}
+	late, err := p.late()
+	f, ok := late[path]
+	return f, ok || err != nil, err
+}
+
+// Has reports whether the plan makes a file at path.
+func (p *Plan) Has(path string) bool {
+	_, ok, _ := p.file(path)
+	return ok
+}
+
+// Make makes the file at path, and reports whether the plan has one.
+func (p *Plan) Make(path string) ([]byte, bool, error) {
+	f, ok, err := p.file(path)
+	if !ok || err != nil {
+		return nil, ok, err
+	}
+	var buf bytes.Buffer
+	if err := f.Make(&buf); err != nil {
+		return nil, true, fileErrors(output.Errors{{Path: path, Err: err}})
+	}
+	return buf.Bytes(), true, nil
+}
+
+// All makes every file of the plan, on workers goroutines (0: one per
+// CPU), and returns them by path.
+func (p *Plan) All(workers int) (map[string][]byte, error) {
+	files := slices.Collect(maps.Values(p.files))
+	made := make(chan struct{})
+	go func() {
+		defer close(made)
+		p.late()
+	}()
+	out, err := output.Render(files, nil, workers)
+	<-made
+	late, lateErr := p.late()
+	if err != nil {
+		return nil, fileErrors(err)
+	}
+	if lateErr != nil {
+		return nil, lateErr
+	}
+	more, err := output.Render(slices.Collect(maps.Values(late)), nil, workers)
+	if err != nil {
+		return nil, fileErrors(err)
+	}
+	maps.Copy(out, more)
+	return out, nil
+}
+
+// SameShape reports whether two versions of a note place it the same way
+// in the site: the same visibility, date, order, topics, audiences,
+// editions and source. When they do, what the theme made of the notes
+// that did not change (their cards) still holds after the edit.
+func SameShape(a, b *content.Note) bool {
+	return a.Slug == b.Slug && a.ID == b.ID && a.Draft == b.Draft &&
+		a.Date.Equal(b.Date) && a.Published.Equal(b.Published) && a.PublishAt.Equal(b.PublishAt) && a.Expires.Equal(b.Expires) &&
+		slices.Equal(a.Topics, b.Topics) && slices.Equal(a.Audience, b.Audience) && a.Edition == b.Edition &&
+		a.Source.URL == b.Source.URL && a.Source.DOI == b.Source.DOI && a.Source.PMID == b.Source.PMID
+}
