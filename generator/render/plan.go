@@ -20,13 +20,18 @@ import (
 // for the manifest. Making a file reads the site and the theme, which
 // must not change meanwhile.
 type Plan struct {
+	w     *writer
 	files map[string]output.File
-	later *output.Later
-	// The later files (the search index and its page), made once, when
-	// the first of them is asked for.
-	lateOnce  sync.Once
-	lateFiles map[string]output.File
-	lateErr   error
+	// lated are the later files (the search index and its page), made
+	// once, when the first of them is asked for.
+	lated *lated
+}
+
+// lated are a plan's later files, made once.
+type lated struct {
+	once  sync.Once
+	files map[string]output.File
+	err   error
 }
 
 // NewPlan plans the site's files.
@@ -37,7 +42,7 @@ func NewPlan(s *site.Site, th *theme.Theme, opts *Options) (*Plan, error) {
 	if err := w.errs.Err(); err != nil {
 		return nil, err
 	}
-	p := &Plan{files: make(map[string]output.File, len(w.files)), later: w.later}
+	p := &Plan{w: w, files: make(map[string]output.File, len(w.files)), lated: new(lated)}
 	for _, f := range w.files {
 		p.files[f.Path] = f
 	}
@@ -47,21 +52,40 @@ func NewPlan(s *site.Site, th *theme.Theme, opts *Options) (*Plan, error) {
 // late returns the later files, by path, made the first time it is
 // called.
 func (p *Plan) late() (map[string]output.File, error) {
-	p.lateOnce.Do(func() {
-		if p.later == nil {
+	l := p.lated
+	l.once.Do(func() {
+		if p.w.later == nil {
 			return
 		}
-		files, err := p.later.Files()
+		files, err := p.w.later.Files()
 		if err != nil {
-			p.lateErr = err
+			l.err = err
 			return
 		}
-		p.lateFiles = make(map[string]output.File, len(files))
+		l.files = make(map[string]output.File, len(files))
 		for _, f := range files {
-			p.lateFiles[f.Path] = f
+			l.files[f.Path] = f
 		}
 	})
-	return p.lateFiles, p.lateErr
+	return l.files, l.err
+}
+
+// Refresh readies the plan for notes the site's content cache edited in
+// place (site.ContentCache.Update): their pages are planned again, with
+// their titles and summaries, and the files made from many notes' texts
+// (the feeds, the search index) are made afresh when next asked for.
+// Nothing may make a file of the plan meanwhile.
+func (p *Plan) Refresh(notes []*content.Note) {
+	for _, n := range notes {
+		d := notePage(n)
+		p.w.prep(d)
+		f := p.w.pageFile(d)
+		p.files[f.Path] = f
+	}
+	for _, c := range p.w.channels {
+		c.reset()
+	}
+	p.lated = new(lated)
 }
 
 // file returns the file at path, and whether the plan has it. A path
@@ -70,7 +94,7 @@ func (p *Plan) file(path string) (output.File, bool, error) {
 	if f, ok := p.files[path]; ok {
 		return f, true, nil
 	}
-	if p.later == nil || !strings.HasPrefix(path, p.later.Dir) {
+	if p.w.later == nil || !strings.HasPrefix(path, p.w.later.Dir) {
 		return output.File{}, false, nil
 	}
 	late, err := p.late()
@@ -121,15 +145,4 @@ func (p *Plan) All(workers int) (map[string][]byte, error) {
 	}
 	maps.Copy(out, more)
 	return out, nil
-}
-
-// SameShape reports whether two versions of a note place it the same way
-// in the site: the same visibility, date, order, topics, audiences,
-// editions and source. When they do, what the theme made of the notes
-// that did not change (their cards) still holds after the edit.
-func SameShape(a, b *content.Note) bool {
-	return a.Slug == b.Slug && a.ID == b.ID && a.Draft == b.Draft &&
-		a.Date.Equal(b.Date) && a.Published.Equal(b.Published) && a.PublishAt.Equal(b.PublishAt) && a.Expires.Equal(b.Expires) &&
-		slices.Equal(a.Topics, b.Topics) && slices.Equal(a.Audience, b.Audience) && a.Edition == b.Edition &&
-		a.Source.URL == b.Source.URL && a.Source.DOI == b.Source.DOI && a.Source.PMID == b.Source.PMID
 }

@@ -72,7 +72,7 @@ func Write(s *site.Site, th *theme.Theme, opts *Options) (*Result, error) {
 	if err := w.errs.Err(); err != nil {
 		return nil, err
 	}
-	oo := output.Options{Workers: opts.Workers, Preview: s.Preview, Verdict: s.Checked, Later: w.later}
+	oo := output.Options{Workers: opts.Workers, Preview: s.Preview, Verdict: s.Checked(), Later: w.later}
 	if opts.Guard.Len() > 0 {
 		oo.Check = opts.Guard.Check
 	}
@@ -111,6 +111,7 @@ func (w *writer) plan() {
 		}
 		d.finish()
 	}
+	w.prep = prep
 	pg := func(d *PageData) {
 		prep(d)
 		w.page(d)
@@ -129,7 +130,7 @@ func (w *writer) plan() {
 	pg(home)
 
 	for _, n := range s.Notes {
-		pg(&PageData{Kind: "note", Path: n.Path(), Title: n.Title, Description: n.Summary, Note: n})
+		pg(notePage(n))
 	}
 	paginate("notes/", s.Notes, cfg.Paginate, func(p *Paginator, notes []*content.Note) {
 		pg(&PageData{Kind: "list", Path: pagePath("notes/", p.Number), Title: "All notes", Description: "Every note in " + cfg.Title + ", newest first.", Notes: notes, Paginator: p})
@@ -163,7 +164,7 @@ func (w *writer) plan() {
 	if cfg.Subscribers.ServiceURL() != nil {
 		pg(&PageData{Kind: "subscribe", Path: "subscribe/", Title: "Subscribe by email", Description: "Get " + cfg.Title + " by email: choose your lists, confirm, and leave at any time."})
 	}
-	w.planSearch(prep)
+	w.planSearch()
 	pg(&PageData{Kind: "404", Path: "404.html", Title: "Page not found"})
 	writeFeeds(w, "", func() *feeds.Channel { return w.noteChannel(cfg.Title, cfg.Description, "", s.Notes) })
 
@@ -178,6 +179,11 @@ func (w *writer) plan() {
 	for _, rel := range slices.Sorted(maps.Keys(w.theme.Assets())) {
 		w.render(rel, contents(w.theme.Assets()[rel]))
 	}
+}
+
+// notePage returns the data of a note's page.
+func notePage(n *content.Note) *PageData {
+	return &PageData{Kind: "note", Path: n.Path(), Title: n.Title, Description: n.Summary, Note: n}
 }
 
 // brokenLinks reports each link of the site's notes, editions and pages

@@ -53,8 +53,8 @@ type searchRecord struct {
 // wire's stories, with [search] wire) and the search page, which names
 // the index's metadata file. Both are made while the other files render:
 // the index's files are named by their contents. A preview's index holds
-// what the preview shows. prep fills in the page's common data.
-func (w *writer) planSearch(prep func(*PageData)) {
+// what the preview shows.
+func (w *writer) planSearch() {
 	cfg := w.site.Config
 	if !cfg.Search.Enabled {
 		return
@@ -79,7 +79,7 @@ func (w *writer) planSearch(prep func(*PageData)) {
 			files = append(files, output.File{Path: page.Path + p, Render: contents(data)})
 		}
 		page.Search.Meta = cfg.RelURL(page.Path + idx.Meta)
-		prep(page)
+		w.prep(page)
 		return files, nil
 	}}
 }
@@ -94,6 +94,7 @@ func (w *writer) searchDocs(page *SearchPage) []search.Doc {
 		return t.Format("2006-01-02"), t.Format("2 January 2006")
 	}
 	docs := make([]search.Doc, 0, len(s.Notes))
+	page.Strengths, page.Years = nil, nil // a preview makes the index again after an edit
 	years := map[int]bool{}
 	strengths := map[string]bool{}
 	// Oldest first: a new note takes the next number, so that the files

@@ -219,6 +219,7 @@ func writeFeeds(w *writer, base string, channel func() *feeds.Channel) {
 	// The channel is made when a feed is rendered, once for its three
 	// formats: a preview that shows none pays nothing.
 	shared := &sharedChannel{make: channel, left: len(feedFormats)}
+	w.channels = append(w.channels, shared)
 	for _, f := range feedFormats {
 		p := base + f.file
 		w.add(output.File{Path: p, Render: func(buf *bytes.Buffer) error {
@@ -250,6 +251,13 @@ type sharedChannel struct {
 	make func() *feeds.Channel
 	c    *feeds.Channel
 	left int // formats still to render
+}
+
+// reset lets the channel go, to be made again for the next format.
+func (sc *sharedChannel) reset() {
+	sc.mu.Lock()
+	sc.c, sc.left = nil, len(feedFormats)
+	sc.mu.Unlock()
 }
 
 // take returns the channel, made if need be.

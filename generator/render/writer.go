@@ -24,6 +24,11 @@ type writer struct {
 	// later makes the files that are known only when they are made,
 	// while the others render: the search index and its page.
 	later *output.Later
+	// prep fills in what every page's data has.
+	prep func(*PageData)
+	// channels are the feeds' channels, each kept while its formats
+	// render.
+	channels []*sharedChannel
 }
 
 // newWriter returns a writer for the site's files, rendered with theme.

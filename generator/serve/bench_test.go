@@ -76,5 +76,6 @@ func BenchmarkServeEdit(b *testing.B) {
 	slices.Sort(rebuilds)
 	if len(rebuilds) > 0 {
 		b.ReportMetric(float64(rebuilds[len(rebuilds)/2].Microseconds())/1000, "rebuild-median-ms")
+		b.ReportMetric(float64(rebuilds[len(rebuilds)*95/100].Microseconds())/1000, "rebuild-p95-ms")
 	}
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/content"
 	"github.com/rounds-health/rounds/generator/render"
 	"github.com/rounds-health/rounds/generator/search"
 	"github.com/rounds-health/rounds/generator/site"
@@ -81,6 +82,8 @@ type Server struct {
 	search *search.Cache
 	site   *site.Site
 	theme  *theme.Theme
+	// planned is the site the served plan was made from.
+	planned *site.Site
 
 	subsMu sync.Mutex
 	subs   map[chan event]bool
@@ -236,17 +239,31 @@ func (s *Server) update(full bool, paths []string) (bool, error) {
 	}
 	s.site = next
 	incremental := !full && prev != nil
+	var edited []*content.Note
 	for _, p := range changed {
 		if !incremental {
 			break
 		}
 		slug := strings.TrimSuffix(path.Base(p), ".md")
 		n, old := next.Note(slug), prev.Note(slug)
-		incremental = strings.HasPrefix(p, "content/notes/") && n != nil && old != nil && render.SameShape(old, n) && n.Slug == slug
+		incremental = strings.HasPrefix(p, "content/notes/") && n != nil && old != nil && site.SameShape(old, n) && n.Slug == slug
+		edited = append(edited, n)
 	}
 	s.noop = incremental && len(changed) == 0
 	if s.noop {
 		return true, nil // nothing changed: a touch, an editor's swap file
+	}
+	if next == prev && s.planned == next && s.pages != nil {
+		// The cache edited the notes in place: the plan stands, but for
+		// their pages and what their texts go into.
+		for _, n := range edited {
+			s.theme.Forget(n)
+		}
+		s.pages.plan.Refresh(edited)
+		s.mu.Lock()
+		s.pages = &pages{plan: s.pages.plan}
+		s.mu.Unlock()
+		return true, nil
 	}
 	if !incremental {
 		// A fresh theme, so that no partial made for the old site stays.
@@ -256,10 +273,12 @@ func (s *Server) update(full bool, paths []string) (bool, error) {
 		}
 		s.theme = theme
 	}
+	s.planned = nil
 	plan, err := render.NewPlan(next, s.theme, &render.Options{Search: s.search})
 	if err != nil {
 		return incremental, err
 	}
+	s.planned = next
 	s.mu.Lock()
 	s.pages = &pages{plan: plan}
 	s.mu.Unlock()

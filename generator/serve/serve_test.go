@@ -456,3 +456,39 @@ func TestPagesMadeWhenAsked(t *testing.T) {
 		t.Errorf("making every file: %v, want the topic layout's error", err)
 	}
 }
+
+// TestEditInPlace checks that an edit to a note's text or title edits the
+// loaded site in place, rather than linking every note again, and that
+// the site served after it is a clean build's; and that an edit that
+// moves the note (its date) links the site again.
+func TestEditInPlace(t *testing.T) {
+	t.Parallel()
+	dir := project(t, 20)
+	s := newServer(t, dir)
+	note := filepath.Join(dir, "content", "notes", "note-00007.md")
+	edit := func(old, new string) {
+		data, _ := os.ReadFile(note)
+		if !bytes.Contains(data, []byte(old)) {
+			t.Fatalf("the note has no %q", old)
+		}
+		os.WriteFile(note, bytes.Replace(data, []byte(old), []byte(new), 1), 0o644)
+		s.rebuild(false, []string{note})
+		if err := s.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, e := range [][2]string{{"## Why it matters\n", "## Why it matters\n\nEdited in place.\n"}, {`title = "`, `title = "Retitled: `}, {`summary = "`, `summary = "Summed up again. `}} {
+		before := s.site
+		edit(e[0], e[1])
+		if s.site != before {
+			t.Errorf("an edit of %q linked the site again", e[0])
+		}
+		sameFiles(t, "after an edit of "+e[0], served(t, s), fullBuild(t, dir))
+	}
+	before := s.site
+	edit("date = 20", "date = 2019-01-01T00:00:00Z\n# was 20")
+	if s.site == before {
+		t.Error("an edit of the date did not link the site again")
+	}
+	sameFiles(t, "after an edit of the date", served(t, s), fullBuild(t, dir))
+}

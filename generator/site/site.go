@@ -101,11 +101,25 @@ type Site struct {
 	// may identify a patient: what rounds check reports and publishing
 	// refuses.
 	PHI []content.Finding
-	// Checked is the verdict of the patient-identifier scan: a digest of
-	// the content files it covered and how many findings it made.
-	Checked output.Verdict
 
 	notes map[string]*content.Note
+	// files are the content files the site was made from, in order.
+	files []*contentFile
+	// still bounds the times between which nothing the site holds comes
+	// out, goes or expires: an edit made within them may be patched in.
+	still *[2]time.Time
+}
+
+// Checked returns the verdict of the patient-identifier scan: a digest
+// of the content files it covered and how many findings it made.
+func (s *Site) Checked() output.Verdict {
+	digest := sha256.New()
+	for _, f := range s.files {
+		digest.Write([]byte(f.path))
+		digest.Write([]byte{0})
+		digest.Write(f.sum[:])
+	}
+	return output.Verdict{Content: "sha256:" + hex.EncodeToString(digest.Sum(nil)), Rules: phi.Rules, PHI: len(s.PHI)}
 }
 
 // NewTopic returns the topic or audience of kind with the slug and title.
@@ -183,6 +197,10 @@ type ContentCache struct {
 	// serials numbers every file the cache has seen, by absolute path,
 	// from 1.
 	serials map[string]int
+	// last is the site the last load assembled, and lastOpts its
+	// options: Update edits it in place when it can.
+	last     *Site
+	lastOpts Options
 }
 
 // serial returns the number of the file at abs.
@@ -207,30 +225,42 @@ type fileStamp struct {
 // changed since the last Load, and returns the site and the project paths
 // of the files that changed, were added or were removed.
 func (c *ContentCache) Load(cfg *config.Config, opts *Options) (*Site, []string, error) {
-	return c.load(cfg, opts, nil)
+	return c.load(cfg, opts, nil, false)
 }
 
 // Update is Load when the caller knows which paths may have changed (from
 // a file watcher): only those are looked at. A path that is not a content
 // file, such as a folder, makes it look at everything.
+//
+// When every change is an edit to a note of the last site Update
+// returned that leaves the note placed as it was (SameShape: the same
+// dates, topics, audiences, edition and source, and nothing the site
+// holds against it, such as a finding or an error), Update edits that
+// note of the site in place and returns the same site, without linking
+// every note again: an edit to a note's text costs the note, not the
+// archive. The caller must not read the site meanwhile.
 func (c *ContentCache) Update(cfg *config.Config, opts *Options, paths []string) (*Site, []string, error) {
-	if c.files == nil || paths == nil {
-		return c.load(cfg, opts, nil)
-	}
-	return c.load(cfg, opts, paths)
+	return c.load(cfg, opts, paths, true)
 }
 
 var contentKinds = []string{"notes", "editions", "pages"}
 
-func (c *ContentCache) load(cfg *config.Config, opts *Options, hint []string) (*Site, []string, error) {
+func (c *ContentCache) load(cfg *config.Config, opts *Options, hint []string, patch bool) (*Site, []string, error) {
 	if opts.Now.IsZero() {
 		return nil, nil, errors.New("build: no present time set")
 	}
 	if c.files == nil {
 		c.files = map[string]*contentFile{}
+		hint = nil
 	}
+	last := c.last
+	c.last = nil
 	var parse []*contentFile
 	var changed []string
+	// edits are the files parsed again, each with what it was before.
+	type edit struct{ old, new *contentFile }
+	var edits []edit
+	removed := false
 	// visit looks at one content file, at abs, that exists with info.
 	// A file parsed before is parsed again only if info differs from
 	// what it was when it was read; info may be nil for a new file.
@@ -246,15 +276,19 @@ func (c *ContentCache) load(cfg *config.Config, opts *Options, hint []string) (*
 		c.files[abs] = f
 		parse = append(parse, f)
 		changed = append(changed, f.path)
+		edits = append(edits, edit{old, f})
 	}
 	forget := func(abs string) {
 		if f, ok := c.files[abs]; ok {
+			removed = true
 			changed = append(changed, f.path)
 			delete(c.files, abs)
 			c.order = nil
 		}
 	}
 	hinted := hint != nil
+	// A watcher names a file once an event: a save is often two.
+	hint = slices.Compact(slices.Sorted(slices.Values(hint)))
 	for _, p := range hint {
 		kind, ok := contentKind(cfg, p)
 		if !ok {
@@ -342,15 +376,119 @@ func (c *ContentCache) load(cfg *config.Config, opts *Options, hint []string) (*
 			return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a, b))
 		})
 	}
+	slices.Sort(changed)
+	changed = slices.Compact(changed)
+	output.Parallel(len(parse), opts.Workers, func(i int) { parse[i].load(cfg) })
+	if patch && last != nil && !removed && len(edits) > 0 && c.lastOpts.Drafts == opts.Drafts && c.lastOpts.Future == opts.Future && c.lastOpts.Expired == opts.Expired {
+		pairs := make([][2]*contentFile, len(edits))
+		for i, e := range edits {
+			pairs[i] = [2]*contentFile{e.old, e.new}
+		}
+		if last.patch(cfg, opts, pairs) {
+			c.last, c.lastOpts = last, *opts
+			return last, changed, nil
+		}
+	}
 	files := make([]*contentFile, len(c.order))
 	for i, abs := range c.order {
 		files[i] = c.files[abs]
 	}
-	slices.Sort(changed)
-	changed = slices.Compact(changed)
-	output.Parallel(len(parse), opts.Workers, func(i int) { parse[i].load(cfg) })
 	site, err := assemble(cfg, files, opts)
+	if err == nil {
+		c.last, c.lastOpts = site, *opts
+	}
 	return site, changed, err
+}
+
+// patch edits s, which files were assembled into, for the notes of
+// edits parsed again (each: what it was, what it is), when each stays
+// placed as it was and nothing else of the site changes with it, and
+// reports whether it did.
+func (s *Site) patch(cfg *config.Config, opts *Options, edits [][2]*contentFile) bool {
+	if cfg.Check.Retractions != "" {
+		return false // a note's text may cite a retracted paper
+	}
+	for _, e := range edits {
+		old, f := e[0], e[1]
+		if old == nil || f.note == nil || old.note == nil || len(f.errs) > 0 || len(old.errs) > 0 || len(f.phi) > 0 || len(old.phi) > 0 {
+			return false
+		}
+		n, next := old.note, f.note
+		if s.notes[n.Slug] != n || !SameShape(n, next) || !sameSource(n.Source, next.Source) ||
+			!n.LastReviewed.Equal(next.LastReviewed) || next.LastReviewed.After(opts.Now) || f.id != old.id || f.slugLine != old.slugLine {
+			return false
+		}
+	}
+	// Nothing may come out, go or expire between the two present times:
+	// what the site shows would change with it.
+	if s.still == nil {
+		s.still = stillBetween(s.Now, s.files)
+	}
+	if opts.Now.Before(s.still[0]) || !opts.Now.Before(s.still[1]) {
+		return false
+	}
+	for i, f := range s.files {
+		for _, e := range edits {
+			if f == e[0] {
+				s.files[i] = e[1]
+			}
+		}
+	}
+	for _, e := range edits {
+		old, f := e[0], e[1]
+		n, linked := old.note, *old.note
+		*n = *f.note
+		n.Editions, n.TopicPages, n.Story, n.Retraction, n.CitedNotices, n.Scheduled = linked.Editions, linked.TopicPages, linked.Story, linked.Retraction, linked.CitedNotices, linked.Scheduled
+		f.note = n
+	}
+	s.Now = opts.Now
+	return true
+}
+
+// stillBetween returns the times around now between which none of files
+// comes out, goes or expires: the latest such time at or before now, and
+// the first after it (the zero time and the end of time when there is
+// none).
+func stillBetween(now time.Time, files []*contentFile) *[2]time.Time {
+	w := [2]time.Time{{}, time.Unix(1<<62, 0)}
+	at := func(t time.Time) {
+		switch {
+		case t.IsZero():
+		case !t.After(now) && t.After(w[0]):
+			w[0] = t
+		case t.After(now) && t.Before(w[1]):
+			w[1] = t
+		}
+	}
+	for _, f := range files {
+		switch {
+		case f.note != nil:
+			at(f.note.Published)
+			at(f.note.Expires)
+		case f.ed != nil:
+			at(f.ed.Published)
+			at(f.ed.Expires)
+		}
+	}
+	return &w
+}
+
+// SameShape reports whether two versions of a note place it the same way
+// in the site: the same visibility, date, order, topics, audiences,
+// editions and source.
+func SameShape(a, b *content.Note) bool {
+	return a.Slug == b.Slug && a.ID == b.ID && a.Draft == b.Draft &&
+		a.Date.Equal(b.Date) && a.Published.Equal(b.Published) && a.PublishAt.Equal(b.PublishAt) && a.Expires.Equal(b.Expires) &&
+		slices.Equal(a.Topics, b.Topics) && slices.Equal(a.Audience, b.Audience) && a.Edition == b.Edition &&
+		a.Source.URL == b.Source.URL && a.Source.DOI == b.Source.DOI && a.Source.PMID == b.Source.PMID
+}
+
+// sameSource reports whether two sources are the same in every field:
+// the wire matches a note to its story by them.
+func sameSource(a, b content.Source) bool {
+	pa, pb := a.Published, b.Published
+	a.Published, b.Published = time.Time{}, time.Time{}
+	return a == b && pa.Equal(pb)
 }
 
 // contentKind returns the kind of content the file at abs is ("notes",
@@ -393,16 +531,12 @@ func assemble(cfg *config.Config, files []*contentFile, opts *Options) (*Site, e
 	var identified []*contentFile // the notes' and editions' files
 	type kindSlug struct{ kind, slug string }
 	seen := make(map[kindSlug]*contentFile, len(files))
-	digest := sha256.New()
 	for _, f := range files {
 		errs = append(errs, f.errs...)
 		if n := f.note; n != nil && n.LastReviewed.After(opts.Now) && !opts.Now.IsZero() {
 			errs = append(errs, config.Errorf(f.path, n.LastReviewedLine(), "last_reviewed", "set the day the review was done", "%s is after today (%s)", n.LastReviewed.Format("2006-01-02"), opts.Now.Format("2006-01-02")))
 		}
 		s.PHI = append(s.PHI, f.phi...)
-		digest.Write([]byte(f.path))
-		digest.Write([]byte{0})
-		digest.Write(f.sum[:])
 		slug := ""
 		switch {
 		case f.note != nil:
@@ -448,7 +582,7 @@ func assemble(cfg *config.Config, files []*contentFile, opts *Options) (*Site, e
 	}
 
 	slices.SortStableFunc(s.PHI, content.Finding.Compare)
-	s.Checked = output.Verdict{Content: "sha256:" + hex.EncodeToString(digest.Sum(nil)), Rules: phi.Rules, PHI: len(s.PHI)}
+	s.files = files
 
 	allNotes := make(map[string]*content.Note, len(all))
 	for _, n := range all {

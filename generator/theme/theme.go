@@ -325,6 +325,20 @@ func (t *Theme) noteSlot(n *content.Note, i int) *atomic.Pointer[any] {
 	return &m.html[i]
 }
 
+// Forget drops what the theme's partials made of note n, which was
+// edited in place, so that they are made again from it.
+func (t *Theme) Forget(n *content.Note) {
+	if n.Serial > 0 {
+		t.memo(n.Serial).Store(nil)
+	}
+	t.cache.Range(func(k, _ any) bool {
+		if key, ok := k.(partialKey); ok && key.data == any(n) {
+			t.cache.Delete(k)
+		}
+		return true
+	})
+}
+
 // memo returns the slot of the note numbered serial, growing the table
 // when the content cache has numbered more notes than it holds.
 func (t *Theme) memo(serial int) *atomic.Pointer[noteMemo] {
