@@ -111,3 +111,31 @@ func btoi(b bool) int {
 	}
 	return 0
 }
+
+// TestSplitSitemapBound checks that the cuts splitSitemap makes from its
+// bound on an entry's size, without writing it, are those made by
+// measuring every entry, for URLs that escape to more bytes than they
+// have, at limits around their size.
+func TestSplitSitemapBound(t *testing.T) {
+	t.Parallel()
+	var urls []sitemapURL
+	for i := range 200 {
+		loc := fmt.Sprintf("https://example.org/notes/%d/", i)
+		if i%7 == 0 {
+			loc += "?a=1&b=<2>&c='3'"
+		}
+		mod := ""
+		if i%3 == 0 {
+			mod = "2026-11-28"
+		}
+		urls = append(urls, sitemapURL{loc, mod})
+	}
+	for _, max := range []int{1, 7, 50, 199, 200, 1000} {
+		for _, size := range []int{200, 1000, 4000, 20000, 60000, 1 << 20} {
+			got, want := splitSitemap(urls, max, size), measureCuts(urls, max, size)
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("max %d, size %d: cuts %v, want %v", max, size, got, want)
+			}
+		}
+	}
+}
