@@ -6,11 +6,14 @@
 #
 #   bash bench/serve.sh [COUNT]       runs the benchmark COUNT times (default 3)
 #   N=100000 bash bench/serve.sh 1    the same with 100,000 notes
+#   EDIT=date bash bench/serve.sh     an edit to the note's date too, which
+#                                     moves it in every list: a full rebuild
 #
 # The target (issues 6 and 19): a median of at most 30 ms on 2 cores.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 COUNT="${1:-3}"
 N="${N:-10000}"
-echo "machine: $(nproc) CPUs; $(go version); $N notes"
-ROUNDS_SERVE_NOTES="$N" go test -run '^$' -bench 'BenchmarkServeEdit' -benchtime 100x -count "$COUNT" -timeout 60m ./generator/serve/ 2>/dev/null | grep '^Benchmark'
+EDIT="${EDIT:-body}"
+echo "machine: $(nproc) CPUs; $(go version); $N notes; an edit to the note's $EDIT"
+ROUNDS_SERVE_NOTES="$N" ROUNDS_SERVE_EDIT="$EDIT" go test -run '^$' -bench 'BenchmarkServeEdit' -benchtime 100x -count "$COUNT" -timeout 60m ./generator/serve/ 2>/dev/null | grep '^Benchmark'

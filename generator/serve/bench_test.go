@@ -17,13 +17,17 @@ import (
 // BenchmarkServeEdit is issue 6's benchmark: with 10,000 notes loaded
 // ($ROUNDS_SERVE_NOTES when set; 1,000 with -short), the time from saving
 // an edit to one note's body to the browser's reload event, through the
-// real watcher and event stream, and then to the edited page served. Run
-// with bench/serve.sh; it reports the medians and the 95th percentile.
+// real watcher and event stream, and then to the edited page served
+// (with $ROUNDS_SERVE_EDIT=date, an edit that moves the note). Run with
+// bench/serve.sh; it reports the medians and the 95th percentile.
 func BenchmarkServeEdit(b *testing.B) {
 	n := 10000
 	if testing.Short() {
 		n = 1000
 	}
+	// ROUNDS_SERVE_EDIT=date edits the note's date too, which moves it
+	// in every list it is in: the site is linked and planned again.
+	moves := os.Getenv("ROUNDS_SERVE_EDIT") == "date"
 	if v := os.Getenv("ROUNDS_SERVE_NOTES"); v != "" {
 		var err error
 		if n, err = strconv.Atoi(v); err != nil || n < 2 {
@@ -33,10 +37,8 @@ func BenchmarkServeEdit(b *testing.B) {
 	dir := project(b, n)
 	var rebuilds []time.Duration
 	s := &Server{Config: filepath.Join(dir, "config.toml"), Now: func() time.Time { return testNow },
-		Rebuilt: func(took time.Duration, incremental bool, err error) {
-			if incremental {
-				rebuilds = append(rebuilds, took)
-			}
+		Rebuilt: func(took time.Duration, _ bool, err error) {
+			rebuilds = append(rebuilds, took)
 		}}
 	if err := s.Build(); err != nil || s.Err() != nil {
 		b.Fatal(err, s.Err())
@@ -57,6 +59,10 @@ func BenchmarkServeEdit(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		edit := fmt.Sprintf("Edit number %d.", i)
 		body := bytes.Replace(orig, []byte("## Why it matters\n"), []byte("## Why it matters\n\n"+edit+"\n"), 1)
+		if moves {
+			// A new date each time: the note moves in every list.
+			body = bytes.Replace(body, []byte("\ndate = "), []byte(fmt.Sprintf("\ndate = 2026-01-01T%02d:%02d:00Z\n# was ", i/60%24, i%60)), 1)
+		}
 		start := time.Now()
 		if err := os.WriteFile(note, body, 0o644); err != nil {
 			b.Fatal(err)
