@@ -120,3 +120,17 @@ func TestTemplateParseError(t *testing.T) {
 		t.Fatalf("want a template error naming the file and line, got %v", err)
 	}
 }
+
+// TestNotePageClash checks that a file of the theme where a note's page
+// goes is an error naming both, as any two files at one path are.
+func TestNotePageClash(t *testing.T) {
+	t.Parallel()
+	files := siteFiles()
+	files["config.toml"] = "theme = \"mine\"\n" + testproject.Config
+	files["themes/mine/static/notes/alpha/index.html"] = "<p>Not alpha.</p>\n"
+	dir := testproject.New(t, files)
+	_, err := build(t, dir)
+	if err == nil || !strings.Contains(err.Error(), "writes notes/alpha/index.html, which content/notes/alpha.md also writes") {
+		t.Fatalf("want the clash of the theme's file with the note's page, got %v", err)
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/rounds-health/rounds/generator/content"
 	"github.com/rounds-health/rounds/generator/output"
 	"github.com/rounds-health/rounds/generator/site"
 	"github.com/rounds-health/rounds/generator/theme"
@@ -71,17 +70,11 @@ func (p *Plan) late() (map[string]output.File, error) {
 }
 
 // Refresh readies the plan for notes the site's content cache edited in
-// place (site.ContentCache.Update): their pages are planned again, with
-// their titles and summaries, and the files made from many notes' texts
-// (the feeds, the search index) are made afresh when next asked for.
-// Nothing may make a file of the plan meanwhile.
-func (p *Plan) Refresh(notes []*content.Note) {
-	for _, n := range notes {
-		d := notePage(n)
-		p.w.prep(d)
-		f := p.w.pageFile(d)
-		p.files[f.Path] = f
-	}
+// place (site.ContentCache.Update): the files made from many notes'
+// texts (the feeds, the search index) are made afresh when next asked
+// for; a note's page is made from the note each time. Nothing may make a
+// file of the plan meanwhile.
+func (p *Plan) Refresh() {
 	for _, c := range p.w.channels {
 		c.reset()
 	}
@@ -93,6 +86,11 @@ func (p *Plan) Refresh(notes []*content.Note) {
 func (p *Plan) file(path string) (output.File, bool, error) {
 	if f, ok := p.files[path]; ok {
 		return f, true, nil
+	}
+	if slug, ok := notePath(path); ok {
+		if n := p.w.site.Note(slug); n != nil {
+			return p.w.noteFile(n), true, nil
+		}
 	}
 	if p.w.later == nil || !strings.HasPrefix(path, p.w.later.Dir) {
 		return output.File{}, false, nil
@@ -124,7 +122,7 @@ func (p *Plan) Make(path string) ([]byte, bool, error) {
 // All makes every file of the plan, on workers goroutines (0: one per
 // CPU), and returns them by path.
 func (p *Plan) All(workers int) (map[string][]byte, error) {
-	files := slices.Collect(maps.Values(p.files))
+	files := append(slices.Collect(maps.Values(p.files)), p.w.noteFiles()...)
 	made := make(chan struct{})
 	go func() {
 		defer close(made)

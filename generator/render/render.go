@@ -76,7 +76,7 @@ func Write(s *site.Site, th *theme.Theme, opts *Options) (*Result, error) {
 	if opts.Guard.Len() > 0 {
 		oo.Check = opts.Guard.Check
 	}
-	m, err := output.Write(out, w.files, oo)
+	m, err := output.Write(out, append(w.files, w.noteFiles()...), oo)
 	if err != nil {
 		return nil, fileErrors(err)
 	}
@@ -129,9 +129,8 @@ func (w *writer) plan() {
 	}
 	pg(home)
 
-	for _, n := range s.Notes {
-		pg(notePage(n))
-	}
+	// The notes' own pages are not planned one by one: each is made
+	// from its note when it is written (noteFiles) or asked for (Plan).
 	paginate("notes/", s.Notes, cfg.Paginate, func(p *Paginator, notes []*content.Note) {
 		pg(&PageData{Kind: "list", Path: pagePath("notes/", p.Number), Title: "All notes", Description: "Every note in " + cfg.Title + ", newest first.", Notes: notes, Paginator: p})
 	})
@@ -179,11 +178,58 @@ func (w *writer) plan() {
 	for _, rel := range slices.Sorted(maps.Keys(w.theme.Assets())) {
 		w.render(rel, contents(w.theme.Assets()[rel]))
 	}
+	// Nothing else may be where a note's page is.
+	for _, p := range slices.Sorted(maps.Keys(w.seen)) {
+		if slug, ok := notePath(p); ok {
+			if n := s.Note(slug); n != nil {
+				w.errs = append(w.errs, config.Errorf(w.seen[p], 0, "", "rename one of them", "writes %s, which %s also writes", p, n.File))
+			}
+		}
+	}
 }
 
 // notePage returns the data of a note's page.
 func notePage(n *content.Note) *PageData {
 	return &PageData{Kind: "note", Path: n.Path(), Title: n.Title, Description: n.Summary, Note: n}
+}
+
+// noteFile returns the file of a note's page, whose data is made when it
+// is: a site of 100,000 notes is planned without 100,000 pages' data.
+func (w *writer) noteFile(n *content.Note) output.File {
+	return output.File{Path: n.Path() + "index.html", Render: func(buf *bytes.Buffer) error {
+		d := notePage(n)
+		w.prep(d)
+		return w.theme.Execute(buf, d.Kind, d)
+	}}
+}
+
+// noteFiles returns the files of the notes' pages.
+func (w *writer) noteFiles() []output.File {
+	files := make([]output.File, len(w.site.Notes))
+	for i, n := range w.site.Notes {
+		files[i] = w.noteFile(n)
+	}
+	return files
+}
+
+// notePath returns the slug of the note whose page is at the output path
+// p, and whether p is where a note's page would be.
+func notePath(p string) (string, bool) {
+	slug, ok := strings.CutPrefix(p, "notes/")
+	if !ok {
+		return "", false
+	}
+	slug, ok = strings.CutSuffix(slug, "/index.html")
+	return slug, ok && slug != "" && !strings.Contains(slug, "/")
+}
+
+// has reports whether the site has a file at the output path p.
+func (w *writer) has(p string) bool {
+	if _, ok := w.seen[p]; ok {
+		return true
+	}
+	slug, ok := notePath(p)
+	return ok && w.site.Note(slug) != nil
 }
 
 // brokenLinks reports each link of the site's notes, editions and pages
@@ -196,11 +242,8 @@ func (w *writer) brokenLinks() config.ErrorList {
 			if p == "" || strings.HasSuffix(p, "/") {
 				p += "index.html"
 			}
-			if _, ok := w.seen[p]; ok {
+			if w.has(p) || w.has(p+"/index.html") { // with its final slash or without
 				continue
-			}
-			if _, ok := w.seen[p+"/index.html"]; ok {
-				continue // a page's address without its final slash
 			}
 			fix := "link to a page the site has, such as /notes/SLUG/; a draft or a scheduled note is not on the published site"
 			errs = append(errs, config.Errorf(file, l.Line, "link", fix, "/%s: no such page on the site", l.Path))

@@ -33,9 +33,10 @@ type writer struct {
 
 // newWriter returns a writer for the site's files, rendered with theme.
 func newWriter(s *site.Site, th *theme.Theme) *writer {
-	// A page a note, and some more for lists and feeds: made to size, as
-	// a rebuild under rounds serve makes it again for every edit.
-	files := len(s.Notes) + len(s.Notes)/8 + 256
+	// The lists' pages and feeds (the notes' own are made from the
+	// notes): made to size, as a rebuild under rounds serve makes it
+	// again for every edit.
+	files := len(s.Notes)/8 + 256
 	return &writer{site: s, theme: th, files: make([]output.File, 0, files), seen: make(map[string]string, files)}
 }
 

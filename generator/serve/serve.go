@@ -259,7 +259,7 @@ func (s *Server) update(full bool, paths []string) (bool, error) {
 		for _, n := range edited {
 			s.theme.Forget(n)
 		}
-		s.pages.plan.Refresh(edited)
+		s.pages.plan.Refresh()
 		s.mu.Lock()
 		s.pages = &pages{plan: s.pages.plan}
 		s.mu.Unlock()
