@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -28,12 +27,7 @@ func BenchmarkServeEdit(b *testing.B) {
 	// ROUNDS_SERVE_EDIT=date edits the note's date too, which moves it
 	// in every list it is in: the site is linked and planned again.
 	moves := os.Getenv("ROUNDS_SERVE_EDIT") == "date"
-	if v := os.Getenv("ROUNDS_SERVE_NOTES"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil || n < 2 {
-			b.Fatalf("ROUNDS_SERVE_NOTES=%q: want a number of notes, at least 2", v)
-		}
-	}
+	n = envInt(b, "ROUNDS_SERVE_NOTES", n)
 	dir := project(b, n)
 	var rebuilds []time.Duration
 	s := &Server{Config: filepath.Join(dir, "config.toml"), Now: func() time.Time { return testNow },

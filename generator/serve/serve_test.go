@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -88,6 +89,21 @@ func sameFiles(t *testing.T, step string, got, want map[string][]byte) {
 	}
 }
 
+// envInt returns the number in the environment variable name, or def
+// when it is not set.
+func envInt(t testing.TB, name string, def int) int {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q: want a positive number", name, v)
+	}
+	return n
+}
+
 // served makes every file of the site s serves.
 func served(t testing.TB, s *Server) map[string][]byte {
 	t.Helper()
@@ -113,9 +129,14 @@ func newServer(t testing.TB, dir string) *Server {
 // TestIncrementalEqualsFull makes random edits, the kinds curators make,
 // and checks after each rebuild that the served site equals a clean
 // build of the same files.
+//
+// $ROUNDS_SERVE_TEST_NOTES and $ROUNDS_SERVE_TEST_STEPS run it on a
+// larger project (30 notes and 40 steps by default), by hand: at 10,000
+// notes a step takes seconds.
 func TestIncrementalEqualsFull(t *testing.T) {
 	t.Parallel()
-	dir := project(t, 30)
+	n, steps := envInt(t, "ROUNDS_SERVE_TEST_NOTES", 30), envInt(t, "ROUNDS_SERVE_TEST_STEPS", 40)
+	dir := project(t, n)
 	s := newServer(t, dir)
 	sameFiles(t, "first build", served(t, s), fullBuild(t, dir))
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -135,7 +156,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 		}
 	}
 	ops := []string{"body", "body", "body", "title", "summary", "evidence", "date", "topics", "add", "delete", "draft", "future", "edition", "theme"}
-	for step := range 40 {
+	for step := range steps {
 		op := ops[rng.IntN(len(ops))]
 		all := notes()
 		p := all[rng.IntN(len(all))]
@@ -193,7 +214,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 	if incremental == 0 || patched == 0 {
 		t.Errorf("%d rebuilds were incremental and %d patched the site in place: the test proves nothing about the fast paths", incremental, patched)
 	}
-	t.Logf("%d of 40 rebuilds incremental, %d patched in place", incremental, patched)
+	t.Logf("%d of %d rebuilds incremental, %d patched in place", incremental, steps, patched)
 }
 
 // sse reads Server-Sent Events from url and sends their names and data.
