@@ -253,7 +253,7 @@ func (s *Server) update(full bool, paths []string) (bool, error) {
 	if s.noop {
 		return true, nil // nothing changed: a touch, an editor's swap file
 	}
-	if next == prev && s.planned == next && s.pages != nil {
+	if incremental && next == prev && s.planned == next && s.pages != nil {
 		// The cache edited the notes in place: the plan stands, but for
 		// their pages and what their texts go into.
 		for _, n := range edited {

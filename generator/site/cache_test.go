@@ -70,3 +70,50 @@ func TestUpdateRereadsNamedFiles(t *testing.T) {
 		t.Errorf("a touch: changed %v, %v; want nothing", changed, err)
 	}
 }
+
+// TestUpdateInPlaceKeepsTime checks that an edit patched into the site in
+// place is refused when the present has moved past a time that changes
+// what the site shows: a scheduled note coming out. Then the site is
+// linked again, and shows the note.
+func TestUpdateInPlaceKeepsTime(t *testing.T) {
+	t.Parallel()
+	dir := testproject.New(t, map[string]string{
+		"content/notes/a.md":     testproject.Note("A", "2026-11-01T08:00:00Z", `source = "https://example.org/"`),
+		"content/notes/later.md": testproject.Note("Later", "2026-11-01T08:00:00Z", `publish_at = 2026-11-28T13:00:00Z`, `source = "https://example.org/"`),
+	})
+	cfg, err := config.LoadConfig(filepath.Join(dir, "config.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cache site.ContentCache
+	first, _, err := cache.Update(cfg, &site.Options{Now: testproject.Now}, nil) // 12:00, an hour before
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Note("later") != nil {
+		t.Fatal("the scheduled note shows before its time")
+	}
+	note := filepath.Join(dir, "content", "notes", "a.md")
+	edit := func(now time.Time, text string) *site.Site {
+		data, _ := os.ReadFile(note)
+		os.WriteFile(note, bytes.Replace(data, []byte("Body of"), []byte(text+" Body of"), 1), 0o644)
+		s, _, err := cache.Update(cfg, &site.Options{Now: now}, []string{note})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(s.Note("a").Content), text) {
+			t.Fatalf("the edit %q is missed", text)
+		}
+		return s
+	}
+	if s := edit(testproject.Now.Add(30*time.Minute), "Before."); s != first {
+		t.Error("an edit to the text within the hour linked the site again")
+	}
+	s := edit(testproject.Now.Add(2*time.Hour), "After.")
+	if s == first {
+		t.Error("an edit after the scheduled note's time was patched into the site made before it")
+	}
+	if s.Note("later") == nil {
+		t.Error("the scheduled note does not show after its time")
+	}
+}

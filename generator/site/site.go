@@ -422,7 +422,15 @@ func (s *Site) patch(cfg *config.Config, opts *Options, edits [][2]*contentFile)
 	// Nothing may come out, go or expire between the two present times:
 	// what the site shows would change with it.
 	if s.still == nil {
-		s.still = stillBetween(s.Now, s.files)
+		// A wire story leaves the wire's pages the instant after it is
+		// [wire] days old.
+		var leave []time.Time
+		if s.Wire != nil {
+			for _, st := range s.Wire.Stories {
+				leave = append(leave, st.Date().AddDate(0, 0, s.Config.Wire.Days).Add(time.Nanosecond))
+			}
+		}
+		s.still = stillBetween(s.Now, s.files, leave)
 	}
 	if opts.Now.Before(s.still[0]) || !opts.Now.Before(s.still[1]) {
 		return false
@@ -446,10 +454,11 @@ func (s *Site) patch(cfg *config.Config, opts *Options, edits [][2]*contentFile)
 }
 
 // stillBetween returns the times around now between which none of files
-// comes out, goes or expires: the latest such time at or before now, and
-// the first after it (the zero time and the end of time when there is
-// none).
-func stillBetween(now time.Time, files []*contentFile) *[2]time.Time {
+// comes out, goes or expires, and nothing else changes at a time of more:
+// the latest such time at or before now, and the first after it (the
+// zero time and the end of time when there is none). Each changes what
+// shows from the instant it names.
+func stillBetween(now time.Time, files []*contentFile, more []time.Time) *[2]time.Time {
 	w := [2]time.Time{{}, time.Unix(1<<62, 0)}
 	at := func(t time.Time) {
 		switch {
@@ -469,6 +478,9 @@ func stillBetween(now time.Time, files []*contentFile) *[2]time.Time {
 			at(f.ed.Published)
 			at(f.ed.Expires)
 		}
+	}
+	for _, t := range more {
+		at(t)
 	}
 	return &w
 }
