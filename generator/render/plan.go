@@ -106,6 +106,17 @@ func (p *Plan) Has(path string) bool {
 	return ok
 }
 
+// Paths returns the paths of the plan's files, in no order, the later
+// ones made to know theirs.
+func (p *Plan) Paths() ([]string, error) {
+	paths := slices.Collect(maps.Keys(p.files))
+	for _, n := range p.w.site.Notes {
+		paths = append(paths, n.Path()+"index.html")
+	}
+	late, err := p.late()
+	return slices.AppendSeq(paths, maps.Keys(late)), err
+}
+
 // Make makes the file at path, and reports whether the plan has one.
 func (p *Plan) Make(path string) ([]byte, bool, error) {
 	f, ok, err := p.file(path)
