@@ -50,16 +50,26 @@ func fullBuild(t testing.TB, dir string) map[string][]byte {
 	out := filepath.Join(t.TempDir(), "public")
 	buildInto(t, dir, out)
 	files := map[string][]byte{}
+	for _, rel := range built(out) {
+		files[rel], _ = os.ReadFile(filepath.Join(out, filepath.FromSlash(rel)))
+	}
+	return files
+}
+
+// built returns the paths of the files of the build in out, slash-
+// separated, but for the build's own record (.rounds/).
+func built(out string) []string {
+	var paths []string
 	filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			rel, _ := filepath.Rel(out, p)
-			if !strings.HasPrefix(rel, ".rounds") {
-				files[filepath.ToSlash(rel)], _ = os.ReadFile(p)
+			if rel = filepath.ToSlash(rel); !strings.HasPrefix(rel, ".rounds") {
+				paths = append(paths, rel)
 			}
 		}
 		return nil
 	})
-	return files
+	return paths
 }
 
 // buildInto builds the project in dir cleanly into out, as serve does
@@ -101,15 +111,11 @@ func sameAsBuild(t *testing.T, step string, s *Server, out string) {
 			diff = append(diff, "differs "+p)
 		}
 	}
-	filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			rel, _ := filepath.Rel(out, p)
-			if rel = filepath.ToSlash(rel); !strings.HasPrefix(rel, ".rounds") && !served[rel] {
-				diff = append(diff, "missing "+rel)
-			}
+	for _, rel := range built(out) {
+		if !served[rel] {
+			diff = append(diff, "missing "+rel)
 		}
-		return nil
-	})
+	}
 	sort.Strings(diff)
 	if len(diff) > 0 {
 		t.Fatalf("%s: the served site is not a clean build's: %d files, e.g. %v", step, len(diff), diff[:min(5, len(diff))])
