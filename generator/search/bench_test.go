@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -67,7 +68,7 @@ func BenchmarkBuild(b *testing.B) {
 	b.SetBytes(int64(size))
 	var idx *Index
 	for b.Loop() {
-		if idx, err = Build(docs, &Options{Synonyms: groups}); err != nil {
+		if idx, err = Build(slices.Clone(docs), &Options{Synonyms: groups}); err != nil {
 			b.Fatal(err)
 		}
 	}

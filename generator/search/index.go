@@ -101,7 +101,9 @@ const shardTarget = 24 << 10
 // results fetches a file a result at most.
 const chunkSize = 16
 
-// Build indexes docs.
+// Build indexes docs. It lets go of each document's fields once it is
+// done with them, so that a large index need not hold them all: docs is
+// not to be used again.
 func Build(docs []Doc, opts *Options) (*Index, error) {
 	if opts == nil {
 		opts = &Options{}
@@ -119,12 +121,10 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 	recorded := make(chan struct{})
 	go func() {
 		defer close(recorded)
-		// One buffer holds every chunk, one after the other: each
-		// record is encoded into it in place, without a copy of its own.
-		var records bytes.Buffer
-		enc := json.NewEncoder(&records)
-		var ends []int
 		for start := 0; start < len(docs); start += chunkSize {
+			var records bytes.Buffer
+			records.Grow(chunkSize * 512)
+			enc := json.NewEncoder(&records) // a record is encoded in place, not copied
 			records.WriteByte('[')
 			for j := start; j < min(start+chunkSize, len(docs)); j++ {
 				if j > start {
@@ -134,15 +134,11 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 					recordErr = fmt.Errorf("search: the record of document %d: %w", j, err)
 					return
 				}
+				docs[j].Record = nil
 				records.Truncate(records.Len() - 1) // Encode's newline
 			}
 			records.WriteByte(']')
-			ends = append(ends, records.Len())
-		}
-		all, from := records.Bytes(), 0
-		for _, end := range ends {
-			chunks = append(chunks, &file{dir: "d/", raw: all[from:end]})
-			from = end
+			chunks = append(chunks, &file{dir: "d/", raw: records.Bytes()})
 		}
 		// Records repeat their keys and labels: they are compressed
 		// with matching, where postings are not worth it.
@@ -161,6 +157,9 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 			parts[w] = a
 			for d := len(docs) * w / workers; d < len(docs)*(w+1)/workers; d++ {
 				lengths[d] = opts.Cache.index(&docs[d], a, uint32(d))
+				// The records' goroutine has the record; the rest is done.
+				doc := &docs[d]
+				doc.Title, doc.Summary, doc.HTML, doc.Meta, doc.IDs, doc.Filters = "", "", "", nil, nil, nil
 			}
 			a.sort()
 		}()
@@ -168,42 +167,13 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 	wg.Wait()
 	opts.Cache.keep()
 
-	// The workers' terms, each in order, merged: a term's postings are
-	// its workers', one run after the other, joined into the first
-	// worker's entry of it (the analysers are done with them).
-	var terms []*entry
-	at := make([]int, len(parts))
-	for {
-		term, found := "", false
-		for w, a := range parts {
-			if at[w] < len(a.sorted) && (!found || a.sorted[at[w]].term < term) {
-				term, found = a.sorted[at[w]].term, true
-			}
-		}
-		if !found {
-			break
-		}
-		var merged *entry
-		for w, a := range parts {
-			if at[w] < len(a.sorted) && a.sorted[at[w]].term == term {
-				e := a.sorted[at[w]]
-				at[w]++
-				if merged == nil {
-					merged = e
-				} else {
-					merged.join(&e.postings)
-				}
-			}
-		}
-		terms = append(terms, merged)
-	}
 	total := 0.0
 	for _, l := range lengths {
 		total += float64(l)
 	}
 	avg := max(total/float64(max(len(docs), 1)), 1)
 
-	idx := &Index{Files: map[string][]byte{}, Terms: len(terms)}
+	idx := &Index{Files: map[string][]byte{}}
 	// The shards, each about shardTarget bytes of terms in order.
 	var shards []*file
 	var firsts []string
@@ -217,22 +187,51 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 		}
 	}
 	nd := float64(len(docs))
-	for _, e := range terms {
-		term, ps := e.term, &e.postings
-		idx.Postings += int(ps.df)
-		df := float64(ps.df)
+	// The workers' terms, each in order, merged: a term's postings are
+	// its workers', one run after the other, each run's documents
+	// numbered from 0. Each is let go once in its shard.
+	at := make([]int, len(parts))
+	runs := make([]*entry, 0, len(parts))
+	for {
+		term, found := "", false
+		for w, a := range parts {
+			if at[w] < len(a.sorted) && (!found || a.sorted[at[w]].term < term) {
+				term, found = a.sorted[at[w]].term, true
+			}
+		}
+		if !found {
+			break
+		}
+		runs = runs[:0]
+		var count uint32
+		for w, a := range parts {
+			if at[w] < len(a.sorted) && a.sorted[at[w]].term == term {
+				e := a.sorted[at[w]]
+				a.sorted[at[w]] = nil
+				at[w]++
+				runs = append(runs, e)
+				count += e.df
+			}
+		}
+		idx.Terms++
+		idx.Postings += int(count)
+		df := float64(count)
 		idf := math.Log(1 + (nd-df+0.5)/(df+0.5))
 		scratch = scratch[:0]
-		doc, p := uint64(0), ps.data
-		for range ps.df {
-			gap, n := binary.Uvarint(p)
-			tf, m := binary.Uvarint(p[n:])
-			p = p[n+m:]
-			doc += gap
-			norm := float64(tf) * (k1 + 1) / (float64(tf) + k1*(1-b+b*float64(lengths[doc])/avg))
-			q := max(1, min(255, int(math.Round(norm/(k1+1)*255))))
-			scratch = binary.AppendUvarint(scratch, gap)
-			scratch = append(scratch, byte(q))
+		last := uint64(0)
+		for _, e := range runs {
+			doc, p := uint64(0), e.data
+			for range e.df {
+				gap, n := binary.Uvarint(p)
+				tf, m := binary.Uvarint(p[n:])
+				p = p[n+m:]
+				doc += gap
+				norm := float64(tf) * (k1 + 1) / (float64(tf) + k1*(1-b+b*float64(lengths[doc])/avg))
+				q := max(1, min(255, int(math.Round(norm/(k1+1)*255))))
+				scratch = binary.AppendUvarint(scratch, doc-last)
+				scratch = append(scratch, byte(q))
+				last = doc
+			}
 		}
 		if len(buf) == 0 {
 			first, prev = term, ""
@@ -243,7 +242,7 @@ func Build(docs []Doc, opts *Options) (*Index, error) {
 		buf = binary.AppendUvarint(buf, uint64(len(term)-shared))
 		buf = append(buf, term[shared:]...)
 		buf = binary.AppendUvarint(buf, uint64(math.Round(idf*1000)))
-		buf = binary.AppendUvarint(buf, uint64(ps.df))
+		buf = binary.AppendUvarint(buf, uint64(count))
 		buf = binary.AppendUvarint(buf, uint64(len(scratch)))
 		buf = append(buf, scratch...)
 		prev = term
@@ -319,7 +318,7 @@ func compress(files []*file, workers, level int) {
 				w.Reset(&z)
 				w.Write(f.raw)
 				w.Close()
-				f.data = bytes.Clone(z.Bytes())
+				f.data, f.raw = bytes.Clone(z.Bytes()), nil
 				sum := sha256.Sum256(f.data)
 				f.name = f.dir + hex.EncodeToString(sum[:5]) + ".gz"
 			}
@@ -438,19 +437,6 @@ func (ps *postings) post(doc uint32, tf uint16) {
 	ps.data = binary.AppendUvarint(ps.data, uint64(tf))
 	ps.last = doc
 	ps.df++
-}
-
-// join adds next's postings, whose documents all come after ps's, to
-// ps's: next's first gap, from 0, is made a gap from ps's last document.
-func (ps *postings) join(next *postings) {
-	if next.df == 0 {
-		return
-	}
-	first, n := binary.Uvarint(next.data)
-	ps.data = binary.AppendUvarint(ps.data, first-uint64(ps.last))
-	ps.data = append(ps.data, next.data[n:]...)
-	ps.last = next.last
-	ps.df += next.df
 }
 
 // add counts the term of e w times more.

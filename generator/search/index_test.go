@@ -92,7 +92,7 @@ func TestBuild(t *testing.T) {
 		{Title: "Aspirin", Summary: "After myocardial infarction, aspirin.", HTML: "<p>Aspirin &amp; bleeding.</p>", Filters: []string{"topic:cardiology", "year:2026"}, Record: map[string]string{"u": "/notes/aspirin/"}},
 		{Title: "Flu vaccines", HTML: "<p>Vaccination in autumn.</p>", Filters: []string{"topic:vaccines", "year:2026"}, Record: map[string]string{"u": "/notes/flu/"}},
 	}
-	idx, err := Build(docs, &Options{Synonyms: groups, Workers: 2})
+	idx, err := Build(slices.Clone(docs), &Options{Synonyms: groups, Workers: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestBuild(t *testing.T) {
 	// cache gives what no cache gives.
 	var cache Cache
 	for i := range 3 {
-		again, err := Build(docs, &Options{Synonyms: groups, Workers: 1 + i%2, Cache: &cache})
+		again, err := Build(slices.Clone(docs), &Options{Synonyms: groups, Workers: 1 + i%2, Cache: &cache})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -148,7 +148,7 @@ func TestBuild(t *testing.T) {
 	}
 	// An edit changes the index.
 	docs[2].HTML = "<p>Vaccination in autumn, and zebrafish.</p>"
-	edited, err := Build(docs, &Options{Synonyms: groups, Cache: &cache})
+	edited, err := Build(slices.Clone(docs), &Options{Synonyms: groups, Cache: &cache})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestShards(t *testing.T) {
 	for i := range 8000 {
 		docs = append(docs, Doc{Title: fmt.Sprintf("word%d common", i), HTML: fmt.Sprintf("<p>shared%d text</p>", i%7), Record: i})
 	}
-	idx, err := Build(docs, nil)
+	idx, err := Build(slices.Clone(docs), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func TestShards(t *testing.T) {
 	// Any number of workers makes the same files: each indexes a run of
 	// the documents, and a term's postings are gathered run by run.
 	for _, workers := range []int{1, 3} {
-		again, err := Build(docs, &Options{Workers: workers})
+		again, err := Build(slices.Clone(docs), &Options{Workers: workers})
 		if err != nil {
 			t.Fatal(err)
 		}
