@@ -538,11 +538,15 @@ func assemble(cfg *config.Config, files []*contentFile, opts *Options) (*Site, e
 	// rebuild under rounds serve makes them again for every edit.
 	s := &Site{Config: cfg, Now: opts.Now, Preview: opts.Preview(), notes: make(map[string]*content.Note, len(files))}
 	var errs config.ErrorList
-	var all []*content.Note
 	var editions []*content.Edition
 	var identified []*contentFile // the notes' and editions' files
+	// A note's slug is checked against the other notes' in a map of
+	// their own, by slug alone; the editions' and pages' in another.
+	// Everything assemble needs of a note is read in this one pass: at a
+	// hundred thousand notes, each pass over them waits on memory.
+	notes := make(map[string]*contentFile, len(files))
 	type kindSlug struct{ kind, slug string }
-	seen := make(map[kindSlug]*contentFile, len(files))
+	seen := map[kindSlug]*contentFile{}
 	for _, f := range files {
 		errs = append(errs, f.errs...)
 		if n := f.note; n != nil && n.LastReviewed.After(opts.Now) && !opts.Now.IsZero() {
@@ -560,8 +564,13 @@ func assemble(cfg *config.Config, files []*contentFile, opts *Options) (*Site, e
 		default:
 			continue
 		}
-		key := kindSlug{f.kind, slug}
-		if other, dup := seen[key]; dup {
+		var other *contentFile
+		if f.note != nil {
+			other = notes[slug]
+		} else {
+			other = seen[kindSlug{f.kind, slug}]
+		}
+		if other != nil {
 			at, by := f, other
 			if at.slugLine == 0 && other.slugLine > 0 {
 				at, by = other, f // the error is where the slug is written
@@ -573,15 +582,24 @@ func assemble(cfg *config.Config, files []*contentFile, opts *Options) (*Site, e
 			errs = append(errs, config.Errorf(at.path, at.slugLine, "slug", "rename one of the files or set a different slug in its front matter", why, slug, by.path))
 			continue
 		}
-		seen[key] = f
 		switch {
 		case f.note != nil:
-			all = append(all, f.note)
+			notes[slug] = f
 			identified = append(identified, f)
+			n := f.note
+			n.Scheduled = opts.Now.Before(n.Published)
+			why := opts.hides(n.Draft, n.Published, n.Expires)
+			s.Held.count(why)
+			if why == "" {
+				s.Notes = append(s.Notes, n)
+				s.notes[slug] = n
+			}
 		case f.ed != nil:
+			seen[kindSlug{f.kind, slug}] = f
 			editions = append(editions, f.ed)
 			identified = append(identified, f)
 		case f.page != nil:
+			seen[kindSlug{f.kind, slug}] = f
 			if reserved[f.page.Slug] {
 				errs = append(errs, config.Errorf(f.path, 0, "slug", "rename the page", "%q is reserved for the site's own pages", f.page.Slug))
 				continue
@@ -596,30 +614,23 @@ func assemble(cfg *config.Config, files []*contentFile, opts *Options) (*Site, e
 	slices.SortStableFunc(s.PHI, content.Finding.Compare)
 	s.files = files
 
-	allNotes := make(map[string]*content.Note, len(all))
-	for _, n := range all {
-		allNotes[n.Slug] = n
-		n.Scheduled = opts.Now.Before(n.Published)
-		why := opts.hides(n.Draft, n.Published, n.Expires)
-		s.Held.count(why)
-		if why == "" {
-			s.Notes = append(s.Notes, n)
-			s.notes[n.Slug] = n
-		}
-	}
-	slices.SortFunc(s.Notes, newestFirst)
+	sortNewestFirst(s.Notes)
 	slices.SortFunc(s.Pages, func(a, b *content.Page) int {
 		return cmp.Or(cmp.Compare(a.Weight, b.Weight), cmp.Compare(a.Title, b.Title), cmp.Compare(a.Slug, b.Slug))
 	})
 	errs = append(errs, checkIDs(identified)...)
-	errs = append(errs, s.linkEditions(editions, allNotes, opts)...)
+	errs = append(errs, s.linkEditions(editions, notes, opts)...)
 	s.group()
 	if cfg.Check.Retractions != "" {
 		notices, err := loadRetractions(cfg.Abs(cfg.Check.Retractions))
 		if err != nil {
 			errs = append(errs, config.Errorf(cfg.Rel(cfg.File), cfg.Line("retractions"), "check.retractions", "", "%v", err))
 		}
-		for _, n := range all {
+		for _, f := range identified {
+			n := f.note
+			if n == nil {
+				continue // an edition
+			}
 			n.Retraction = retractionOf(n, notices)
 			n.CitedNotices = nil
 			for _, id := range content.CitedIDs(n.Content) {
@@ -684,8 +695,27 @@ var reserved = map[string]bool{
 	"wire": true, "sources": true,
 }
 
-func newestFirst(a, b *content.Note) int {
-	return cmp.Or(b.Published.Compare(a.Published), cmp.Compare(a.Slug, b.Slug))
+// sortNewestFirst sorts notes newest first, and those published at the
+// same instant by slug. It sorts keys in one slice: comparing the notes themselves reads each from wherever it is in
+// memory, again and again, and rounds serve sorts every note on most
+// rebuilds.
+func sortNewestFirst(notes []*content.Note) {
+	type key struct {
+		sec  int64
+		nsec int
+		slug string
+		n    *content.Note
+	}
+	keys := make([]key, len(notes))
+	for i, n := range notes {
+		keys[i] = key{n.Published.Unix(), n.Published.Nanosecond(), n.Slug, n}
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		return cmp.Or(cmp.Compare(b.sec, a.sec), cmp.Compare(b.nsec, a.nsec), cmp.Compare(a.slug, b.slug))
+	})
+	for i, k := range keys {
+		notes[i] = k.n
+	}
 }
 
 // load reads and parses one content file.
@@ -720,7 +750,7 @@ func (f *contentFile) load(cfg *config.Config) {
 }
 
 // linkEditions resolves each published edition's notes and numbers them.
-func (s *Site) linkEditions(editions []*content.Edition, all map[string]*content.Note, opts *Options) config.ErrorList {
+func (s *Site) linkEditions(editions []*content.Edition, notes map[string]*contentFile, opts *Options) config.ErrorList {
 	var errs config.ErrorList
 	slices.SortFunc(editions, func(a, b *content.Edition) int {
 		return cmp.Or(a.Published.Compare(b.Published), cmp.Compare(a.Slug, b.Slug))
@@ -728,11 +758,12 @@ func (s *Site) linkEditions(editions []*content.Edition, all map[string]*content
 	var prev time.Time
 	for _, e := range editions {
 		for _, slug := range e.NoteSlugs {
-			n, ok := all[slug]
+			f, ok := notes[slug]
 			if !ok {
 				errs = append(errs, config.Errorf(e.File, e.NotesLine(), "notes", fmt.Sprintf("create content/notes/%s.md or remove %q from the list", slug, slug), "no note %q", slug))
 				continue
 			}
+			n := f.note
 			if why := opts.hides(n.Draft, n.Published, n.Expires); why != "" && opts.hides(e.Draft, e.Published, e.Expires) == "" {
 				errs = append(errs, config.Errorf(e.File, e.NotesLine(), "notes", "publish the note first or take it out of the edition", "note %q is %s", slug, why))
 			}
