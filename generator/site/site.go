@@ -614,13 +614,18 @@ func assemble(cfg *config.Config, files []*contentFile, opts *Options) (*Site, e
 	slices.SortStableFunc(s.PHI, content.Finding.Compare)
 	s.files = files
 
+	// The feed IDs are checked while the notes are sorted and grouped:
+	// checkIDs reads only what parsing set.
+	idErrs := make(chan config.ErrorList, 1)
+	go func() { idErrs <- checkIDs(identified) }()
 	sortNewestFirst(s.Notes)
 	slices.SortFunc(s.Pages, func(a, b *content.Page) int {
 		return cmp.Or(cmp.Compare(a.Weight, b.Weight), cmp.Compare(a.Title, b.Title), cmp.Compare(a.Slug, b.Slug))
 	})
-	errs = append(errs, checkIDs(identified)...)
-	errs = append(errs, s.linkEditions(editions, notes, opts)...)
+	linkErrs := s.linkEditions(editions, notes, opts)
 	s.group()
+	errs = append(errs, <-idErrs...)
+	errs = append(errs, linkErrs...)
 	if cfg.Check.Retractions != "" {
 		notices, err := loadRetractions(cfg.Abs(cfg.Check.Retractions))
 		if err != nil {
