@@ -111,25 +111,29 @@ func TestConfigErrors(t *testing.T) {
 
 func TestTemplateParseError(t *testing.T) {
 	t.Parallel()
-	files := siteFiles()
-	files["config.toml"] = "theme = \"mine\"\n" + testproject.Config
-	files["themes/mine/layouts/edition.html"] = "{{define \"main\"}}\n<p>\n{{if .Edition}}\n</p>{{end}}\n"
-	dir := testproject.New(t, files)
-	_, err := build(t, dir)
+	err := buildWithTheme(t, "layouts/edition.html", "{{define \"main\"}}\n<p>\n{{if .Edition}}\n</p>{{end}}\n")
 	if err == nil || !strings.Contains(err.Error(), "themes/mine/layouts/edition.html:") || !strings.Contains(err.Error(), "fix the template") {
 		t.Fatalf("want a template error naming the file and line, got %v", err)
 	}
+}
+
+// buildWithTheme builds the test site with a theme of its own, "mine",
+// that has the file at path (under themes/mine/) with text, and returns
+// the build's error.
+func buildWithTheme(t *testing.T, path, text string) error {
+	t.Helper()
+	files := siteFiles()
+	files["config.toml"] = "theme = \"mine\"\n" + testproject.Config
+	files["themes/mine/"+path] = text
+	_, err := build(t, testproject.New(t, files))
+	return err
 }
 
 // TestNotePageClash checks that a file of the theme where a note's page
 // goes is an error naming both, as any two files at one path are.
 func TestNotePageClash(t *testing.T) {
 	t.Parallel()
-	files := siteFiles()
-	files["config.toml"] = "theme = \"mine\"\n" + testproject.Config
-	files["themes/mine/static/notes/alpha/index.html"] = "<p>Not alpha.</p>\n"
-	dir := testproject.New(t, files)
-	_, err := build(t, dir)
+	err := buildWithTheme(t, "static/notes/alpha/index.html", "<p>Not alpha.</p>\n")
 	if err == nil || !strings.Contains(err.Error(), "writes notes/alpha/index.html, which content/notes/alpha.md also writes") {
 		t.Fatalf("want the clash of the theme's file with the note's page, got %v", err)
 	}

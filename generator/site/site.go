@@ -701,9 +701,9 @@ var reserved = map[string]bool{
 }
 
 // sortNewestFirst sorts notes newest first, and those published at the
-// same instant by slug. It sorts keys in one slice: comparing the notes themselves reads each from wherever it is in
-// memory, again and again, and rounds serve sorts every note on most
-// rebuilds.
+// same instant by slug. It sorts keys in one slice: comparing the notes
+// themselves reads each from wherever it is in memory, again and again,
+// and rounds serve sorts every note on most rebuilds.
 func sortNewestFirst(notes []*content.Note) {
 	type key struct {
 		sec  int64
