@@ -60,7 +60,11 @@ func Build(cfg *config.Config, opts *Options) (*render.Result, error) {
 		// publishing refuses it.
 		return nil, check.PHIError(s.PHI, "nothing was built; a preview (--drafts) is built with warnings")
 	}
-	return render.Write(s, th, opts.Render())
+	// The site is Build's own: it lets each note's body go as soon as
+	// what shows it is made.
+	ro := opts.Render()
+	ro.Consume = true
+	return render.Write(s, th, ro)
 }
 
 // Check loads the configuration's content and theme as a build would,

@@ -19,6 +19,8 @@ import (
 	"github.com/rounds-health/rounds/generator/internal/testproject"
 	"github.com/rounds-health/rounds/generator/leak"
 	"github.com/rounds-health/rounds/generator/output"
+	"github.com/rounds-health/rounds/generator/render"
+	"github.com/rounds-health/rounds/generator/site"
 )
 
 // siteFiles is a small newsletter with one of each kind of content.
@@ -757,5 +759,65 @@ func TestBrokenLinks(t *testing.T) {
 	}
 	if strings.Contains(got, "a.md") || strings.Count(got, "no such page") != 3 {
 		t.Errorf("good links, or links in code, taken for broken ones:\n%s", got)
+	}
+}
+
+// TestBodiesLetGo checks that a build that consumes its site lets a
+// note's body go once its page is made, unless a feed carries it whole,
+// and writes the files of a build that keeps every body; and that it
+// keeps them all for a theme that shows bodies on other pages.
+func TestBodiesLetGo(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name, list string
+		letGo      bool
+	}{
+		{"default theme", "", true},
+		{"bodies on list pages", `{{define "main"}}{{range .Notes}}<article>{{.Content}}</article>{{end}}{{end}}`, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			files := siteFiles()
+			// Feeds of one entry: delta, older than the others of its
+			// topic and audience, is in none; epsilon only in its topic's.
+			files["content/notes/delta.md"] = testproject.Note("Delta cohort", "2026-09-20T08:00:00Z", `topics = ["vaccines"]`, `audience = ["clinicians"]`)
+			files["content/notes/epsilon.md"] = testproject.Note("Epsilon registry", "2026-09-10T08:00:00Z", `topics = ["cardiology"]`, `audience = ["clinicians"]`)
+			files["config.toml"] = testproject.Config + "[feeds]\nlimit = 1\n"
+			if c.list != "" {
+				files["themes/default/layouts/list.html"] = c.list
+			}
+			dir := testproject.New(t, files)
+			cfg, err := config.LoadConfig(filepath.Join(dir, "config.toml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			write := func(out string, consume bool) *site.Site {
+				s, th, err := Check(cfg, &site.Options{Now: testproject.Now})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := render.Write(s, th, &render.Options{Out: filepath.Join(dir, out), Consume: consume}); err != nil {
+					t.Fatal(err)
+				}
+				return s
+			}
+			kept, consumed := write("kept", false), write("consumed", true)
+			sameTree(t, tree(t, filepath.Join(dir, "kept")), tree(t, filepath.Join(dir, "consumed")))
+			if len(consumed.Notes) != 5 {
+				t.Fatalf("%d notes, want 5", len(consumed.Notes))
+			}
+			for i, n := range consumed.Notes {
+				want := !(c.letGo && n.Slug == "delta")
+				if has := n.Content != ""; has != want {
+					t.Errorf("%s: body kept %v, want %v", n.Slug, has, want)
+				}
+				if kept.Notes[i].Content == "" {
+					t.Errorf("%s: body let go by a build that keeps them", n.Slug)
+				}
+			}
+			if !c.letGo && !strings.Contains(string(tree(t, filepath.Join(dir, "consumed"))["notes/page/2/index.html"]), "Body of <strong>Delta cohort</strong>") {
+				t.Error("the list page does not show delta's body")
+			}
+		})
 	}
 }

@@ -162,6 +162,10 @@ type Options struct {
 	Preview bool
 	// Verdict is the scan of the content the build was made from.
 	Verdict Verdict
+	// First, if set, picks the files rendered before the others: pages
+	// whose data is let go once they are made, before the pages that
+	// pile up data of their own (lists, feeds).
+	First func(path string) bool
 }
 
 // A FileError is a file that could not be made or written.
@@ -400,9 +404,14 @@ func run(dir string, files []File, opts Options, prev map[string]Item) (*Manifes
 		lines [][]byte
 		errs  []error
 	}
-	render := func(files []File) *batch {
+	render := func(files []File, first func(string) bool) *batch {
 		b := &batch{files: files, items: make([]Item, len(files)), lines: make([][]byte, len(files)), errs: make([]error, len(files))}
-		Parallel(len(files), workers, func(i int) {
+		order := renderOrder(files, first)
+		Parallel(len(files), workers, func(k int) {
+			i := k
+			if order != nil {
+				i = order[k]
+			}
 			f := &files[i]
 			buf := get()
 			err := f.Make(buf)
@@ -425,11 +434,11 @@ func run(dir string, files []File, opts Options, prev map[string]Item) (*Manifes
 		})
 		return b
 	}
-	batches := []*batch{render(files)}
+	batches := []*batch{render(files, opts.First)}
 	late, lateErr := wait()
 	if lateErr == nil && len(late) > 0 {
 		written <- rendered{stale: paths(late)}
-		batches = append(batches, render(late))
+		batches = append(batches, render(late, nil))
 	}
 	close(written)
 	io.Wait()
@@ -478,6 +487,27 @@ func run(dir string, files []File, opts Options, prev map[string]Item) (*Manifes
 		return nil, err
 	}
 	return m, os.WriteFile(filepath.Join(dir, ManifestFile), buf.Bytes(), 0o644)
+}
+
+// renderOrder returns the indexes of files in the order they are
+// rendered: those first picks, then the others, each in path order. A nil
+// first renders them all in path order, and needs no indexes.
+func renderOrder(files []File, first func(string) bool) []int {
+	if first == nil {
+		return nil
+	}
+	order := make([]int, 0, len(files))
+	for i := range files {
+		if first(files[i].Path) {
+			order = append(order, i)
+		}
+	}
+	for i := range files {
+		if !first(files[i].Path) {
+			order = append(order, i)
+		}
+	}
+	return order
 }
 
 // prepareWork readies the work folder for a build and returns the

@@ -3,8 +3,10 @@ package render
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"maps"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -46,6 +48,9 @@ type Options struct {
 	// Search keeps the search index's work from one build to the next,
 	// for rounds serve; nil keeps none.
 	Search *search.Cache
+	// Consume says the site is not used after Write, which may then let
+	// each note's body go once what shows it is made (see release).
+	Consume bool
 }
 
 // out returns the output folder o names.
@@ -67,12 +72,20 @@ func Write(s *site.Site, th *theme.Theme, opts *Options) (*Result, error) {
 	}
 	w := newWriter(s, th)
 	w.searchCache = opts.Search
+	if opts.Consume {
+		w.keep = w.keptBodies()
+	}
 	w.plan()
 	w.errs = append(w.errs, w.brokenLinks()...)
 	if err := w.errs.Err(); err != nil {
 		return nil, err
 	}
 	oo := output.Options{Workers: opts.Workers, Preview: s.Preview, Verdict: s.Checked(), Later: w.later}
+	if w.keep != nil {
+		// The notes' pages first, each letting its body go: the lists'
+		// pages and feeds that follow pile up cards and entries.
+		oo.First = func(p string) bool { _, ok := notePath(p); return ok }
+	}
 	if opts.Guard.Len() > 0 {
 		oo.Check = opts.Guard.Check
 	}
@@ -199,8 +212,44 @@ func (w *writer) noteFile(n *content.Note) output.File {
 	return output.File{Path: n.Path() + "index.html", Render: func(buf *bytes.Buffer) error {
 		d := notePage(n)
 		w.prep(d)
-		return w.theme.Execute(buf, d.Kind, d)
+		err := w.theme.Execute(buf, d.Kind, d)
+		if w.keep != nil && !w.keep[n] {
+			n.Content = ""
+		}
+		return err
 	}}
+}
+
+// keptBodies returns the notes whose bodies a build that consumes its
+// site keeps once their pages are made: those its feeds carry whole. It
+// returns nil, keeping every body, when the theme may show a note's body
+// on a page other than the note's own; a note's body is let go only
+// where nothing that is made after its page reads it. The search index
+// reads the bodies too: its documents are made first (see planSearch).
+func (w *writer) keptBodies() map[*content.Note]bool {
+	for _, r := range w.theme.Reads(reflect.TypeFor[PageData](), reflect.TypeFor[content.Note](), "Content") {
+		if r.Layout != "note" || r.From != ".Note" {
+			slog.Debug("the notes' bodies are kept for the whole build: the theme may show them on other pages", "file", r.File, "line", r.Line, "layout", r.Layout)
+			return nil
+		}
+	}
+	s := w.site
+	keep := map[*content.Note]bool{}
+	if s.Config.Feeds.Content != "full" {
+		return keep
+	}
+	limit := s.Config.Feeds.Limit
+	for _, n := range s.Notes[:min(limit, len(s.Notes))] {
+		keep[n] = true
+	}
+	for _, group := range [][]*content.Topic{s.Topics, s.Audiences} {
+		for _, t := range group {
+			for _, n := range t.Notes[:min(limit, len(t.Notes))] {
+				keep[n] = true
+			}
+		}
+	}
+	return keep
 }
 
 // noteFiles returns the files of the notes' pages.

@@ -68,8 +68,17 @@ func (w *writer) planSearch() {
 	file := w.pageFile(page)
 	// A page of the content's own at the same path is a clash.
 	w.seen[file.Path] = "the search page"
+	// The documents are made with the index, while the other files
+	// render; a build that lets the notes' bodies go as their pages are
+	// made makes them first.
+	var docs []search.Doc
+	if w.keep != nil {
+		docs = w.searchDocs(page.Search)
+	}
 	w.later = &output.Later{Dir: page.Path, Files: func() ([]output.File, error) {
-		docs := w.searchDocs(page.Search)
+		if w.keep == nil {
+			docs = w.searchDocs(page.Search)
+		}
 		idx, err := search.Build(docs, &search.Options{Synonyms: groups, Cache: w.searchCache})
 		if err != nil {
 			return nil, config.Errorf(page.Path, 0, "", "", "%v", err)

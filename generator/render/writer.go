@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/content"
 	"github.com/rounds-health/rounds/generator/output"
 	"github.com/rounds-health/rounds/generator/search"
 	"github.com/rounds-health/rounds/generator/site"
@@ -29,6 +30,9 @@ type writer struct {
 	// channels are the feeds' channels, each kept while its formats
 	// render.
 	channels []*sharedChannel
+	// keep, when set, says the site is consumed: a note's body is let go
+	// once its page is made unless keep holds the note.
+	keep map[*content.Note]bool
 }
 
 // newWriter returns a writer for the site's files, rendered with theme.

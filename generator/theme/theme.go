@@ -3,8 +3,10 @@
 // templates, and its static files, CSS and JS fingerprinted with their
 // subresource integrity. A theme other than "default" overrides the
 // default theme file by file. It gives templates their functions (dates,
-// URLs, Markdown, identifier links, sanitized feed HTML) and renders a
-// note's partials once, however many pages show them.
+// URLs, Markdown, identifier links, sanitized feed HTML), renders a
+// note's partials once, however many pages show them, and tells where its
+// layouts may read a field (Reads), so that a build knows what it can let
+// go.
 package theme
 
 import (
@@ -63,6 +65,9 @@ type Theme struct {
 	partialIndex map[string]int
 	memos        atomic.Pointer[[]atomic.Pointer[noteMemo]]
 	grow         sync.Mutex
+	// funcTypes are the result types of the templates' functions, for
+	// Reads; nil for a function that returns an interface.
+	funcTypes map[string]reflect.Type
 }
 
 type partialKey struct {
@@ -163,11 +168,19 @@ func Load(cfg *config.Config) (*Theme, error) {
 		}
 	}
 	var errs config.ErrorList
-	root := template.New("").Funcs(funcs(cfg)).Funcs(template.FuncMap{
+	fm := funcs(cfg)
+	maps.Copy(fm, template.FuncMap{
 		"asset":         asset,
 		"integrity":     t.Integrity,
 		"partialCached": t.partialCached,
 	})
+	t.funcTypes = make(map[string]reflect.Type, len(fm))
+	for name, fn := range fm {
+		if ft := reflect.TypeOf(fn); ft.NumOut() > 0 {
+			t.funcTypes[name] = known(ft.Out(0))
+		}
+	}
+	root := template.New("").Funcs(fm)
 	for _, name := range slices.Sorted(maps.Keys(sources)) {
 		if name == "base.html" || strings.HasPrefix(name, "partials/") {
 			if _, err := root.New(name).Parse(string(sources[name])); err != nil {
@@ -382,11 +395,7 @@ func (t *Theme) templateError(err error, name string) *config.Error {
 		msg = strings.TrimPrefix(msg, m[0])
 	}
 	msg = strings.TrimPrefix(msg, "template: ")
-	file := t.files[name]
-	if file == "" {
-		file = "themes/" + t.Name + "/layouts/" + name
-	}
-	return config.Errorf(file, line, "", "fix the template", "%s", msg)
+	return config.Errorf(t.file(name), line, "", "fix the template", "%s", msg)
 }
 
 // Execute renders layout with data into buf.
