@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -36,5 +37,35 @@ func TestConcurrentWriteRefused(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(filepath.Join(out, "index.html")); string(data) != "second" {
 		t.Errorf("index.html holds %q, want the second build's", data)
+	}
+}
+
+// TestFirst checks that the files First picks render before the others,
+// and that the manifest still lists every file by path.
+func TestFirst(t *testing.T) {
+	t.Parallel()
+	var order []string
+	var files []File
+	for _, p := range []string{"b/index.html", "notes/x/index.html", "a.xml", "notes/y/index.html", "c.html"} {
+		files = append(files, File{Path: p, Render: func(buf *bytes.Buffer) error {
+			order = append(order, p) // one worker: no lock needed
+			buf.WriteString(p)
+			return nil
+		}})
+	}
+	first := func(p string) bool { return strings.HasPrefix(p, "notes/") }
+	m, err := Write(filepath.Join(t.TempDir(), "public"), files, Options{Workers: 1, First: first})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"notes/x/index.html", "notes/y/index.html", "a.xml", "b/index.html", "c.html"}; !slices.Equal(order, want) {
+		t.Errorf("rendered %v, want %v", order, want)
+	}
+	var listed []string
+	for _, f := range m.Files {
+		listed = append(listed, f.Path)
+	}
+	if want := []string{"a.xml", "b/index.html", "c.html", "notes/x/index.html", "notes/y/index.html"}; !slices.Equal(listed, want) {
+		t.Errorf("manifest lists %v, want %v", listed, want)
 	}
 }
