@@ -77,6 +77,9 @@ func Write(s *site.Site, th *theme.Theme, opts *Options) (*Result, error) {
 	}
 	w.plan()
 	w.errs = append(w.errs, w.brokenLinks()...)
+	if w.searched != nil {
+		<-w.searched
+	}
 	if err := w.errs.Err(); err != nil {
 		return nil, err
 	}

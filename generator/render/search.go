@@ -70,10 +70,16 @@ func (w *writer) planSearch() {
 	w.seen[file.Path] = "the search page"
 	// The documents are made with the index, while the other files
 	// render; a build that lets the notes' bodies go as their pages are
-	// made makes them first.
+	// made makes them while the rest is planned, and renders nothing
+	// before they are made (see Write).
 	var docs []search.Doc
 	if w.keep != nil {
-		docs = w.searchDocs(page.Search)
+		made := make(chan struct{})
+		w.searched = made
+		go func() {
+			defer close(made)
+			docs = w.searchDocs(page.Search)
+		}()
 	}
 	w.later = &output.Later{Dir: page.Path, Files: func() ([]output.File, error) {
 		if w.keep == nil {

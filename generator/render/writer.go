@@ -33,6 +33,9 @@ type writer struct {
 	// keep, when set, says the site is consumed: a note's body is let go
 	// once its page is made unless keep holds the note.
 	keep map[*content.Note]bool
+	// searched, when set, is closed once the search index's documents
+	// are made.
+	searched chan struct{}
 }
 
 // newWriter returns a writer for the site's files, rendered with theme.
