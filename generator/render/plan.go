@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/rounds-health/rounds/generator/config"
 	"github.com/rounds-health/rounds/generator/output"
 	"github.com/rounds-health/rounds/generator/site"
 	"github.com/rounds-health/rounds/generator/theme"
@@ -24,6 +25,9 @@ type Plan struct {
 	// lated are the later files (the search index and its page), made
 	// once, when the first of them is asked for.
 	lated *lated
+	// sitemaps are the sitemap files, planned once, when the first of
+	// them is asked for.
+	sitemaps *lated
 }
 
 // lated are a plan's later files, made once.
@@ -37,11 +41,12 @@ type lated struct {
 func NewPlan(s *site.Site, th *theme.Theme, opts *Options) (*Plan, error) {
 	w := newWriter(s, th)
 	w.searchCache = opts.Search
+	w.lazySitemaps = true
 	w.plan()
 	if err := w.errs.Err(); err != nil {
 		return nil, err
 	}
-	p := &Plan{w: w, files: make(map[string]output.File, len(w.files)), lated: new(lated)}
+	p := &Plan{w: w, files: make(map[string]output.File, len(w.files)), lated: new(lated), sitemaps: new(lated)}
 	for _, f := range w.files {
 		p.files[f.Path] = f
 	}
@@ -69,6 +74,24 @@ func (p *Plan) late() (map[string]output.File, error) {
 	return l.files, l.err
 }
 
+// sitemapFiles returns the sitemap files, by path, planned the first time
+// it is called.
+func (p *Plan) sitemapFiles() (map[string]output.File, error) {
+	l := p.sitemaps
+	l.once.Do(func() {
+		files := p.w.sitemapFiles()
+		l.files = make(map[string]output.File, len(files))
+		for _, f := range files {
+			if _, clash := p.files[f.Path]; clash {
+				l.err = config.Errorf(p.w.seen[f.Path], 0, "", "rename one of them", "writes %s, which the sitemap also writes", f.Path)
+				return
+			}
+			l.files[f.Path] = f
+		}
+	})
+	return l.files, l.err
+}
+
 // Refresh readies the plan for notes the site's content cache edited in
 // place (site.ContentCache.Update): the files made from many notes'
 // texts (the feeds, the search index) are made afresh when next asked
@@ -79,6 +102,7 @@ func (p *Plan) Refresh() {
 		c.reset()
 	}
 	p.lated = new(lated)
+	p.sitemaps = new(lated) // a note's day of review is in the sitemap
 }
 
 // file returns the file at path, and whether the plan has it. A path
@@ -91,6 +115,11 @@ func (p *Plan) file(path string) (output.File, bool, error) {
 		if n := p.w.site.Note(slug); n != nil {
 			return p.w.noteFile(n), true, nil
 		}
+	}
+	if isSitemap(path) {
+		sitemaps, err := p.sitemapFiles()
+		f, ok := sitemaps[path]
+		return f, ok || err != nil, err
 	}
 	if p.w.later == nil || !strings.HasPrefix(path, p.w.later.Dir) {
 		return output.File{}, false, nil
@@ -113,6 +142,11 @@ func (p *Plan) Paths() ([]string, error) {
 	for _, n := range p.w.site.Notes {
 		paths = append(paths, n.Path()+"index.html")
 	}
+	sitemaps, err := p.sitemapFiles()
+	if err != nil {
+		return nil, err
+	}
+	paths = slices.AppendSeq(paths, maps.Keys(sitemaps))
 	late, err := p.late()
 	return slices.AppendSeq(paths, maps.Keys(late)), err
 }
@@ -133,7 +167,12 @@ func (p *Plan) Make(path string) ([]byte, bool, error) {
 // All makes every file of the plan, on workers goroutines (0: one per
 // CPU), and returns them by path.
 func (p *Plan) All(workers int) (map[string][]byte, error) {
+	sitemaps, err := p.sitemapFiles()
+	if err != nil {
+		return nil, err
+	}
 	files := append(slices.Collect(maps.Values(p.files)), p.w.noteFiles()...)
+	files = slices.AppendSeq(files, maps.Values(sitemaps))
 	made := make(chan struct{})
 	go func() {
 		defer close(made)

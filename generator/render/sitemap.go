@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/rounds-health/rounds/generator/output"
 )
@@ -72,11 +73,39 @@ func (w *writer) sitemapURLs() []sitemapURL {
 }
 
 // planSitemaps schedules the sitemap, or past the protocol's limits the
-// sitemap index and its sitemaps.
+// sitemap index and its sitemaps. A preview's plan (w.lazySitemaps) only
+// keeps their first path: which sitemaps a site has is known from every
+// page's address, which a rebuild under rounds serve would make again
+// for every edit; Plan makes them when one is asked for.
 func (w *writer) planSitemaps() {
-	for _, f := range sitemapFiles(w.sitemapURLs(), w.site.Config.AbsURL, sitemapMaxURLs, sitemapMaxBytes) {
+	if w.lazySitemaps {
+		w.seen["sitemap.xml"] = "the sitemap"
+		return
+	}
+	for _, f := range w.sitemapFiles() {
 		w.add(f, f.Path)
 	}
+}
+
+// sitemapFiles returns the files of the site's sitemaps.
+func (w *writer) sitemapFiles() []output.File {
+	return sitemapFiles(w.sitemapURLs(), w.site.Config.AbsURL, sitemapMaxURLs, sitemapMaxBytes)
+}
+
+// isSitemap reports whether p is where a sitemap or the sitemap index is.
+func isSitemap(p string) bool {
+	if p == "sitemap.xml" {
+		return true
+	}
+	n, ok := strings.CutPrefix(p, "sitemap-")
+	if !ok {
+		return false
+	}
+	if n, ok = strings.CutSuffix(n, ".xml"); !ok || n == "" {
+		return false
+	}
+	_, err := strconv.Atoi(n)
+	return err == nil && n[0] != '0' && n[0] != '-' && n[0] != '+'
 }
 
 // sitemapFiles returns the sitemap files of urls: sitemap.xml alone

@@ -139,3 +139,17 @@ func TestSplitSitemapBound(t *testing.T) {
 		}
 	}
 }
+
+// TestIsSitemap checks the paths a preview's plan makes the sitemaps for.
+func TestIsSitemap(t *testing.T) {
+	t.Parallel()
+	for p, want := range map[string]bool{
+		"sitemap.xml": true, "sitemap-1.xml": true, "sitemap-12.xml": true,
+		"sitemap-0.xml": false, "sitemap-01.xml": false, "sitemap-.xml": false, "sitemap-+1.xml": false,
+		"sitemap-x.xml": false, "notes/sitemap.xml": false, "sitemap.xml.gz": false, "sitemaps.xml": false,
+	} {
+		if got := isSitemap(p); got != want {
+			t.Errorf("isSitemap(%q) = %v, want %v", p, got, want)
+		}
+	}
+}

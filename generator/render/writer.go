@@ -36,6 +36,9 @@ type writer struct {
 	// searched, when set, is closed once the search index's documents
 	// are made.
 	searched chan struct{}
+	// lazySitemaps leaves the sitemaps to be planned when one is asked
+	// for (see Plan).
+	lazySitemaps bool
 }
 
 // newWriter returns a writer for the site's files, rendered with theme.
