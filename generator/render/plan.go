@@ -30,7 +30,8 @@ type Plan struct {
 	sitemaps *lated
 }
 
-// lated are a plan's later files, made once.
+// lated are files of a plan made once, when the first of them is asked
+// for: the later files, or the sitemaps.
 type lated struct {
 	once  sync.Once
 	files map[string]output.File
