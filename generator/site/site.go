@@ -62,14 +62,17 @@ func (o *Options) hides(draft bool, published, expires time.Time) string {
 type Held struct{ Drafts, Scheduled, Expired int }
 
 // count counts one item held back for why (as Options.hides says it).
-func (h *Held) count(why string) {
+func (h *Held) count(why string) { h.add(why, 1) }
+
+// add adds d to the count of the items held back for why.
+func (h *Held) add(why string, d int) {
 	switch {
 	case why == "a draft":
-		h.Drafts++
+		h.Drafts += d
 	case strings.HasPrefix(why, "scheduled"):
-		h.Scheduled++
+		h.Scheduled += d
 	case strings.HasPrefix(why, "expired"):
-		h.Expired++
+		h.Expired += d
 	}
 }
 
@@ -108,6 +111,8 @@ type Site struct {
 	// still bounds the times between which nothing the site holds comes
 	// out, goes or expires: an edit made within them may be patched in.
 	still *[2]time.Time
+	// linked is what relink needs of the notes and editions.
+	linked *linked
 }
 
 // Checked returns the verdict of the patient-identifier scan: a digest
@@ -388,6 +393,10 @@ func (c *ContentCache) load(cfg *config.Config, opts *Options, hint []string, pa
 			c.last, c.lastOpts = last, *opts
 			return last, changed, nil
 		}
+		if next := last.relink(cfg, opts, pairs); next != nil {
+			c.last, c.lastOpts = next, *opts
+			return next, changed, nil
+		}
 	}
 	files := make([]*contentFile, len(c.order))
 	for i, abs := range c.order {
@@ -617,7 +626,13 @@ func assemble(cfg *config.Config, files []*contentFile, opts *Options) (*Site, e
 	// The feed IDs are checked while the notes are sorted and grouped:
 	// checkIDs reads only what parsing set.
 	idErrs := make(chan config.ErrorList, 1)
-	go func() { idErrs <- checkIDs(identified) }()
+	var ids map[string]idOwner
+	go func() {
+		var errs config.ErrorList
+		ids, errs = checkIDs(identified)
+		idErrs <- errs
+	}()
+	held := s.Held // the notes'; linkEditions counts the editions'
 	sortNewestFirst(s.Notes)
 	slices.SortFunc(s.Pages, func(a, b *content.Page) int {
 		return cmp.Or(cmp.Compare(a.Weight, b.Weight), cmp.Compare(a.Title, b.Title), cmp.Compare(a.Slug, b.Slug))
@@ -626,6 +641,7 @@ func assemble(cfg *config.Config, files []*contentFile, opts *Options) (*Site, e
 	s.group()
 	errs = append(errs, <-idErrs...)
 	errs = append(errs, linkErrs...)
+	s.linked = &linked{notes: notes, editions: editions, held: held, ids: ids}
 	if cfg.Check.Retractions != "" {
 		notices, err := loadRetractions(cfg.Abs(cfg.Check.Retractions))
 		if err != nil {
@@ -662,23 +678,26 @@ func assemble(cfg *config.Config, files []*contentFile, opts *Options) (*Site, e
 	return s, nil
 }
 
+// An idOwner is the note or edition that has a feed ID: its file, the
+// line of its id key, and whether the key pinned it.
+type idOwner struct {
+	file   string
+	line   int
+	pinned bool
+}
+
 // checkIDs checks that no two notes or editions, drafts included, have the
 // same feed ID, pinned or by default: a reader's feed reader would take
 // the second for the first. files are the notes' and editions' files.
-func checkIDs(files []*contentFile) config.ErrorList {
+func checkIDs(files []*contentFile) (map[string]idOwner, config.ErrorList) {
 	var errs config.ErrorList
-	type owner struct {
-		file   string
-		line   int
-		pinned bool // by an id key
-	}
-	seen := make(map[string]owner, len(files))
+	seen := make(map[string]idOwner, len(files))
 	for _, f := range files {
-		var o owner
+		var o idOwner
 		if n := f.note; n != nil {
-			o = owner{n.File, n.IDLine(), n.ID != ""}
+			o = idOwner{n.File, n.IDLine(), n.ID != ""}
 		} else {
-			o = owner{f.ed.File, f.ed.IDLine(), f.ed.ID != ""}
+			o = idOwner{f.ed.File, f.ed.IDLine(), f.ed.ID != ""}
 		}
 		prev, dup := seen[f.id]
 		if !dup {
@@ -690,7 +709,7 @@ func checkIDs(files []*contentFile) config.ErrorList {
 		}
 		errs = append(errs, config.Errorf(o.file, o.line, "id", "give one of them another id, or remove the key for the default", "%q is also the id of %s", f.id, prev.file))
 	}
-	return errs
+	return seen, errs
 }
 
 // reserved are the site paths Rounds writes itself.

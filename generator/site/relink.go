@@ -1,0 +1,212 @@
+package site
+
+import (
+	"cmp"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/rounds-health/rounds/generator/config"
+	"github.com/rounds-health/rounds/generator/content"
+)
+
+// linked is what assemble knew of every note and edition, drafts
+// included, kept so that relink need not walk them all again.
+type linked struct {
+	// notes are the notes' files by slug; editions every edition.
+	notes    map[string]*contentFile
+	editions []*content.Edition
+	// held counts the notes the site leaves out; the editions' are
+	// counted by linkEditions.
+	held Held
+	// ids are the feed IDs of the notes and editions.
+	ids map[string]idOwner
+}
+
+// relink returns the site that assemble would make of the files of s with
+// the notes of edits parsed again (each: what it was, what it is), when
+// each keeps its slug, file and source and moves in the site: its date,
+// topics, audiences, draft or schedule change, and at least one edit
+// changes how a note is placed (SameShape). It inserts and removes the
+// moved notes in the lists rather than linking every note again. It
+// returns nil, having changed nothing assemble does not set afresh, when
+// the edits are of another kind or the site they make has an error:
+// assemble then makes the site, and finds the errors.
+//
+// The new site shares its topics with s, edited: s is not to be used
+// again, but for its published notes by slug (Note).
+func (s *Site) relink(cfg *config.Config, opts *Options, edits [][2]*contentFile) *Site {
+	l := s.linked
+	if l == nil || cfg.Check.Retractions != "" || s.Wire == nil || len(edits) == 0 {
+		return nil
+	}
+	moved := false
+	ids := map[string]bool{}
+	for _, e := range edits {
+		old, f := e[0], e[1]
+		if old == nil || old.note == nil || f.note == nil || len(f.errs) > 0 || len(old.phi) > 0 || len(f.phi) > 0 || f.slugLine != old.slugLine {
+			return nil
+		}
+		n := f.note
+		if n.Slug != old.note.Slug || l.notes[n.Slug] != old || !sameSource(n.Source, old.note.Source) ||
+			s.Wire.StoryFor(n) != nil || (n.LastReviewed.After(opts.Now) && !opts.Now.IsZero()) {
+			return nil
+		}
+		moved = moved || !SameShape(old.note, n)
+		// A feed ID taken by another note or edition is an error, which
+		// assemble reports.
+		if o, taken := l.ids[f.id]; (taken && o.file != old.path) || ids[f.id] {
+			return nil
+		}
+		ids[f.id] = true
+	}
+	if !moved {
+		return nil
+	}
+	// Nothing else may come out, go or expire between the two present
+	// times.
+	if !opts.Now.Equal(s.Now) {
+		if s.still == nil {
+			s.still = stillBetween(s.Now, s.files, nil)
+		}
+		if opts.Now.Before(s.still[0]) || !opts.Now.Before(s.still[1]) {
+			return nil
+		}
+	}
+
+	next := *s
+	next.Now, next.notes, next.Notes = opts.Now, maps.Clone(s.notes), slices.Clone(s.Notes)
+	next.files = slices.Clone(s.files)
+	for i, f := range next.files {
+		for _, e := range edits {
+			if f == e[0] {
+				next.files[i] = e[1]
+			}
+		}
+	}
+	// The window narrows by the moved notes' times; what it was for the
+	// notes they were still holds.
+	if s.still != nil {
+		w := *s.still
+		for _, e := range edits {
+			for _, t := range []time.Time{e[1].note.Published, e[1].note.Expires} {
+				switch {
+				case t.IsZero():
+				case !t.After(opts.Now) && t.After(w[0]):
+					w[0] = t
+				case t.After(opts.Now) && t.Before(w[1]):
+					w[1] = t
+				}
+			}
+		}
+		next.still = &w
+	}
+	was := *opts
+	was.Now = s.Now
+	for _, e := range edits {
+		old, f := e[0], e[1]
+		o, n := old.note, f.note
+		l.held.add(was.hides(o.Draft, o.Published, o.Expires), -1)
+		if s.notes[o.Slug] == o {
+			next.Notes = remove(next.Notes, o)
+			next.ungroup(o)
+		}
+		delete(next.notes, o.Slug)
+		n.Scheduled = opts.Now.Before(n.Published)
+		why := opts.hides(n.Draft, n.Published, n.Expires)
+		l.held.add(why, 1)
+		if why == "" {
+			next.Notes = insert(next.Notes, n)
+			next.notes[n.Slug] = n
+			next.regroup(n)
+		}
+		l.notes[n.Slug] = f
+		delete(l.ids, old.id)
+		l.ids[f.id] = idOwner{f.path, n.IDLine(), n.ID != ""}
+	}
+	// The editions are linked again: a note moved in or out of one's
+	// days, or out of sight.
+	for _, e := range s.Editions {
+		for _, n := range e.Notes {
+			n.Editions = n.Editions[:0]
+		}
+	}
+	for _, e := range l.editions {
+		e.Notes, e.Number = nil, 0
+	}
+	next.Editions, next.Held = nil, l.held
+	if errs := next.linkEditions(l.editions, l.notes, opts); len(errs) > 0 {
+		return nil
+	}
+	return &next
+}
+
+// newestFirst orders notes as a site lists them: newest first, and those
+// published at the same instant by slug.
+func newestFirst(a, b *content.Note) int {
+	return cmp.Or(b.Published.Compare(a.Published), cmp.Compare(a.Slug, b.Slug))
+}
+
+// remove returns notes, in newestFirst order, without n.
+func remove(notes []*content.Note, n *content.Note) []*content.Note {
+	if i, ok := slices.BinarySearchFunc(notes, n, newestFirst); ok && notes[i] == n {
+		return slices.Delete(notes, i, i+1)
+	}
+	return slices.DeleteFunc(notes, func(m *content.Note) bool { return m == n })
+}
+
+// insert returns notes, in newestFirst order, with n in its place.
+func insert(notes []*content.Note, n *content.Note) []*content.Note {
+	i, _ := slices.BinarySearchFunc(notes, n, newestFirst)
+	return slices.Insert(notes, i, n)
+}
+
+// ungroup takes n out of its topics' and audiences' lists, and drops a
+// topic or audience it leaves empty.
+func (s *Site) ungroup(n *content.Note) {
+	for _, list := range []*[]*content.Topic{&s.Topics, &s.Audiences} {
+		kept := (*list)[:0:0]
+		for _, t := range *list {
+			if slices.Contains(n.Topics, t.Slug) && t.Kind == "topics" || slices.Contains(n.Audience, t.Slug) && t.Kind == "audiences" {
+				t.Notes = remove(slices.Clone(t.Notes), n)
+				if len(t.Notes) == 0 {
+					continue
+				}
+			}
+			kept = append(kept, t)
+		}
+		*list = kept
+	}
+}
+
+// regroup puts n in its topics' and audiences' lists, making those it is
+// the first of, and sets its TopicPages.
+func (s *Site) regroup(n *content.Note) {
+	n.TopicPages = make([]*content.Topic, 0, len(n.Topics))
+	for _, slug := range n.Topics {
+		i, found := slices.BinarySearchFunc(s.Topics, slug, func(t *content.Topic, slug string) int { return cmp.Compare(t.Slug, slug) })
+		if !found {
+			s.Topics = slices.Insert(slices.Clone(s.Topics), i, NewTopic(s.Config, "topics", slug, s.Config.TopicTitle(slug)))
+		}
+		t := s.Topics[i]
+		t.Notes = insert(slices.Clone(t.Notes), n)
+		n.TopicPages = append(n.TopicPages, t)
+	}
+	for _, a := range n.Audience {
+		i := slices.IndexFunc(s.Audiences, func(t *content.Topic) bool { return t.Slug == a })
+		if i < 0 {
+			// In the order of config.Audiences.
+			rank := slices.Index(config.Audiences, a)
+			i = len(s.Audiences)
+			for j, t := range s.Audiences {
+				if slices.Index(config.Audiences, t.Slug) > rank {
+					i = j
+					break
+				}
+			}
+			s.Audiences = slices.Insert(slices.Clone(s.Audiences), i, NewTopic(s.Config, "audiences", a, config.TitleCase(a)))
+		}
+		t := s.Audiences[i]
+		t.Notes = insert(slices.Clone(t.Notes), n)
+	}
+}
