@@ -2,7 +2,6 @@ package site
 
 import (
 	"cmp"
-	"maps"
 	"slices"
 	"time"
 
@@ -33,8 +32,9 @@ type linked struct {
 // the edits are of another kind or the site they make has an error:
 // assemble then makes the site, and finds the errors.
 //
-// The new site shares its topics with s, edited: s is not to be used
-// again, but for its published notes by slug (Note).
+// The new site takes s's lists of topics and published notes, edited: s
+// is not to be used again, but for its published notes by slug (Note),
+// which it keeps for the moved notes.
 func (s *Site) relink(cfg *config.Config, opts *Options, edits [][2]*contentFile) *Site {
 	l := s.linked
 	if l == nil || cfg.Check.Retractions != "" || s.Wire == nil || len(edits) == 0 {
@@ -75,7 +75,16 @@ func (s *Site) relink(cfg *config.Config, opts *Options, edits [][2]*contentFile
 	}
 
 	next := *s
-	next.Now, next.notes, next.Notes = opts.Now, maps.Clone(s.notes), slices.Clone(s.Notes)
+	next.Now, next.Notes = opts.Now, slices.Clone(s.Notes)
+	// The map of published notes, 100,000 of them in a large archive, is
+	// handed on rather than copied: s keeps what it held of the moved.
+	s.was = make(map[string]*content.Note, len(edits))
+	for _, e := range edits {
+		slug := e[0].note.Slug
+		if _, kept := s.was[slug]; !kept {
+			s.was[slug] = s.notes[slug]
+		}
+	}
 	next.files = slices.Clone(s.files)
 	for i, f := range next.files {
 		for _, e := range edits {
@@ -107,7 +116,7 @@ func (s *Site) relink(cfg *config.Config, opts *Options, edits [][2]*contentFile
 		old, f := e[0], e[1]
 		o, n := old.note, f.note
 		l.held.add(was.hides(o.Draft, o.Published, o.Expires), -1)
-		if s.notes[o.Slug] == o {
+		if s.was[o.Slug] == o {
 			next.Notes = remove(next.Notes, o)
 			next.ungroup(o)
 		}

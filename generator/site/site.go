@@ -113,6 +113,9 @@ type Site struct {
 	still *[2]time.Time
 	// linked is what relink needs of the notes and editions.
 	linked *linked
+	// was holds, once relink has handed notes on to a new site, what
+	// notes held of the moved notes' slugs.
+	was map[string]*content.Note
 }
 
 // Checked returns the verdict of the patient-identifier scan: a digest
@@ -135,7 +138,12 @@ func NewTopic(cfg *config.Config, kind, slug, title string) *content.Topic {
 }
 
 // Note returns the published note with the slug, or nil.
-func (s *Site) Note(slug string) *content.Note { return s.notes[slug] }
+func (s *Site) Note(slug string) *content.Note {
+	if n, moved := s.was[slug]; moved {
+		return n
+	}
+	return s.notes[slug]
+}
 
 // LatestEdition returns the newest published edition, or nil.
 func (s *Site) LatestEdition() *content.Edition {
