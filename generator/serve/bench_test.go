@@ -17,8 +17,10 @@ import (
 // ($ROUNDS_SERVE_NOTES when set; 1,000 with -short), the time from saving
 // an edit to one note's body to the browser's reload event, through the
 // real watcher and event stream, and then to the edited page served
-// (with $ROUNDS_SERVE_EDIT=date, an edit that moves the note). Run with
-// bench/serve.sh; it reports the medians and the 95th percentile.
+// (with $ROUNDS_SERVE_EDIT=date, an edit that moves the note; with
+// $ROUNDS_SERVE_EDIT=add, a note added, then deleted, in turns, and the
+// new page served, then gone). Run with bench/serve.sh; it reports the
+// medians and the 95th percentile.
 func BenchmarkServeEdit(b *testing.B) {
 	n := 10000
 	if testing.Short() {
@@ -27,6 +29,7 @@ func BenchmarkServeEdit(b *testing.B) {
 	// ROUNDS_SERVE_EDIT=date edits the note's date too, which moves it
 	// in every list it is in: the site is linked and planned again.
 	moves := os.Getenv("ROUNDS_SERVE_EDIT") == "date"
+	adds := os.Getenv("ROUNDS_SERVE_EDIT") == "add"
 	n = envInt(b, "ROUNDS_SERVE_NOTES", n)
 	dir := project(b, n)
 	var rebuilds []time.Duration
@@ -51,6 +54,10 @@ func BenchmarkServeEdit(b *testing.B) {
 	orig, _ := os.ReadFile(note)
 	var took, shown []time.Duration
 	for i := 0; b.Loop(); i++ {
+		if adds {
+			took, shown = addOrDelete(b, i, dir, hs.URL+s.Base(), orig, events, took, shown)
+			continue
+		}
 		edit := fmt.Sprintf("Edit number %d.", i)
 		body := bytes.Replace(orig, []byte("## Why it matters\n"), []byte("## Why it matters\n\n"+edit+"\n"), 1)
 		if moves {
@@ -78,4 +85,30 @@ func BenchmarkServeEdit(b *testing.B) {
 		b.ReportMetric(float64(rebuilds[len(rebuilds)/2].Microseconds())/1000, "rebuild-median-ms")
 		b.ReportMetric(float64(rebuilds[len(rebuilds)*95/100].Microseconds())/1000, "rebuild-p95-ms")
 	}
+}
+
+// addOrDelete adds a note (i even) or deletes the one added before (i
+// odd), waits for the reload, then for the note's page served or gone,
+// and returns the times appended to took and shown.
+func addOrDelete(b *testing.B, i int, dir, site string, orig []byte, events <-chan [2]string, took, shown []time.Duration) ([]time.Duration, []time.Duration) {
+	b.Helper()
+	slug := fmt.Sprintf("added-%05d", i/2)
+	file := filepath.Join(dir, "content", "notes", slug+".md")
+	title := fmt.Sprintf("Added number %d", i/2)
+	start := time.Now()
+	var err error
+	if i%2 == 0 {
+		err = os.WriteFile(file, bytes.Replace(orig, []byte("\ntitle = \""), []byte("\ntitle = \""+title+": "), 1), 0o644)
+	} else {
+		err = os.Remove(file)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	waitReload(b, events)
+	took = append(took, time.Since(start))
+	if got := strings.Contains(get(b, site+"notes/"+slug+"/"), title); got != (i%2 == 0) {
+		b.Fatalf("the added note's page shows it: %v, after it was %s", got, map[bool]string{true: "added", false: "deleted"}[i%2 == 0])
+	}
+	return took, append(shown, time.Since(start))
 }

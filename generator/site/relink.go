@@ -22,15 +22,16 @@ type linked struct {
 	ids map[string]idOwner
 }
 
-// relink returns the site that assemble would make of the files of s with
-// the notes of edits parsed again (each: what it was, what it is), when
-// each keeps its slug, file and source and moves in the site: its date,
-// topics, audiences, draft or schedule change, and at least one edit
-// changes how a note is placed (SameShape). It inserts and removes the
-// moved notes in the lists rather than linking every note again. It
-// returns nil, having changed nothing assemble does not set afresh, when
-// the edits are of another kind or the site they make has an error:
-// assemble then makes the site, and finds the errors.
+// relink returns the site that assemble would make of the files of s
+// with the notes of edits parsed again, added or removed (each edit: what
+// the file was, nil for a new file; what it is, nil for a file deleted),
+// when each keeps its slug, file name and source, and at least one note
+// moves in the site: its date, topics, audiences, draft or schedule
+// change (SameShape), or it comes or goes. It inserts and removes those
+// notes in the lists rather than linking every note again. It returns
+// nil, having changed nothing assemble does not set afresh, when the
+// edits are of another kind or the site they make has an error: assemble
+// then makes the site, and finds the errors.
 //
 // The new site takes s's lists of topics and published notes, edited: s
 // is not to be used again, but for its published notes by slug (Note),
@@ -44,18 +45,32 @@ func (s *Site) relink(cfg *config.Config, opts *Options, edits [][2]*contentFile
 	ids := map[string]bool{}
 	for _, e := range edits {
 		old, f := e[0], e[1]
-		if old == nil || old.note == nil || f.note == nil || len(f.errs) > 0 || len(old.phi) > 0 || len(f.phi) > 0 || f.slugLine != old.slugLine {
+		for _, g := range e {
+			if g != nil && (g.note == nil || len(g.errs) > 0 || len(g.phi) > 0 || s.Wire.StoryFor(g.note) != nil) {
+				return nil
+			}
+		}
+		switch {
+		case old == nil && f == nil:
+			return nil
+		case old == nil || f == nil:
+			moved = true // a note comes or goes
+		case f.note.Slug != old.note.Slug || f.slugLine != old.slugLine || !sameSource(f.note.Source, old.note.Source):
+			return nil
+		default:
+			moved = moved || !SameShape(old.note, f.note)
+		}
+		if old != nil && l.notes[old.note.Slug] != old {
 			return nil
 		}
-		n := f.note
-		if n.Slug != old.note.Slug || l.notes[n.Slug] != old || !sameSource(n.Source, old.note.Source) ||
-			s.Wire.StoryFor(n) != nil || (n.LastReviewed.After(opts.Now) && !opts.Now.IsZero()) {
-			return nil
+		if f == nil {
+			continue
 		}
-		moved = moved || !SameShape(old.note, n)
-		// A feed ID taken by another note or edition is an error, which
-		// assemble reports.
-		if o, taken := l.ids[f.id]; (taken && o.file != old.path) || ids[f.id] {
+		if n := f.note; old == nil && l.notes[n.Slug] != nil || n.LastReviewed.After(opts.Now) && !opts.Now.IsZero() {
+			return nil // a slug taken, or a review to come: errors
+		}
+		// A feed ID taken by another note or edition is an error too.
+		if o, taken := l.ids[f.id]; (taken && (old == nil || o.file != old.path)) || ids[f.id] {
 			return nil
 		}
 		ids[f.id] = true
@@ -80,24 +95,39 @@ func (s *Site) relink(cfg *config.Config, opts *Options, edits [][2]*contentFile
 	// handed on rather than copied: s keeps what it held of the moved.
 	s.was = make(map[string]*content.Note, len(edits))
 	for _, e := range edits {
-		slug := e[0].note.Slug
-		if _, kept := s.was[slug]; !kept {
-			s.was[slug] = s.notes[slug]
-		}
-	}
-	next.files = slices.Clone(s.files)
-	for i, f := range next.files {
-		for _, e := range edits {
-			if f == e[0] {
-				next.files[i] = e[1]
+		for _, g := range e {
+			if g == nil {
+				continue
+			}
+			if _, kept := s.was[g.note.Slug]; !kept {
+				s.was[g.note.Slug] = s.notes[g.note.Slug]
 			}
 		}
 	}
-	// The window narrows by the moved notes' times; what it was for the
-	// notes they were still holds.
+	// The files, in the order of the cache's: by kind, then by path.
+	next.files = slices.Clone(s.files)
+	for _, e := range edits {
+		old, f := e[0], e[1]
+		switch {
+		case old == nil:
+			i, _ := slices.BinarySearchFunc(next.files, f, fileOrder)
+			next.files = slices.Insert(next.files, i, f)
+		case f == nil:
+			next.files = slices.DeleteFunc(next.files, func(g *contentFile) bool { return g == old })
+		default:
+			if i := slices.Index(next.files, old); i >= 0 {
+				next.files[i] = f
+			}
+		}
+	}
+	// The window narrows by the new notes' times; what it was for the
+	// notes that stay still holds.
 	if s.still != nil {
 		w := *s.still
 		for _, e := range edits {
+			if e[1] == nil {
+				continue
+			}
 			for _, t := range []time.Time{e[1].note.Published, e[1].note.Expires} {
 				switch {
 				case t.IsZero():
@@ -113,25 +143,30 @@ func (s *Site) relink(cfg *config.Config, opts *Options, edits [][2]*contentFile
 	was := *opts
 	was.Now = s.Now
 	for _, e := range edits {
-		old, f := e[0], e[1]
-		o, n := old.note, f.note
-		l.held.add(was.hides(o.Draft, o.Published, o.Expires), -1)
-		if s.was[o.Slug] == o {
-			next.Notes = remove(next.Notes, o)
-			next.ungroup(o)
+		if old := e[0]; old != nil {
+			o := old.note
+			l.held.add(was.hides(o.Draft, o.Published, o.Expires), -1)
+			if s.was[o.Slug] == o {
+				next.Notes = remove(next.Notes, o)
+				next.ungroup(o)
+			}
+			delete(next.notes, o.Slug)
+			delete(l.notes, o.Slug)
+			delete(l.ids, old.id)
 		}
-		delete(next.notes, o.Slug)
-		n.Scheduled = opts.Now.Before(n.Published)
-		why := opts.hides(n.Draft, n.Published, n.Expires)
-		l.held.add(why, 1)
-		if why == "" {
-			next.Notes = insert(next.Notes, n)
-			next.notes[n.Slug] = n
-			next.regroup(n)
+		if f := e[1]; f != nil {
+			n := f.note
+			n.Scheduled = opts.Now.Before(n.Published)
+			why := opts.hides(n.Draft, n.Published, n.Expires)
+			l.held.add(why, 1)
+			if why == "" {
+				next.Notes = insert(next.Notes, n)
+				next.notes[n.Slug] = n
+				next.regroup(n)
+			}
+			l.notes[n.Slug] = f
+			l.ids[f.id] = idOwner{f.path, n.IDLine(), n.ID != ""}
 		}
-		l.notes[n.Slug] = f
-		delete(l.ids, old.id)
-		l.ids[f.id] = idOwner{f.path, n.IDLine(), n.ID != ""}
 	}
 	// The editions are linked again: a note moved in or out of one's
 	// days, or out of sight.
@@ -148,6 +183,12 @@ func (s *Site) relink(cfg *config.Config, opts *Options, edits [][2]*contentFile
 		return nil
 	}
 	return &next
+}
+
+// fileOrder orders content files as a scan of the folders finds them: by
+// kind, then by path.
+func fileOrder(a, b *contentFile) int {
+	return cmp.Or(cmp.Compare(slices.Index(contentKinds, a.kind), slices.Index(contentKinds, b.kind)), cmp.Compare(a.abs, b.abs))
 }
 
 // newestFirst orders notes as a site lists them: newest first, and those

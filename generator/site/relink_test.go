@@ -17,7 +17,8 @@ import (
 )
 
 // TestRelinkEqualsAssemble moves notes at random (their dates, topics,
-// audiences, drafts, schedules and expiry) while the present moves on,
+// audiences, drafts, schedules and expiry), adds and deletes them, while
+// the present moves on,
 // and checks after each that the site Update makes is the one a fresh
 // load assembles, whether it was relinked or assembled, and that most
 // moves were relinked.
@@ -64,9 +65,15 @@ func TestRelinkEqualsAssemble(t *testing.T) {
 		t.Fatal(err)
 	}
 	relinked, failed := 0, 0
-	const steps = 120
+	present := map[int]bool{}
+	for i := range notes {
+		present[i] = true
+	}
+	const steps = 160
 	for step := range steps {
-		i := rng.IntN(notes)
+		// A note of ten more than there are at first: added when it is
+		// not there, now and then deleted when it is.
+		i := rng.IntN(notes + 10)
 		p := filepath.Join(dir, "content", "notes", fmt.Sprintf("n%02d.md", i))
 		extra := []string{"topics = " + pick(append(topics, "new-topic")), "audience = " + pick(audiences)}
 		hide := rng.IntN(6)
@@ -85,10 +92,22 @@ func TestRelinkEqualsAssemble(t *testing.T) {
 		if hide == 5 && date > "2026-11" {
 			date = "2026-10" + date[len("2026-11"):]
 		}
-		what := strings.Join(append(extra, "date = "+date), "; ")
-		if err := os.WriteFile(p, []byte(note(i, date, extra...)), 0o644); err != nil {
-			t.Fatal(err)
+		what := "added: " + strings.Join(append(extra, "date = "+date), "; ")
+		switch {
+		case present[i] && i != 3 && i != 5 && rng.IntN(5) == 0:
+			what = "deleted"
+			if err := os.Remove(p); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			if present[i] {
+				what = "moved: " + what[len("added: "):]
+			}
+			if err := os.WriteFile(p, []byte(note(i, date, extra...)), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
+		present[i] = what != "deleted"
 		// The present moves on, past a note's time now and then.
 		opts := &Options{Now: testproject.Now.Add(time.Duration(step) * 37 * time.Minute)}
 		got, _, err := cache.Update(cfg, opts, []string{p})

@@ -273,7 +273,7 @@ func (c *ContentCache) load(cfg *config.Config, opts *Options, hint []string, pa
 	// edits are the files parsed again, each with what it was before.
 	type edit struct{ old, new *contentFile }
 	var edits []edit
-	removed := false
+	var removed []*contentFile
 	// visit looks at one content file, at abs, that exists with info.
 	// A file parsed before is parsed again only if info differs from
 	// what it was when it was read; info may be nil for a new file.
@@ -283,20 +283,24 @@ func (c *ContentCache) load(cfg *config.Config, opts *Options, hint []string, pa
 			return
 		}
 		f := &contentFile{kind: kind, path: filepath.ToSlash(filepath.Join("content", kind, filepath.Base(abs))), abs: abs, serial: c.serial(abs)}
-		if !known {
-			c.order = nil
-		}
 		c.files[abs] = f
+		if !known && c.order != nil {
+			// A new file takes its place in the order.
+			i, _ := slices.BinarySearchFunc(c.order, f, func(abs string, f *contentFile) int { return fileOrder(c.files[abs], f) })
+			c.order = slices.Insert(c.order, i, abs)
+		}
 		parse = append(parse, f)
 		changed = append(changed, f.path)
 		edits = append(edits, edit{old, f})
 	}
 	forget := func(abs string) {
 		if f, ok := c.files[abs]; ok {
-			removed = true
+			removed = append(removed, f)
 			changed = append(changed, f.path)
+			if c.order != nil {
+				c.order = slices.DeleteFunc(c.order, func(a string) bool { return a == abs })
+			}
 			delete(c.files, abs)
-			c.order = nil
 		}
 	}
 	hinted := hint != nil
@@ -392,14 +396,17 @@ func (c *ContentCache) load(cfg *config.Config, opts *Options, hint []string, pa
 	slices.Sort(changed)
 	changed = slices.Compact(changed)
 	output.Parallel(len(parse), opts.Workers, func(i int) { parse[i].load(cfg) })
-	if patch && last != nil && !removed && len(edits) > 0 && c.lastOpts.Drafts == opts.Drafts && c.lastOpts.Future == opts.Future && c.lastOpts.Expired == opts.Expired {
-		pairs := make([][2]*contentFile, len(edits))
+	if patch && last != nil && len(edits)+len(removed) > 0 && c.lastOpts.Drafts == opts.Drafts && c.lastOpts.Future == opts.Future && c.lastOpts.Expired == opts.Expired {
+		pairs := make([][2]*contentFile, len(edits), len(edits)+len(removed))
 		for i, e := range edits {
 			pairs[i] = [2]*contentFile{e.old, e.new}
 		}
-		if last.patch(cfg, opts, pairs) {
+		if len(removed) == 0 && last.patch(cfg, opts, pairs) {
 			c.last, c.lastOpts = last, *opts
 			return last, changed, nil
+		}
+		for _, f := range removed {
+			pairs = append(pairs, [2]*contentFile{f, nil})
 		}
 		if next := last.relink(cfg, opts, pairs); next != nil {
 			c.last, c.lastOpts = next, *opts
