@@ -9,5 +9,8 @@
 // topic and audience, labels notes whose paper has a retraction notice,
 // and matches the wire's stories (package wire) to the notes that curate
 // them. A ContentCache keeps parsed files between loads, so that rounds
-// serve and rounds nightly parse only what changed.
+// serve and rounds nightly parse only what changed; told which files
+// changed (Update), it edits a note in place when it stays where it was,
+// and takes a note that moves, comes or goes out of and into the last
+// site's lists, rather than linking every note again.
 package site
