@@ -2,16 +2,15 @@ package render
 
 import (
 	"encoding/json"
+	"html/template"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rounds-health/rounds/generator/content"
 	"github.com/rounds-health/rounds/generator/site"
 	"github.com/rounds-health/rounds/generator/subscribers"
 	"github.com/rounds-health/rounds/generator/wire"
-
-	"fmt"
-	"html/template"
-	"time"
 )
 
 // PageData is what a layout is executed with: the site, the page being
@@ -97,7 +96,7 @@ func pagePath(base string, n int) string {
 	if n <= 1 {
 		return base
 	}
-	return fmt.Sprintf("%spage/%d/", base, n)
+	return base + "page/" + strconv.Itoa(n) + "/" // a list of 100,000 notes has thousands of pages
 }
 
 // paginate splits items into pages of size, calling emit for each.

@@ -266,12 +266,8 @@ func (s *Server) update(full bool, paths []string) (bool, error) {
 		return true, nil
 	}
 	if !incremental {
-		// A fresh theme, so that no partial made for the old site stays.
-		theme, err := theme.Load(s.cfg)
-		if err != nil {
-			return false, err
-		}
-		s.theme = theme
+		// No partial made for the old site stays.
+		s.theme.ForgetAll()
 	}
 	s.planned = nil
 	plan, err := render.NewPlan(next, s.theme, &render.Options{Search: s.search})

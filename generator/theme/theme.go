@@ -352,6 +352,14 @@ func (t *Theme) Forget(n *content.Note) {
 	})
 }
 
+// ForgetAll drops everything the theme's partials made: for a site linked
+// again, whose data the partials would otherwise be kept for. Nothing may
+// render meanwhile.
+func (t *Theme) ForgetAll() {
+	t.cache.Clear()
+	t.memos.Store(nil)
+}
+
 // memo returns the slot of the note numbered serial, growing the table
 // when the content cache has numbered more notes than it holds.
 func (t *Theme) memo(serial int) *atomic.Pointer[noteMemo] {
