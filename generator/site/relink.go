@@ -15,9 +15,11 @@ type linked struct {
 	// notes are the notes' files by slug; editions every edition.
 	notes    map[string]*contentFile
 	editions []*content.Edition
-	// held counts the notes the site leaves out; the editions' are
-	// counted by linkEditions.
-	held Held
+	// held counts the notes the site leaves out, edHeld the editions.
+	held, edHeld Held
+	// windows are the days of the notes each published edition without
+	// a list of notes carries.
+	windows map[*content.Edition]window
 	// ids are the feed IDs of the notes and editions.
 	ids map[string]idOwner
 }
@@ -168,21 +170,71 @@ func (s *Site) relink(cfg *config.Config, opts *Options, edits [][2]*contentFile
 			l.ids[f.id] = idOwner{f.path, n.IDLine(), n.ID != ""}
 		}
 	}
-	// The editions are linked again: a note moved in or out of one's
-	// days, or out of sight.
-	for _, e := range s.Editions {
-		for _, n := range e.Notes {
-			n.Editions = n.Editions[:0]
+	next.Held = Held{l.held.Drafts + l.edHeld.Drafts, l.held.Scheduled + l.edHeld.Scheduled, l.held.Expired + l.edHeld.Expired}
+	if listed(l.editions, edits) {
+		// An edition lists a note that moved: the editions are linked
+		// again, which finds a listed note out of sight.
+		for _, e := range s.Editions {
+			for _, n := range e.Notes {
+				n.Editions = n.Editions[:0]
+			}
+		}
+		for _, e := range l.editions {
+			e.Notes, e.Number = nil, 0
+		}
+		next.Editions, next.Held = nil, l.held
+		errs, windows := next.linkEditions(l.editions, l.notes, opts)
+		if len(errs) > 0 {
+			return nil
+		}
+		l.windows = windows
+		return &next
+	}
+	// Otherwise a note comes into or leaves the editions whose days hold
+	// its time, before and after.
+	for _, e := range edits {
+		var o, n *content.Note
+		if e[0] != nil && s.was[e[0].note.Slug] == e[0].note {
+			o = e[0].note
+		}
+		if e[1] != nil && next.notes[e[1].note.Slug] == e[1].note {
+			n = e[1].note
+		}
+		for _, ed := range slices.Backward(next.Editions) { // oldest first
+			w, ok := l.windows[ed]
+			if !ok {
+				continue
+			}
+			had, has := o != nil && w.holds(o.Published), n != nil && w.holds(n.Published)
+			if !had && !has {
+				continue
+			}
+			notes := slices.Clone(ed.Notes)
+			if had {
+				notes = remove(notes, o)
+			}
+			if has {
+				notes = insert(notes, n)
+				n.Editions = append(n.Editions, ed)
+			}
+			ed.Notes = notes
 		}
 	}
-	for _, e := range l.editions {
-		e.Notes, e.Number = nil, 0
-	}
-	next.Editions, next.Held = nil, l.held
-	if errs := next.linkEditions(l.editions, l.notes, opts); len(errs) > 0 {
-		return nil
-	}
 	return &next
+}
+
+// listed reports whether an edition lists a note of edits by its slug.
+func listed(editions []*content.Edition, edits [][2]*contentFile) bool {
+	for _, ed := range editions {
+		for _, e := range edits {
+			for _, g := range e {
+				if g != nil && slices.Contains(ed.NoteSlugs, g.note.Slug) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // fileOrder orders content files as a scan of the folders finds them: by

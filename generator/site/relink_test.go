@@ -64,22 +64,28 @@ func TestRelinkEqualsAssemble(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	relinked, failed := 0, 0
+	relinked, failed, mend := 0, 0, -1
 	present := map[int]bool{}
 	for i := range notes {
 		present[i] = true
 	}
-	const steps = 160
+	const steps = 200
 	for step := range steps {
 		// A note of ten more than there are at first: added when it is
 		// not there, now and then deleted when it is.
 		i := rng.IntN(notes + 10)
+		if mend >= 0 {
+			i = mend // the note whose move broke the site: moved back into sight
+		}
 		p := filepath.Join(dir, "content", "notes", fmt.Sprintf("n%02d.md", i))
 		extra := []string{"topics = " + pick(append(topics, "new-topic")), "audience = " + pick(audiences)}
 		hide := rng.IntN(6)
-		if i == 3 || i == 5 {
-			hide = 5 // the listed edition's notes stay published (below): hidden, they are an error
+		if (i == 3 || i == 5) && rng.IntN(2) > 0 || mend >= 0 {
+			// The listed edition's notes mostly stay published (below):
+			// hidden, they are an error, mended at the next step.
+			hide = 5
 		}
+		mend = -1
 		switch hide {
 		case 0:
 			extra = append(extra, "draft = true")
@@ -94,7 +100,7 @@ func TestRelinkEqualsAssemble(t *testing.T) {
 		}
 		what := "added: " + strings.Join(append(extra, "date = "+date), "; ")
 		switch {
-		case present[i] && i != 3 && i != 5 && rng.IntN(5) == 0:
+		case present[i] && i != 3 && i != 5 && hide != 5 && rng.IntN(5) == 0:
 			what = "deleted"
 			if err := os.Remove(p); err != nil {
 				t.Fatal(err)
@@ -121,6 +127,7 @@ func TestRelinkEqualsAssemble(t *testing.T) {
 				t.Logf("step %d: %v", step, err)
 			}
 			failed++
+			mend = i
 			last = nil
 			continue
 		}

@@ -652,11 +652,12 @@ func assemble(cfg *config.Config, files []*contentFile, opts *Options) (*Site, e
 	slices.SortFunc(s.Pages, func(a, b *content.Page) int {
 		return cmp.Or(cmp.Compare(a.Weight, b.Weight), cmp.Compare(a.Title, b.Title), cmp.Compare(a.Slug, b.Slug))
 	})
-	linkErrs := s.linkEditions(editions, notes, opts)
+	linkErrs, windows := s.linkEditions(editions, notes, opts)
 	s.group()
 	errs = append(errs, <-idErrs...)
 	errs = append(errs, linkErrs...)
-	s.linked = &linked{notes: notes, editions: editions, held: held, ids: ids}
+	edHeld := Held{s.Held.Drafts - held.Drafts, s.Held.Scheduled - held.Scheduled, s.Held.Expired - held.Expired}
+	s.linked = &linked{notes: notes, editions: editions, held: held, edHeld: edHeld, ids: ids, windows: windows}
 	if cfg.Check.Retractions != "" {
 		notices, err := loadRetractions(cfg.Abs(cfg.Check.Retractions))
 		if err != nil {
@@ -727,6 +728,15 @@ func checkIDs(files []*contentFile) (map[string]idOwner, config.ErrorList) {
 	return seen, errs
 }
 
+// A window is the days of the notes an edition carries: those published
+// after from, up to to (no end when zero).
+type window struct{ from, to time.Time }
+
+// holds reports whether the window holds a note published at t.
+func (w window) holds(t time.Time) bool {
+	return t.After(w.from) && (w.to.IsZero() || !t.After(w.to))
+}
+
 // reserved are the site paths Rounds writes itself.
 var reserved = map[string]bool{
 	"notes": true, "editions": true, "topics": true, "audiences": true, "archive": true,
@@ -789,8 +799,11 @@ func (f *contentFile) load(cfg *config.Config) {
 }
 
 // linkEditions resolves each published edition's notes and numbers them.
-func (s *Site) linkEditions(editions []*content.Edition, notes map[string]*contentFile, opts *Options) config.ErrorList {
+// It returns the days of the notes each published edition without a list
+// of notes carries.
+func (s *Site) linkEditions(editions []*content.Edition, notes map[string]*contentFile, opts *Options) (config.ErrorList, map[*content.Edition]window) {
 	var errs config.ErrorList
+	windows := map[*content.Edition]window{}
 	slices.SortFunc(editions, func(a, b *content.Edition) int {
 		return cmp.Or(a.Published.Compare(b.Published), cmp.Compare(a.Slug, b.Slug))
 	})
@@ -822,6 +835,7 @@ func (s *Site) linkEditions(editions []*content.Edition, notes map[string]*conte
 			if from.IsZero() && to.IsZero() {
 				from, to = prev, e.Date
 			}
+			windows[e] = window{from, to}
 			// s.Notes is newest first: the window is one run of it.
 			i := 0
 			if !to.IsZero() {
@@ -840,7 +854,7 @@ func (s *Site) linkEditions(editions []*content.Edition, notes map[string]*conte
 		}
 	}
 	slices.Reverse(s.Editions)
-	return errs
+	return errs, windows
 }
 
 // group fills the site's topics and audiences.
