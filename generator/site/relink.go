@@ -82,13 +82,8 @@ func (s *Site) relink(cfg *config.Config, opts *Options, edits [][2]*contentFile
 	}
 	// Nothing else may come out, go or expire between the two present
 	// times.
-	if !opts.Now.Equal(s.Now) {
-		if s.still == nil {
-			s.still = stillBetween(s.Now, s.files, nil)
-		}
-		if opts.Now.Before(s.still[0]) || !opts.Now.Before(s.still[1]) {
-			return nil
-		}
+	if !opts.Now.Equal(s.Now) && !s.stillAt(opts.Now) {
+		return nil
 	}
 
 	next := *s

@@ -445,18 +445,7 @@ func (s *Site) patch(cfg *config.Config, opts *Options, edits [][2]*contentFile)
 	}
 	// Nothing may come out, go or expire between the two present times:
 	// what the site shows would change with it.
-	if s.still == nil {
-		// A wire story leaves the wire's pages the instant after it is
-		// [wire] days old.
-		var leave []time.Time
-		if s.Wire != nil {
-			for _, st := range s.Wire.Stories {
-				leave = append(leave, st.Date().AddDate(0, 0, s.Config.Wire.Days).Add(time.Nanosecond))
-			}
-		}
-		s.still = stillBetween(s.Now, s.files, leave)
-	}
-	if opts.Now.Before(s.still[0]) || !opts.Now.Before(s.still[1]) {
+	if !s.stillAt(opts.Now) {
 		return false
 	}
 	for i, f := range s.files {
@@ -475,6 +464,24 @@ func (s *Site) patch(cfg *config.Config, opts *Options, edits [][2]*contentFile)
 	}
 	s.Now = opts.Now
 	return true
+}
+
+// stillAt reports whether nothing the site holds comes out, goes or
+// expires, and no wire story leaves the wire's pages, between the site's
+// present and now.
+func (s *Site) stillAt(now time.Time) bool {
+	if s.still == nil {
+		// A wire story leaves the wire's pages the instant after it is
+		// [wire] days old.
+		var leave []time.Time
+		if s.Wire != nil {
+			for _, st := range s.Wire.Stories {
+				leave = append(leave, st.Date().AddDate(0, 0, s.Config.Wire.Days).Add(time.Nanosecond))
+			}
+		}
+		s.still = stillBetween(s.Now, s.files, leave)
+	}
+	return !now.Before(s.still[0]) && now.Before(s.still[1])
 }
 
 // stillBetween returns the times around now between which none of files
