@@ -3,7 +3,6 @@ package site
 import (
 	"cmp"
 	"slices"
-	"time"
 
 	"github.com/rounds-health/rounds/generator/config"
 	"github.com/rounds-health/rounds/generator/content"
@@ -125,15 +124,8 @@ func (s *Site) relink(cfg *config.Config, opts *Options, edits [][2]*contentFile
 			if e[1] == nil {
 				continue
 			}
-			for _, t := range []time.Time{e[1].note.Published, e[1].note.Expires} {
-				switch {
-				case t.IsZero():
-				case !t.After(opts.Now) && t.After(w[0]):
-					w[0] = t
-				case t.After(opts.Now) && t.Before(w[1]):
-					w[1] = t
-				}
-			}
+			narrow(&w, opts.Now, e[1].note.Published)
+			narrow(&w, opts.Now, e[1].note.Expires)
 		}
 		next.still = &w
 	}

@@ -484,6 +484,18 @@ func (s *Site) stillAt(now time.Time) bool {
 	return !now.Before(s.still[0]) && now.Before(s.still[1])
 }
 
+// narrow narrows w, the times around now between which nothing changes,
+// by t, when something changes from then on: the zero time, nothing.
+func narrow(w *[2]time.Time, now, t time.Time) {
+	switch {
+	case t.IsZero():
+	case !t.After(now) && t.After(w[0]):
+		w[0] = t
+	case t.After(now) && t.Before(w[1]):
+		w[1] = t
+	}
+}
+
 // stillBetween returns the times around now between which none of files
 // comes out, goes or expires, and nothing else changes at a time of more:
 // the latest such time at or before now, and the first after it (the
@@ -491,15 +503,7 @@ func (s *Site) stillAt(now time.Time) bool {
 // shows from the instant it names.
 func stillBetween(now time.Time, files []*contentFile, more []time.Time) *[2]time.Time {
 	w := [2]time.Time{{}, time.Unix(1<<62, 0)}
-	at := func(t time.Time) {
-		switch {
-		case t.IsZero():
-		case !t.After(now) && t.After(w[0]):
-			w[0] = t
-		case t.After(now) && t.Before(w[1]):
-			w[1] = t
-		}
-	}
+	at := func(t time.Time) { narrow(&w, now, t) }
 	for _, f := range files {
 		switch {
 		case f.note != nil:
