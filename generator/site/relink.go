@@ -157,7 +157,7 @@ func (s *Site) relink(cfg *config.Config, opts *Options, edits [][2]*contentFile
 			l.ids[f.id] = idOwner{f.path, n.IDLine(), n.ID != ""}
 		}
 	}
-	next.Held = Held{l.held.Drafts + l.edHeld.Drafts, l.held.Scheduled + l.edHeld.Scheduled, l.held.Expired + l.edHeld.Expired}
+	next.Held = l.held.plus(l.edHeld)
 	if listed(l.editions, edits) {
 		// An edition lists a note that moved: the editions are linked
 		// again, which finds a listed note out of sight.
@@ -169,12 +169,13 @@ func (s *Site) relink(cfg *config.Config, opts *Options, edits [][2]*contentFile
 		for _, e := range l.editions {
 			e.Notes, e.Number = nil, 0
 		}
-		next.Editions, next.Held = nil, l.held
+		next.Editions, next.Held = nil, Held{}
 		errs, windows := next.linkEditions(l.editions, l.notes, opts)
 		if len(errs) > 0 {
 			return nil
 		}
-		l.windows = windows
+		l.windows, l.edHeld = windows, next.Held
+		next.Held = l.held.plus(l.edHeld)
 		return &next
 	}
 	// Otherwise a note comes into or leaves the editions whose days hold

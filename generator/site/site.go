@@ -64,6 +64,11 @@ type Held struct{ Drafts, Scheduled, Expired int }
 // count counts one item held back for why (as Options.hides says it).
 func (h *Held) count(why string) { h.add(why, 1) }
 
+// plus returns the counts of h and o together.
+func (h Held) plus(o Held) Held {
+	return Held{h.Drafts + o.Drafts, h.Scheduled + o.Scheduled, h.Expired + o.Expired}
+}
+
 // add adds d to the count of the items held back for why.
 func (h *Held) add(why string, d int) {
 	switch {
@@ -388,10 +393,7 @@ func (c *ContentCache) load(cfg *config.Config, opts *Options, hint []string, pa
 		for abs := range c.files {
 			c.order = append(c.order, abs)
 		}
-		rank := func(abs string) int { return slices.Index(contentKinds, c.files[abs].kind) }
-		slices.SortFunc(c.order, func(a, b string) int {
-			return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a, b))
-		})
+		slices.SortFunc(c.order, func(a, b string) int { return fileOrder(c.files[a], c.files[b]) })
 	}
 	slices.Sort(changed)
 	changed = slices.Compact(changed)
@@ -658,7 +660,10 @@ func assemble(cfg *config.Config, files []*contentFile, opts *Options) (*Site, e
 		ids, errs = checkIDs(identified)
 		idErrs <- errs
 	}()
-	held := s.Held // the notes'; linkEditions counts the editions'
+	// The notes held back are counted apart from the editions, for
+	// relink, which counts the notes again.
+	held := s.Held
+	s.Held = Held{}
 	sortNewestFirst(s.Notes)
 	slices.SortFunc(s.Pages, func(a, b *content.Page) int {
 		return cmp.Or(cmp.Compare(a.Weight, b.Weight), cmp.Compare(a.Title, b.Title), cmp.Compare(a.Slug, b.Slug))
@@ -667,8 +672,8 @@ func assemble(cfg *config.Config, files []*contentFile, opts *Options) (*Site, e
 	s.group()
 	errs = append(errs, <-idErrs...)
 	errs = append(errs, linkErrs...)
-	edHeld := Held{s.Held.Drafts - held.Drafts, s.Held.Scheduled - held.Scheduled, s.Held.Expired - held.Expired}
-	s.linked = &linked{notes: notes, editions: editions, held: held, edHeld: edHeld, ids: ids, windows: windows}
+	s.linked = &linked{notes: notes, editions: editions, held: held, edHeld: s.Held, ids: ids, windows: windows}
+	s.Held = held.plus(s.Held)
 	if cfg.Check.Retractions != "" {
 		notices, err := loadRetractions(cfg.Abs(cfg.Check.Retractions))
 		if err != nil {
@@ -842,17 +847,17 @@ func (s *Site) linkEditions(editions []*content.Edition, notes map[string]*conte
 				}
 			}
 		} else {
-			from, to := e.From, e.To
-			if from.IsZero() && to.IsZero() {
-				from, to = prev, e.Date
+			w := window{e.From, e.To}
+			if w.from.IsZero() && w.to.IsZero() {
+				w = window{prev, e.Date}
 			}
-			windows[e] = window{from, to}
+			windows[e] = w
 			// s.Notes is newest first: the window is one run of it.
 			i := 0
-			if !to.IsZero() {
-				i = sort.Search(len(s.Notes), func(k int) bool { return !s.Notes[k].Published.After(to) })
+			if !w.to.IsZero() {
+				i = sort.Search(len(s.Notes), func(k int) bool { return !s.Notes[k].Published.After(w.to) })
 			}
-			for ; i < len(s.Notes) && s.Notes[i].Published.After(from); i++ {
+			for ; i < len(s.Notes) && w.holds(s.Notes[i].Published); i++ {
 				e.Notes = append(e.Notes, s.Notes[i])
 			}
 		}
