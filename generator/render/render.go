@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/rounds-health/rounds/feeds"
 	"github.com/rounds-health/rounds/generator/config"
 	"github.com/rounds-health/rounds/generator/content"
 	"github.com/rounds-health/rounds/generator/leak"
@@ -169,7 +168,7 @@ func (w *writer) plan() {
 			paginate(t.Path(), t.Notes, cfg.Paginate, func(p *Paginator, notes []*content.Note) {
 				pg(&PageData{Kind: "topic", Path: pagePath(t.Path(), p.Number), Title: t.Title, Description: fmt.Sprintf("Notes on %s from %s.", t.Title, cfg.Title), Topic: t, Notes: notes, Paginator: p, Feeds: links})
 			})
-			writeFeeds(w, t.Path(), func() *feeds.Channel { return w.noteChannel(title, "", t.Path(), t.Notes) })
+			w.writeNoteFeeds(title, "", t.Path(), t.Notes)
 		}
 	}
 	for _, p := range s.Pages {
@@ -181,7 +180,7 @@ func (w *writer) plan() {
 	}
 	w.planSearch()
 	pg(&PageData{Kind: "404", Path: "404.html", Title: "Page not found"})
-	writeFeeds(w, "", func() *feeds.Channel { return w.noteChannel(cfg.Title, cfg.Description, "", s.Notes) })
+	w.writeNoteFeeds(cfg.Title, cfg.Description, "", s.Notes)
 
 	w.planSitemaps()
 	w.render("robots.txt", func(buf *bytes.Buffer) error {
@@ -224,11 +223,12 @@ func (w *writer) noteFile(n *content.Note) output.File {
 }
 
 // keptBodies returns the notes whose bodies a build that consumes its
-// site keeps once their pages are made: those its feeds carry whole. It
-// returns nil, keeping every body, when the theme may show a note's body
-// on a page other than the note's own; a note's body is let go only
-// where nothing that is made after its page reads it. The search index
-// reads the bodies too: its documents are made first (see planSearch).
+// site keeps once their pages are made: none yet, and those its feeds
+// carry whole as plan schedules them (writeNoteFeeds). It returns nil,
+// keeping every body, when the theme may show a note's body on a page
+// other than the note's own; a note's body is let go only where nothing
+// that is made after its page reads it. The search index reads the bodies
+// too: its documents are made first (see planSearch).
 func (w *writer) keptBodies() map[*content.Note]bool {
 	for _, r := range w.theme.Reads(reflect.TypeFor[PageData](), reflect.TypeFor[content.Note](), "Content") {
 		if r.Layout != "note" || r.From != ".Note" {
@@ -236,23 +236,7 @@ func (w *writer) keptBodies() map[*content.Note]bool {
 			return nil
 		}
 	}
-	s := w.site
-	keep := map[*content.Note]bool{}
-	if s.Config.Feeds.Content != "full" {
-		return keep
-	}
-	limit := s.Config.Feeds.Limit
-	for _, n := range s.Notes[:min(limit, len(s.Notes))] {
-		keep[n] = true
-	}
-	for _, group := range [][]*content.Topic{s.Topics, s.Audiences} {
-		for _, t := range group {
-			for _, n := range t.Notes[:min(limit, len(t.Notes))] {
-				keep[n] = true
-			}
-		}
-	}
-	return keep
+	return map[*content.Note]bool{}
 }
 
 // noteFiles returns the files of the notes' pages.

@@ -145,11 +145,27 @@ func topicTitles(s *site.Site, slugs []string) []string {
 	return out
 }
 
+// writeNoteFeeds schedules the feeds of notes for the page at path. A
+// build that lets the notes' bodies go keeps those the feeds carry whole.
+func (w *writer) writeNoteFeeds(title, description, path string, notes []*content.Note) {
+	if w.keep != nil && w.site.Config.Feeds.Content == "full" {
+		for _, n := range w.fed(notes) {
+			w.keep[n] = true
+		}
+	}
+	writeFeeds(w, path, func() *feeds.Channel { return w.noteChannel(title, description, path, notes) })
+}
+
+// fed returns the notes a feed of notes carries: the newest, up to the
+// limit.
+func (w *writer) fed(notes []*content.Note) []*content.Note {
+	return notes[:min(len(notes), w.site.Config.Feeds.Limit)]
+}
+
 // noteChannel builds a feed of notes for the page at path.
 func (w *writer) noteChannel(title, description, path string, notes []*content.Note) *feeds.Channel {
-	s := w.site
 	c := w.channel(title, description, path)
-	notes = notes[:min(len(notes), s.Config.Feeds.Limit)]
+	notes = w.fed(notes)
 	for _, n := range notes {
 		c.Entries = append(c.Entries, w.noteEntry(n))
 	}
