@@ -58,11 +58,10 @@ type value struct {
 // unknown is a value whose type is not known.
 var unknown = value{}
 
+// visitKey is a template walked with a dot.
 type visitKey struct {
 	name string
-	typ  reflect.Type
-	from string
-	root bool
+	dot  value
 }
 
 // analysis follows one layout's templates.
@@ -84,7 +83,7 @@ type scope struct {
 
 // template walks the template name with dot.
 func (a *analysis) template(name string, dot value) {
-	key := visitKey{name, dot.typ, dot.from, dot.rooted}
+	key := visitKey{name, dot}
 	if a.done[key] {
 		return
 	}
