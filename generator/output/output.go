@@ -11,7 +11,6 @@ package output
 import (
 	"bytes"
 	"cmp"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -79,13 +78,13 @@ func ReadManifest(dir string) (*Manifest, error) {
 
 // A File is one output file, made by Render or copied from Src.
 type File struct {
-	Path   string                        // slash-separated, relative to the output folder
-	Render func(buf *bytes.Buffer) error // writes the file's bytes
-	Src    string                        // or: the file to copy
+	Path   string                  // slash-separated, relative to the output folder
+	Render func(buf *Buffer) error // writes the file's bytes
+	Src    string                  // or: the file to copy
 }
 
 // Make writes the file's bytes into buf.
-func (f *File) Make(buf *bytes.Buffer) error {
+func (f *File) Make(buf *Buffer) error {
 	if f.Render != nil {
 		return f.Render(buf)
 	}
@@ -236,7 +235,7 @@ func Render(files []File, later *Later, workers int) (map[string][]byte, error) 
 	render := func(files []File) error {
 		errs := make([]error, len(files))
 		Parallel(len(files), workers, func(i int) {
-			var buf bytes.Buffer
+			var buf Buffer
 			if err := files[i].Make(&buf); err != nil {
 				errs[i] = err
 				return
@@ -298,10 +297,10 @@ func Parallel(n, workers int, fn func(i int)) {
 	wg.Wait()
 }
 
-// maxPooled is the largest page buffer kept for the next page: a few
-// files of a large archive (its editions' feeds) run to megabytes, and
-// would keep that much each, for pages of a few kilobytes.
-const maxPooled = 1 << 20
+// pooledChunks is how many of the buffers' chunks a build keeps for its
+// next files: a few megabytes, more than the files rendered and waiting
+// to be written hold but for the largest.
+const pooledChunks = 256
 
 // run writes files into dir, and those of opts.Later, and returns the
 // manifest. prev is the manifest of the build already in dir, if any: its
@@ -321,35 +320,19 @@ func run(dir string, files []File, opts Options, prev map[string]Item) (*Manifes
 	// take twice as long as from one.
 	type rendered struct {
 		item Item
-		buf  *bytes.Buffer
+		buf  *Buffer
 		err  *error // where a failure to write it goes
 		// stale, when set, says the later files are known: the
 		// previous build's others under their folder are removed.
 		stale map[string]bool
 	}
 	written := make(chan rendered, 8*workers)
-	// Page buffers go round between the workers and the writer. They are
-	// kept here rather than in a sync.Pool, which a collection empties:
-	// a new buffer grows, copying and clearing, to the size of a page.
-	free := make(chan *bytes.Buffer, cap(written)+2*workers)
-	get := func() *bytes.Buffer {
-		select {
-		case b := <-free:
-			b.Reset()
-			return b
-		default:
-			return new(bytes.Buffer)
-		}
-	}
-	put := func(b *bytes.Buffer) {
-		if b.Cap() > maxPooled {
-			return // a feed of a large archive: not kept for pages
-		}
-		select {
-		case free <- b:
-		default:
-		}
-	}
+	// The buffers' chunks go round between the workers and the writer.
+	// They are kept here rather than in a sync.Pool, which a collection
+	// empties.
+	pool := newChunkPool(pooledChunks)
+	get := func() *Buffer { return &Buffer{pool: pool} }
+	put := func(b *Buffer) { b.Reset() }
 	var io sync.WaitGroup
 	out, err := openOut(dir)
 	if err != nil {
@@ -388,7 +371,7 @@ func run(dir string, files []File, opts Options, prev map[string]Item) (*Manifes
 			}
 			err := mkdir(path.Dir(p))
 			if err == nil {
-				err = out.writeFile(p, r.buf.Bytes())
+				err = out.writeFile(p, r.buf.Chunks())
 			}
 			if err != nil {
 				*r.err = err
@@ -423,7 +406,7 @@ func run(dir string, files []File, opts Options, prev map[string]Item) (*Manifes
 				put(buf)
 				return
 			}
-			sum := sha256.Sum256(buf.Bytes())
+			sum := buf.sum()
 			b.items[i] = Item{Path: f.Path, Size: int64(buf.Len()), SHA256: hex.EncodeToString(sum[:])}
 			if b.lines[i], err = json.Marshal(b.items[i]); err != nil {
 				b.errs[i] = err
@@ -597,7 +580,7 @@ func CheckReplaceable(dir string) error {
 }
 
 // readInto appends the file at name to buf.
-func readInto(buf *bytes.Buffer, name string) error {
+func readInto(buf *Buffer, name string) error {
 	// A named pipe is opened without waiting, and refused.
 	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {

@@ -1,7 +1,6 @@
 package output
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,7 +14,7 @@ func TestConcurrentWriteRefused(t *testing.T) {
 	t.Parallel()
 	out := filepath.Join(t.TempDir(), "public")
 	page := func(text string) []File {
-		return []File{{Path: "index.html", Render: func(buf *bytes.Buffer) error { buf.WriteString(text); return nil }}}
+		return []File{{Path: "index.html", Render: func(buf *Buffer) error { buf.WriteString(text); return nil }}}
 	}
 	if _, err := Write(out, page("first"), Options{Workers: 2}); err != nil {
 		t.Fatal(err)
@@ -47,7 +46,7 @@ func TestFirst(t *testing.T) {
 	var order []string
 	var files []File
 	for _, p := range []string{"b/index.html", "notes/x/index.html", "a.xml", "notes/y/index.html", "c.html"} {
-		files = append(files, File{Path: p, Render: func(buf *bytes.Buffer) error {
+		files = append(files, File{Path: p, Render: func(buf *Buffer) error {
 			order = append(order, p) // one worker: no lock needed
 			buf.WriteString(p)
 			return nil

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 
 	"golang.org/x/sys/unix"
 )
@@ -33,14 +34,27 @@ func openOut(path string) (*outFolder, error) {
 // close closes the folder.
 func (o *outFolder) close() { unix.Close(o.fd) }
 
-// writeFile creates the file at the slash path rel with data.
-func (o *outFolder) writeFile(rel string, data []byte) error {
+// maxIovecs is how many slices one writev takes (IOV_MAX).
+const maxIovecs = 1024
+
+// writeFile creates the file at the slash path rel with the bytes of
+// chunks, in order: with one write for a file of one chunk, and one
+// writev for up to maxIovecs chunks.
+func (o *outFolder) writeFile(rel string, chunks [][]byte) error {
 	fd, err := unix.Openat(o.fd, rel, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644)
 	if err != nil {
 		return o.err("open", rel, err)
 	}
-	for len(data) > 0 {
-		n, err := unix.Write(fd, data)
+	if len(chunks) > 1 {
+		chunks = slices.Clone(chunks) // skip shortens it, and its first slice
+	}
+	for len(chunks) > 0 {
+		var n int
+		if len(chunks) == 1 {
+			n, err = unix.Write(fd, chunks[0])
+		} else {
+			n, err = unix.Writev(fd, chunks[:min(len(chunks), maxIovecs)])
+		}
 		if err == unix.EINTR {
 			continue
 		}
@@ -48,7 +62,7 @@ func (o *outFolder) writeFile(rel string, data []byte) error {
 			unix.Close(fd)
 			return o.err("write", rel, err)
 		}
-		data = data[n:]
+		chunks = skip(chunks, n)
 	}
 	if err := unix.Close(fd); err != nil {
 		return o.err("close", rel, err)

@@ -16,9 +16,20 @@ func openOut(path string) (*outFolder, error) { return &outFolder{path}, nil }
 // close closes the folder.
 func (o *outFolder) close() {}
 
-// writeFile creates the file at the slash path rel with data.
-func (o *outFolder) writeFile(rel string, data []byte) error {
-	return os.WriteFile(filepath.Join(o.path, filepath.FromSlash(rel)), data, 0o644)
+// writeFile creates the file at the slash path rel with the bytes of
+// chunks, in order.
+func (o *outFolder) writeFile(rel string, chunks [][]byte) error {
+	f, err := os.OpenFile(filepath.Join(o.path, filepath.FromSlash(rel)), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	for _, c := range chunks {
+		if _, err := f.Write(c); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	return f.Close()
 }
 
 // mkdir creates the folder at the slash path rel.

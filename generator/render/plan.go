@@ -1,7 +1,6 @@
 package render
 
 import (
-	"bytes"
 	"maps"
 	"slices"
 	"strings"
@@ -158,7 +157,7 @@ func (p *Plan) Make(path string) ([]byte, bool, error) {
 	if !ok || err != nil {
 		return nil, ok, err
 	}
-	var buf bytes.Buffer
+	var buf output.Buffer
 	if err := f.Make(&buf); err != nil {
 		return nil, true, fileErrors(output.Errors{{Path: path, Err: err}})
 	}

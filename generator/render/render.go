@@ -1,7 +1,6 @@
 package render
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -183,7 +182,7 @@ func (w *writer) plan() {
 	w.writeNoteFeeds(cfg.Title, cfg.Description, "", s.Notes)
 
 	w.planSitemaps()
-	w.render("robots.txt", func(buf *bytes.Buffer) error {
+	w.render("robots.txt", func(buf *output.Buffer) error {
 		fmt.Fprintf(buf, "User-agent: *\nAllow: /\n\nSitemap: %s\n", cfg.AbsURL("sitemap.xml"))
 		return nil
 	})
@@ -211,7 +210,7 @@ func notePage(n *content.Note) *PageData {
 // noteFile returns the file of a note's page, whose data is made when it
 // is: a site of 100,000 notes is planned without 100,000 pages' data.
 func (w *writer) noteFile(n *content.Note) output.File {
-	return output.File{Path: n.Path() + "index.html", Render: func(buf *bytes.Buffer) error {
+	return output.File{Path: n.Path() + "index.html", Render: func(buf *output.Buffer) error {
 		d := notePage(n)
 		w.prep(d)
 		err := w.theme.Execute(buf, d.Kind, d)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
@@ -115,7 +116,7 @@ func isSitemap(p string) bool {
 func sitemapFiles(urls []sitemapURL, abs func(string) string, max, size int) []output.File {
 	cuts := splitSitemap(urls, max, size)
 	if len(cuts) == 1 {
-		return []output.File{{Path: "sitemap.xml", Render: func(buf *bytes.Buffer) error {
+		return []output.File{{Path: "sitemap.xml", Render: func(buf *output.Buffer) error {
 			writeSitemap(buf, urls)
 			return nil
 		}}}
@@ -130,12 +131,12 @@ func sitemapFiles(urls []sitemapURL, abs func(string) string, max, size int) []o
 		part := urls[start:end]
 		name := "sitemap-" + strconv.Itoa(i+1) + ".xml"
 		index = append(index, sitemapURL{abs(name), latest(part)})
-		files = append(files, output.File{Path: name, Render: func(buf *bytes.Buffer) error {
+		files = append(files, output.File{Path: name, Render: func(buf *output.Buffer) error {
 			writeSitemap(buf, part)
 			return nil
 		}})
 	}
-	return append(files, output.File{Path: "sitemap.xml", Render: func(buf *bytes.Buffer) error {
+	return append(files, output.File{Path: "sitemap.xml", Render: func(buf *output.Buffer) error {
 		writeSitemapIndex(buf, index)
 		return nil
 	}})
@@ -197,7 +198,7 @@ func latest(urls []sitemapURL) string {
 }
 
 // writeSitemap writes a sitemap of urls.
-func writeSitemap(buf *bytes.Buffer, urls []sitemapURL) {
+func writeSitemap(buf textWriter, urls []sitemapURL) {
 	buf.WriteString(urlsetOpen)
 	for _, u := range urls {
 		writeEntry(buf, "url", u)
@@ -206,7 +207,7 @@ func writeSitemap(buf *bytes.Buffer, urls []sitemapURL) {
 }
 
 // writeSitemapIndex writes a sitemap index naming sitemaps.
-func writeSitemapIndex(buf *bytes.Buffer, sitemaps []sitemapURL) {
+func writeSitemapIndex(buf textWriter, sitemaps []sitemapURL) {
 	buf.WriteString(sitemapsOpen)
 	for _, u := range sitemaps {
 		writeEntry(buf, "sitemap", u)
@@ -214,8 +215,15 @@ func writeSitemapIndex(buf *bytes.Buffer, sitemaps []sitemapURL) {
 	buf.WriteString(sitemapsEnd)
 }
 
+// A textWriter is where a sitemap is written: a file's buffer, or a
+// scratch one that measures an entry.
+type textWriter interface {
+	io.Writer
+	io.StringWriter
+}
+
 // writeEntry writes u as an element named tag, on a line of its own.
-func writeEntry(buf *bytes.Buffer, tag string, u sitemapURL) {
+func writeEntry(buf textWriter, tag string, u sitemapURL) {
 	fmt.Fprintf(buf, "  <%s><loc>", tag)
 	xml.EscapeText(buf, []byte(u.loc))
 	buf.WriteString("</loc>")

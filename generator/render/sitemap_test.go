@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/rounds-health/rounds/generator/browsertest"
+	"github.com/rounds-health/rounds/generator/output"
 )
 
 // TestSitemapLimits makes the sitemaps of 50,000 URLs (one sitemap, at
@@ -45,7 +46,7 @@ func TestSitemapLimits(t *testing.T) {
 			files := sitemapFiles(c.urls, abs, sitemapMaxURLs, sitemapMaxBytes)
 			got := map[string][]byte{}
 			for _, f := range files {
-				var buf bytes.Buffer
+				var buf output.Buffer
 				if err := f.Render(&buf); err != nil {
 					t.Fatal(err)
 				}

@@ -238,15 +238,8 @@ func writeFeeds(w *writer, base string, channel func() *feeds.Channel) {
 	w.channels = append(w.channels, shared)
 	for _, f := range feedFormats {
 		p := base + f.file
-		w.add(output.File{Path: p, Render: func(buf *bytes.Buffer) error {
+		w.add(output.File{Path: p, Render: func(buf *output.Buffer) error {
 			c := shared.take()
-			// A feed with whole notes is large: grow the buffer once,
-			// rather than by doubling, copying and clearing.
-			n := 4096
-			for _, e := range c.Entries {
-				n += len(e.ContentHTML) + len(e.Summary) + 1024
-			}
-			buf.Grow(n + n/4)
 			switch f.file {
 			case "feed.xml":
 				return feeds.WriteRSS(buf, c)

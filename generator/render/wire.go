@@ -1,10 +1,10 @@
 package render
 
 import (
-	"bytes"
 	"fmt"
 
 	"github.com/rounds-health/rounds/feeds"
+	"github.com/rounds-health/rounds/generator/output"
 	"github.com/rounds-health/rounds/generator/site"
 	"github.com/rounds-health/rounds/generator/wire"
 )
@@ -31,7 +31,7 @@ func (w *writer) planWire(pg func(*PageData)) {
 	if cfg.Wire.ShowHealth() {
 		pg(&PageData{Kind: "sources", Path: "sources/", Title: "Sources", Description: "The feeds " + cfg.Title + " follows, and how each answered its last fetch.", Sources: wr.Sources})
 	}
-	w.render("sources.opml", func(buf *bytes.Buffer) error {
+	w.render("sources.opml", func(buf *output.Buffer) error {
 		return feeds.WriteOPML(buf, cfg.Title+": sources", wire.Subscriptions(cfg))
 	})
 }

@@ -1,7 +1,6 @@
 package render
 
 import (
-	"bytes"
 	"errors"
 
 	"github.com/rounds-health/rounds/generator/config"
@@ -51,13 +50,13 @@ func newWriter(s *site.Site, th *theme.Theme) *writer {
 }
 
 // render schedules the file at p, made by fn.
-func (w *writer) render(p string, fn func(buf *bytes.Buffer) error) {
+func (w *writer) render(p string, fn func(buf *output.Buffer) error) {
 	w.add(output.File{Path: p, Render: fn}, p)
 }
 
 // contents makes a file of data, already made.
-func contents(data []byte) func(buf *bytes.Buffer) error {
-	return func(buf *bytes.Buffer) error { _, err := buf.Write(data); return err }
+func contents(data []byte) func(buf *output.Buffer) error {
+	return func(buf *output.Buffer) error { _, err := buf.Write(data); return err }
 }
 
 // copy schedules the file at p, copied from src.
@@ -85,7 +84,7 @@ func (w *writer) pageFile(d *PageData) output.File {
 	if d.Kind == "404" {
 		p = "404.html"
 	}
-	return output.File{Path: p, Render: func(buf *bytes.Buffer) error { return w.theme.Execute(buf, d.Kind, d) }}
+	return output.File{Path: p, Render: func(buf *output.Buffer) error { return w.theme.Execute(buf, d.Kind, d) }}
 }
 
 // fileErrors turns the files output could not make into an ErrorList

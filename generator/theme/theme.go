@@ -17,6 +17,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"html/template"
+	"io"
 	"maps"
 	"os"
 	"path"
@@ -406,13 +407,13 @@ func (t *Theme) templateError(err error, name string) *config.Error {
 	return config.Errorf(t.file(name), line, "", "fix the template", "%s", msg)
 }
 
-// Execute renders layout with data into buf.
-func (t *Theme) Execute(buf *bytes.Buffer, layout string, data any) error {
+// Execute renders layout with data into w.
+func (t *Theme) Execute(w io.Writer, layout string, data any) error {
 	tmpl := t.layouts[layout]
 	if tmpl == nil {
 		return fmt.Errorf("no layout %q", layout)
 	}
-	if err := tmpl.Execute(buf, data); err != nil {
+	if err := tmpl.Execute(w, data); err != nil {
 		return t.templateError(err, layout+".html")
 	}
 	return nil
