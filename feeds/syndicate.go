@@ -1,6 +1,7 @@
 package feeds
 
 import (
+	"bytes"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -149,6 +150,11 @@ type jsonFeed struct {
 
 // WriteJSON writes c as JSON Feed 1.1; feedURL is where it will be served.
 func WriteJSON(w io.Writer, c *Channel, feedURL string) error {
+	return writeJSON(w, newJSONFeed(c, feedURL))
+}
+
+// newJSONFeed returns c as a JSON Feed, served at feedURL.
+func newJSONFeed(c *Channel, feedURL string) jsonFeed {
 	f := (&gf.JSON{Feed: c.generic()}).JSONFeed()
 	f.FeedUrl = feedURL
 	f.Language = c.Language
@@ -163,9 +169,44 @@ func WriteJSON(w io.Writer, c *Channel, feedURL string) error {
 		items[i] = jsonItem{JSONItem: it, Rounds: e.Extension}
 	}
 	f.Items = nil
+	return jsonFeed{JSONFeed: f, Items: items}
+}
+
+// writeJSON writes feed compactly, without escaping HTML's characters.
+func writeJSON(w io.Writer, feed jsonFeed) error {
 	// Compact: feeds are read by programs, and indenting full-content
-	// feeds costs more than writing them.
-	enc := json.NewEncoder(w)
+	// feeds costs more than writing them. The feed is encoded an item at
+	// a time, into a buffer the size of the largest item rather than of
+	// the feed: a large archive's editions feed runs to tens of
+	// megabytes. Compact JSON is the same written in parts: the items
+	// come last, and each encodes as it would inside the whole.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	return enc.Encode(jsonFeed{JSONFeed: f, Items: items})
+	items := feed.Items
+	feed.Items = []jsonItem{}
+	if err := enc.Encode(feed); err != nil {
+		return err
+	}
+	head, ok := bytes.CutSuffix(buf.Bytes(), []byte(`"items":[]}`+"\n"))
+	if !ok {
+		return fmt.Errorf("JSON feed: items are not its last member")
+	}
+	if _, err := io.WriteString(w, string(head)+`"items":[`); err != nil {
+		return err
+	}
+	for i := range items {
+		buf.Reset()
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		if err := enc.Encode(&items[i]); err != nil {
+			return err
+		}
+		if _, err := w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))); err != nil {
+			return err
+		}
+	}
+	_, err := io.WriteString(w, "]}\n")
+	return err
 }

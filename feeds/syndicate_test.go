@@ -160,3 +160,32 @@ func TestDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONInParts checks that the feed written an item at a time is, byte
+// for byte, the feed encoded whole, with no items, one, and several
+// holding what JSON escapes (quotes, control characters, U+2028) and
+// HTML's characters, which it leaves.
+func TestJSONInParts(t *testing.T) {
+	t.Parallel()
+	tricky := channel()
+	tricky.Entries[1].ContentHTML = "<p>\"Quoted\", tab\there, line\u2028separator & <b>bold</b></p>"
+	tricky.Entries = append(tricky.Entries, tricky.Entries[0], tricky.Entries[1])
+	for name, c := range map[string]*Channel{
+		"none":    {Title: "Empty", Link: "https://example.org/", ID: "https://example.org/"},
+		"one":     {Title: "One", Link: "https://example.org/", ID: "https://example.org/", Entries: channel().Entries[:1]},
+		"several": tricky,
+	} {
+		var parts, whole bytes.Buffer
+		if err := WriteJSON(&parts, c, "https://example.org/feed.json"); err != nil {
+			t.Fatal(err)
+		}
+		enc := json.NewEncoder(&whole)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(newJSONFeed(c, "https://example.org/feed.json")); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(parts.Bytes(), whole.Bytes()) {
+			t.Errorf("%s: written in parts:\n%s\nencoded whole:\n%s", name, parts.Bytes(), whole.Bytes())
+		}
+	}
+}
