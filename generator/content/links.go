@@ -18,18 +18,44 @@ type SiteLink struct {
 
 var (
 	// inlineDest matches the destination of an inline link or image,
-	// "](/path …)" or "](</path>)".
-	inlineDest = regexp.MustCompile(`\]\(\s*<?(/[^/\s)>][^\s)>]*|/)`)
+	// "](/path …)" or "](</path>)"; not "](//host/…)", which is another
+	// site's.
+	inlineDest = regexp.MustCompile(`\]\(\s*<?(/(?:[^/\s)>][^\s)>]*)?)(?:[\s)>]|$)`)
 	// refDef matches a link reference definition, "[x]: /path".
-	refDef = regexp.MustCompile(`^ {0,3}\[[^\]]+\]:\s*<?(/[^/\s>][^\s>]*|/)`)
+	refDef = regexp.MustCompile(`^ {0,3}\[[^\]]+\]:\s*<?(/(?:[^/\s>][^\s>]*)?)(?:[\s>]|$)`)
 )
 
 // SiteLinks returns the links to the site's own pages in body, Markdown
 // that begins on the file's line bodyLine, outside code.
 func SiteLinks(body []byte, bodyLine int) []SiteLink {
-	if !bytes.Contains(body, []byte("/")) {
+	if !mayLinkSite(body) {
 		return nil
 	}
+	return scanSiteLinks(body, bodyLine)
+}
+
+// mayLinkSite reports whether body may hold a link to the site's own
+// pages: a reference definition ("]:"), or an inline link whose
+// destination, after spaces and a "<", begins with "/". Most notes link
+// only elsewhere, and are not split into lines and matched line by line.
+func mayLinkSite(body []byte) bool {
+	if bytes.Contains(body, []byte("]:")) {
+		return true
+	}
+	for {
+		i := bytes.Index(body, []byte("]("))
+		if i < 0 {
+			return false
+		}
+		body = bytes.TrimLeft(body[i+2:], " \t\n\f\r<")
+		if len(body) > 0 && body[0] == '/' {
+			return true
+		}
+	}
+}
+
+// scanSiteLinks is SiteLinks, line by line.
+func scanSiteLinks(body []byte, bodyLine int) []SiteLink {
 	var out []SiteLink
 	fence := ""
 	for i, line := range strings.Split(string(body), "\n") {
