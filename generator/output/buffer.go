@@ -105,15 +105,18 @@ func (b *Buffer) Bytes() []byte {
 	case 1:
 		return b.chunks[0]
 	}
+	return b.Clone()
+}
+
+// Clone returns a copy of the bytes, of their size, for a caller that
+// keeps them: a chunk is 32 KiB, and most pages a few.
+func (b *Buffer) Clone() []byte {
 	out := make([]byte, 0, b.n)
 	for _, c := range b.chunks {
 		out = append(out, c...)
 	}
 	return out
 }
-
-// String returns the bytes as a string.
-func (b *Buffer) String() string { return string(b.Bytes()) }
 
 // sum returns the SHA-256 of the bytes.
 func (b *Buffer) sum() [sha256.Size]byte {

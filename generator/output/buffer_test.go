@@ -61,6 +61,9 @@ func TestBuffer(t *testing.T) {
 				t.Fatalf("round %d: chunk %d of %d holds %d bytes, not a full chunk", round, i, len(b.Chunks()), len(c))
 			}
 		}
+		if c := b.Clone(); !bytes.Equal(c, want.Bytes()) || cap(c) != want.Len() {
+			t.Fatalf("round %d: a clone of %d bytes, %d of room, is not the %d written", round, len(c), cap(c), want.Len())
+		}
 		if got, want := b.sum(), sha256.Sum256(want.Bytes()); got != want {
 			t.Fatalf("round %d: SHA-256 %x, want %x", round, got, want)
 		}

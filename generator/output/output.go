@@ -241,7 +241,7 @@ func Render(files []File, later *Later, workers int) (map[string][]byte, error) 
 				return
 			}
 			mu.Lock()
-			out[files[i].Path] = buf.Bytes()
+			out[files[i].Path] = buf.Clone()
 			mu.Unlock()
 		})
 		return collect(files, errs)

@@ -161,7 +161,7 @@ func (p *Plan) Make(path string) ([]byte, bool, error) {
 	if err := f.Make(&buf); err != nil {
 		return nil, true, fileErrors(output.Errors{{Path: path, Err: err}})
 	}
-	return buf.Bytes(), true, nil
+	return buf.Clone(), true, nil
 }
 
 // All makes every file of the plan, on workers goroutines (0: one per
