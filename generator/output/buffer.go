@@ -44,7 +44,14 @@ func (b *Buffer) grew(c []byte, k int) {
 }
 
 // Write appends p. It never fails.
-func (b *Buffer) Write(p []byte) (int, error) {
+func (b *Buffer) Write(p []byte) (int, error) { return write(b, p), nil }
+
+// WriteString appends s. It never fails.
+func (b *Buffer) WriteString(s string) (int, error) { return write(b, s), nil }
+
+// write appends p to b, filling its last chunk and adding more, and
+// returns its length.
+func write[T string | []byte](b *Buffer, p T) int {
 	n := len(p)
 	for len(p) > 0 {
 		c := b.tail()
@@ -52,19 +59,7 @@ func (b *Buffer) Write(p []byte) (int, error) {
 		b.grew(c, k)
 		p = p[k:]
 	}
-	return n, nil
-}
-
-// WriteString appends s. It never fails.
-func (b *Buffer) WriteString(s string) (int, error) {
-	n := len(s)
-	for len(s) > 0 {
-		c := b.tail()
-		k := copy(c[len(c):cap(c)], s)
-		b.grew(c, k)
-		s = s[k:]
-	}
-	return n, nil
+	return n
 }
 
 // WriteByte appends c. It never fails.
