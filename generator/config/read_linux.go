@@ -52,6 +52,13 @@ func ReadFile(path string, max int64) ([]byte, time.Time, error) {
 		if max > 0 && int64(len(data)) > max {
 			return nil, time.Time{}, tooLarge(int64(len(data)), max) // it grew while read
 		}
+		if int64(len(data)) == st.Size {
+			// The whole file as its stat found it, read into room for
+			// a byte more: a file that grew since would have filled
+			// it. A build reads thousands, and is spared for each a
+			// last read that returns nothing.
+			return data, mod, nil
+		}
 		if len(data) == cap(data) {
 			data = append(data, 0)[:len(data)]
 		}
