@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/iotest"
 )
@@ -101,8 +103,9 @@ func TestSkip(t *testing.T) {
 }
 
 // TestWriteLargeFile writes a build with a file of more chunks than one
-// writev takes, and one of a single chunk, and checks the files' bytes
-// and the manifest's sizes and hashes against what was rendered.
+// writev takes, and one of a single chunk, and checks the files' bytes,
+// the manifest's sizes and hashes, and the bytes the build's check was
+// given, against what was rendered.
 func TestWriteLargeFile(t *testing.T) {
 	t.Parallel()
 	out := filepath.Join(t.TempDir(), "public")
@@ -125,9 +128,25 @@ func TestWriteLargeFile(t *testing.T) {
 			return nil
 		}})
 	}
-	m, err := Write(out, files, Options{Workers: 2})
+	// The check sees each file whole, in one slice, however many chunks
+	// hold it: an address across two chunks is still found.
+	checked := map[string]bool{}
+	var mu sync.Mutex
+	check := func(p string, data []byte) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if !bytes.Equal(data, contents[p]) {
+			return fmt.Errorf("checked %d bytes, not the file's %d", len(data), len(contents[p]))
+		}
+		checked[p] = true
+		return nil
+	}
+	m, err := Write(out, files, Options{Workers: 2, Check: check})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(checked) != len(contents) {
+		t.Errorf("checked %d files, want %d", len(checked), len(contents))
 	}
 	if len(m.Files) != len(contents) {
 		t.Fatalf("the manifest lists %d files, want %d", len(m.Files), len(contents))
