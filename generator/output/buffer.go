@@ -2,7 +2,6 @@ package output
 
 import (
 	"crypto/sha256"
-	"hash"
 	"io"
 )
 
@@ -104,7 +103,7 @@ func (b *Buffer) Bytes() []byte {
 }
 
 // Clone returns a copy of the bytes, of their size, for a caller that
-// keeps them: a chunk is 32 KiB, and most pages a few.
+// keeps them (File.Bytes): a chunk is 32 KiB, and most pages a few.
 func (b *Buffer) Clone() []byte {
 	out := make([]byte, 0, b.n)
 	for _, c := range b.chunks {
@@ -118,7 +117,7 @@ func (b *Buffer) sum() [sha256.Size]byte {
 	if len(b.chunks) == 1 {
 		return sha256.Sum256(b.chunks[0])
 	}
-	var h hash.Hash = sha256.New()
+	h := sha256.New()
 	for _, c := range b.chunks {
 		h.Write(c)
 	}

@@ -91,6 +91,16 @@ func (f *File) Make(buf *Buffer) error {
 	return readInto(buf, f.Src)
 }
 
+// Bytes makes the file and returns its bytes, in a slice of their size:
+// for a caller that keeps them, as a preview does.
+func (f *File) Bytes() ([]byte, error) {
+	var buf Buffer
+	if err := f.Make(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Clone(), nil
+}
+
 // Later is work whose files are known only when it is done, such as a
 // search index whose files are named by their contents: it runs while the
 // other files render, and its files are written after them.
@@ -235,13 +245,13 @@ func Render(files []File, later *Later, workers int) (map[string][]byte, error) 
 	render := func(files []File) error {
 		errs := make([]error, len(files))
 		Parallel(len(files), workers, func(i int) {
-			var buf Buffer
-			if err := files[i].Make(&buf); err != nil {
+			data, err := files[i].Bytes()
+			if err != nil {
 				errs[i] = err
 				return
 			}
 			mu.Lock()
-			out[files[i].Path] = buf.Clone()
+			out[files[i].Path] = data
 			mu.Unlock()
 		})
 		return collect(files, errs)

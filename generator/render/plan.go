@@ -157,11 +157,11 @@ func (p *Plan) Make(path string) ([]byte, bool, error) {
 	if !ok || err != nil {
 		return nil, ok, err
 	}
-	var buf output.Buffer
-	if err := f.Make(&buf); err != nil {
+	data, err := f.Bytes()
+	if err != nil {
 		return nil, true, fileErrors(output.Errors{{Path: path, Err: err}})
 	}
-	return buf.Clone(), true, nil
+	return data, true, nil
 }
 
 // All makes every file of the plan, on workers goroutines (0: one per
