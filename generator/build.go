@@ -24,11 +24,15 @@ type Options struct {
 	// one into any output file, or its name, fails. rounds build reads
 	// them from where rounds send does, a file or a private bucket.
 	Guard *leak.Guard
+	// Writing, if set, is told how many of the site's files are written
+	// as each is; the embedded site.Options' Reading is told of the
+	// content files read.
+	Writing func(done, total int)
 }
 
 // Render returns the options that render and write the site.
 func (o *Options) Render() *render.Options {
-	return &render.Options{Out: o.Out, Workers: o.Workers, Guard: o.Guard}
+	return &render.Options{Out: o.Out, Workers: o.Workers, Guard: o.Guard, Writing: o.Writing}
 }
 
 // Build loads the content and theme of the project cfg describes and

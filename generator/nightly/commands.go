@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rounds-health/rounds/feeds"
@@ -54,11 +54,14 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions, out Output) 
 		return err
 	}
 	start := time.Now()
+	progress := newProgress(out.Out)
 	res, err := generator.Build(cfg, &generator.Options{
-		Options: site.Options{Now: o.Now, Drafts: o.Drafts, Future: o.Future},
+		Options: site.Options{Now: o.Now, Drafts: o.Drafts, Future: o.Future, Reading: progress.counter("reading")},
 		Out:     o.Out,
 		Guard:   guard,
+		Writing: progress.counter("writing"),
 	})
+	progress.clear()
 	if err != nil {
 		return err
 	}
@@ -97,27 +100,20 @@ func Fetch(ctx context.Context, cfg *config.Config, only []string, force bool, o
 	if len(cfg.Sources) == 0 {
 		return fmt.Errorf("%s has no [[source]] tables; add one, or import an OPML file with rounds sources import", cfg.File)
 	}
-	tty := IsTerminal(out.Out)
-	var mu sync.Mutex
-	done, total := 0, 0
+	total := 0
 	for _, s := range cfg.Sources {
 		if s.On() && (len(only) == 0 || slices.Contains(only, s.ID)) {
 			total++
 		}
 	}
 	opts := wire.FetchOptions{Force: force, Only: only}
-	if tty {
-		opts.Done = func(r feeds.Report) {
-			mu.Lock()
-			defer mu.Unlock()
-			done++
-			fmt.Fprintf(out.Out, "\r\x1b[Kfetching %d/%d: %s", done, total, r.Source.ID)
-		}
+	progress := newProgress(out.Out)
+	if progress != nil {
+		var done atomic.Int64
+		opts.Done = func(r feeds.Report) { progress.show("fetching", int(done.Add(1)), total, r.Source.ID) }
 	}
 	reports, err := wire.Fetch(ctx, cfg, opts)
-	if tty {
-		fmt.Fprint(out.Out, "\r\x1b[K")
-	}
+	progress.clear()
 	counts := map[feeds.Status]int{}
 	for _, r := range reports {
 		counts[r.Status]++

@@ -169,7 +169,8 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, stdout, stderr i
 		"build": func() error {
 			// The site the check stage loaded is the one to write; a
 			// run that skipped the check loads it here.
-			bo := &generator.Options{Options: site.Options{Now: now, Cache: cache}, Out: out, Guard: guard, Theme: th}
+			progress := newProgress(stdout)
+			bo := &generator.Options{Options: site.Options{Now: now, Cache: cache, Reading: progress.counter("reading")}, Out: out, Guard: guard, Theme: th, Writing: progress.counter("writing")}
 			var res *render.Result
 			var err error
 			if loaded != nil {
@@ -177,6 +178,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, stdout, stderr i
 			} else {
 				res, err = generator.Build(cfg, bo)
 			}
+			progress.clear()
 			if err == nil {
 				fmt.Fprintf(stdout, "nightly: build: %s into %s\n", config.Count(res.Files, "file"), res.Out)
 				WarnPHI(stderr, "nightly", res)

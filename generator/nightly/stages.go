@@ -145,16 +145,11 @@ func Publish(ctx context.Context, cfg *config.Config, guard *leak.Guard, dir str
 			return err
 		}
 	}
-	if IsTerminal(stdout) {
-		opts.Progress = func(done, total int) {
-			fmt.Fprintf(stdout, "\r\x1b[Kuploading %d/%d", done, total)
-			if done == total {
-				fmt.Fprint(stdout, "\r\x1b[K")
-			}
-		}
-	}
+	progress := newProgress(stdout)
+	opts.Progress = progress.counter("uploading")
 	start := time.Now()
 	plan, err := publish.Publish(ctx, client, opts, stdout)
+	progress.clear()
 	if err != nil {
 		return err
 	}
@@ -264,7 +259,7 @@ func Send(ctx context.Context, s *site.Site, tmpl *digest.Templates, ed *content
 		return nil
 	}
 	sender := digest.NewSender(cfg.Email.SMTP, composer, ledger)
-	tty := IsTerminal(stdout)
+	progress := newProgress(stdout)
 	var mu sync.Mutex
 	done := 0
 	// A 5xx reply is a hard bounce (but 552, a full mailbox, which may
@@ -282,16 +277,14 @@ func Send(ctx context.Context, s *site.Site, tmpl *digest.Templates, ed *content
 			bounced[emails[r.Key]] = fmt.Sprintf("%d %s", r.Code, r.Reason)
 		}
 		switch {
-		case tty:
-			fmt.Fprintf(stdout, "\r\x1b[Ksending %d/%d", done, len(todo))
+		case progress != nil:
+			progress.show("sending", done, len(todo), "")
 		case r.State != digest.Sent:
 			fmt.Fprintf(stdout, "%-9s %s %d %s\n", r.State, to, r.Code, r.Reason)
 		}
 	}
 	sent, err := sender.Send(ctx, d, todo)
-	if tty {
-		fmt.Fprint(stdout, "\r\x1b[K")
-	}
+	progress.clear()
 	rep := plan.Report(sent)
 	fmt.Fprintf(stdout, "rounds send: %s to %s: %d sent, %d failed, %d deferred (retried next run), %d unknown, %d already handled\n",
 		ed.Slug, l.ID, rep.Sent, rep.Failed, rep.Deferred, rep.Unknown, rep.Skipped)

@@ -175,6 +175,10 @@ type Options struct {
 	// whose data is let go once they are made, before the pages that
 	// pile up data of their own (lists, feeds).
 	First func(path string) bool
+	// Progress, if set, is told how many of the files are written (or
+	// found unchanged) as each is, from one goroutine at a time; the
+	// total grows once Later's files are known.
+	Progress func(done, total int)
 }
 
 // A FileError is a file that could not be made or written.
@@ -369,24 +373,27 @@ func run(dir string, files []File, opts Options, prev map[string]Item) (*Manifes
 			return nil
 		}
 		removeStale(dir, prev, known, func(p string) bool { return !opts.Later.under(p) })
+		done, total := 0, len(files)
 		for r := range written {
 			if r.stale != nil {
 				removeStale(dir, prev, r.stale, opts.Later.under)
+				total += len(r.stale)
 				continue
 			}
 			p := r.item.Path
-			if unchanged(dir, prev, r.item) {
-				put(r.buf)
-				continue
-			}
-			err := mkdir(path.Dir(p))
-			if err == nil {
-				err = out.writeFile(p, r.buf.Chunks())
-			}
-			if err != nil {
-				*r.err = err
+			if !unchanged(dir, prev, r.item) {
+				err := mkdir(path.Dir(p))
+				if err == nil {
+					err = out.writeFile(p, r.buf.Chunks())
+				}
+				if err != nil {
+					*r.err = err
+				}
 			}
 			put(r.buf)
+			if done++; opts.Progress != nil {
+				opts.Progress(done, total)
+			}
 		}
 	})
 	// A batch is files rendered together, with their items and the

@@ -1,6 +1,7 @@
 package output
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -67,4 +68,43 @@ func TestFirst(t *testing.T) {
 	if want := []string{"a.xml", "b/index.html", "c.html", "notes/x/index.html", "notes/y/index.html"}; !slices.Equal(listed, want) {
 		t.Errorf("manifest lists %v, want %v", listed, want)
 	}
+}
+
+// TestProgress checks that a build tells of each file as it is written,
+// or found unchanged, counting up to every file, those made later
+// included once they are known.
+func TestProgress(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "public")
+	var files []File
+	for i := range 40 {
+		p := fmt.Sprintf("notes/n%02d/index.html", i)
+		files = append(files, File{Path: p, Render: contents(p)})
+	}
+	later := &Later{Dir: "search/", Files: func() ([]File, error) {
+		return []File{{Path: "search/a.json", Render: contents("a")}, {Path: "search/index.html", Render: contents("b")}}, nil
+	}}
+	for _, build := range []string{"first", "unchanged"} {
+		var seen [][2]int // one goroutine at a time: no lock needed
+		opts := Options{Later: later, Progress: func(done, total int) { seen = append(seen, [2]int{done, total}) }}
+		if _, err := Write(out, slices.Clone(files), opts); err != nil {
+			t.Fatal(err)
+		}
+		if len(seen) != 42 {
+			t.Fatalf("%s build: told of %d files, want 42: %v", build, len(seen), seen)
+		}
+		for i, s := range seen {
+			if s[0] != i+1 || s[1] < s[0] || (i > 0 && s[1] < seen[i-1][1]) {
+				t.Fatalf("%s build: told %v after %v", build, s, seen[:i])
+			}
+		}
+		if last := seen[len(seen)-1]; last != [2]int{42, 42} {
+			t.Errorf("%s build: last told %v, want 42 of 42", build, last)
+		}
+	}
+}
+
+// contents makes a file of s.
+func contents(s string) func(*Buffer) error {
+	return func(buf *Buffer) error { _, err := buf.WriteString(s); return err }
 }

@@ -49,6 +49,9 @@ type Options struct {
 	// Consume says the site is not used after Write, which may then let
 	// each note's body go once what shows it is made (see release).
 	Consume bool
+	// Writing, if set, is told how many of the site's files are written
+	// as each is (output.Options.Progress).
+	Writing func(done, total int)
 }
 
 // out returns the output folder o names.
@@ -81,7 +84,7 @@ func Write(s *site.Site, th *theme.Theme, opts *Options) (*Result, error) {
 	if err := w.errs.Err(); err != nil {
 		return nil, err
 	}
-	oo := output.Options{Workers: opts.Workers, Preview: s.Preview, Verdict: s.Checked(), Later: w.later}
+	oo := output.Options{Workers: opts.Workers, Preview: s.Preview, Verdict: s.Checked(), Later: w.later, Progress: opts.Writing}
 	if w.keep != nil {
 		// The notes' pages first, each letting its body go: the lists'
 		// pages and feeds that follow pile up cards and entries.

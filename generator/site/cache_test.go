@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -115,5 +116,52 @@ func TestUpdateInPlaceKeepsTime(t *testing.T) {
 	}
 	if s.Note("later") == nil {
 		t.Error("the scheduled note does not show after its time")
+	}
+}
+
+// TestReading checks that a load tells of each content file it reads, as
+// the workers read them, up to all of them; and that a load from a cache
+// tells only of the files read again.
+func TestReading(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{"content/editions/e.md": "+++\ntitle = \"E\"\ndate = 2026-11-20T08:00:00Z\n+++\nIntro.\n"}
+	for _, s := range []string{"a", "b", "c", "d", "e", "f"} {
+		files["content/notes/"+s+".md"] = testproject.Note(strings.ToUpper(s), "2026-11-01T08:00:00Z")
+	}
+	dir := testproject.New(t, files)
+	cfg, err := config.LoadConfig(filepath.Join(dir, "config.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var told [][2]int
+	opts := &site.Options{Now: testproject.Now, Workers: 3, Reading: func(done, total int) {
+		mu.Lock()
+		told = append(told, [2]int{done, total})
+		mu.Unlock()
+	}}
+	var cache site.ContentCache
+	if _, _, err := cache.Load(cfg, opts); err != nil {
+		t.Fatal(err)
+	}
+	// The workers count in turn, but may tell out of turn.
+	slices.SortFunc(told, func(a, b [2]int) int { return a[0] - b[0] })
+	if len(told) != 7 {
+		t.Fatalf("told of %d files, want 7: %v", len(told), told)
+	}
+	for i, tl := range told {
+		if tl != [2]int{i + 1, 7} {
+			t.Fatalf("told %v", told)
+		}
+	}
+	told = nil
+	if err := os.WriteFile(filepath.Join(dir, "content", "notes", "b.md"), []byte(testproject.Note("B", "2026-11-02T08:00:00Z")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := cache.Update(cfg, opts, []string{filepath.Join(dir, "content", "notes", "b.md")}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(told, [][2]int{{1, 1}}) {
+		t.Errorf("after an edit, told %v, want one file of one", told)
 	}
 }

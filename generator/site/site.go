@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -38,6 +39,9 @@ type Options struct {
 	// Cache, if set, holds content parsed by an earlier load (rounds
 	// nightly's check): only files changed since are read again.
 	Cache *ContentCache
+	// Reading, if set, is told how many of the content files to read
+	// are read as each is, from several goroutines at once.
+	Reading func(done, total int)
 }
 
 // Preview reports whether the options show what the published site
@@ -397,7 +401,13 @@ func (c *ContentCache) load(cfg *config.Config, opts *Options, hint []string, pa
 	}
 	slices.Sort(changed)
 	changed = slices.Compact(changed)
-	output.Parallel(len(parse), opts.Workers, func(i int) { parse[i].load(cfg) })
+	var read atomic.Int64
+	output.Parallel(len(parse), opts.Workers, func(i int) {
+		parse[i].load(cfg)
+		if opts.Reading != nil {
+			opts.Reading(int(read.Add(1)), len(parse))
+		}
+	})
 	if patch && last != nil && len(edits)+len(removed) > 0 && c.lastOpts.Drafts == opts.Drafts && c.lastOpts.Future == opts.Future && c.lastOpts.Expired == opts.Expired {
 		pairs := make([][2]*contentFile, len(edits), len(edits)+len(removed))
 		for i, e := range edits {
