@@ -1,6 +1,10 @@
 package content
 
-import "github.com/rounds-health/rounds/generator/config"
+import (
+	"html/template"
+
+	"github.com/rounds-health/rounds/generator/config"
+)
 
 // A Doc is what a content file holds: a note, an edition or a page.
 type Doc struct {
@@ -13,9 +17,12 @@ type Doc struct {
 
 // Parse reads a content file of kind "notes", "editions" or "pages": its
 // front matter and its Markdown, rendered to HTML. path is its path in
-// the project, for errors. It returns every problem it finds; with
-// problems, the Doc may be nil or hold what could be read.
-func Parse(cfg *config.Config, kind, path string, data []byte) (*Doc, config.ErrorList) {
+// the project, for errors. With deferBody, a note's Markdown is not
+// rendered: its Content is left empty, for Body to make from the file if
+// it is asked for (a digest of a site of 100,000 notes shows a few). It
+// returns every problem it finds; with problems, the Doc may be nil or
+// hold what could be read.
+func Parse(cfg *config.Config, kind, path string, data []byte, deferBody bool) (*Doc, config.ErrorList) {
 	var errs config.ErrorList
 	d := &Doc{}
 	doc, err := splitDocument(path, data)
@@ -26,9 +33,11 @@ func Parse(cfg *config.Config, kind, path string, data []byte) (*Doc, config.Err
 	if !ok {
 		return nil, errs
 	}
-	out, err := Markdown(cfg, doc.body)
-	if err != nil {
-		errs = append(errs, config.Errorf(path, doc.bodyLine, "", "", "markdown: %v", err))
+	var out template.HTML
+	if kind != "notes" || !deferBody {
+		if out, err = body(cfg, doc); err != nil {
+			errs = append(errs, config.AsList(err)...)
+		}
 	}
 	if _, set := fl.m["slug"]; set {
 		d.SlugLine = fl.line("slug")
@@ -49,4 +58,23 @@ func Parse(cfg *config.Config, kind, path string, data []byte) (*Doc, config.Err
 		d.Page.Links = SiteLinks(doc.body, doc.bodyLine)
 	}
 	return d, errs
+}
+
+// Body renders the Markdown of the content file data, at path, to HTML:
+// the Content that Parse leaves out with deferBody.
+func Body(cfg *config.Config, path string, data []byte) (template.HTML, error) {
+	doc, err := splitDocument(path, data)
+	if err != nil {
+		return "", err
+	}
+	return body(cfg, doc)
+}
+
+// body renders doc's Markdown.
+func body(cfg *config.Config, doc *document) (template.HTML, error) {
+	out, err := Markdown(cfg, doc.body)
+	if err != nil {
+		return "", config.Errorf(doc.file, doc.bodyLine, "", "", "markdown: %v", err)
+	}
+	return out, nil
 }

@@ -174,6 +174,58 @@ func TestRender(t *testing.T) {
 	}
 }
 
+// TestRenderDeferredBodies renders the digests of a site loaded without
+// its notes' bodies, as rounds digest and rounds send load it, with a
+// digest template that shows each note's body: they are the digests of
+// the site loaded whole.
+func TestRenderDeferredBodies(t *testing.T) {
+	cfgPath := project(t, emailConfig)
+	tmplPath := filepath.Join(filepath.Dir(cfgPath), "themes", "default", "email", "digest.html")
+	src, err := os.ReadFile(tmplPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown := strings.Replace(string(src), `<p><a class="button"`, `<div class="body">{{.Content}}</div><p><a class="button"`, 1)
+	if shown == string(src) {
+		t.Fatal("the digest template has no button to show the body before")
+	}
+	if err := os.WriteFile(tmplPath, []byte(shown), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	whole, ed, tmpl := load(t, cfgPath)
+	deferred, err := site.Load(whole.Config, &site.Options{Now: testNow, DeferBodies: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ded, err := Edition(deferred, ed.Slug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range whole.Config.Lists {
+		want, err := Render(tmpl, whole, ed, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Render(tmpl, deferred, ded, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want == nil {
+			if got != nil {
+				t.Errorf("%s: a digest from the deferred site, none from the whole", l.ID)
+			}
+			continue
+		}
+		if got == nil || got.HTML != want.HTML || got.Text != want.Text {
+			t.Errorf("%s: the digest of the deferred site differs from the whole site's", l.ID)
+		}
+		body := regexp.MustCompile(`<div class="body"[^>]*>\s*<(p|h2)`).FindAllString(want.HTML, -1)
+		if len(body) != len(want.Notes) {
+			t.Errorf("%s: %d notes' bodies shown, want %d", l.ID, len(body), len(want.Notes))
+		}
+	}
+}
+
 func TestRenderRefusesBrokenEmail(t *testing.T) {
 	t.Parallel()
 	for _, bad := range []string{`<img src="https://example.org/x.png">`, `<a href="/notes/">x</a>`, `<table width="800"></table>`} {

@@ -143,6 +143,18 @@ func Render(t *Templates, s *site.Site, ed *content.Edition, list *config.ListCo
 	if len(d.Notes) == 0 {
 		return nil, nil
 	}
+	// A site loaded without its notes' bodies (rounds digest and send
+	// read 100,000 notes to show a few) makes those the digest carries:
+	// its templates may show them.
+	for _, n := range d.Notes {
+		if s.Deferred(n) && n.Content == "" {
+			h, err := s.Body(n)
+			if err != nil {
+				return nil, err
+			}
+			n.Content = h
+		}
+	}
 	d.Subject = oneLine(strings.NewReplacer("{site}", cfg.Title, "{edition}", ed.Title, "{list}", list.Name).Replace(cfg.Email.Subject))
 	d.Preheader = oneLine(ed.Summary)
 	if d.Preheader == "" {

@@ -250,7 +250,8 @@ func Sources(cfg *config.Config, sub, file string, out Output) error {
 // Digest renders the edition slug (the latest when empty) for each list,
 // or the list with the id, into dir for review (default: [email] out).
 func Digest(cfg *config.Config, now time.Time, slug, list, dir string, out Output) error {
-	s, err := site.Load(cfg, &site.Options{Now: now})
+	// A digest shows a few notes: their bodies are made when it does.
+	s, err := site.Load(cfg, &site.Options{Now: now, DeferBodies: true})
 	if err != nil {
 		return err
 	}
@@ -304,7 +305,7 @@ func Digest(cfg *config.Config, now time.Time, slug, list, dir string, out Outpu
 // SendEdition sends the edition slug (the latest when empty) to the list
 // with the id, first breaking a dead send's lock when forceUnlock is set.
 func SendEdition(ctx context.Context, cfg *config.Config, now time.Time, slug, list string, forceUnlock bool, opts SendOptions, out Output) error {
-	s, err := site.Load(cfg, &site.Options{Now: now})
+	s, err := site.Load(cfg, &site.Options{Now: now, DeferBodies: true})
 	if err != nil {
 		return err
 	}

@@ -73,7 +73,8 @@ func newService(cfg *config.Config, st subscribers.Store, key []byte, now time.T
 func servicePages(cfg *config.Config, now time.Time, absolute bool, assets string) (*render.ServicePages, error) {
 	c := *cfg
 	c.AbsoluteLinks, c.AssetBase = absolute, assets
-	s, err := site.Load(&c, &site.Options{Now: now})
+	// The pages show the site's navigation, never a note's body.
+	s, err := site.Load(&c, &site.Options{Now: now, DeferBodies: true})
 	if err != nil {
 		return nil, fmt.Errorf("the service's pages show the site's header: %w", err)
 	}

@@ -165,3 +165,50 @@ func TestReading(t *testing.T) {
 		t.Errorf("after an edit, told %v, want one file of one", told)
 	}
 }
+
+// TestDeferBodies loads a site without its notes' bodies, as rounds
+// digest does: Body makes each, the same as a load that renders them,
+// from the file as it was read, and refuses a file changed since.
+func TestDeferBodies(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{
+		"content/editions/e.md": "+++\ntitle = \"E\"\ndate = 2026-11-20T08:00:00Z\n+++\nThe *intro*.\n",
+		"content/notes/a.md":    testproject.Note("A", "2026-11-01T08:00:00Z") + "\n## Why\n\nSee doi:10.1000/xyz and [the about page](/about/).\n",
+		"content/notes/b.md":    testproject.Note("B", "2026-11-02T08:00:00Z"),
+	}
+	dir := testproject.New(t, files)
+	cfg, err := config.LoadConfig(filepath.Join(dir, "config.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := site.Load(cfg, &site.Options{Now: testproject.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deferred, err := site.Load(cfg, &site.Options{Now: testproject.Now, DeferBodies: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(deferred.Notes) != 2 || deferred.Editions[0].Content != whole.Editions[0].Content {
+		t.Fatalf("deferred: %d notes, edition intro %q", len(deferred.Notes), deferred.Editions[0].Content)
+	}
+	for i, n := range deferred.Notes {
+		want := whole.Notes[i].Content
+		if n.Content != "" || !deferred.Deferred(n) || whole.Deferred(whole.Notes[i]) || want == "" {
+			t.Fatalf("%s: Content %q, deferred %v; loaded whole, deferred %v", n.Slug, n.Content, deferred.Deferred(n), whole.Deferred(whole.Notes[i]))
+		}
+		if got, err := deferred.Body(n); err != nil || got != want {
+			t.Errorf("%s: Body %q, %v; want %q", n.Slug, got, err, want)
+		}
+		if got, err := whole.Body(whole.Notes[i]); err != nil || got != want {
+			t.Errorf("%s loaded whole: Body %q, %v; want its Content", n.Slug, got, err)
+		}
+	}
+	b := deferred.Note("b")
+	if err := os.WriteFile(filepath.Join(dir, "content", "notes", "b.md"), []byte(testproject.Note("B", "2026-11-02T08:00:00Z")+"\nA patient's name, added since.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := deferred.Body(b); err == nil || !strings.Contains(err.Error(), "content/notes/b.md") || !strings.Contains(err.Error(), "changed since") {
+		t.Errorf("Body of a note changed since the load: %q, %v; want an error naming the file", h, err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"html/template"
 	"io/fs"
 	"maps"
 	"net/url"
@@ -42,6 +43,13 @@ type Options struct {
 	// Reading, if set, is told how many of the content files to read
 	// are read as each is, from several goroutines at once.
 	Reading func(done, total int)
+	// DeferBodies loads the notes without rendering their bodies, for a
+	// command that shows few of them (rounds digest, rounds send): a
+	// note's body is rendered from its file when it is asked for
+	// (Site.Body). A site whose notes' texts are checked for retracted
+	// papers (check.retractions) renders them as it loads whatever this
+	// says.
+	DeferBodies bool
 }
 
 // Preview reports whether the options show what the published site
@@ -125,6 +133,9 @@ type Site struct {
 	// was holds, once relink has handed notes on to a new site, what
 	// notes held of the moved notes' slugs.
 	was map[string]*content.Note
+	// deferred are the files of the notes loaded without their bodies
+	// (Options.DeferBodies), by note.
+	deferred map[*content.Note]*contentFile
 }
 
 // Checked returns the verdict of the patient-identifier scan: a digest
@@ -145,6 +156,29 @@ func NewTopic(cfg *config.Config, kind, slug, title string) *content.Topic {
 	t.URL = cfg.RelURL(t.Path())
 	return t
 }
+
+// Body returns the HTML of note n's body: its Content, or for a note
+// loaded without its body (Options.DeferBodies), its Markdown rendered
+// from its file, which must hold what it held when the site was loaded:
+// the text that was scanned for patient identifiers.
+func (s *Site) Body(n *content.Note) (template.HTML, error) {
+	f := s.deferred[n]
+	if f == nil {
+		return n.Content, nil
+	}
+	data, _, err := s.Config.ReadSource(f.abs, s.Config.Build.MaxNoteBytes)
+	if err != nil {
+		return "", config.Problem(f.path, err)
+	}
+	if sha256.Sum256(data) != f.sum {
+		return "", config.Errorf(f.path, 0, "", "run the command again once the edit is saved", "changed since the site was loaded")
+	}
+	return content.Body(s.Config, f.path, data)
+}
+
+// Deferred reports whether note n was loaded without its body
+// (Options.DeferBodies): Body makes it.
+func (s *Site) Deferred(n *content.Note) bool { return s.deferred[n] != nil }
 
 // Note returns the published note with the slug, or nil.
 func (s *Site) Note(slug string) *content.Note {
@@ -196,6 +230,9 @@ type contentFile struct {
 	// id is the feed ID of the file's note or edition, made once a parse
 	// (NoteID, EditionID): every load checks that no two are the same.
 	id string
+	// deferred is set when the file's note was loaded without its body
+	// (Options.DeferBodies).
+	deferred bool
 }
 
 // Load reads the content of the site configured by cfg.
@@ -402,8 +439,9 @@ func (c *ContentCache) load(cfg *config.Config, opts *Options, hint []string, pa
 	slices.Sort(changed)
 	changed = slices.Compact(changed)
 	var read atomic.Int64
+	deferBodies := opts.DeferBodies && cfg.Check.Retractions == ""
 	output.Parallel(len(parse), opts.Workers, func(i int) {
-		parse[i].load(cfg)
+		parse[i].load(cfg, deferBodies)
 		if opts.Reading != nil {
 			opts.Reading(int(read.Add(1)), len(parse))
 		}
@@ -596,6 +634,12 @@ func assemble(cfg *config.Config, files []*contentFile, opts *Options) (*Site, e
 	seen := map[kindSlug]*contentFile{}
 	for _, f := range files {
 		errs = append(errs, f.errs...)
+		if f.deferred && f.note != nil {
+			if s.deferred == nil {
+				s.deferred = map[*content.Note]*contentFile{}
+			}
+			s.deferred[f.note] = f
+		}
 		if n := f.note; n != nil && n.LastReviewed.After(opts.Now) && !opts.Now.IsZero() {
 			errs = append(errs, config.Errorf(f.path, n.LastReviewedLine(), "last_reviewed", "set the day the review was done", "%s is after today (%s)", n.LastReviewed.Format("2006-01-02"), opts.Now.Format("2006-01-02")))
 		}
@@ -794,7 +838,7 @@ func sortNewestFirst(notes []*content.Note) {
 }
 
 // load reads and parses one content file.
-func (f *contentFile) load(cfg *config.Config) {
+func (f *contentFile) load(cfg *config.Config, deferBody bool) {
 	data, mod, err := cfg.ReadSource(f.abs, cfg.Build.MaxNoteBytes)
 	f.stamp = fileStamp{int64(len(data)), mod}
 	if err != nil {
@@ -806,7 +850,7 @@ func (f *contentFile) load(cfg *config.Config) {
 		return
 	}
 	f.phi, f.sum = scanPHIFile(f.path, string(data)), sha256.Sum256(data)
-	doc, errs := content.Parse(cfg, f.kind, f.path, data)
+	doc, errs := content.Parse(cfg, f.kind, f.path, data, deferBody)
 	f.errs = append(f.errs, errs...)
 	if doc == nil {
 		return
@@ -815,6 +859,7 @@ func (f *contentFile) load(cfg *config.Config) {
 	if f.note != nil {
 		f.note.Serial = f.serial
 		f.id = noteID(cfg, f.note)
+		f.deferred = deferBody
 	}
 	if f.ed != nil {
 		f.id = editionID(cfg, f.ed)
