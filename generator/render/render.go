@@ -85,6 +85,10 @@ func Write(s *site.Site, th *theme.Theme, opts *Options) (*Result, error) {
 		return nil, err
 	}
 	oo := output.Options{Workers: opts.Workers, Preview: s.Preview, Verdict: s.Checked(), Later: w.later, Progress: opts.Writing}
+	if opts.Consume {
+		// The site's verdict is taken: it is done with its files.
+		s.Release()
+	}
 	if w.keep != nil {
 		// The notes' pages first, each letting its body go: the lists'
 		// pages and feeds that follow pile up cards and entries.

@@ -138,6 +138,14 @@ type Site struct {
 	deferred map[*content.Note]*contentFile
 }
 
+// Release lets go of what only an edit to the site needs (the files it
+// was made from, and how they are linked), for a build that is done with
+// the site once it has written it: a site of 100,000 notes holds tens of
+// megabytes of it, which would otherwise count twice towards the peak of
+// the heap while its pages render. Neither Checked nor an update
+// (ContentCache.Update) may follow.
+func (s *Site) Release() { s.files, s.linked, s.still, s.was = nil, nil, nil, nil }
+
 // Checked returns the verdict of the patient-identifier scan: a digest
 // of the content files it covered and how many findings it made.
 func (s *Site) Checked() output.Verdict {
