@@ -212,3 +212,34 @@ func TestDeferBodies(t *testing.T) {
 		t.Errorf("Body of a note changed since the load: %q, %v; want an error naming the file", h, err)
 	}
 }
+
+// TestDeferBodiesUpdate edits a note of a site loaded without its bodies
+// through a content cache, as rounds serve would: the site the update
+// gives renders the note's new body.
+func TestDeferBodiesUpdate(t *testing.T) {
+	t.Parallel()
+	dir := testproject.New(t, map[string]string{
+		"content/notes/a.md": testproject.Note("A", "2026-11-01T08:00:00Z"),
+		"content/notes/b.md": testproject.Note("B", "2026-11-02T08:00:00Z"),
+	})
+	cfg, err := config.LoadConfig(filepath.Join(dir, "config.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := &site.Options{Now: testproject.Now, DeferBodies: true}
+	var cache site.ContentCache
+	if _, _, err := cache.Load(cfg, opts); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "content", "notes", "a.md")
+	if err := os.WriteFile(path, []byte(testproject.Note("A", "2026-11-01T08:00:00Z")+"\nA second paragraph.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, _, err := cache.Update(cfg, opts, []string{path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, err := s.Body(s.Note("a")); err != nil || !strings.Contains(string(h), "<p>A second paragraph.</p>") {
+		t.Errorf("after the edit, Body %q, %v; want the new text", h, err)
+	}
+}

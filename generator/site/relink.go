@@ -39,8 +39,8 @@ type linked struct {
 // which it keeps for the moved notes.
 func (s *Site) relink(cfg *config.Config, opts *Options, edits [][2]*contentFile) *Site {
 	l := s.linked
-	if l == nil || cfg.Check.Retractions != "" || s.Wire == nil || len(edits) == 0 {
-		return nil
+	if l == nil || cfg.Check.Retractions != "" || s.Wire == nil || len(edits) == 0 || len(s.deferred) > 0 {
+		return nil // a site loaded without bodies is assembled anew
 	}
 	moved := false
 	ids := map[string]bool{}

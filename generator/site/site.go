@@ -490,6 +490,9 @@ func (s *Site) patch(cfg *config.Config, opts *Options, edits [][2]*contentFile)
 	if cfg.Check.Retractions != "" {
 		return false // a note's text may cite a retracted paper
 	}
+	if len(s.deferred) > 0 {
+		return false // its notes' files are looked up by note
+	}
 	for _, e := range edits {
 		old, f := e[0], e[1]
 		if old == nil || f.note == nil || old.note == nil || len(f.errs) > 0 || len(old.errs) > 0 || len(f.phi) > 0 || len(old.phi) > 0 {
