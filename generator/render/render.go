@@ -47,7 +47,9 @@ type Options struct {
 	// for rounds serve; nil keeps none.
 	Search *search.Cache
 	// Consume says the site is not used after Write, which may then let
-	// each note's body go once what shows it is made (see release).
+	// each note's body go once what shows it is made (see keptBodies),
+	// and the site's records of its files once their verdict is taken
+	// (site.Site.Release).
 	Consume bool
 	// Writing, if set, is told how many of the site's files are written
 	// as each is (output.Options.Progress).
