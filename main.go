@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -298,5 +299,23 @@ var commands = []command{
 }
 
 func main() {
+	tuneGC()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// defaultGC is the collector's GOGC unless the environment sets one. A
+// build's heap is mostly what it holds until the end (the notes, their
+// cards, the search index), so the default of 100, which lets the heap
+// grow to twice what is live before a collection, mostly adds to the
+// peak: at 70 the peak of a 45,000-note build falls by a seventh, in the
+// same time, as the kernel hands the process fewer fresh pages for the
+// collector's extra work (see README, Speed).
+const defaultGC = 70
+
+// tuneGC sets the collector to defaultGC, unless GOGC is set, which the
+// runtime has read.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGC)
+	}
 }
