@@ -3,7 +3,8 @@
 # build, rounds check, rounds digest of the latest edition, rounds serve's
 # first build (from its start to its first page served), and the plan of
 # rounds publish --dry-run against a bucket that already holds the site
-# (one versitygw server on loopback, filled by one untimed publish).
+# (one versitygw server on loopback, filled by one untimed publish), with
+# the CPU time the server used for each plan.
 #
 #   bash bench/scale.sh [N]     N notes (default $N or 10000); RUNS runs each (default 3)
 #
@@ -98,8 +99,14 @@ site="$OUT/runs/build-$RUNS"
 pub=(--config "$cfg" --dir "$site" --bucket site --endpoint "http://127.0.0.1:$port" --path-style)
 i=0
 time_run publish-first "$OUT/rounds" publish "${pub[@]}"
+# The server's CPU time (user and system, from /proc), as the plan waits
+# mostly on versitygw's listing.
+server_cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$vgw/stat"; }
 for i in $(seq "$RUNS"); do
+	before=$(server_cpu)
 	time_run publish-plan "$OUT/rounds" publish "${pub[@]}" --dry-run
+	awk -v a="$before" -v b="$(server_cpu)" 'BEGIN {printf "%.2f 0 0 0\n", b - a}' >>"$OUT/versitygw.times"
+	printf '                    versitygw used %s s of CPU\n' "$(tail -1 "$OUT/versitygw.times" | cut -d' ' -f1)"
 done
 grep -m1 '^plan' "$OUT/publish-plan.log" | sed 's/^/  /' || true
 
@@ -110,3 +117,5 @@ for label in build check digest serve publish-plan; do
 	printf '  %-14s %8.2f %8.2f %8.2f %9.1f\n' "$label" "$w" "$u" "$s" "$(awk -v k="$k" 'BEGIN{print k/1024}')"
 done
 echo "  (serve: the time to its first page and its peak memory then; publish-plan: rounds publish --dry-run)"
+read -r c _ <<<"$(median "$OUT/versitygw.times")"
+echo "  versitygw's CPU time in a publish plan: $c s"
